@@ -1,0 +1,44 @@
+package io.gradstream.core.optim;
+
+/**
+ * Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", arXiv:2302.06675, Algorithm 2):
+ * {@code c = β1·m + (1−β1)·g; p = p − lr·(sign(c) + wd·p); m = β2·m + (1−β2)·g}, sign(0) = 0, decoupled weight
+ * decay. Only the momentum {@code exp_avg} is kept, which is why Lion needs half of Adam's state.
+ */
+final class Lion extends AbstractOptimizer {
+    static final String NAME = "Lion";
+
+    private final double beta1;
+    private final double beta2;
+    private final double weightDecay;
+
+    Lion(Hyperparameters given) {
+        super(NAME, given, defaults("lr", 1e-4, "betas", pairOf(0.9, 0.99), "weight_decay", 0.0));
+        double[] b = betas(hp());
+        beta1 = b[0];
+        beta2 = b[1];
+        weightDecay = hp().number("weight_decay", 0);
+        atLeast("weight_decay", weightDecay, 0);
+    }
+
+    @Override
+    public void step(float[] p, float[] g, OptimizerState state) {
+        final int n = checkLengths(p, g);
+        final float[] m = state.tensorOrFill("exp_avg", n, 0f);
+        state.advance();
+        final float sign = gradSign();
+        final float b1 = (float) beta1;
+        final float oneMinusB1 = (float) (1 - beta1);
+        final float b2 = (float) beta2;
+        final float oneMinusB2 = (float) (1 - beta2);
+        final float lrF = (float) lr;
+        final float wd = (float) weightDecay;
+        for (int i = 0; i < n; i++) {
+            float gi = sign * g[i];
+            float c = b1 * m[i] + oneMinusB1 * gi;
+            float u = Math.signum(c) + wd * p[i];
+            p[i] = p[i] - lrF * u;
+            m[i] = b2 * m[i] + oneMinusB2 * gi;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.gradstream.core.optim;
+
+/**
+ * torch.optim.NAdam (1.13; Dozat 2016, "Incorporating Nesterov Momentum into Adam", with the momentum schedule
+ * {@code μ_t = β1·(1 − 0.5·0.96^(t·ψ))}). torch keeps {@code mu_product = Π μ_t} as a float32 scalar even for
+ * float64 parameters, so this does too: its rounding is part of torch's trajectory.
+ */
+final class NAdam extends AbstractOptimizer {
+    static final String NAME = "NAdam";
+
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final double momentumDecay;
+
+    NAdam(Hyperparameters given) {
+        super(NAME, given, defaults("lr", 2e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0,
+                "momentum_decay", 4e-3));
+        double[] b = betas(hp());
+        beta1 = b[0];
+        beta2 = b[1];
+        eps = hp().number("eps", 1e-8);
+        weightDecay = hp().number("weight_decay", 0);
+        momentumDecay = hp().number("momentum_decay", 4e-3);
+        atLeast("eps", eps, 0);
+        atLeast("weight_decay", weightDecay, 0);
+        atLeast("momentum_decay", momentumDecay, 0);
+    }
+
+    @Override
+    public void step(float[] p, float[] g, OptimizerState state) {
+        final int n = checkLengths(p, g);
+        final float[] m = state.tensorOrFill("exp_avg", n, 0f);
+        final float[] v = state.tensorOrFill("exp_avg_sq", n, 0f);
+        Double storedMuProduct = state.scalar("mu_product");
+        final float muProductBefore = storedMuProduct == null ? 1f : storedMuProduct.floatValue();
+        final long t = state.advance();
+
+        final double bc2 = 1 - Math.pow(beta2, t);
+        final double mu = beta1 * (1. - 0.5 * Math.pow(0.96, t * momentumDecay));
+        final double muNext = beta1 * (1. - 0.5 * Math.pow(0.96, (t + 1) * momentumDecay));
+        // mu_product *= mu on a float32 tensor: a float32 product with mu rounded to float32.
+        final float muProduct = muProductBefore * (float) mu;
+        state.putScalar("mu_product", muProduct);
+        final double muProductNext = muProduct * muNext;
+        final float gradCoef = (float) (-lr * (1. - mu) / (1. - muProduct));
+        final float avgCoef = (float) ((-lr * muNext) / (1. - muProductNext));
+        final float bc2F = (float) bc2;
+
+        final float sign = gradSign();
+        final float wd = (float) weightDecay;
+        final boolean addL2 = weightDecay != 0;
+        final float b1 = (float) beta1;
+        final float oneMinusB1 = (float) (1 - beta1);
+        final float b2 = (float) beta2;
+        final float oneMinusB2 = (float) (1 - beta2);
+        final float epsF = (float) eps;
+        for (int i = 0; i < n; i++) {
+            float gi = sign * g[i];
+            if (addL2) {
+                gi = gi + wd * p[i];
+            }
+            float mi = m[i] * b1 + oneMinusB1 * gi;
+            float vi = v[i] * b2 + (oneMinusB2 * gi) * gi;
+            m[i] = mi;
+            v[i] = vi;
+            float denom = (float) Math.sqrt(vi / bc2F) + epsF;
+            float pi = p[i] + (gradCoef * gi) / denom;
+            p[i] = pi + (avgCoef * mi) / denom;
+        }
+    }
+}
