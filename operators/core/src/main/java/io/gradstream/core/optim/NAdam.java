@@ -3,7 +3,8 @@ package io.gradstream.core.optim;
 /**
  * torch.optim.NAdam (1.13; Dozat 2016, "Incorporating Nesterov Momentum into Adam", with the momentum schedule
  * {@code μ_t = β1·(1 − 0.5·0.96^(t·ψ))}). torch keeps {@code mu_product = Π μ_t} as a float32 scalar even for
- * float64 parameters, so this does too: its rounding is part of torch's trajectory.
+ * float64 parameters, so this does too: its rounding is part of torch's trajectory, and so is 1.13's second
+ * factor μ_t in {@code mu_product_next}.
  */
 final class NAdam extends AbstractOptimizer {
     static final String NAME = "NAdam";
@@ -40,10 +41,12 @@ final class NAdam extends AbstractOptimizer {
         final double bc2 = 1 - Math.pow(beta2, t);
         final double mu = beta1 * (1. - 0.5 * Math.pow(0.96, t * momentumDecay));
         final double muNext = beta1 * (1. - 0.5 * Math.pow(0.96, (t + 1) * momentumDecay));
-        // mu_product *= mu on a float32 tensor: a float32 product with mu rounded to float32.
+        // torch 1.13 keeps mu_product as a float32 tensor: "mu_product *= mu" is a float32 product with mu rounded
+        // to float32, and "mu_product_next = mu_product * mu * mu_next" (mu applied a second time -- torch 1.13's
+        // formula, fixed in later releases) is two more float32 products.
         final float muProduct = muProductBefore * (float) mu;
         state.putScalar("mu_product", muProduct);
-        final double muProductNext = muProduct * muNext;
+        final double muProductNext = (muProduct * (float) mu) * (float) muNext;
         final float gradCoef = (float) (-lr * (1. - mu) / (1. - muProduct));
         final float avgCoef = (float) ((-lr * muNext) / (1. - muProductNext));
         final float bc2F = (float) bc2;

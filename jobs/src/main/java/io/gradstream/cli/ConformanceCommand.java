@@ -1,0 +1,38 @@
+package io.gradstream.cli;
+
+import io.gradstream.conformance.ConformanceRunner;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code gradstream conformance PATH...}: checks the kernels against golden reference files. */
+@Command(name = "conformance", mixinStandardHelpOptions = true,
+        description = {
+            "Runs gradstream's kernels against reference files in the format of shared/reference "
+                    + "(optimizers, lr_schedulers, numeric_formats; dp_accounting is reported as unsupported) "
+                    + "and prints one line per file: PASS or FAIL, the file, the largest scaled error.",
+            "Optimizer files run through the float32 kernels and are judged as |actual - expected| / "
+                    + "max(|expected|, H_i) <= 1e-4 (H_i: the largest magnitude element i had), float64 files "
+                    + "against their float64 trajectory; schedules to 1e-12; numeric formats bit for bit."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:every file passed", "1:at least one file failed",
+            "2:a file could not be read or is of no known kind"})
+final class ConformanceCommand implements Callable<Integer> {
+
+    @Parameters(arity = "1..*", paramLabel = "PATH",
+            description = "Reference files or directories (searched recursively for *.json).")
+    List<Path> paths;
+
+    @Option(names = "--output", paramLabel = "DIR",
+            description = "Also write, per input file, what the kernels computed in the input's JSON shape "
+                    + "(params_after_step and final_state; lrs; encoded bits and decoded values).")
+    Path output;
+
+    @Override
+    public Integer call() {
+        return new ConformanceRunner(System.out, System.err, output).run(paths);
+    }
+}

@@ -1,0 +1,172 @@
+package io.gradstream.conformance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * Runs gradstream's kernels against reference files in the format of {@code shared/reference}: one line per file
+ * ({@code PASS}/{@code FAIL}/{@code SKIP}, the file, the largest scaled error), then {@code N passed, N failed}.
+ * Directories are searched recursively for {@code *.json}; a file that cannot be read or is of no known kind is an
+ * error (exit status 2), a failed check exit status 1.
+ */
+public final class ConformanceRunner {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_FAILED = 1;
+    public static final int EXIT_BAD_INPUT = 2;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Path outputDir;
+
+    /** @param outputDir where to write what the kernels computed, per input file; null for none */
+    public ConformanceRunner(PrintStream out, PrintStream err, Path outputDir) {
+        this.out = out;
+        this.err = err;
+        this.outputDir = outputDir;
+    }
+
+    /** Checks every file under {@code paths}; returns the exit status. */
+    public int run(List<Path> paths) {
+        int passed = 0;
+        int failed = 0;
+        int skipped = 0;
+        int errors = 0;
+        List<Input> inputs = new ArrayList<>();
+        for (Path p : paths) {
+            if (!Files.exists(p)) {
+                err.println("ERROR " + p + ": no such file or directory");
+                errors++;
+                continue;
+            }
+            try {
+                inputs.addAll(expand(p));
+            } catch (IOException e) {
+                err.println("ERROR " + p + ": cannot list: " + e.getMessage());
+                errors++;
+            }
+        }
+        for (Input input : inputs) {
+            Verdict v;
+            try {
+                v = check(input);
+            } catch (ReferenceFormatException e) {
+                err.println("ERROR " + input.file + ": " + e.getMessage());
+                errors++;
+                continue;
+            }
+            if (v == null) {
+                continue; // a manifest found while walking a directory
+            }
+            switch (v.status()) {
+                case PASS -> passed++;
+                case FAIL -> failed++;
+                case SKIP -> skipped++;
+            }
+            out.println(format(v, input.file));
+            if (outputDir != null && v.computed() != null) {
+                write(input, v);
+            }
+        }
+        String summary = passed + " passed, " + failed + " failed" + (skipped > 0 ? ", " + skipped + " skipped" : "");
+        if (errors > 0) {
+            summary += " (" + errors + " unreadable or unknown)";
+        }
+        out.println(summary);
+        if (errors > 0) {
+            return EXIT_BAD_INPUT;
+        }
+        return failed > 0 ? EXIT_FAILED : EXIT_OK;
+    }
+
+    private record Input(Path file, Path root, boolean fromDirectory) {
+    }
+
+    private static List<Input> expand(Path p) throws IOException {
+        List<Input> result = new ArrayList<>();
+        if (Files.isDirectory(p)) {
+            try (Stream<Path> walk = Files.walk(p)) {
+                walk.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().endsWith(".json"))
+                        .sorted()
+                        .forEach(f -> result.add(new Input(f, p, true)));
+            }
+        } else {
+            result.add(new Input(p, p.getParent() == null ? Path.of(".") : p.getParent(), false));
+        }
+        return result;
+    }
+
+    /** The verdict for one file, or null for a manifest met while walking a directory. */
+    private static Verdict check(Input input) throws ReferenceFormatException {
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(input.file.toFile());
+        } catch (IOException e) {
+            throw new ReferenceFormatException("not readable as JSON: " + firstLine(e.getMessage()), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new ReferenceFormatException("not a JSON object");
+        }
+        try {
+            if (OptimizerCheck.accepts(root)) {
+                return OptimizerCheck.run(root);
+            }
+            if (ScheduleCheck.accepts(root)) {
+                return ScheduleCheck.run(root);
+            }
+            if (NumericFormatCheck.accepts(root)) {
+                return NumericFormatCheck.run(root);
+            }
+        } catch (RuntimeException e) {
+            // Malformed values inside a known format (wrong types, sizes) must read as bad input, not a crash.
+            throw new ReferenceFormatException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        }
+        if (isPrivacyAccounting(root, input.file)) {
+            return Verdict.skip("dp_accounting is not supported yet: privacy accounting lands with the privacy module");
+        }
+        if (input.fromDirectory && root.has("files") && root.get("files").isArray()) {
+            return null;
+        }
+        throw new ReferenceFormatException("unknown reference file: expected an optimizer trajectory (optimizer, "
+                + "grads, params_after_step), an LR schedule (scheduler, lrs) or numeric-format vectors (cases or "
+                + "vectors)");
+    }
+
+    private static boolean isPrivacyAccounting(JsonNode root, Path file) {
+        Path parent = file.getParent();
+        boolean inDpFolder = parent != null && parent.getFileName() != null
+                && parent.getFileName().toString().equals("dp_accounting");
+        return inDpFolder || root.has("accountant") || root.has("conversion_opacus") || root.has("rdp_definition");
+    }
+
+    static String format(Verdict v, Path file) {
+        String error = Double.isNaN(v.maxScaledError()) ? "-"
+                : String.format(Locale.ROOT, "%.3e", v.maxScaledError());
+        return String.format(Locale.ROOT, "%-4s  %s  max scaled error %s  (%s)", v.status(), file, error, v.detail());
+    }
+
+    private void write(Input input, Verdict v) {
+        Path rel = input.fromDirectory ? input.root.relativize(input.file) : input.file.getFileName();
+        Path target = outputDir.resolve(rel.toString());
+        try {
+            Files.createDirectories(target.getParent());
+            Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(target.toFile(), v.computed());
+        } catch (IOException e) {
+            err.println("WARN  could not write " + target + ": " + e.getMessage());
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
