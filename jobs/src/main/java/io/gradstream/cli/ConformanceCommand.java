@@ -5,8 +5,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code gradstream conformance PATH...}: checks the kernels against golden reference files. */
 @Command(name = "conformance", mixinStandardHelpOptions = true,
@@ -31,8 +33,11 @@ final class ConformanceCommand implements Callable<Integer> {
                     + "(params_after_step and final_state; lrs; encoded bits and decoded values).")
     Path output;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
-        return new ConformanceRunner(System.out, System.err, output).run(paths);
+        return new ConformanceRunner(spec.commandLine().getOut(), spec.commandLine().getErr(), output).run(paths);
     }
 }

@@ -22,6 +22,14 @@ public final class GradstreamCli implements Runnable {
         return new CommandLine(new GradstreamCli()).execute(args);
     }
 
+    /** Runs the command line writing to {@code out} and {@code err}; returns its exit status. */
+    public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(new GradstreamCli());
+        cl.setOut(out);
+        cl.setErr(err);
+        return cl.execute(args);
+    }
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

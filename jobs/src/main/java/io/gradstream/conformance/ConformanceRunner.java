@@ -2,7 +2,7 @@ package io.gradstream.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,12 +21,12 @@ public final class ConformanceRunner {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_BAD_INPUT = 2;
 
-    private final PrintStream out;
-    private final PrintStream err;
+    private final PrintWriter out;
+    private final PrintWriter err;
     private final Path outputDir;
 
     /** @param outputDir where to write what the kernels computed, per input file; null for none */
-    public ConformanceRunner(PrintStream out, PrintStream err, Path outputDir) {
+    public ConformanceRunner(PrintWriter out, PrintWriter err, Path outputDir) {
         this.out = out;
         this.err = err;
         this.outputDir = outputDir;
@@ -79,6 +79,8 @@ public final class ConformanceRunner {
             summary += " (" + errors + " unreadable or unknown)";
         }
         out.println(summary);
+        out.flush();
+        err.flush();
         if (errors > 0) {
             return EXIT_BAD_INPUT;
         }

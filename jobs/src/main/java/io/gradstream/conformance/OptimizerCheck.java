@@ -7,6 +7,7 @@ import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -17,6 +18,12 @@ import java.util.Map;
 final class OptimizerCheck {
     /** The README's float32 tolerance; the kernels are float32 whatever the file's dtype. */
     static final double TOLERANCE = 1e-4;
+    /**
+     * Final-state slots get a looser bound: the README defines no scale for them, and a slot such as grad_avg carries
+     * float32 rounding differences that cancellation makes large relative to its current value (seen: 8.5e-5 on
+     * torch-generated RMSprop-centered data whose parameters agree to 8e-7). It still catches a wrong update rule.
+     */
+    static final double STATE_TOLERANCE = 1e-3;
 
     private OptimizerCheck() {
     }
@@ -90,16 +97,20 @@ final class OptimizerCheck {
         if (root.has("trust_ratio_per_step") && !trustRatios.isEmpty()) {
             computed.set("trust_ratio_per_step", trustRatios);
         }
-        double overall = Math.max(maxError, sc.maxError);
+        double overall = maxError;
+        boolean stateOk = sc.problems.isEmpty() && sc.maxError <= STATE_TOLERANCE;
         String detail = optimizer.name() + ", " + grads.length + " steps, n=" + n + ", params "
-                + String.format("%.2e", maxError)
+                + String.format(Locale.ROOT, "%.2e", maxError)
                 + (worstStep > 0 && maxError > 0 ? " (step " + worstStep + ", element " + worstIndex + ")" : "")
-                + ", final_state " + String.format("%.2e", sc.maxError) + sc.problems;
+                + ", final_state " + String.format(Locale.ROOT, "%.2e", sc.maxError)
+                + (sc.maxError > STATE_TOLERANCE ? " > " + STATE_TOLERANCE : "") + sc.problems;
         ObjectNode meta = computed.putObject("gradstream");
         meta.put("kernel_dtype", "float32");
         meta.put("max_scaled_error", overall);
         meta.put("tolerance", TOLERANCE);
-        return Verdict.judge(overall, TOLERANCE, sc.problems.isEmpty(), detail, computed);
+        meta.put("final_state_max_scaled_error", sc.maxError);
+        meta.put("final_state_tolerance", STATE_TOLERANCE);
+        return Verdict.judge(overall, TOLERANCE, stateOk, detail, computed);
     }
 
     /** {@code |a − e| / H} with {@code H = max(|e|, H_i)}; exact zeros compare as 0. */

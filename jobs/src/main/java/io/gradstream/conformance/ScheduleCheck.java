@@ -8,6 +8,7 @@ import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.schedule.LrCursor;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -80,8 +81,8 @@ final class ScheduleCheck {
         meta.put("max_scaled_error", overall);
         meta.put("tolerance", TOLERANCE);
         String detail = LrSchedules.canonicalName(name) + ", " + lrs.length + " steps, lrs "
-                + String.format("%.2e", lrError) + (momenta == null ? "" : ", momentum "
-                + String.format("%.2e", momentumError));
+                + String.format(Locale.ROOT, "%.2e", lrError) + (momenta == null ? "" : ", momentum "
+                + String.format(Locale.ROOT, "%.2e", momentumError));
         return Verdict.judge(overall, TOLERANCE, true, detail, computed);
     }
 

@@ -11,44 +11,44 @@ import java.nio.ByteBuffer;
  */
 public final class ErrorFeedback {
 
-  private float[] accumulated = new float[0];
-  private float[] decoded = new float[0];
+    private float[] accumulated = new float[0];
+    private float[] decoded = new float[0];
 
-  /**
-   * Encodes {@code acc = grad + residual} with {@code codec} into {@code dst} (at its position, which advances) and
-   * sets {@code residual = acc - decode(encoded)}. {@code grad} is not modified. For TOPK the new residual is
-   * therefore 0 at the sent indices and {@code acc} elsewhere. The residual stays finite only if the codec's
-   * decoded values do: FP16 turns magnitudes of 65520 and above into infinity, which would make the residual
-   * infinite.
-   *
-   * @return the number of bytes written
-   * @throws IllegalArgumentException if the lengths of {@code grad} and {@code residual} differ, or the codec
-   *     rejects the input or the space in {@code dst}
-   */
-  public int compress(float[] grad, float[] residual, PayloadCodec codec, ByteBuffer dst) {
-    if (grad.length != residual.length) {
-      throw new IllegalArgumentException("grad and residual lengths differ: grad.length = " + grad.length
-          + ", residual.length = " + residual.length);
+    /**
+     * Encodes {@code acc = grad + residual} with {@code codec} into {@code dst} (at its position, which advances) and
+     * sets {@code residual = acc - decode(encoded)}. {@code grad} is not modified. For TOPK the new residual is
+     * therefore 0 at the sent indices and {@code acc} elsewhere. The residual stays finite only if the codec's
+     * decoded values do: FP16 turns magnitudes of 65520 and above into infinity, which would make the residual
+     * infinite.
+     *
+     * @return the number of bytes written
+     * @throws IllegalArgumentException if the lengths of {@code grad} and {@code residual} differ, or the codec
+     *     rejects the input or the space in {@code dst}
+     */
+    public int compress(float[] grad, float[] residual, PayloadCodec codec, ByteBuffer dst) {
+        if (grad.length != residual.length) {
+            throw new IllegalArgumentException("grad and residual lengths differ: grad.length = " + grad.length
+                    + ", residual.length = " + residual.length);
+        }
+        int n = grad.length;
+        if (accumulated.length < n) {
+            accumulated = new float[n];
+            decoded = new float[n];
+        }
+        float[] acc = accumulated;
+        for (int i = 0; i < n; i++) {
+            acc[i] = grad[i] + residual[i];
+        }
+        int start = dst.position();
+        int written = codec.encode(acc, 0, n, dst);
+        // Read back exactly what the receiver will decode, rather than re-deriving the codec's rounding here.
+        dst.position(start);
+        codec.decode(dst, decoded, 0, n);
+        dst.position(start + written);
+        float[] dec = decoded;
+        for (int i = 0; i < n; i++) {
+            residual[i] = acc[i] - dec[i];
+        }
+        return written;
     }
-    int n = grad.length;
-    if (accumulated.length < n) {
-      accumulated = new float[n];
-      decoded = new float[n];
-    }
-    float[] acc = accumulated;
-    for (int i = 0; i < n; i++) {
-      acc[i] = grad[i] + residual[i];
-    }
-    int start = dst.position();
-    int written = codec.encode(acc, 0, n, dst);
-    // Read back exactly what the receiver will decode, rather than re-deriving the codec's rounding here.
-    dst.position(start);
-    codec.decode(dst, decoded, 0, n);
-    dst.position(start + written);
-    float[] dec = decoded;
-    for (int i = 0; i < n; i++) {
-      residual[i] = acc[i] - dec[i];
-    }
-    return written;
-  }
 }

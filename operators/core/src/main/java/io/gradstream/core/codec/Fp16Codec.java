@@ -9,39 +9,39 @@ import java.util.Objects;
  */
 public final class Fp16Codec implements PayloadCodec {
 
-  @Override
-  public Encoding encoding() {
-    return Encoding.FP16;
-  }
-
-  @Override
-  public int maxEncodedSize(int elementCount) {
-    LittleEndian.requireLength(elementCount);
-    return LittleEndian.toIntSize(Encoding.FP16, 2L * elementCount, elementCount);
-  }
-
-  @Override
-  public int encode(float[] src, int offset, int length, ByteBuffer dst) {
-    Objects.checkFromIndexSize(offset, length, src.length);
-    int size = maxEncodedSize(length);
-    LittleEndian.requireWritable(Encoding.FP16, dst, size, length);
-    int pos = dst.position();
-    for (int i = 0; i < length; i++) {
-      LittleEndian.putShort(dst, pos + 2 * i, Fp16.fromFloat(src[offset + i]));
+    @Override
+    public Encoding encoding() {
+        return Encoding.FP16;
     }
-    dst.position(pos + size);
-    return size;
-  }
 
-  @Override
-  public void decode(ByteBuffer src, float[] dst, int offset, int length) {
-    Objects.checkFromIndexSize(offset, length, dst.length);
-    int size = maxEncodedSize(length);
-    LittleEndian.requireReadable(Encoding.FP16, src, size, length);
-    int pos = src.position();
-    for (int i = 0; i < length; i++) {
-      dst[offset + i] = Fp16.toFloat(LittleEndian.getShort(src, pos + 2 * i));
+    @Override
+    public int maxEncodedSize(int elementCount) {
+        LittleEndian.requireLength(elementCount);
+        return LittleEndian.toIntSize(Encoding.FP16, 2L * elementCount, elementCount);
     }
-    src.position(pos + size);
-  }
+
+    @Override
+    public int encode(float[] src, int offset, int length, ByteBuffer dst) {
+        Objects.checkFromIndexSize(offset, length, src.length);
+        int size = maxEncodedSize(length);
+        LittleEndian.requireWritable(Encoding.FP16, dst, size, length);
+        int pos = dst.position();
+        for (int i = 0; i < length; i++) {
+            LittleEndian.putShort(dst, pos + 2 * i, Fp16.fromFloat(src[offset + i]));
+        }
+        dst.position(pos + size);
+        return size;
+    }
+
+    @Override
+    public void decode(ByteBuffer src, float[] dst, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, dst.length);
+        int size = maxEncodedSize(length);
+        LittleEndian.requireReadable(Encoding.FP16, src, size, length);
+        int pos = src.position();
+        for (int i = 0; i < length; i++) {
+            dst[offset + i] = Fp16.toFloat(LittleEndian.getShort(src, pos + 2 * i));
+        }
+        src.position(pos + size);
+    }
 }

@@ -6,42 +6,42 @@ package io.gradstream.core.codec;
  */
 public final class PayloadCodecs {
 
-  private PayloadCodecs() {}
+    private PayloadCodecs() {}
 
-  /**
-   * The codec for {@code encoding}.
-   *
-   * @throws IllegalArgumentException for {@link Encoding#TOPK}, which needs k: use {@link #topK(int)}
-   */
-  public static PayloadCodec forEncoding(Encoding encoding) {
-    return switch (encoding) {
-      case FP32 -> fp32();
-      case FP16 -> fp16();
-      case BF16 -> bf16();
-      case INT8_BLOCK -> int8Block();
-      case TOPK -> throw new IllegalArgumentException(
-          "TOPK needs a k: use PayloadCodecs.topK(k) or new TopKCodec(k) instead of forEncoding(TOPK)");
-    };
-  }
+    /**
+     * The codec for {@code encoding}.
+     *
+     * @throws IllegalArgumentException for {@link Encoding#TOPK}, which needs k: use {@link #topK(int)}
+     */
+    public static PayloadCodec forEncoding(Encoding encoding) {
+        return switch (encoding) {
+            case FP32 -> fp32();
+            case FP16 -> fp16();
+            case BF16 -> bf16();
+            case INT8_BLOCK -> int8Block();
+            case TOPK -> throw new IllegalArgumentException(
+                    "TOPK needs a k: use PayloadCodecs.topK(k) or new TopKCodec(k) instead of forEncoding(TOPK)");
+        };
+    }
 
-  public static PayloadCodec fp32() {
-    return new Fp32Codec();
-  }
+    public static PayloadCodec fp32() {
+        return new Fp32Codec();
+    }
 
-  public static PayloadCodec fp16() {
-    return new Fp16Codec();
-  }
+    public static PayloadCodec fp16() {
+        return new Fp16Codec();
+    }
 
-  public static PayloadCodec bf16() {
-    return new Bf16Codec();
-  }
+    public static PayloadCodec bf16() {
+        return new Bf16Codec();
+    }
 
-  public static PayloadCodec int8Block() {
-    return new Int8BlockCodec();
-  }
+    public static PayloadCodec int8Block() {
+        return new Int8BlockCodec();
+    }
 
-  /** @throws IllegalArgumentException if {@code k < 1} */
-  public static TopKCodec topK(int k) {
-    return new TopKCodec(k);
-  }
+    /** @throws IllegalArgumentException if {@code k < 1} */
+    public static TopKCodec topK(int k) {
+        return new TopKCodec(k);
+    }
 }

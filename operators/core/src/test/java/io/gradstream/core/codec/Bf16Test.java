@@ -14,71 +14,71 @@ import org.junit.jupiter.api.TestFactory;
 
 class Bf16Test {
 
-  @TestFactory
-  Stream<DynamicTest> matchesGoldenVectors() {
-    List<?> cases = (List<?>) ReferenceData.load("numeric_formats/bf16_conversion.json").get("cases");
-    assertThat(cases).hasSizeGreaterThan(100);
-    return cases.stream().map(c -> (Map<?, ?>) c).map(c -> DynamicTest.dynamicTest(
-        c.get("id") + " " + c.get("category"), () -> {
-          float input = Float.intBitsToFloat(ReferenceData.hexBits(c.get("f32_bits")));
-          short expected = (short) ReferenceData.hexBits(c.get("bf16_bits"));
-          short actual = Bf16.fromFloat(input);
-          if (Boolean.TRUE.equals(c.get("is_nan"))) {
-            // NaN bit patterns are not normative (torch itself is inconsistent).
-            assertThat(Bf16.toFloat(actual)).isNaN();
-          } else {
-            assertThat(hex(actual)).isEqualTo(hex(expected));
-            assertThat(Integer.toHexString(Float.floatToRawIntBits(Bf16.toFloat(expected))))
-                .isEqualTo(Integer.toHexString(ReferenceData.hexBits(c.get("bf16_to_f32_bits"))));
-          }
-        }));
-  }
-
-  @Test
-  void everyBfloat16RoundTripsThroughFloat() {
-    for (int b = 0; b < 0x10000; b++) {
-      float f = Bf16.toFloat((short) b);
-      if (Float.isNaN(f)) {
-        assertThat(Bf16.toFloat(Bf16.fromFloat(f))).isNaN();
-      } else {
-        assertThat(hex(Bf16.fromFloat(f))).isEqualTo(hex((short) b));
-      }
+    @TestFactory
+    Stream<DynamicTest> matchesGoldenVectors() {
+        List<?> cases = (List<?>) ReferenceData.load("numeric_formats/bf16_conversion.json").get("cases");
+        assertThat(cases).hasSizeGreaterThan(100);
+        return cases.stream().map(c -> (Map<?, ?>) c).map(c -> DynamicTest.dynamicTest(
+                c.get("id") + " " + c.get("category"), () -> {
+                    float input = Float.intBitsToFloat(ReferenceData.hexBits(c.get("f32_bits")));
+                    short expected = (short) ReferenceData.hexBits(c.get("bf16_bits"));
+                    short actual = Bf16.fromFloat(input);
+                    if (Boolean.TRUE.equals(c.get("is_nan"))) {
+                        // NaN bit patterns are not normative (torch itself is inconsistent).
+                        assertThat(Bf16.toFloat(actual)).isNaN();
+                    } else {
+                        assertThat(hex(actual)).isEqualTo(hex(expected));
+                        assertThat(Integer.toHexString(Float.floatToRawIntBits(Bf16.toFloat(expected))))
+                                .isEqualTo(Integer.toHexString(ReferenceData.hexBits(c.get("bf16_to_f32_bits"))));
+                    }
+                }));
     }
-  }
 
-  @Test
-  void nanNeverBecomesInfinity() {
-    // The plain rounding formula would carry these NaNs into the exponent (Inf) or wrap them to -0.0.
-    assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7F800001)))).isNaN();
-    assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7FFFFFFF)))).isNaN();
-    assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0xFFFFFFFF)))).isNaN();
-    assertThat(hex(Bf16.fromFloat(Float.MAX_VALUE))).isEqualTo("7f80");
-    assertThat(hex(Bf16.fromFloat(-Float.MAX_VALUE))).isEqualTo("ff80");
-  }
-
-  /** Independent of the formula: nearest-even against both neighbours on raw-bit inputs. */
-  @Test
-  void roundsToNearestEvenOnRandomInputs() {
-    Random random = new Random(7);
-    List<String> violations = new ArrayList<>();
-    for (int n = 0; n < 1_000_000 && violations.size() < 10; n++) {
-      float x = Float.intBitsToFloat(random.nextInt());
-      if (!Float.isNaN(x)) {
-        String violation = RoundingCheck.violation(x, Bf16.fromFloat(x), Bf16Test::magnitude, 0x7F80);
-        if (violation != null) {
-          violations.add(violation);
+    @Test
+    void everyBfloat16RoundTripsThroughFloat() {
+        for (int b = 0; b < 0x10000; b++) {
+            float f = Bf16.toFloat((short) b);
+            if (Float.isNaN(f)) {
+                assertThat(Bf16.toFloat(Bf16.fromFloat(f))).isNaN();
+            } else {
+                assertThat(hex(Bf16.fromFloat(f))).isEqualTo(hex((short) b));
+            }
         }
-      }
     }
-    assertThat(violations).isEmpty();
-  }
 
-  /** 2^128 stands in for the infinity pattern, the value from which rounding goes to infinity. */
-  private static double magnitude(int bits) {
-    return bits == 0x7F80 ? 0x1p128 : Bf16.toFloat((short) bits);
-  }
+    @Test
+    void nanNeverBecomesInfinity() {
+        // The plain rounding formula would carry these NaNs into the exponent (Inf) or wrap them to -0.0.
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7F800001)))).isNaN();
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7FFFFFFF)))).isNaN();
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0xFFFFFFFF)))).isNaN();
+        assertThat(hex(Bf16.fromFloat(Float.MAX_VALUE))).isEqualTo("7f80");
+        assertThat(hex(Bf16.fromFloat(-Float.MAX_VALUE))).isEqualTo("ff80");
+    }
 
-  private static String hex(short bits) {
-    return String.format("%04x", bits & 0xFFFF);
-  }
+    /** Independent of the formula: nearest-even against both neighbours on raw-bit inputs. */
+    @Test
+    void roundsToNearestEvenOnRandomInputs() {
+        Random random = new Random(7);
+        List<String> violations = new ArrayList<>();
+        for (int n = 0; n < 1_000_000 && violations.size() < 10; n++) {
+            float x = Float.intBitsToFloat(random.nextInt());
+            if (!Float.isNaN(x)) {
+                String violation = RoundingCheck.violation(x, Bf16.fromFloat(x), Bf16Test::magnitude, 0x7F80);
+                if (violation != null) {
+                    violations.add(violation);
+                }
+            }
+        }
+        assertThat(violations).isEmpty();
+    }
+
+    /** 2^128 stands in for the infinity pattern, the value from which rounding goes to infinity. */
+    private static double magnitude(int bits) {
+        return bits == 0x7F80 ? 0x1p128 : Bf16.toFloat((short) bits);
+    }
+
+    private static String hex(short bits) {
+        return String.format("%04x", bits & 0xFFFF);
+    }
 }

@@ -9,33 +9,33 @@ import java.util.function.IntToDoubleFunction;
  */
 final class RoundingCheck {
 
-  private RoundingCheck() {}
+    private RoundingCheck() {}
 
-  /** Returns null when {@code result} is correct for {@code x}, else a description of the violation. */
-  static String violation(float x, short result, IntToDoubleFunction magnitudeOf, int infinityBits) {
-    int sign = Float.floatToRawIntBits(x) >>> 31;
-    if (((result >>> 15) & 1) != sign) {
-      return x + " -> " + hex(result) + ": sign lost";
+    /** Returns null when {@code result} is correct for {@code x}, else a description of the violation. */
+    static String violation(float x, short result, IntToDoubleFunction magnitudeOf, int infinityBits) {
+        int sign = Float.floatToRawIntBits(x) >>> 31;
+        if (((result >>> 15) & 1) != sign) {
+            return x + " -> " + hex(result) + ": sign lost";
+        }
+        int m = result & 0x7FFF;
+        if (m > infinityBits) {
+            return x + " -> " + hex(result) + ": NaN for a non-NaN input";
+        }
+        double ax = Math.abs((double) x);
+        double d = Math.abs(ax - magnitudeOf.applyAsDouble(m));
+        for (int neighbour : new int[] {m - 1, m + 1}) {
+            if (neighbour < 0 || neighbour > infinityBits) {
+                continue;
+            }
+            double dn = Math.abs(ax - magnitudeOf.applyAsDouble(neighbour));
+            if (d > dn || (d == dn && (m & 1) != 0)) {
+                return x + " -> " + hex(result) + ": neighbour " + hex((short) neighbour) + " is nearer or the even tie";
+            }
+        }
+        return null;
     }
-    int m = result & 0x7FFF;
-    if (m > infinityBits) {
-      return x + " -> " + hex(result) + ": NaN for a non-NaN input";
-    }
-    double ax = Math.abs((double) x);
-    double d = Math.abs(ax - magnitudeOf.applyAsDouble(m));
-    for (int neighbour : new int[] {m - 1, m + 1}) {
-      if (neighbour < 0 || neighbour > infinityBits) {
-        continue;
-      }
-      double dn = Math.abs(ax - magnitudeOf.applyAsDouble(neighbour));
-      if (d > dn || (d == dn && (m & 1) != 0)) {
-        return x + " -> " + hex(result) + ": neighbour " + hex((short) neighbour) + " is nearer or the even tie";
-      }
-    }
-    return null;
-  }
 
-  static String hex(short bits) {
-    return String.format("%04x", bits & 0xFFFF);
-  }
+    static String hex(short bits) {
+        return String.format("%04x", bits & 0xFFFF);
+    }
 }
