@@ -17,13 +17,12 @@ public final class ErrorFeedback {
     /**
      * Encodes {@code acc = grad + residual} with {@code codec} into {@code dst} (at its position, which advances) and
      * sets {@code residual = acc - decode(encoded)}. {@code grad} is not modified. For TOPK the new residual is
-     * therefore 0 at the sent indices and {@code acc} elsewhere. The residual stays finite only if the codec's
-     * decoded values do: FP16 turns magnitudes of 65520 and above into infinity, which would make the residual
-     * infinite.
+     * therefore 0 at the sent indices and {@code acc} elsewhere. Input the codec cannot carry with a finite residual
+     * (FP16 turns magnitudes of 65520 and above into infinity) is refused with the residual left unchanged.
      *
      * @return the number of bytes written
-     * @throws IllegalArgumentException if the lengths of {@code grad} and {@code residual} differ, or the codec
-     *     rejects the input or the space in {@code dst}
+     * @throws IllegalArgumentException if the lengths of {@code grad} and {@code residual} differ, the codec
+     *     rejects the input or the space in {@code dst}, or a residual would not be finite
      */
     public int compress(float[] grad, float[] residual, PayloadCodec codec, ByteBuffer dst) {
         if (grad.length != residual.length) {
@@ -47,8 +46,16 @@ public final class ErrorFeedback {
         dst.position(start + written);
         float[] dec = decoded;
         for (int i = 0; i < n; i++) {
-            residual[i] = acc[i] - dec[i];
+            dec[i] = acc[i] - dec[i];
+            if (!Float.isFinite(dec[i])) {
+                // An overflowing codec (FP16 above 65504) would poison every later step through the residual:
+                // refuse the input and leave the residual as it was.
+                dst.position(start);
+                throw new IllegalArgumentException(codec.encoding() + " cannot carry " + acc[i] + " at index " + i
+                        + " with error feedback (the residual would be " + dec[i] + "); use BF16 or FP32");
+            }
         }
+        System.arraycopy(dec, 0, residual, 0, n);
         return written;
     }
 }

@@ -73,6 +73,66 @@ public final class OptimizerState {
         return Collections.unmodifiableMap(scalars);
     }
 
+    /**
+     * This state as one parameter's entry of a torch {@code optimizer.state_dict()["state"]}: {@code step} as a
+     * Long, tensor slots as float[] (copies), scalar slots such as {@code mu_product} as Double.
+     */
+    public Map<String, Object> toStateDict() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(STEP, step);
+        tensors.forEach((k, v) -> m.put(k, v.clone()));
+        m.putAll(scalars);
+        return m;
+    }
+
+    /**
+     * The inverse of {@link #toStateDict()}: accepts what a torch state entry holds once converted to Java --
+     * {@code step} as any whole number, tensors as float[], double[] or a list of numbers, scalars as numbers;
+     * {@code null} entries (torch's lazily created {@code momentum_buffer = None}) are left out.
+     *
+     * @throws IllegalArgumentException naming the slot when a value has another type, or step is not a whole number
+     */
+    public static OptimizerState fromStateDict(Map<String, ?> entry) {
+        OptimizerState s = new OptimizerState();
+        for (Map.Entry<String, ?> e : entry.entrySet()) {
+            String name = e.getKey();
+            Object v = e.getValue();
+            if (v == null) {
+                continue;
+            }
+            if (name.equals(STEP)) {
+                if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+                    throw new IllegalArgumentException("state slot step must be a whole number, got " + v);
+                }
+                s.setStep(n.longValue());
+            } else if (v instanceof float[] f) {
+                s.tensors.put(name, f.clone());
+            } else if (v instanceof double[] d) {
+                float[] f = new float[d.length];
+                for (int i = 0; i < d.length; i++) {
+                    f[i] = (float) d[i];
+                }
+                s.tensors.put(name, f);
+            } else if (v instanceof java.util.List<?> list) {
+                float[] f = new float[list.size()];
+                for (int i = 0; i < f.length; i++) {
+                    if (!(list.get(i) instanceof Number n)) {
+                        throw new IllegalArgumentException("state slot " + name + "[" + i + "] is not a number: "
+                                + list.get(i));
+                    }
+                    f[i] = n.floatValue();
+                }
+                s.tensors.put(name, f);
+            } else if (v instanceof Number n) {
+                s.scalars.put(name, n.doubleValue());
+            } else {
+                throw new IllegalArgumentException("state slot " + name + " has unsupported type "
+                        + v.getClass().getSimpleName());
+            }
+        }
+        return s;
+    }
+
     /** A deep copy (for snapshots and for running the same step on two backends). */
     public OptimizerState copy() {
         OptimizerState c = new OptimizerState();

@@ -94,4 +94,15 @@ class ErrorFeedbackTest {
                 ByteBuffer.allocate(64))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("grad.length = 3").hasMessageContaining("residual.length = 4");
     }
+
+    @Test
+    void fp16OverflowIsRefusedAndTheResidualKept() {
+        float[] residual = {0.5f, 1f};
+        ByteBuffer dst = ByteBuffer.allocate(64);
+        assertThatThrownBy(() -> new ErrorFeedback().compress(new float[] {1f, 70000f}, residual,
+                PayloadCodecs.fp16(), dst)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("70001.0").hasMessageContaining("index 1").hasMessageContaining("BF16");
+        assertThat(residual).containsExactly(0.5f, 1f);
+        assertThat(dst.position()).isZero();
+    }
 }
