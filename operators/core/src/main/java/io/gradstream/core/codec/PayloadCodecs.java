@@ -29,11 +29,11 @@ public final class PayloadCodecs {
     }
 
     public static PayloadCodec fp16() {
-        return new Fp16Codec();
+        return new HalfPrecisionCodec(Encoding.FP16);
     }
 
     public static PayloadCodec bf16() {
-        return new Bf16Codec();
+        return new HalfPrecisionCodec(Encoding.BF16);
     }
 
     public static PayloadCodec int8Block() {

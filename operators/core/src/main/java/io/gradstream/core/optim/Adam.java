@@ -10,25 +10,17 @@ final class Adam extends AbstractOptimizer {
     static final String ADAM = "Adam";
     static final String ADAMW = "AdamW";
 
+    private final Moments h;
+
     private final boolean decoupled;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
     private final boolean amsgrad;
 
     Adam(Hyperparameters given, boolean decoupled) {
         super(decoupled ? ADAMW : ADAM, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8,
                 "weight_decay", decoupled ? 1e-2 : 0.0, "amsgrad", false));
         this.decoupled = decoupled;
-        double[] b = betas(hp());
-        beta1 = b[0];
-        beta2 = b[1];
-        eps = hp().number("eps", 1e-8);
-        weightDecay = hp().number("weight_decay", 0);
+        h = Moments.of(hp());
         amsgrad = hp().flag("amsgrad", false);
-        atLeast("eps", eps, 0);
-        atLeast("weight_decay", weightDecay, 0);
     }
 
     @Override
@@ -41,23 +33,23 @@ final class Adam extends AbstractOptimizer {
 
         // Scalars in double as torch computes them from Python floats, each rounded once to float32 where torch
         // passes it to a float32 tensor op.
-        final double bc1 = 1 - Math.pow(beta1, t);
-        final double bc2 = 1 - Math.pow(beta2, t);
+        final double bc1 = 1 - Math.pow(h.beta1(), t);
+        final double bc2 = 1 - Math.pow(h.beta2(), t);
         final float negStepSize = (float) -(lr / bc1);
         final float bc2Sqrt = (float) Math.sqrt(bc2);
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float oneMinusB2 = (float) (1 - beta2);
-        final float epsF = (float) eps;
+        final float b1 = (float) h.beta1();
+        final float oneMinusB1 = (float) (1 - h.beta1());
+        final float b2 = (float) h.beta2();
+        final float oneMinusB2 = (float) (1 - h.beta2());
+        final float epsF = (float) h.eps();
         final float sign = gradSign();
 
         // AdamW's p = p·(1 − lr·wd) is fused into the loop (same float operations per element, one pass over
         // memory instead of two); Adam's L2 term goes into the gradient instead.
-        final boolean decay = decoupled && weightDecay != 0;
-        final float decayFactor = (float) (1 - lr * weightDecay);
-        final float l2 = decoupled ? 0f : (float) weightDecay;
-        final boolean addL2 = !decoupled && weightDecay != 0;
+        final boolean decay = decoupled && h.weightDecay() != 0;
+        final float decayFactor = (float) (1 - lr * h.weightDecay());
+        final float l2 = decoupled ? 0f : (float) h.weightDecay();
+        final boolean addL2 = !decoupled && h.weightDecay() != 0;
         if (amsgrad) {
             for (int i = 0; i < n; i++) {
                 float pi = decay ? p[i] * decayFactor : p[i];

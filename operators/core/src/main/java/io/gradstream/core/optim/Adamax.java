@@ -7,20 +7,12 @@ package io.gradstream.core.optim;
 final class Adamax extends AbstractOptimizer {
     static final String NAME = "Adamax";
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
+    private final Moments h;
+
 
     Adamax(Hyperparameters given) {
         super(NAME, given, defaults("lr", 2e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0));
-        double[] b = betas(hp());
-        beta1 = b[0];
-        beta2 = b[1];
-        eps = hp().number("eps", 1e-8);
-        weightDecay = hp().number("weight_decay", 0);
-        atLeast("eps", eps, 0);
-        atLeast("weight_decay", weightDecay, 0);
+        h = Moments.of(hp());
     }
 
     @Override
@@ -29,14 +21,14 @@ final class Adamax extends AbstractOptimizer {
         final float[] m = state.tensorOrFill("exp_avg", n, 0f);
         final float[] u = state.tensorOrFill("exp_inf", n, 0f);
         final long t = state.advance();
-        final float negClr = (float) -(lr / (1 - Math.pow(beta1, t)));
+        final float negClr = (float) -(lr / (1 - Math.pow(h.beta1(), t)));
         final float sign = gradSign();
-        final float wd = (float) weightDecay;
-        final boolean addL2 = weightDecay != 0;
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float epsF = (float) eps;
+        final float wd = (float) h.weightDecay();
+        final boolean addL2 = h.weightDecay() != 0;
+        final float b1 = (float) h.beta1();
+        final float oneMinusB1 = (float) (1 - h.beta1());
+        final float b2 = (float) h.beta2();
+        final float epsF = (float) h.eps();
         for (int i = 0; i < n; i++) {
             float gi = sign * g[i];
             if (addL2) {

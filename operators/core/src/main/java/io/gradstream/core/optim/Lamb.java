@@ -9,20 +9,12 @@ package io.gradstream.core.optim;
 final class Lamb extends AbstractOptimizer {
     static final String NAME = "LAMB";
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
+    private final Moments h;
+
 
     Lamb(Hyperparameters given) {
         super(NAME, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-6, "weight_decay", 0.0));
-        double[] b = betas(hp());
-        beta1 = b[0];
-        beta2 = b[1];
-        eps = hp().number("eps", 1e-6);
-        weightDecay = hp().number("weight_decay", 0);
-        atLeast("eps", eps, 0);
-        atLeast("weight_decay", weightDecay, 0);
+        h = Moments.of(hp());
     }
 
     @Override
@@ -31,15 +23,15 @@ final class Lamb extends AbstractOptimizer {
         final float[] m = state.tensorOrFill("exp_avg", n, 0f);
         final float[] v = state.tensorOrFill("exp_avg_sq", n, 0f);
         final long t = state.advance();
-        final float bc1 = (float) (1 - Math.pow(beta1, t));
-        final float bc2 = (float) (1 - Math.pow(beta2, t));
+        final float bc1 = (float) (1 - Math.pow(h.beta1(), t));
+        final float bc2 = (float) (1 - Math.pow(h.beta2(), t));
         final float sign = gradSign();
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float oneMinusB2 = (float) (1 - beta2);
-        final float epsF = (float) eps;
-        final float wd = (float) weightDecay;
+        final float b1 = (float) h.beta1();
+        final float oneMinusB1 = (float) (1 - h.beta1());
+        final float b2 = (float) h.beta2();
+        final float oneMinusB2 = (float) (1 - h.beta2());
+        final float epsF = (float) h.eps();
+        final float wd = (float) h.weightDecay();
 
         // Pass 1 updates the moments and measures both norms; pass 2 recomputes u with the same float operations
         // (so the same values) instead of keeping an n-element scratch array per step.

@@ -9,23 +9,15 @@ package io.gradstream.core.optim;
 final class NAdam extends AbstractOptimizer {
     static final String NAME = "NAdam";
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
+    private final Moments h;
+
     private final double momentumDecay;
 
     NAdam(Hyperparameters given) {
         super(NAME, given, defaults("lr", 2e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0,
                 "momentum_decay", 4e-3));
-        double[] b = betas(hp());
-        beta1 = b[0];
-        beta2 = b[1];
-        eps = hp().number("eps", 1e-8);
-        weightDecay = hp().number("weight_decay", 0);
+        h = Moments.of(hp());
         momentumDecay = hp().number("momentum_decay", 4e-3);
-        atLeast("eps", eps, 0);
-        atLeast("weight_decay", weightDecay, 0);
         atLeast("momentum_decay", momentumDecay, 0);
     }
 
@@ -38,9 +30,9 @@ final class NAdam extends AbstractOptimizer {
         final float muProductBefore = storedMuProduct == null ? 1f : storedMuProduct.floatValue();
         final long t = state.advance();
 
-        final double bc2 = 1 - Math.pow(beta2, t);
-        final double mu = beta1 * (1. - 0.5 * Math.pow(0.96, t * momentumDecay));
-        final double muNext = beta1 * (1. - 0.5 * Math.pow(0.96, (t + 1) * momentumDecay));
+        final double bc2 = 1 - Math.pow(h.beta2(), t);
+        final double mu = h.beta1() * (1. - 0.5 * Math.pow(0.96, t * momentumDecay));
+        final double muNext = h.beta1() * (1. - 0.5 * Math.pow(0.96, (t + 1) * momentumDecay));
         // torch 1.13 keeps mu_product as a float32 tensor: "mu_product *= mu" is a float32 product with mu rounded
         // to float32, and "mu_product_next = mu_product * mu * mu_next" (mu applied a second time -- torch 1.13's
         // formula, fixed in later releases) is two more float32 products.
@@ -52,13 +44,13 @@ final class NAdam extends AbstractOptimizer {
         final float bc2F = (float) bc2;
 
         final float sign = gradSign();
-        final float wd = (float) weightDecay;
-        final boolean addL2 = weightDecay != 0;
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float oneMinusB2 = (float) (1 - beta2);
-        final float epsF = (float) eps;
+        final float wd = (float) h.weightDecay();
+        final boolean addL2 = h.weightDecay() != 0;
+        final float b1 = (float) h.beta1();
+        final float oneMinusB1 = (float) (1 - h.beta1());
+        final float b2 = (float) h.beta2();
+        final float oneMinusB2 = (float) (1 - h.beta2());
+        final float epsF = (float) h.eps();
         for (int i = 0; i < n; i++) {
             float gi = sign * g[i];
             if (addL2) {

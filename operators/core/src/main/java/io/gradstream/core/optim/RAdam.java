@@ -8,20 +8,12 @@ package io.gradstream.core.optim;
 final class RAdam extends AbstractOptimizer {
     static final String NAME = "RAdam";
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
+    private final Moments h;
+
 
     RAdam(Hyperparameters given) {
         super(NAME, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0));
-        double[] b = betas(hp());
-        beta1 = b[0];
-        beta2 = b[1];
-        eps = hp().number("eps", 1e-8);
-        weightDecay = hp().number("weight_decay", 0);
-        atLeast("eps", eps, 0);
-        atLeast("weight_decay", weightDecay, 0);
+        h = Moments.of(hp());
     }
 
     @Override
@@ -31,10 +23,10 @@ final class RAdam extends AbstractOptimizer {
         final float[] v = state.tensorOrFill("exp_avg_sq", n, 0f);
         final long t = state.advance();
 
-        final double bc1 = 1 - Math.pow(beta1, t);
-        final double bc2 = 1 - Math.pow(beta2, t);
-        final double rhoInf = 2 / (1 - beta2) - 1;
-        final double rhoT = rhoInf - 2 * t * Math.pow(beta2, t) / bc2;
+        final double bc1 = 1 - Math.pow(h.beta1(), t);
+        final double bc2 = 1 - Math.pow(h.beta2(), t);
+        final double rhoInf = 2 / (1 - h.beta2()) - 1;
+        final double rhoT = rhoInf - 2 * t * Math.pow(h.beta2(), t) / bc2;
         final boolean rectified = rhoT > 5.;
         final float rect = rectified
                 ? (float) Math.sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT))
@@ -44,13 +36,13 @@ final class RAdam extends AbstractOptimizer {
         final float bc2Sqrt = (float) Math.sqrt(bc2);
 
         final float sign = gradSign();
-        final float wd = (float) weightDecay;
-        final boolean addL2 = weightDecay != 0;
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float oneMinusB2 = (float) (1 - beta2);
-        final float epsF = (float) eps;
+        final float wd = (float) h.weightDecay();
+        final boolean addL2 = h.weightDecay() != 0;
+        final float b1 = (float) h.beta1();
+        final float oneMinusB1 = (float) (1 - h.beta1());
+        final float b2 = (float) h.beta2();
+        final float oneMinusB2 = (float) (1 - h.beta2());
+        final float epsF = (float) h.eps();
         for (int i = 0; i < n; i++) {
             float gi = sign * g[i];
             if (addL2) {
