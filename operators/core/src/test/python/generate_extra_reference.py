@@ -630,6 +630,9 @@ LR_FORMULAS = {
               "when k % step_size == 0, k>0)",
     "MultiStepLR": "lr_k = base_lr * gamma ** bisect_right(milestones, k)  (torch evaluates it recursively: multiply "
                    "by gamma**(number of occurrences of k in milestones) when k is a milestone)",
+    "PolynomialLR": "closed form lr_k = base_lr * (1 - min(total_iters, k) / total_iters) ** power; torch 1.13 "
+                    "get_lr() is recursive: lr_k = lr_{k-1} * ((1 - k/total_iters) / (1 - (k-1)/total_iters)) ** power "
+                    "for 0 < k <= total_iters, else lr_{k-1}",
     "ConstantLR": "lr_k = base_lr * factor for k < total_iters, base_lr for k >= total_iters (torch: recursive, "
                   "lr_0 = base_lr*factor, lr_{total_iters} = lr_{total_iters-1} * (1/factor), else unchanged)",
     "ExponentialLR": "lr_k = base_lr * gamma ** k  (torch: recursive lr_{k} = lr_{k-1} * gamma)",
@@ -697,6 +700,7 @@ SCHED_CONFIGS = [
           children=[("LinearLR", {"start_factor": 0.1, "total_iters": 5}), ("CosineAnnealingLR", {"T_max": 45})]),
     sched("sequentiallr_constant_exponential", "SequentialLR", {"milestones": [2]},
           children=[("ConstantLR", {"factor": 0.1, "total_iters": 2}), ("ExponentialLR", {"gamma": 0.9})]),
+    sched("polynomiallr_iters20_power2", "PolynomialLR", {"total_iters": 20, "power": 2.0}),
 ]
 PUBLIC_SCHED = ["steplr_step10_gamma0.5", "exponentiallr_gamma0.95", "cosineannealinglr_tmax50_etamin0",
                 "linearlr_warmup_start0.1_iters10"]

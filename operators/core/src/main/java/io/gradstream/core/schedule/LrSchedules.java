@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * Creates learning-rate schedules by torch's class name and hyperparameter names, validating them as torch does.
- * {@code constant} (no schedule), ConstantLR, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
+ * {@code constant} (no schedule), ConstantLR, StepLR, MultiStepLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
  * CosineAnnealingWarmRestarts, LinearLR, OneCycleLR and SequentialLR, whose {@code schedulers} hyperparameter is a
  * list of {@code {"scheduler": NAME, "hyperparameters": {...}}} and {@code milestones} the steps where each next one
  * takes over (warmup then decay).
@@ -21,7 +21,7 @@ public final class LrSchedules {
 
     /** Canonical names. */
     public static final List<String> NAMES = List.of(CONSTANT, "ConstantLR", "StepLR", "MultiStepLR",
-            "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR", "OneCycleLR",
+            "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR", "OneCycleLR",
             "SequentialLR");
 
     private LrSchedules() {
@@ -115,6 +115,11 @@ public final class LrSchedules {
             case "ExponentialLR" -> {
                 hp.requireOnly(name, Set.of("gamma"));
                 yield new Schedulers.ExponentialLr(g, hp.requiredNumber("gamma")).initialStep();
+            }
+            case "PolynomialLR" -> {
+                hp.requireOnly(name, Set.of("total_iters", "power"));
+                yield new Schedulers.PolynomialLr(g, positive(hp, "total_iters", 5), hp.number("power", 1.0))
+                        .initialStep();
             }
             case "CosineAnnealingLR" -> {
                 hp.requireOnly(name, Set.of("T_max", "eta_min"));

@@ -133,6 +133,33 @@ final class Schedulers {
         }
     }
 
+    /** PolynomialLR: {@code lr = base·(1 − min(k, total_iters)/total_iters)^power}. */
+    static final class PolynomialLr extends TorchScheduler {
+        private final long totalIters;
+        private final double power;
+
+        PolynomialLr(ParamGroup g, long totalIters, double power) {
+            super(g);
+            this.totalIters = totalIters;
+            this.power = power;
+        }
+
+        @Override
+        double recursiveLr() {
+            if (lastEpoch == 0 || lastEpoch > totalIters) {
+                return group.lr;
+            }
+            double decayFactor = Math.pow((1.0 - (double) lastEpoch / totalIters)
+                    / (1.0 - (double) (lastEpoch - 1) / totalIters), power);
+            return group.lr * decayFactor;
+        }
+
+        @Override
+        double closedFormLr() {
+            return baseLr * Math.pow(1.0 - (double) Math.min(totalIters, lastEpoch) / totalIters, power);
+        }
+    }
+
     /**
      * CosineAnnealingLR (Loshchilov &amp; Hutter 2017, SGDR without restarts): closed form
      * {@code η_min + (base − η_min)(1 + cos(πk/T_max))/2}; torch's recursive form continues periodically past T_max.
