@@ -1,0 +1,62 @@
+package io.gradstream.operators;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecordBase;
+
+/**
+ * Raw Avro binary (no header, no registry) for one record type, as on gradstream's topics: the same bytes that
+ * flink-avro's {@code AvroSerializationSchema.forSpecific} writes. Not thread-safe (reuses its encoder/decoder).
+ */
+public final class AvroRecords<T extends SpecificRecordBase> {
+    private final SpecificDatumReader<T> reader;
+    private final SpecificDatumWriter<T> writer;
+    private BinaryDecoder decoder;
+    private BinaryEncoder encoder;
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+
+    public AvroRecords(Class<T> type) {
+        this.reader = new SpecificDatumReader<>(type);
+        this.writer = new SpecificDatumWriter<>(type);
+    }
+
+    /**
+     * @throws IOException when the bytes are not a record of this type (truncated, garbage, trailing bytes)
+     */
+    public T decode(byte[] bytes) throws IOException {
+        if (bytes == null) {
+            throw new IOException("no value");
+        }
+        decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
+        T record;
+        try {
+            record = reader.read(null, decoder);
+        } catch (RuntimeException e) {
+            // Avro reports some malformed input (negative lengths, bad union index) as runtime exceptions.
+            throw new IOException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        }
+        if (!decoder.isEnd()) {
+            throw new IOException("trailing bytes after a " + record.getSchema().getName());
+        }
+        return record;
+    }
+
+    public byte[] encode(T record) {
+        buffer.reset();
+        encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
+        try {
+            writer.write(record, encoder);
+            encoder.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return buffer.toByteArray();
+    }
+}

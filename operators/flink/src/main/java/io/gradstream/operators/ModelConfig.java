@@ -1,0 +1,193 @@
+package io.gradstream.operators;
+
+import io.gradstream.core.codec.PayloadCodec;
+import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.core.optim.Hyperparameters;
+import io.gradstream.core.optim.Optimizer;
+import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.schedule.LrCursor;
+import io.gradstream.core.schedule.LrSchedule;
+import io.gradstream.core.schedule.LrSchedules;
+import io.gradstream.core.shard.AggregationPolicy;
+import io.gradstream.core.shard.ShardInitializer;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.TensorLayout;
+import io.gradstream.schemas.AggregationMode;
+import io.gradstream.schemas.ChildSchedule;
+import io.gradstream.schemas.Encoding;
+import io.gradstream.schemas.InitRule;
+import io.gradstream.schemas.InitSpec;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.ScheduleSpec;
+import io.gradstream.schemas.TensorSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A validated {@link ModelSpec} in the numeric core's terms: tensor layouts, the optimizer, the schedule, the
+ * aggregation policy, the init rule and the output codec. Building one is the single place where a spec is checked;
+ * every problem is reported with the offending field and value. Not thread-safe (caches schedule values).
+ */
+public final class ModelConfig {
+    private final String modelId;
+    private final ModelSpec spec;
+    private final Map<String, TensorLayout> tensors;
+    private final Optimizer optimizer;
+    private final LrSchedule schedule;
+    private final AggregationPolicy policy;
+    private final InitSpec init;
+    private final Encoding outputEncoding;
+    private final double baseMomentum;
+    private LrCursor cursor;
+    /** Schedule values by step, extended on demand: shards of one model ask for nearby steps. */
+    private double[] lrs = new double[0];
+    private double[] momenta = new double[0];
+    private int known;
+    private long lastVersion = -1;
+    private Optimizer lastOptimizer;
+
+    private ModelConfig(String modelId, ModelSpec spec) {
+        ShardKey.requireName("model", modelId);
+        this.modelId = modelId;
+        this.spec = spec;
+        if (spec.getTensors().isEmpty()) {
+            throw new IllegalArgumentException("model " + modelId + " has no tensors");
+        }
+        tensors = new LinkedHashMap<>();
+        for (TensorSpec t : spec.getTensors()) {
+            int[] shape = t.getShape().stream().mapToInt(Integer::intValue).toArray();
+            TensorLayout layout = new TensorLayout(t.getName(), shape, spec.getShardSize());
+            if (tensors.put(t.getName(), layout) != null) {
+                throw new IllegalArgumentException("model " + modelId + " lists tensor " + t.getName() + " twice");
+            }
+        }
+        optimizer = Optimizers.create(spec.getOptimizer(), javaValues(spec.getHyperparameters()));
+        Hyperparameters resolved = optimizer.hyperparameters();
+        baseMomentum = resolved.has("betas") ? resolved.pair("betas", 0.9, 0.999)[0]
+                : resolved.has("momentum") ? resolved.number("momentum", 0) : Double.NaN;
+        schedule = spec.getLrSchedule() == null ? LrSchedules.constant() : schedule(spec.getLrSchedule());
+        schedule.start(optimizer.learningRate(), baseMomentum); // e.g. OneCycleLR needs a momentum to cycle
+        var a = spec.getAggregation();
+        policy = new AggregationPolicy(a.getMode() == AggregationMode.ASYNC ? AggregationPolicy.Mode.ASYNC
+                : AggregationPolicy.Mode.SYNC, a.getWorkers(), a.getTimeoutMs(), a.getMaxStaleness());
+        init = spec.getInit();
+        if (init.getRule() != InitRule.EXPLICIT && init.getRule() != InitRule.ZEROS) {
+            // Validates std / bounds once, here.
+            initialValues(new ShardKey(modelId, tensors.keySet().iterator().next(), 0), 1);
+        }
+        outputEncoding = spec.getOutputEncoding();
+        if (outputEncoding == Encoding.TOPK) {
+            throw new IllegalArgumentException("outputEncoding TOPK is not allowed for parameters (a sparse "
+                    + "parameter update would lose the other values); use FP32, FP16, BF16 or INT8_BLOCK");
+        }
+    }
+
+    /** @throws IllegalArgumentException naming the problem when the spec is invalid */
+    public static ModelConfig of(String modelId, ModelSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
+        }
+        return new ModelConfig(modelId, spec);
+    }
+
+    public String modelId() {
+        return modelId;
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    public Map<String, TensorLayout> tensors() {
+        return tensors;
+    }
+
+    public AggregationPolicy policy() {
+        return policy;
+    }
+
+    public boolean explicitInit() {
+        return init.getRule() == InitRule.EXPLICIT;
+    }
+
+    public Encoding outputEncoding() {
+        return outputEncoding;
+    }
+
+    /** A codec for the published parameters (a new instance: codecs are not thread-safe). */
+    public PayloadCodec outputCodec() {
+        return PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(outputEncoding.name()));
+    }
+
+    /** Rule-based initial values of a shard (ZEROS, NORMAL, UNIFORM): a pure function of seed and key. */
+    public float[] initialValues(ShardKey key, int length) {
+        ShardInitializer.Rule rule = switch (init.getRule()) {
+            case ZEROS, EXPLICIT -> ShardInitializer.Rule.ZEROS;
+            case NORMAL -> ShardInitializer.Rule.NORMAL;
+            case UNIFORM -> ShardInitializer.Rule.UNIFORM;
+        };
+        double a = init.getRule() == InitRule.NORMAL ? init.getStd() : init.getLow();
+        return ShardInitializer.initialValues(rule, init.getSeed(), a, init.getHigh(), key, length);
+    }
+
+    /**
+     * The optimizer for a shard's step at {@code version} (0 = its first step): the spec's hyperparameters with the
+     * schedule's learning rate (and, for OneCycleLR, momentum) at that index.
+     */
+    public Optimizer optimizerAt(long version) {
+        if (version == lastVersion) {
+            return lastOptimizer;
+        }
+        if (version >= Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("version " + version + " is beyond the schedule table");
+        }
+        if (cursor == null) {
+            cursor = schedule.start(optimizer.learningRate(), baseMomentum);
+        }
+        while (known <= version) {
+            if (known == lrs.length) {
+                lrs = java.util.Arrays.copyOf(lrs, Math.max(16, 2 * known));
+                momenta = java.util.Arrays.copyOf(momenta, lrs.length);
+            }
+            if (known > 0) {
+                cursor.step();
+            }
+            lrs[known] = cursor.lr();
+            momenta[known] = cursor.momentum();
+            known++;
+        }
+        int i = (int) version;
+        Optimizer o = optimizer.withLearningRate(lrs[i]);
+        if (!Double.isNaN(momenta[i]) && !Double.isNaN(baseMomentum)) {
+            o = o.withMomentum(momenta[i]);
+        }
+        lastVersion = version;
+        lastOptimizer = o;
+        return o;
+    }
+
+    private static LrSchedule schedule(ScheduleSpec s) {
+        return LrSchedules.create(s.getName(), scheduleValues(s));
+    }
+
+    private static Map<String, Object> scheduleValues(ScheduleSpec s) {
+        Map<String, Object> hp = javaValues(s.getHyperparameters());
+        if (!s.getChildren().isEmpty()) {
+            List<Object> children = new ArrayList<>();
+            for (ChildSchedule c : s.getChildren()) {
+                children.add(Map.of("scheduler", c.getName(), "hyperparameters", javaValues(c.getHyperparameters())));
+            }
+            hp.put("schedulers", children);
+        }
+        return hp;
+    }
+
+    /** Avro map values (Double, Boolean, CharSequence, List of Double) as the core's plain Java values. */
+    static Map<String, Object> javaValues(Map<String, Object> avro) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        avro.forEach((k, v) -> out.put(k, v instanceof CharSequence cs ? cs.toString() : v));
+        return out;
+    }
+}

@@ -1,0 +1,246 @@
+package io.gradstream.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradstream.core.optim.Optimizer;
+import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardInitializer;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.RejectReason;
+import io.gradstream.schemas.RejectedRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The keyed operator driven by Flink's test harness: outputs, rejections, keyed state, timers, snapshot/restore. */
+class ShardOptimizerFunctionTest {
+    private static final Map<String, Object> ADAM_HP = Map.of("lr", 0.01);
+    private final List<KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
+            new ArrayList<>();
+
+    private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
+            OperatorSubtaskState restoreFrom) throws Exception {
+        var h = new KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>(
+                new CoBroadcastWithKeyedOperator<>(new ShardOptimizerFunction(1_000, 100),
+                        List.of(ShardOptimizerFunction.MODELS, ShardOptimizerFunction.PAUSED)),
+                RawRecord::keyString, Types.STRING, 128, 1, 0);
+        h.setup();
+        if (restoreFrom != null) {
+            h.initializeState(restoreFrom);
+        }
+        h.open();
+        open.add(h);
+        return h;
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (var h : open) {
+            h.close();
+        }
+    }
+
+    private static List<ParameterUpdate> updates(KeyedBroadcastOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
+        List<ParameterUpdate> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
+                out.add(u);
+            }
+        }
+        return out;
+    }
+
+    private static List<RejectedRecord> rejected(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) {
+        List<RejectedRecord> out = new ArrayList<>();
+        var side = h.getSideOutput(Rejections.TAG);
+        if (side != null) {
+            side.forEach(r -> out.add(r.getValue()));
+        }
+        return out;
+    }
+
+    private static long shardsInState(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) throws Exception {
+        var backend = ((AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend();
+        try (var keys = backend.getKeys("shard", VoidNamespace.INSTANCE)) {
+            return keys.count();
+        }
+    }
+
+    @Test
+    void syncStepsPublishTheKernelsResultOnTheMeanGradient() throws Exception {
+        var h = harness(null);
+        h.processBroadcastElement(Records.create("m", Records.spec("Adam", ADAM_HP, 4, Records.sync(2), 6)), 0);
+        // CREATE publishes version 0 of both shards (rule ZEROS), once.
+        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L);
+        assertThat(Records.values(updates(h).get(1))).containsExactly(0f, 0f);
+
+        float[] g1 = {0.5f, -1f, 2f, 0.25f};
+        float[] g2 = {1.5f, 1f, -2f, 0.75f};
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, g1), 1);
+        assertThat(updates(h)).hasSize(2);
+        h.processElement(Records.gradient("m", 0, "b", 1, 0, 3, g2), 2);
+        List<ParameterUpdate> ups = updates(h);
+        assertThat(ups).hasSize(3);
+        ParameterUpdate u = ups.get(2);
+        assertThat(u.getVersion()).isEqualTo(1);
+        assertThat(u.getContributions()).isEqualTo(2);
+        assertThat(u.getExamples()).isEqualTo(4);
+
+        float[] mean = new float[4];
+        for (int i = 0; i < 4; i++) {
+            mean[i] = (1f * g1[i] + 3f * g2[i]) / 4f;
+        }
+        float[] expected = new float[4];
+        Optimizers.create("Adam", ADAM_HP).step(expected, mean, new OptimizerState());
+        assertThat(Records.values(u)).containsExactly(expected);
+        assertThat(rejected(h)).isEmpty();
+        assertThat(shardsInState(h)).isEqualTo(1);
+    }
+
+    @Test
+    void badInputIsRejectedWithItsReasonAndOriginalBytes() throws Exception {
+        var h = harness(null);
+        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(0),
+                6)), 0);
+        RawRecord garbage = new RawRecord("m/w/0".getBytes(), new byte[] {1, 2, 3}, "gradients", 3, 77);
+        h.processElement(garbage, 1);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, Float.NaN, 0f, 0f}), 1);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement(Records.gradient("m", 0, "a", 1, 1, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement(Records.gradient("m", 0, "b", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement(Records.gradient("m", 5, "a", 2, 0, 1, new float[] {1f}), 1);
+        RawRecord wrongKey = Records.gradient("m", 1, "a", 2, 0, 1, new float[] {1f, 1f});
+        wrongKey.key = "m/w/0".getBytes();
+        h.processElement(wrongKey, 1);
+
+        List<RejectedRecord> r = rejected(h);
+        assertThat(r).extracting(RejectedRecord::getReason).containsExactly(RejectReason.UNDECODABLE,
+                RejectReason.WRONG_ELEMENT_COUNT, RejectReason.NON_FINITE, RejectReason.DUPLICATE,
+                RejectReason.STALE, RejectReason.UNKNOWN_SHARD, RejectReason.OTHER);
+        assertThat(r.get(0).getOriginalValue().array()).containsExactly(1, 2, 3);
+        assertThat(r.get(0).getPartition()).isEqualTo(3);
+        assertThat(r.get(0).getOffset()).isEqualTo(77);
+        assertThat(r.get(6).getDetail()).contains("does not match");
+        // Exactly one valid gradient was applied.
+        assertThat(updates(h).stream().filter(u -> u.getVersion() > 0)).hasSize(1);
+    }
+
+    @Test
+    void gradientsWaitForTheirModelAndAreRejectedWhenItNeverComes() throws Exception {
+        var h = harness(null);
+        h.setProcessingTime(0);
+        h.processElement(Records.gradient("late", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
+        h.processElement(Records.gradient("never", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
+        h.processBroadcastElement(Records.create("late", Records.spec("SGD", Map.of("lr", 0.1), 2,
+                Records.sync(1), 2)), 10);
+        h.setProcessingTime(300);
+        assertThat(updates(h).stream().filter(u -> u.getModelId().equals("late") && u.getVersion() == 1))
+                .hasSize(1);
+        assertThat(rejected(h)).isEmpty();
+        h.setProcessingTime(1_500);
+        assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.UNKNOWN_MODEL);
+        assertThat(rejected(h).get(0).getDetail()).contains("never").contains("1000 ms");
+    }
+
+    @Test
+    void syncTimeoutAppliesThePartialStep() throws Exception {
+        var h = harness(null);
+        h.setProcessingTime(0);
+        var agg = Records.sync(3);
+        agg.setTimeoutMs(500L);
+        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, agg, 2)), 0);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+        h.setProcessingTime(499);
+        assertThat(updates(h)).hasSize(1); // only version 0
+        h.setProcessingTime(500);
+        ParameterUpdate u = updates(h).get(1);
+        assertThat(u.getVersion()).isEqualTo(1);
+        assertThat(u.getContributions()).isEqualTo(1);
+        assertThat(Records.values(u)).containsExactly(-1f, -2f);
+    }
+
+    @Test
+    void controlCommandsPauseUpdateAndDelete() throws Exception {
+        var h = harness(null);
+        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, Records.async(5),
+                2)), 0);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
+        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+                .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", 0.5)).build()), 2);
+        h.processElement(Records.gradient("m", 0, "a", 2, 1, 1, new float[] {1f, 1f}), 3);
+        assertThat(Records.values(updates(h).get(2))).containsExactly(-1.5f, -1.5f);
+        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+                .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", -1.0)).build()), 4);
+        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+                .setType(CommandType.PAUSE).build()), 5);
+        h.processElement(Records.gradient("m", 0, "a", 3, 2, 1, new float[] {1f, 1f}), 6);
+        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+                .setType(CommandType.DELETE).build()), 7);
+        assertThat(rejected(h)).extracting(RejectedRecord::getReason)
+                .containsExactly(RejectReason.INVALID_COMMAND, RejectReason.PAUSED);
+        assertThat(rejected(h).get(0).getDetail()).contains("Invalid lr: -1.0");
+        assertThat(shardsInState(h)).isZero();
+    }
+
+    @Test
+    void aRestoredOperatorContinuesBitForBit() throws Exception {
+        var spec = Records.spec("Adam", ADAM_HP, 3, Records.sync(2), 3);
+        float[][] grads = {{0.1f, 0.2f, -0.3f}, {0.5f, -0.25f, 1f}, {-1f, 0.75f, 0.5f}, {2f, 0.1f, 0.1f}};
+
+        var straight = harness(null);
+        straight.processBroadcastElement(Records.create("m", spec), 0);
+        for (int t = 0; t < 4; t++) {
+            straight.processElement(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
+            straight.processElement(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
+        }
+
+        var first = harness(null);
+        first.processBroadcastElement(Records.create("m", spec), 0);
+        for (int t = 0; t < 2; t++) {
+            first.processElement(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
+            first.processElement(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
+        }
+        first.processElement(Records.gradient("m", 0, "a", 3, 2, 2, grads[2]), 3); // pending across the snapshot
+        OperatorSubtaskState snapshot = first.snapshot(1, 10);
+        var restored = harness(snapshot);
+        restored.processElement(Records.gradient("m", 0, "b", 3, 2, 1, grads[1]), 3);
+        restored.processElement(Records.gradient("m", 0, "a", 4, 3, 2, grads[3]), 4);
+        restored.processElement(Records.gradient("m", 0, "b", 4, 3, 1, grads[0]), 4);
+        restored.processElement(Records.gradient("m", 0, "a", 2, 1, 2, grads[1]), 5); // a duplicate after restore
+
+        List<ParameterUpdate> a = updates(straight);
+        List<ParameterUpdate> b = updates(restored);
+        assertThat(b.get(b.size() - 1).getVersion()).isEqualTo(4);
+        assertThat(Records.values(b.get(b.size() - 1))).containsExactly(Records.values(a.get(a.size() - 1)));
+        assertThat(rejected(restored)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.DUPLICATE);
+    }
+
+    @Test
+    void ruleBasedInitialValuesAreTheSharedDeterministicOnes() throws Exception {
+        var h = harness(null);
+        var spec = Records.spec("SGD", Map.of("lr", 0.1), 5, Records.sync(1), 7);
+        spec.getInit().setRule(io.gradstream.schemas.InitRule.NORMAL);
+        spec.getInit().setSeed(42L);
+        spec.getInit().setStd(0.5);
+        h.processBroadcastElement(Records.create("m", spec), 0);
+        ParameterUpdate second = updates(h).get(1);
+        assertThat(Records.values(second)).containsExactly(ShardInitializer.initialValues(
+                ShardInitializer.Rule.NORMAL, 42, 0.5, 0, new ShardKey("m", "w", 1), 2));
+    }
+}
