@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Test records in their wire form: what producers put on the control and gradients topics. */
-final class Records {
+public final class Records {
     private static final AvroRecords<ControlCommand> COMMANDS = new AvroRecords<>(ControlCommand.class);
     private static final AvroRecords<GradientBatch> GRADIENTS = new AvroRecords<>(GradientBatch.class);
     private static long offset;
@@ -27,7 +27,7 @@ final class Records {
     private Records() {
     }
 
-    static ModelSpec spec(String optimizer, Map<String, Object> hp, int shardSize, AggregationSpec aggregation,
+    public static ModelSpec spec(String optimizer, Map<String, Object> hp, int shardSize, AggregationSpec aggregation,
             int... shape) {
         return ModelSpec.newBuilder()
                 .setTensors(List.of(TensorSpec.newBuilder().setName("w")
@@ -41,40 +41,40 @@ final class Records {
                 .build();
     }
 
-    static AggregationSpec sync(int workers) {
+    public static AggregationSpec sync(int workers) {
         return AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(workers).build();
     }
 
-    static AggregationSpec async(int maxStaleness) {
+    public static AggregationSpec async(int maxStaleness) {
         return AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC).setMaxStaleness(maxStaleness).build();
     }
 
-    static RawRecord create(String model, ModelSpec spec) {
+    public static RawRecord create(String model, ModelSpec spec) {
         return command(ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE).setSpec(spec)
                 .build());
     }
 
-    static RawRecord command(ControlCommand c) {
+    public static RawRecord command(ControlCommand c) {
         return new RawRecord(c.getModelId().getBytes(StandardCharsets.UTF_8), COMMANDS.encode(c), "control", 0,
                 offset++);
     }
 
-    static RawRecord gradient(String model, int shard, String worker, long step, long base, long n, float[] g) {
+    public static RawRecord gradient(String model, int shard, String worker, long step, long base, long n, float[] g) {
         return batch(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(shard)
                 .setWorkerId(worker).setWorkerStep(step).setBaseVersion(base).setNumExamples(n)
                 .setPayload(payload(g)).setKind(GradientKind.GRADIENT).build());
     }
 
-    static RawRecord batch(GradientBatch b) {
+    public static RawRecord batch(GradientBatch b) {
         String key = b.getModelId() + "/" + b.getTensor() + "/" + b.getShard();
         return new RawRecord(key.getBytes(StandardCharsets.UTF_8), GRADIENTS.encode(b), "gradients", 0, offset++);
     }
 
-    static TensorPayload payload(float[] values) {
+    public static TensorPayload payload(float[] values) {
         return new TensorPayload(Encoding.FP32, values.length, ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
     }
 
-    static float[] values(ParameterUpdate u) {
+    public static float[] values(ParameterUpdate u) {
         ByteBuffer data = u.getPayload().getData().duplicate();
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);

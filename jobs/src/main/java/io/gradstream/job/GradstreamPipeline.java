@@ -1,0 +1,43 @@
+package io.gradstream.job;
+
+import io.gradstream.operators.RawRecord;
+import io.gradstream.operators.Rejections;
+import io.gradstream.operators.ShardOptimizerFunction;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.RejectedRecord;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/**
+ * The data flow of gradstream, independent of where records come from and go to: gradients keyed by shard meet the
+ * broadcast control commands in the shard optimizer, which emits parameter updates and, on a side output, every
+ * refused input. {@code GradstreamJob} attaches Kafka; tests attach in-memory streams.
+ */
+public final class GradstreamPipeline {
+
+    /** The two outputs of the pipeline. */
+    public record Outputs(DataStream<ParameterUpdate> parameters, DataStream<RejectedRecord> rejected) {
+    }
+
+    /**
+     * @param unknownModelGraceMs how long gradients for a model that does not exist (yet) wait before rejection
+     */
+    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
+            long unknownModelGraceMs, int maxWaitingPerShard) {
+        BroadcastStream<RawRecord> commands = control.broadcast(ShardOptimizerFunction.MODELS,
+                ShardOptimizerFunction.PAUSED);
+        SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
+                .keyBy(RawRecord::keyString)
+                .connect(commands)
+                .process(new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard),
+                        new AvroTypeInfo<>(ParameterUpdate.class))
+                .name("shard optimizer")
+                .uid("shard-optimizer");
+        return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG));
+    }
+
+    private GradstreamPipeline() {
+    }
+}
