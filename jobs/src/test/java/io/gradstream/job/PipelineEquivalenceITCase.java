@@ -2,19 +2,14 @@ package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.core.optim.Optimizer;
-import io.gradstream.core.optim.OptimizerState;
-import io.gradstream.core.optim.Optimizers;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
-import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -63,63 +58,14 @@ class PipelineEquivalenceITCase {
     @ParameterizedTest(name = "{0} {1} parallelism {2}")
     @CsvSource({"Adam, SYNC, 1", "Adam, SYNC, 2", "Adam, ASYNC, 2", "SGD, SYNC, 2", "SGD, ASYNC, 1"})
     void pipelineEqualsTheLocalKernel(String optimizer, String mode, int parallelism) throws Exception {
-        boolean sync = mode.equals("SYNC");
-        AggregationSpec aggregation = sync ? Records.sync(WORKERS) : Records.async(1_000);
-        RawRecord create = Records.create("m", Records.spec(optimizer, OPTIMIZERS.get(optimizer), SHARD_SIZE,
-                aggregation, LENGTH));
-
-        SplittableRandom rnd = new SplittableRandom(parallelism * 31L + optimizer.length());
-        List<RawRecord> gradients = new ArrayList<>();
-        Map<Integer, float[]> expected = new HashMap<>();
-        Map<Integer, OptimizerState> states = new HashMap<>();
-        Optimizer kernel = Optimizers.create(optimizer, OPTIMIZERS.get(optimizer));
-        for (int s = 0; s < SHARDS; s++) {
-            expected.put(s, new float[Math.min(SHARD_SIZE, LENGTH - s * SHARD_SIZE)]);
-            states.put(s, new OptimizerState());
-        }
-        for (int t = 0; t < STEPS; t++) {
-            for (int s = 0; s < SHARDS; s++) {
-                int len = expected.get(s).length;
-                float[] sum = null;
-                long total = 0;
-                for (int w = 0; w < WORKERS; w++) {
-                    float[] g = new float[len];
-                    for (int i = 0; i < len; i++) {
-                        g[i] = (float) rnd.nextGaussian();
-                    }
-                    long n = 1 + rnd.nextInt(64);
-                    gradients.add(Records.gradient("m", s, "w" + w, t + 1, sync ? t : 0, n, g));
-                    if (!sync) {
-                        kernel.step(expected.get(s), g, states.get(s));
-                        continue;
-                    }
-                    // Σ fl32(n_k·g_k) in arrival order, then one float division by N.
-                    if (sum == null) {
-                        sum = new float[len];
-                        for (int i = 0; i < len; i++) {
-                            sum[i] = (float) n * g[i];
-                        }
-                    } else {
-                        for (int i = 0; i < len; i++) {
-                            sum[i] = sum[i] + (float) n * g[i];
-                        }
-                    }
-                    total += n;
-                }
-                if (sync) {
-                    for (int i = 0; i < len; i++) {
-                        sum[i] = sum[i] / (float) total;
-                    }
-                    kernel.step(expected.get(s), sum, states.get(s));
-                }
-            }
-        }
+        Workload work = new Workload(optimizer, OPTIMIZERS.get(optimizer), mode.equals("SYNC"), LENGTH, SHARD_SIZE,
+                WORKERS, STEPS, parallelism * 31L + optimizer.length());
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(parallelism);
         var rawType = TypeExtractor.createTypeInfo(RawRecord.class);
-        var control = env.fromData(List.of(create), rawType).setParallelism(1);
-        var grads = env.fromData(gradients, rawType).setParallelism(1).map(new HoldFirst()).setParallelism(1);
+        var control = env.fromData(List.of(work.create), rawType).setParallelism(1);
+        var grads = env.fromData(work.gradients, rawType).setParallelism(1).map(new HoldFirst()).setParallelism(1);
         GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000);
         CloseableIterator<ParameterUpdate> params = out.parameters().collectAsync();
         CloseableIterator<RejectedRecord> rejected = out.rejected().collectAsync();
@@ -135,11 +81,10 @@ class PipelineEquivalenceITCase {
         List<RejectedRecord> refused = new ArrayList<>();
         rejected.forEachRemaining(refused::add);
         assertThat(refused).as("rejected").isEmpty();
-        long expectedSteps = sync ? STEPS : (long) STEPS * WORKERS;
-        assertThat(updates).isEqualTo(SHARDS * (1 + (int) expectedSteps));
+        assertThat(updates).isEqualTo(SHARDS * (1 + (int) work.steps));
         for (int s = 0; s < SHARDS; s++) {
-            assertThat(latest.get(s).getVersion()).isEqualTo(expectedSteps);
-            assertThat(Records.values(latest.get(s))).as("shard %d", s).containsExactly(expected.get(s));
+            assertThat(latest.get(s).getVersion()).isEqualTo(work.steps);
+            assertThat(Records.values(latest.get(s))).as("shard %d", s).containsExactly(work.expected[s]);
         }
     }
 }

@@ -1,0 +1,76 @@
+package io.gradstream.job;
+
+import io.gradstream.kafka.KafkaIo;
+import io.gradstream.operators.RawRecord;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.RejectedRecord;
+import java.util.function.UnaryOperator;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The gradstream Flink job: gradients and control commands in, parameter updates and rejections out. It takes its
+ * sources and sinks as arguments ({@link #kafka} picks the production ones), so the same wiring runs on a cluster, in
+ * {@code gradstream local} and in tests.
+ */
+public final class GradstreamJob {
+    private final Source<RawRecord, ?, ?> gradients;
+    private final Source<RawRecord, ?, ?> control;
+    private final Sink<ParameterUpdate> parameters;
+    private final Sink<RejectedRecord> rejected;
+    private final JobSettings settings;
+    private UnaryOperator<DataStream<RawRecord>> gradientTap = UnaryOperator.identity();
+
+    public GradstreamJob(Source<RawRecord, ?, ?> gradients, Source<RawRecord, ?, ?> control,
+            Sink<ParameterUpdate> parameters, Sink<RejectedRecord> rejected, JobSettings settings) {
+        this.gradients = gradients;
+        this.control = control;
+        this.parameters = parameters;
+        this.rejected = rejected;
+        this.settings = settings;
+    }
+
+    /** The job on the Kafka topics of {@code settings}. */
+    public static GradstreamJob kafka(JobSettings settings) {
+        return new GradstreamJob(KafkaIo.source(settings, settings.gradientsTopic()),
+                KafkaIo.source(settings, settings.controlTopic()), KafkaIo.parameterSink(settings),
+                KafkaIo.rejectedSink(settings), settings);
+    }
+
+    /** Inserts {@code tap} after the gradient source (tests use it to inject failures). */
+    public GradstreamJob withGradientTap(UnaryOperator<DataStream<RawRecord>> tap) {
+        this.gradientTap = tap;
+        return this;
+    }
+
+    /** Builds the data flow on {@code env}: sources -> shard optimizer -> sinks. */
+    public void build(StreamExecutionEnvironment env) {
+        DataStream<RawRecord> grads = gradientTap.apply(env.fromSource(gradients, WatermarkStrategy.noWatermarks(),
+                "gradients").uid("gradients-source"));
+        DataStream<RawRecord> commands = env.fromSource(control, WatermarkStrategy.noWatermarks(), "control")
+                .uid("control-source").setParallelism(1);
+        GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, commands,
+                settings.unknownModelGrace().toMillis(), settings.maxWaitingPerShard());
+        out.parameters().sinkTo(parameters).name("parameters").uid("parameters-sink");
+        out.rejected().sinkTo(rejected).name("rejected").uid("rejected-sink");
+    }
+
+    public JobClient start(StreamExecutionEnvironment env, String name) throws Exception {
+        build(env);
+        return env.executeAsync(name);
+    }
+
+    /** Entry point on a Flink cluster: {@code --gradstream.kafka.bootstrap-servers host:9092 ...}. */
+    public static void main(String[] args) throws Exception {
+        Configuration conf = JobConfig.fromArgs(args);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(
+                conf));
+        kafka(JobSettings.from(conf)).build(env);
+        env.execute("gradstream");
+    }
+}

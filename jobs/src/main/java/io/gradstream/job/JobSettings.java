@@ -1,0 +1,60 @@
+package io.gradstream.job;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * The job's settings, read once from a {@link Configuration} and validated with messages that name the key and the
+ * value; everything downstream takes this immutable record instead of raw configuration.
+ */
+public record JobSettings(String bootstrapServers, String groupId, String controlTopic, String gradientsTopic,
+        String parametersTopic, String rejectedTopic, DeliveryGuarantee delivery, String transactionalIdPrefix,
+        Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard) {
+
+    private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+    public JobSettings {
+        require(!bootstrapServers.isBlank(), GradstreamOptions.BOOTSTRAP_SERVERS.key(), bootstrapServers,
+                "must name at least one broker host:port");
+        require(!groupId.isBlank(), GradstreamOptions.GROUP_ID.key(), groupId, "must not be empty");
+        for (var t : List.of(List.of(GradstreamOptions.CONTROL_TOPIC.key(), controlTopic),
+                List.of(GradstreamOptions.GRADIENTS_TOPIC.key(), gradientsTopic),
+                List.of(GradstreamOptions.PARAMETERS_TOPIC.key(), parametersTopic),
+                List.of(GradstreamOptions.REJECTED_TOPIC.key(), rejectedTopic))) {
+            require(TOPIC.matcher(t.get(1)).matches(), t.get(0), t.get(1),
+                    "must be a Kafka topic name (letters, digits, '.', '_', '-')");
+        }
+        Set<String> distinct = new HashSet<>(List.of(controlTopic, gradientsTopic, parametersTopic, rejectedTopic));
+        require(distinct.size() == 4, "gradstream.topics.*", controlTopic + ", " + gradientsTopic + ", "
+                + parametersTopic + ", " + rejectedTopic, "the four topics must be different");
+        require(!transactionalIdPrefix.isBlank(), GradstreamOptions.TRANSACTIONAL_ID_PREFIX.key(),
+                transactionalIdPrefix, "must not be empty");
+        require(transactionTimeout.toMillis() > 0 && transactionTimeout.compareTo(Duration.ofMinutes(15)) <= 0,
+                GradstreamOptions.TRANSACTION_TIMEOUT.key(), transactionTimeout,
+                "must be positive and at most 15 min (the broker's default transaction.max.timeout.ms)");
+        require(!unknownModelGrace.isNegative(), GradstreamOptions.UNKNOWN_MODEL_GRACE.key(), unknownModelGrace,
+                "must not be negative");
+        require(maxWaitingPerShard >= 0, GradstreamOptions.MAX_WAITING_PER_SHARD.key(), maxWaitingPerShard,
+                "must not be negative");
+    }
+
+    public static JobSettings from(Configuration c) {
+        return new JobSettings(c.get(GradstreamOptions.BOOTSTRAP_SERVERS), c.get(GradstreamOptions.GROUP_ID),
+                c.get(GradstreamOptions.CONTROL_TOPIC), c.get(GradstreamOptions.GRADIENTS_TOPIC),
+                c.get(GradstreamOptions.PARAMETERS_TOPIC), c.get(GradstreamOptions.REJECTED_TOPIC),
+                c.get(GradstreamOptions.DELIVERY), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
+                c.get(GradstreamOptions.TRANSACTION_TIMEOUT), c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
+                c.get(GradstreamOptions.MAX_WAITING_PER_SHARD));
+    }
+
+    private static void require(boolean ok, String key, Object value, String requirement) {
+        if (!ok) {
+            throw new IllegalArgumentException("Invalid " + key + ": '" + value + "' (" + requirement + ")");
+        }
+    }
+}

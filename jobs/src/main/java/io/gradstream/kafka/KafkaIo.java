@@ -1,0 +1,144 @@
+package io.gradstream.kafka;
+
+import io.gradstream.job.JobSettings;
+import io.gradstream.operators.AvroRecords;
+import io.gradstream.operators.RawRecord;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.RejectedRecord;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.TypeExtractor;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
+
+/**
+ * gradstream's Kafka sources and sinks. Sources hand on raw bytes with topic/partition/offset (decoding happens in
+ * the operators, so undecodable input reaches the rejected topic unchanged); sinks write raw Avro binary keyed by
+ * {@code model/tensor/shard}. Sources read committed data only, so an upstream transactional producer's aborted
+ * writes are never applied.
+ */
+public final class KafkaIo {
+    private KafkaIo() {
+    }
+
+    /** Reads {@code topic} from the earliest offset on a fresh start, from the checkpoint after a restore. */
+    public static KafkaSource<RawRecord> source(JobSettings s, String topic) {
+        return KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(s.bootstrapServers())
+                .setGroupId(s.groupId())
+                .setTopics(topic)
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(
+                        org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new RawRecordDeserializer())
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20))
+                .setProperty("partition.discovery.interval.ms", "10000")
+                .build();
+    }
+
+    public static KafkaSink<ParameterUpdate> parameterSink(JobSettings s) {
+        return sink(s, new ParameterSerializer(s.parametersTopic()), "params");
+    }
+
+    public static KafkaSink<RejectedRecord> rejectedSink(JobSettings s) {
+        return sink(s, new RejectedSerializer(s.rejectedTopic()), "rejected");
+    }
+
+    private static <T> KafkaSink<T> sink(JobSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {
+        Properties p = new Properties();
+        p.setProperty("transaction.timeout.ms", String.valueOf(s.transactionTimeout().toMillis()));
+        p.setProperty("batch.size", String.valueOf(1 << 20));
+        p.setProperty("linger.ms", "5");
+        p.setProperty("max.request.size", String.valueOf(16 << 20));
+        var b = KafkaSink.<T>builder()
+                .setBootstrapServers(s.bootstrapServers())
+                .setRecordSerializer(serializer)
+                .setKafkaProducerConfig(p)
+                .setDeliveryGuarantee(s.delivery());
+        if (s.delivery() == DeliveryGuarantee.EXACTLY_ONCE) {
+            b.setTransactionalIdPrefix(s.transactionalIdPrefix() + "-" + name);
+        }
+        return b.build();
+    }
+
+    /** Topic settings for the parameters topic: compacted, so the newest version of every shard stays. */
+    public static java.util.Map<String, String> parametersTopicConfig() {
+        return java.util.Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(16 << 20));
+    }
+
+    static final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<RawRecord> out) {
+            out.collect(new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public TypeInformation<RawRecord> getProducedType() {
+            return (TypeInformation<RawRecord>) TypeExtractor.createTypeInfo(RawRecord.class);
+        }
+    }
+
+    static final class ParameterSerializer implements KafkaRecordSerializationSchema<ParameterUpdate> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private transient AvroRecords<ParameterUpdate> avro;
+
+        ParameterSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public void open(SerializationSchema.InitializationContext c, KafkaSinkContext s) {
+            avro = new AvroRecords<>(ParameterUpdate.class);
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(ParameterUpdate u, KafkaSinkContext c, Long timestamp) {
+            byte[] key = (u.getModelId() + "/" + u.getTensor() + "/" + u.getShard())
+                    .getBytes(StandardCharsets.UTF_8);
+            return new ProducerRecord<>(topic, key, avro.encode(u));
+        }
+    }
+
+    static final class RejectedSerializer implements KafkaRecordSerializationSchema<RejectedRecord> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private transient AvroRecords<RejectedRecord> avro;
+
+        RejectedSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public void open(SerializationSchema.InitializationContext c, KafkaSinkContext s) {
+            avro = new AvroRecords<>(RejectedRecord.class);
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(RejectedRecord r, KafkaSinkContext c, Long timestamp) {
+            ByteBuffer k = r.getOriginalKey();
+            byte[] key = null;
+            if (k != null) {
+                ByteBuffer d = k.duplicate();
+                key = new byte[d.remaining()];
+                d.get(key);
+            }
+            return new ProducerRecord<>(topic, key, avro.encode(r));
+        }
+    }
+}

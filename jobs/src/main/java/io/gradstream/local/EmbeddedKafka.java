@@ -1,0 +1,107 @@
+package io.gradstream.local;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Properties;
+import java.util.stream.Stream;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+
+/**
+ * A single-node Kafka 4 broker in KRaft mode inside this JVM, listening on 127.0.0.1 only, with its log in a folder
+ * that {@link #close()} deletes. For {@code gradstream local} and the integration tests.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+    private final KafkaRaftServer server;
+    private final Path dir;
+    private final int port;
+    private final boolean deleteDir;
+
+    private EmbeddedKafka(KafkaRaftServer server, Path dir, int port, boolean deleteDir) {
+        this.server = server;
+        this.dir = dir;
+        this.port = port;
+        this.deleteDir = deleteDir;
+    }
+
+    /** Starts a broker on free loopback ports with its data in a new temporary folder. */
+    public static EmbeddedKafka start() throws IOException {
+        return start(Files.createTempDirectory("gradstream-kafka-"), 0, true);
+    }
+
+    /**
+     * @param port the client port, or 0 for a free one
+     * @param deleteDir whether {@link #close()} removes {@code dir}
+     */
+    public static EmbeddedKafka start(Path dir, int port, boolean deleteDir) throws IOException {
+        int clientPort = port == 0 ? freePort() : port;
+        int controllerPort = freePort();
+        Path logs = dir.resolve("logs");
+        Files.createDirectories(logs);
+        Properties p = new Properties();
+        p.put("process.roles", "broker,controller");
+        p.put("node.id", "1");
+        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + clientPort);
+        p.put("controller.listener.names", "CONTROLLER");
+        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("log.dirs", logs.toString());
+        p.put("num.partitions", "1");
+        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.num.partitions", "1");
+        p.put("transaction.state.log.replication.factor", "1");
+        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.num.partitions", "1");
+        p.put("group.initial.rebalance.delay.ms", "0");
+        p.put("auto.create.topics.enable", "false");
+        // gradstream's records are shards of up to a few MiB.
+        p.put("message.max.bytes", String.valueOf(16 << 20));
+        p.put("replica.fetch.max.bytes", String.valueOf(16 << 20));
+        Path config = dir.resolve("server.properties");
+        try (var out = Files.newBufferedWriter(config)) {
+            p.store(out, "gradstream embedded broker");
+        }
+        ByteArrayOutputStream formatLog = new ByteArrayOutputStream();
+        int rc = StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c",
+            config.toString()}, new PrintStream(formatLog, true, StandardCharsets.UTF_8));
+        if (rc != 0) {
+            throw new IOException("formatting the Kafka log folder failed: " + formatLog);
+        }
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p, false), Time.SYSTEM);
+        server.startup();
+        return new EmbeddedKafka(server, dir, clientPort, deleteDir);
+    }
+
+    public String bootstrapServers() {
+        return "127.0.0.1:" + port;
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.shutdown();
+        server.awaitShutdown();
+        if (deleteDir) {
+            try (Stream<Path> walk = Files.walk(dir)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}

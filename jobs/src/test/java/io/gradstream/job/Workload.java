@@ -1,0 +1,78 @@
+package io.gradstream.job;
+
+import io.gradstream.core.optim.Optimizer;
+import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.optim.Optimizers;
+import io.gradstream.operators.RawRecord;
+import io.gradstream.operators.Records;
+import io.gradstream.schemas.AggregationSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A synthetic training run for one model with tensor {@code w} cut into shards: the gradient records K workers
+ * publish over T steps, in publish order, and the parameters the kernel gives when applied locally -- SYNC: to the
+ * example-weighted mean {@code Σ fl32(n_k·g_k) / N} summed in publish order; ASYNC: to each gradient in turn.
+ */
+final class Workload {
+    final RawRecord create;
+    final List<RawRecord> gradients = new ArrayList<>();
+    final float[][] expected;
+    final long steps;
+
+    Workload(String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize, int workers,
+            int steps, long seed) {
+        AggregationSpec aggregation = sync ? Records.sync(workers) : Records.async(1_000);
+        create = Records.create("m", Records.spec(optimizer, hp, shardSize, aggregation, length));
+        int shards = (length + shardSize - 1) / shardSize;
+        expected = new float[shards][];
+        OptimizerState[] states = new OptimizerState[shards];
+        for (int s = 0; s < shards; s++) {
+            expected[s] = new float[Math.min(shardSize, length - s * shardSize)];
+            states[s] = new OptimizerState();
+        }
+        Optimizer kernel = Optimizers.create(optimizer, hp);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int t = 0; t < steps; t++) {
+            for (int s = 0; s < shards; s++) {
+                int len = expected[s].length;
+                float[] sum = null;
+                long total = 0;
+                for (int w = 0; w < workers; w++) {
+                    float[] g = new float[len];
+                    for (int i = 0; i < len; i++) {
+                        g[i] = (float) rnd.nextGaussian();
+                    }
+                    long n = 1 + rnd.nextInt(64);
+                    gradients.add(Records.gradient("m", s, "w" + w, t + 1, sync ? t : 0, n, g));
+                    if (!sync) {
+                        kernel.step(expected[s], g, states[s]);
+                    } else if (sum == null) {
+                        sum = new float[len];
+                        for (int i = 0; i < len; i++) {
+                            sum[i] = (float) n * g[i];
+                        }
+                    } else {
+                        for (int i = 0; i < len; i++) {
+                            sum[i] = sum[i] + (float) n * g[i];
+                        }
+                    }
+                    total += n;
+                }
+                if (sync) {
+                    for (int i = 0; i < len; i++) {
+                        sum[i] = sum[i] / (float) total;
+                    }
+                    kernel.step(expected[s], sum, states[s]);
+                }
+            }
+        }
+        this.steps = sync ? steps : (long) steps * workers;
+    }
+
+    int shards() {
+        return expected.length;
+    }
+}
