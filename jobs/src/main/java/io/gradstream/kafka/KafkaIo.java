@@ -1,7 +1,7 @@
 package io.gradstream.kafka;
 
 import io.gradstream.job.JobSettings;
-import io.gradstream.operators.AvroRecords;
+import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;

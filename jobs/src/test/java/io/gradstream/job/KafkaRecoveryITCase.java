@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.local.EmbeddedKafka;
-import io.gradstream.operators.AvroRecords;
+import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.ParameterUpdate;

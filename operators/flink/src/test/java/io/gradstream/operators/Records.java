@@ -1,5 +1,7 @@
 package io.gradstream.operators;
 
+import io.gradstream.schemas.AvroRecords;
+
 import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;

@@ -1,4 +1,4 @@
-package io.gradstream.operators;
+package io.gradstream.schemas;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

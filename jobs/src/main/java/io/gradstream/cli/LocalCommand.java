@@ -1,0 +1,149 @@
+package io.gradstream.cli;
+
+import io.gradstream.demo.DigitsDemo;
+import io.gradstream.local.LocalGradstream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gradstream local}: the whole service on this machine, optionally with demo workers. */
+@Command(name = "local", mixinStandardHelpOptions = true,
+        description = {
+            "Runs gradstream on this machine: an embedded Kafka broker (unless --bootstrap-servers is given), the "
+                    + "topics, and the job on a Flink MiniCluster with the Flink Web UI, all on 127.0.0.1.",
+            "Without --demo it serves external workers until Ctrl-C; with --demo, worker threads train softmax "
+                    + "regression on the UCI handwritten digits through the service and it exits when done."})
+final class LocalCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
+            description = "Use this Kafka cluster instead of starting an embedded broker.")
+    String bootstrapServers;
+
+    @Option(names = "--kafka-port", defaultValue = "9092",
+            description = "Port of the embedded broker on 127.0.0.1 (0 = any free port; default: ${DEFAULT-VALUE}).")
+    int kafkaPort;
+
+    @Option(names = "--web-port", defaultValue = "8081", description = "Port of the Flink Web UI (default: "
+            + "${DEFAULT-VALUE}).")
+    int webPort;
+
+    @Option(names = "--parallelism", defaultValue = "1", description = "Parallelism of the job (default: "
+            + "${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--partitions", defaultValue = "4",
+            description = "Partitions of new gradients/parameters topics (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--work-dir", paramLabel = "DIR",
+            description = "Keep Kafka data and checkpoints here (default: a temporary folder removed at exit).")
+    Path workDir;
+
+    @Option(names = "-D", paramLabel = "KEY=VALUE", mapFallbackValue = "",
+            description = "A configuration key (gradstream.*, see README, or any Flink key), e.g. "
+                    + "-D gradstream.delivery=EXACTLY_ONCE -D state.backend.type=rocksdb.")
+    Map<String, String> properties = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--demo", description = "Train the demo model with worker threads, print progress, then exit.")
+    boolean demo;
+
+    @Option(names = "--steps", defaultValue = "200", description = "Demo steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--workers", defaultValue = "2", description = "Demo workers (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Override
+    public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        if (parallelism < 1 || partitions < 1 || steps < 1 || workers < 1) {
+            err.println("gradstream local: --parallelism, --partitions, --steps and --workers must be >= 1");
+            return 2;
+        }
+        Configuration flink = new Configuration();
+        properties.forEach(flink::setString);
+        out.println("gradstream local: starting" + (bootstrapServers == null ? " Kafka and" : "") + " Flink ...");
+        out.flush();
+        LocalGradstream local;
+        try {
+            local = LocalGradstream.start(new LocalGradstream.Options(bootstrapServers, kafkaPort, webPort,
+                    parallelism, partitions, workDir, flink));
+        } catch (IllegalArgumentException e) {
+            err.println("gradstream local: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("gradstream local: could not start: " + rootMessage(e)
+                    + (bootstrapServers == null ? " (is port " + kafkaPort + " or " + webPort
+                            + " in use? try --kafka-port 0 --web-port 8082)" : ""));
+            return 1;
+        }
+        AtomicBoolean closed = new AtomicBoolean();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable shutdown = () -> {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    local.close();
+                } catch (Exception e) {
+                    err.println("gradstream local: error while stopping: " + e.getMessage());
+                }
+                stopped.countDown();
+            }
+        };
+        Thread hook = new Thread(shutdown, "gradstream-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        var s = local.settings();
+        out.println("gradstream local is running");
+        out.println("  Flink Web UI:  " + local.webUrl());
+        out.println("  Kafka:         " + s.bootstrapServers());
+        out.println("  topics:        " + s.controlTopic() + " (commands), " + s.gradientsTopic() + " (in), "
+                + s.parametersTopic() + " (out, compacted), " + s.rejectedTopic() + " (dead letters)");
+        out.println("  delivery:      " + s.delivery());
+        out.println("  work folder:   " + local.workDir() + (workDir == null ? " (removed at exit)" : ""));
+        out.flush();
+        try {
+            if (!demo) {
+                out.println("Serving workers; Ctrl-C stops.");
+                out.flush();
+                stopped.await();
+                return 0;
+            }
+            DigitsDemo.Result r = DigitsDemo.run(s, workers, steps, out);
+            out.printf(Locale.ROOT, "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n", r.firstAccuracy(),
+                    r.lastAccuracy(), r.gradientsPerSecond());
+            out.printf(Locale.ROOT, "demo: loss %.4f -> %.4f over %d steps%n", r.firstLoss(), r.lastLoss(),
+                    r.steps());
+            out.flush();
+            return r.lastLoss() < r.firstLoss() ? 0 : 1;
+        } catch (Exception e) {
+            err.println("gradstream local: " + rootMessage(e));
+            return 1;
+        } finally {
+            shutdown.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // Ctrl-C: the hook is running the same shutdown.
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    }
+}

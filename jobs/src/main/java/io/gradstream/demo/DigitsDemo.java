@@ -1,0 +1,197 @@
+package io.gradstream.demo;
+
+import io.gradstream.client.GradientPublisher;
+import io.gradstream.client.ModelLayouts;
+import io.gradstream.client.ParameterSubscriber;
+import io.gradstream.core.shard.TensorLayout;
+import io.gradstream.job.JobSettings;
+import io.gradstream.schemas.AggregationMode;
+import io.gradstream.schemas.AggregationSpec;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.Encoding;
+import io.gradstream.schemas.InitSpec;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.TensorSpec;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The demo: K worker threads train softmax regression on the UCI digits through gradstream. Each worker owns a slice
+ * of the data, waits for the parameters of step t, computes a minibatch gradient and publishes it; the service
+ * averages the K contributions (SYNC) and applies Adam. Loss is measured on the whole dataset before and after.
+ */
+public final class DigitsDemo {
+    private static final int BATCH = 64;
+
+    /** What a run achieved. */
+    public record Result(double firstLoss, double lastLoss, double firstAccuracy, double lastAccuracy, long steps,
+            double gradientsPerSecond) {
+    }
+
+    private DigitsDemo() {
+    }
+
+    static ModelSpec spec(int workers) {
+        return ModelSpec.newBuilder()
+                .setTensors(List.of(
+                        TensorSpec.newBuilder().setName("W").setShape(List.of(Digits.CLASSES, Digits.FEATURES)).build(),
+                        TensorSpec.newBuilder().setName("b").setShape(List.of(Digits.CLASSES)).build()))
+                .setShardSize(256)
+                .setOptimizer("Adam")
+                .setHyperparameters(Map.of("lr", 0.05))
+                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(workers)
+                        .build())
+                .setInit(InitSpec.newBuilder().build())
+                .setOutputEncoding(Encoding.FP32)
+                .build();
+    }
+
+    public static Result run(JobSettings settings, int workers, int steps, PrintWriter out) throws Exception {
+        Digits data = Digits.load();
+        String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
+        ModelSpec spec = spec(workers);
+        Map<String, TensorLayout> layouts = ModelLayouts.of(spec);
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", settings.bootstrapServers());
+        pp.put("linger.ms", "0");
+        int[] all = new int[data.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            ControlCommand create = ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE)
+                    .setSpec(spec).setIssuedAtMs(System.currentTimeMillis()).build();
+            producer.send(new ProducerRecord<>(settings.controlTopic(), model.getBytes(StandardCharsets.UTF_8),
+                    new AvroRecords<>(ControlCommand.class).encode(create))).get();
+            out.printf("demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
+                    model, workers, steps);
+            out.flush();
+
+            double[] lossSum = new double[steps];
+            int[] reported = new int[steps];
+            LongAdder published = new LongAdder();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                int worker = w;
+                Thread t = new Thread(() -> {
+                    try (var consumer = consumer(settings)) {
+                        work(worker, workers, steps, data, model, layouts, producer, consumer, settings, lossSum,
+                                reported, published);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "demo-worker-" + w);
+                t.setDaemon(true);
+                threads.add(t);
+            }
+            long start = System.nanoTime();
+            threads.forEach(Thread::start);
+            int printed = 0;
+            while (printed < steps && failure.get() == null) {
+                synchronized (lossSum) {
+                    while (printed < steps && reported[printed] == workers) {
+                        printed++;
+                        if (printed % 10 == 0 || printed == steps || printed == 1) {
+                            double seconds = (System.nanoTime() - start) / 1e9;
+                            out.printf(Locale.ROOT, "step %4d/%d  loss %.4f  gradients/s %.0f%n", printed, steps,
+                                    lossSum[printed - 1] / workers, published.sum() / Math.max(seconds, 1e-9));
+                            out.flush();
+                        }
+                    }
+                    if (printed < steps) {
+                        lossSum.wait(200);
+                    }
+                }
+            }
+            for (Thread t : threads) {
+                t.join(30_000);
+            }
+            if (failure.get() != null) {
+                throw new IllegalStateException("demo worker failed: " + failure.get().getMessage(), failure.get());
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            try (var consumer = consumer(settings)) {
+                ParameterSubscriber sub = new ParameterSubscriber(consumer, model, layouts);
+                if (!sub.awaitVersion(steps, Duration.ofSeconds(30))) {
+                    throw new IllegalStateException("parameters did not reach version " + steps);
+                }
+                float[] zeroW = new float[Digits.CLASSES * Digits.FEATURES];
+                float[] zeroB = new float[Digits.CLASSES];
+                double first = SoftmaxRegression.lossAndGradient(zeroW, zeroB, data.x(), data.y(), all, null, null);
+                double firstAcc = SoftmaxRegression.accuracy(zeroW, zeroB, data.x(), data.y(), all);
+                double last = SoftmaxRegression.lossAndGradient(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(),
+                        all, null, null);
+                double lastAcc = SoftmaxRegression.accuracy(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(), all);
+                return new Result(first, last, firstAcc, lastAcc, steps, published.sum() / seconds);
+            }
+        }
+    }
+
+    private static void work(int worker, int workers, int steps, Digits data, String model,
+            Map<String, TensorLayout> layouts, KafkaProducer<byte[], byte[]> producer,
+            KafkaConsumer<byte[], byte[]> consumer, JobSettings settings, double[] lossSum, int[] reported,
+            LongAdder published) {
+        ParameterSubscriber params = new ParameterSubscriber(consumer, model, layouts);
+        GradientPublisher publisher = new GradientPublisher(producer, settings.gradientsTopic(), model, layouts,
+                "worker-" + worker, Encoding.FP32);
+        // Each worker trains on its own slice: rows i with i % workers == worker.
+        int[] slice = java.util.stream.IntStream.range(0, data.size()).filter(i -> i % workers == worker).toArray();
+        SplittableRandom rnd = new SplittableRandom(1000 + worker);
+        float[] gW = new float[Digits.CLASSES * Digits.FEATURES];
+        float[] gB = new float[Digits.CLASSES];
+        int[] batch = new int[BATCH];
+        for (int t = 0; t < steps; t++) {
+            if (!params.awaitVersion(t, Duration.ofSeconds(60))) {
+                throw new IllegalStateException("worker " + worker + ": no parameters of version " + t
+                        + " after 60 s (see the Flink Web UI and the rejected topic)");
+            }
+            for (int i = 0; i < BATCH; i++) {
+                batch[i] = slice[rnd.nextInt(slice.length)];
+            }
+            double loss = SoftmaxRegression.lossAndGradient(params.tensor("W"), params.tensor("b"), data.x(),
+                    data.y(), batch, gW, gB);
+            long version = t;
+            publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
+            publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
+            publisher.flush();
+            published.add(layouts.get("W").shardCount() + layouts.get("b").shardCount());
+            synchronized (lossSum) {
+                lossSum[t] += loss;
+                reported[t]++;
+                lossSum.notifyAll();
+            }
+        }
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(JobSettings settings) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", settings.bootstrapServers());
+        p.put("group.id", "demo-" + UUID.randomUUID());
+        p.put("auto.offset.reset", "earliest");
+        p.put("enable.auto.commit", "false");
+        p.put("isolation.level", "read_committed");
+        p.put("fetch.max.wait.ms", "5");
+        var c = new KafkaConsumer<byte[], byte[]>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        c.subscribe(List.of(settings.parametersTopic()));
+        return c;
+    }
+}
