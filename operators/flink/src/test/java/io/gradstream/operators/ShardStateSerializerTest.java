@@ -1,0 +1,74 @@
+package io.gradstream.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.shard.AggregationPolicy;
+import io.gradstream.core.shard.Contribution;
+import io.gradstream.core.shard.ShardState;
+import io.gradstream.core.shard.ShardStepper;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+class ShardStateSerializerTest {
+
+    private static ShardState adamShard(int n, boolean pending) {
+        SplittableRandom rnd = new SplittableRandom(1);
+        float[] p = new float[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = (float) rnd.nextGaussian();
+        }
+        ShardState s = ShardState.initial(p);
+        var adam = Optimizers.create("Adam", Map.of());
+        AggregationPolicy sync = AggregationPolicy.sync(2);
+        for (int t = 0; t < 3; t++) {
+            for (String w : new String[] {"a", "b"}) {
+                float[] g = new float[n];
+                for (int i = 0; i < n; i++) {
+                    g[i] = (float) rnd.nextGaussian();
+                }
+                ShardStepper.offer(s, new Contribution(w, t + 1, t, 4, g, 0.5, 0), sync, adam);
+            }
+        }
+        if (pending) {
+            ShardStepper.offer(s, new Contribution("a", 9, 3, 4, new float[n], Double.NaN, 0), sync, adam);
+        }
+        return s;
+    }
+
+    @Test
+    void anAdamShardCheckpointsInAtMost13BytesPerParameter() throws Exception {
+        int n = 65536;
+        ShardState s = adamShard(n, false);
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        new ShardStateSerializer().serialize(s, out);
+        double perParameter = (double) out.length() / n;
+        assertThat(perParameter).isLessThanOrEqualTo(13.0).isGreaterThanOrEqualTo(12.0);
+    }
+
+    @Test
+    void roundTripIsExactIncludingAPendingStep() throws Exception {
+        ShardState s = adamShard(1000, true);
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        ser.serialize(s, out);
+        ShardState back = ser.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.params()).containsExactly(s.params());
+        assertThat(back.version()).isEqualTo(3);
+        assertThat(back.optimizer().step()).isEqualTo(3);
+        assertThat(back.optimizer().tensor("exp_avg_sq")).containsExactly(s.optimizer().tensor("exp_avg_sq"));
+        assertThat(back.pending().workers()).containsExactly("a");
+        assertThat(back.pending().weightedSum()).containsExactly(s.pending().weightedSum());
+        assertThat(back.workerWatermarks()).isEqualTo(s.workerWatermarks());
+        ShardState copy = ser.copy(s);
+        copy.params()[0] = 42f;
+        assertThat(s.params()[0]).isNotEqualTo(42f);
+        DataOutputSerializer corrupt = new DataOutputSerializer(8);
+        corrupt.writeInt(99);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(
+                new DataInputDeserializer(corrupt.getCopyOfBuffer()))).hasMessageContaining("format 99");
+    }
+}
