@@ -55,6 +55,10 @@ final class LocalCommand implements Callable<Integer> {
                     + "-D gradstream.delivery=EXACTLY_ONCE -D state.backend.type=rocksdb.")
     Map<String, String> properties = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "A flat 'key: value' file of configuration (gradstream.* and Flink keys); -D flags win.")
+    Path config;
+
     @Option(names = "--demo", description = "Train the demo model with worker threads, print progress, then exit.")
     boolean demo;
 
@@ -72,7 +76,13 @@ final class LocalCommand implements Callable<Integer> {
             err.println("gradstream local: --parallelism, --partitions, --steps and --workers must be >= 1");
             return 2;
         }
-        Configuration flink = new Configuration();
+        Configuration flink;
+        try {
+            flink = config == null ? new Configuration() : io.gradstream.job.JobConfig.fromFile(config);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            err.println("gradstream local: cannot read --config: " + e.getMessage());
+            return 2;
+        }
         properties.forEach(flink::setString);
         out.println("gradstream local: starting" + (bootstrapServers == null ? " Kafka and" : "") + " Flink ...");
         out.flush();

@@ -5,7 +5,6 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
-import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
  * Every configuration key the gradstream job reads, typed, with defaults and descriptions, in one place. They are
@@ -38,8 +37,8 @@ public final class GradstreamOptions {
             .stringType().defaultValue("rejected")
             .withDescription("Dead-letter topic of RejectedRecord records.");
 
-    public static final ConfigOption<DeliveryGuarantee> DELIVERY = key("gradstream.delivery")
-            .enumType(DeliveryGuarantee.class).defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+    public static final ConfigOption<String> DELIVERY = key("gradstream.delivery")
+            .stringType().defaultValue("AT_LEAST_ONCE")
             .withDescription("Delivery of parameters and rejections: AT_LEAST_ONCE (consumers keep the highest "
                     + "version, so duplicates are harmless) or EXACTLY_ONCE (Kafka transactions committed with each "
                     + "checkpoint; consumers read with isolation.level=read_committed, one checkpoint interval "

@@ -10,6 +10,39 @@ public final class JobConfig {
     private JobConfig() {
     }
 
+    /**
+     * Reads a flat {@code key: value} file (the style of Flink's {@code config.yaml}, one key per line; {@code #}
+     * starts a comment; {@code key=value} lines are accepted too).
+     *
+     * @throws IllegalArgumentException naming the file and line for anything else
+     */
+    public static Configuration fromFile(java.nio.file.Path file) throws java.io.IOException {
+        Configuration c = new Configuration();
+        java.util.List<String> lines = java.nio.file.Files.readAllLines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            int hash = line.indexOf(" #");
+            String text = (line.startsWith("#") ? "" : hash >= 0 ? line.substring(0, hash) : line).strip();
+            if (text.isEmpty()) {
+                continue;
+            }
+            int colon = text.indexOf(": ");
+            int eq = text.indexOf('=');
+            int sep = colon > 0 ? colon : text.endsWith(":") ? -1 : eq;
+            if (sep <= 0 || Character.isWhitespace(line.charAt(0))) {
+                throw new IllegalArgumentException(file + " line " + (i + 1) + ": expected 'key: value' (flat keys "
+                        + "such as gradstream.delivery: EXACTLY_ONCE), got '" + line.strip() + "'");
+            }
+            String value = text.substring(sep + 1).strip();
+            if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
+                    || value.startsWith("'") && value.endsWith("'"))) {
+                value = value.substring(1, value.length() - 1);
+            }
+            c.setString(text.substring(0, sep).strip(), value);
+        }
+        return c;
+    }
+
     /** {@code --key value} and {@code -Dkey=value} pairs. */
     public static Configuration fromArgs(String[] args) {
         Configuration c = new Configuration();

@@ -47,9 +47,22 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
         return new JobSettings(c.get(GradstreamOptions.BOOTSTRAP_SERVERS), c.get(GradstreamOptions.GROUP_ID),
                 c.get(GradstreamOptions.CONTROL_TOPIC), c.get(GradstreamOptions.GRADIENTS_TOPIC),
                 c.get(GradstreamOptions.PARAMETERS_TOPIC), c.get(GradstreamOptions.REJECTED_TOPIC),
-                c.get(GradstreamOptions.DELIVERY), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
+                delivery(c.get(GradstreamOptions.DELIVERY)), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
                 c.get(GradstreamOptions.TRANSACTION_TIMEOUT), c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
                 c.get(GradstreamOptions.MAX_WAITING_PER_SHARD));
+    }
+
+    /** AT_LEAST_ONCE or EXACTLY_ONCE, in any case, with '-' or '_'. */
+    static DeliveryGuarantee delivery(String value) {
+        String v = value.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+        if (v.equals("AT_LEAST_ONCE")) {
+            return DeliveryGuarantee.AT_LEAST_ONCE;
+        }
+        if (v.equals("EXACTLY_ONCE")) {
+            return DeliveryGuarantee.EXACTLY_ONCE;
+        }
+        throw new IllegalArgumentException("Invalid " + GradstreamOptions.DELIVERY.key() + ": '" + value
+                + "' (must be AT_LEAST_ONCE or EXACTLY_ONCE)");
     }
 
     private static void require(boolean ok, String key, Object value, String requirement) {

@@ -22,7 +22,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -125,7 +124,7 @@ class KafkaRecoveryITCase {
 
         Configuration conf = new Configuration();
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(GradstreamOptions.DELIVERY, DeliveryGuarantee.EXACTLY_ONCE);
+        conf.set(GradstreamOptions.DELIVERY, "EXACTLY_ONCE");
         conf.set(GradstreamOptions.UNKNOWN_MODEL_GRACE, Duration.ofSeconds(1));
         conf.setString("execution.checkpointing.interval", "200 ms");
         conf.setString("state.backend.type", stateBackend);

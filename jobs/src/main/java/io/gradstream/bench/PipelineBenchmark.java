@@ -1,0 +1,344 @@
+package io.gradstream.bench;
+
+import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.local.LocalGradstream;
+import io.gradstream.schemas.AggregationMode;
+import io.gradstream.schemas.AggregationSpec;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.Encoding;
+import io.gradstream.schemas.GradientBatch;
+import io.gradstream.schemas.InitSpec;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.TensorPayload;
+import io.gradstream.schemas.TensorSpec;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * End-to-end pipeline benchmark on {@code gradstream local}: K publisher threads send synthetic gradients for M shards
+ * (ASYNC, every contribution applied) as fast as the pipe takes them; the rate of parameter updates read back gives
+ * input and output MB/s. Then, at half that load, publish-to-visibility latency (p50/p99). In the same run, a plain
+ * Kafka consume-then-produce copy loop over records of the same size measures the pipe's own limit.
+ */
+public final class PipelineBenchmark {
+
+    /** What to run. */
+    public record Options(int shards, int shardSize, int workers, Duration warmup, Duration measure,
+            Configuration flink) {
+    }
+
+    /** What it measured. */
+    public record Result(double inputMBps, double outputMBps, double copyMBps, double updatesPerSecond,
+            double latencyLoadPerSecond, long p50Micros, long p99Micros, int recordBytes) {
+    }
+
+    private PipelineBenchmark() {
+    }
+
+    public static Result run(Options o, PrintWriter out) throws Exception {
+        try (LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, freePort(), 1, 4,
+                null, o.flink()))) {
+            var s = local.settings();
+            out.printf("bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s; web UI %s%n",
+                    o.shards(), o.shardSize(), o.workers(), s.delivery(),
+                    o.flink().getString("state.backend.type", "hashmap"), local.webUrl());
+            out.flush();
+            createModel(s.bootstrapServers(), s.controlTopic(), "bench", o);
+            byte[][] payloads = payloads(o);
+            int recordBytes = gradientRecord("bench", 0, "w0", 1, payloads[0]).length;
+
+            // 1. Throughput: publishers as fast as possible; updates counted at a consumer.
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> publishers = startPublishers(s.bootstrapServers(), s.gradientsTopic(), "bench", o, payloads,
+                    stop, 0);
+            Counter counter = new Counter(s.bootstrapServers(), s.parametersTopic(), "bench");
+            counter.start();
+            Thread.sleep(o.warmup().toMillis());
+            long n0 = counter.updates.sum();
+            long b0 = counter.bytes.sum();
+            long t0 = System.nanoTime();
+            Thread.sleep(o.measure().toMillis());
+            long n1 = counter.updates.sum();
+            long b1 = counter.bytes.sum();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            stop.set(true);
+            for (Thread t : publishers) {
+                t.join();
+            }
+            double updatesPerSecond = (n1 - n0) / seconds;
+            double inputMBps = updatesPerSecond * recordBytes / 1e6;
+            double outputMBps = (b1 - b0) / seconds / 1e6;
+            out.printf(Locale.ROOT, "throughput: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
+                    updatesPerSecond, inputMBps, outputMBps);
+            out.flush();
+            // Let the backlog drain before measuring latency.
+            counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
+
+            // 2. Latency at half the measured load.
+            double rate = updatesPerSecond / 2;
+            stop.set(false);
+            counter.latencies.clear();
+            counter.recordLatency = true;
+            List<Thread> paced = startPublishers(s.bootstrapServers(), s.gradientsTopic(), "bench", o, payloads, stop,
+                    rate);
+            Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
+            stop.set(true);
+            for (Thread t : paced) {
+                t.join();
+            }
+            counter.close();
+            long[] lat = counter.latencySnapshot();
+            long p50 = percentile(lat, 0.50);
+            long p99 = percentile(lat, 0.99);
+            out.printf(Locale.ROOT, "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n", rate,
+                    p50 / 1000.0, p99 / 1000.0, lat.length);
+            out.flush();
+
+            // 3. The pipe's limit: consume -> produce copy of records of the same size, same brokers.
+            double copyMBps = copyLoop(s.bootstrapServers(), recordBytes, o);
+            out.printf(Locale.ROOT, "copy loop: %.1f MB/s; pipeline / copy = %.2f%n", copyMBps, inputMBps / copyMBps);
+            out.flush();
+            return new Result(inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99, recordBytes);
+        }
+    }
+
+    private static void createModel(String bootstrap, String topic, String model, Options o) throws Exception {
+        ModelSpec spec = ModelSpec.newBuilder()
+                .setTensors(List.of(TensorSpec.newBuilder().setName("w").setShape(List.of(o.shards() * o.shardSize()))
+                        .build()))
+                .setShardSize(o.shardSize())
+                .setOptimizer("Adam")
+                .setHyperparameters(Map.of("lr", 1e-4))
+                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC)
+                        .setMaxStaleness(Integer.MAX_VALUE).build())
+                .setInit(InitSpec.newBuilder().build())
+                .setOutputEncoding(Encoding.FP32)
+                .build();
+        try (var p = producer(bootstrap)) {
+            p.send(new ProducerRecord<>(topic, model.getBytes(StandardCharsets.UTF_8),
+                    new AvroRecords<>(ControlCommand.class).encode(ControlCommand.newBuilder().setModelId(model)
+                            .setType(CommandType.CREATE).setSpec(spec).build()))).get();
+        }
+    }
+
+    private static byte[][] payloads(Options o) {
+        SplittableRandom rnd = new SplittableRandom(3);
+        byte[][] out = new byte[o.shards()][];
+        for (int s = 0; s < o.shards(); s++) {
+            float[] g = new float[o.shardSize()];
+            for (int i = 0; i < g.length; i++) {
+                g[i] = (float) (rnd.nextGaussian() * 1e-3);
+            }
+            out[s] = PayloadCodecs.fp32().encode(g);
+        }
+        return out;
+    }
+
+    private static final ThreadLocal<AvroRecords<GradientBatch>> GRADIENTS =
+            ThreadLocal.withInitial(() -> new AvroRecords<>(GradientBatch.class));
+
+    static byte[] gradientRecord(String model, int shard, String worker, long step, byte[] payload) {
+        return GRADIENTS.get().encode(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(shard)
+                .setWorkerId(worker).setWorkerStep(step).setBaseVersion(0).setNumExamples(1)
+                .setPayload(new TensorPayload(Encoding.FP32, payload.length / 4, ByteBuffer.wrap(payload)))
+                .setPublishedAtMs(System.currentTimeMillis()).build());
+    }
+
+    /** @param ratePerSecond 0 for as fast as possible, else the total records/s over all publishers */
+    private static List<Thread> startPublishers(String bootstrap, String topic, String model, Options o,
+            byte[][] payloads, AtomicBoolean stop, double ratePerSecond) {
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < o.workers(); w++) {
+            String worker = "w" + w + "-" + System.nanoTime();
+            Thread t = new Thread(() -> {
+                try (var p = producer(bootstrap)) {
+                    long step = 0;
+                    long start = System.nanoTime();
+                    double perThread = ratePerSecond / o.workers();
+                    while (!stop.get()) {
+                        step++;
+                        for (int s = 0; s < payloads.length && !stop.get(); s++) {
+                            byte[] key = (model + "/w/" + s).getBytes(StandardCharsets.UTF_8);
+                            p.send(new ProducerRecord<>(topic, key, gradientRecord(model, s, worker, step,
+                                    payloads[s])));
+                        }
+                        if (perThread > 0) {
+                            long due = start + (long) (step * payloads.length / perThread * 1e9);
+                            long wait = due - System.nanoTime();
+                            if (wait > 0) {
+                                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                            }
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "bench-publisher-" + w);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+        return threads;
+    }
+
+    /** Reads the parameters topic: counts updates and bytes, and optionally publish-to-visibility latency. */
+    private static final class Counter extends Thread implements AutoCloseable {
+        final LongAdder updates = new LongAdder();
+        final LongAdder bytes = new LongAdder();
+        final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+        volatile boolean recordLatency;
+        volatile long lastUpdateNanos = System.nanoTime();
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final String model;
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
+
+        Counter(String bootstrap, String topic, String model) {
+            super("bench-counter");
+            setDaemon(true);
+            Properties p = new Properties();
+            p.put("bootstrap.servers", bootstrap);
+            p.put("group.id", "bench-" + System.nanoTime());
+            p.put("auto.offset.reset", "latest");
+            p.put("isolation.level", "read_committed");
+            p.put("fetch.max.wait.ms", "5");
+            p.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
+            consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            consumer.subscribe(List.of(topic));
+            this.model = model;
+        }
+
+        @Override
+        public void run() {
+            while (!stop.get()) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+                    long now = System.currentTimeMillis();
+                    try {
+                        ParameterUpdate u = avro.decode(r.value());
+                        if (!model.equals(u.getModelId()) || u.getVersion() == 0) {
+                            continue;
+                        }
+                        updates.increment();
+                        bytes.add(r.value().length + (r.key() == null ? 0 : r.key().length));
+                        lastUpdateNanos = System.nanoTime();
+                        if (recordLatency) {
+                            latencies.add((now - u.getLatestPublishedAtMs()) * 1000);
+                        }
+                    } catch (java.io.IOException e) {
+                        // not an update of ours
+                    }
+                }
+            }
+            consumer.close();
+        }
+
+        void awaitQuiet(Duration quiet, Duration max) throws InterruptedException {
+            long deadline = System.nanoTime() + max.toNanos();
+            while (System.nanoTime() - lastUpdateNanos < quiet.toNanos() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+        }
+
+        long[] latencySnapshot() {
+            synchronized (latencies) {
+                return latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            join(5_000);
+        }
+    }
+
+    /** Consume -> produce copy of {@code recordBytes}-sized records, as fast as one thread can, for the same time. */
+    private static double copyLoop(String bootstrap, int recordBytes, Options o) throws Exception {
+        String in = "bench-copy-in-" + System.nanoTime();
+        String out = "bench-copy-out-" + System.nanoTime();
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(in, 4, (short) 1).configs(Map.of("max.message.bytes",
+                    String.valueOf(16 << 20))), new NewTopic(out, 4, (short) 1).configs(Map.of("max.message.bytes",
+                    String.valueOf(16 << 20))))).all().get();
+        }
+        byte[] value = new byte[recordBytes];
+        new SplittableRandom(1).nextBytes(value);
+        long records = Math.max(200, (long) (o.measure().toSeconds() * 400));
+        try (var p = producer(bootstrap)) {
+            for (long i = 0; i < records; i++) {
+                p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value));
+            }
+        }
+        Properties cp = new Properties();
+        cp.put("bootstrap.servers", bootstrap);
+        cp.put("group.id", "copy-" + System.nanoTime());
+        cp.put("auto.offset.reset", "earliest");
+        cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
+        long copied = 0;
+        long copiedBytes = 0;
+        long start = 0;
+        long deadline = System.nanoTime() + o.measure().toNanos() + o.warmup().toNanos();
+        try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                var p = producer(bootstrap)) {
+            c.subscribe(List.of(in));
+            while (copied < records && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                    if (start == 0) {
+                        start = System.nanoTime();
+                    }
+                    p.send(new ProducerRecord<>(out, r.key(), r.value()));
+                    copied++;
+                    copiedBytes += r.value().length;
+                }
+            }
+            p.flush();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return copiedBytes / seconds / 1e6;
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("batch.size", String.valueOf(1 << 20));
+        p.put("linger.ms", "5");
+        p.put("max.request.size", String.valueOf(16 << 20));
+        p.put("buffer.memory", String.valueOf(256L << 20));
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    static long percentile(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return -1;
+        }
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}

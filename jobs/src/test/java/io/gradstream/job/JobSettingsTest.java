@@ -1,0 +1,70 @@
+package io.gradstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobSettingsTest {
+
+    @Test
+    void defaultsAreUsable() {
+        JobSettings s = JobSettings.from(new Configuration());
+        assertThat(s.bootstrapServers()).isEqualTo("127.0.0.1:9092");
+        assertThat(s.delivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(s.parametersTopic()).isEqualTo("parameters");
+        assertThat(s.transactionTimeout()).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void invalidValuesNameTheKeyAndValue() {
+        Configuration c = new Configuration();
+        c.setString("gradstream.topics.gradients", "bad topic!");
+        assertThatThrownBy(() -> JobSettings.from(c)).hasMessageContaining("gradstream.topics.gradients")
+                .hasMessageContaining("bad topic!");
+        Configuration same = new Configuration();
+        same.setString("gradstream.topics.rejected", "parameters");
+        assertThatThrownBy(() -> JobSettings.from(same)).hasMessageContaining("must be different");
+        Configuration timeout = new Configuration();
+        timeout.setString("gradstream.kafka.transaction-timeout", "1 h");
+        assertThatThrownBy(() -> JobSettings.from(timeout)).hasMessageContaining("transaction-timeout")
+                .hasMessageContaining("15 min");
+        Configuration delivery = new Configuration();
+        delivery.setString("gradstream.delivery", "SOMETIMES");
+        assertThatThrownBy(() -> JobSettings.from(delivery)).hasMessageContaining("SOMETIMES")
+                .hasMessageContaining("AT_LEAST_ONCE or EXACTLY_ONCE");
+        Configuration dashed = new Configuration();
+        dashed.setString("gradstream.delivery", "exactly-once");
+        assertThat(JobSettings.from(dashed).delivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+    }
+
+    @Test
+    void flagsAndFilesBecomeConfiguration(@TempDir Path dir) throws Exception {
+        Configuration args = JobConfig.fromArgs(new String[] {"--gradstream.delivery", "EXACTLY_ONCE",
+            "-Dstate.backend.type=rocksdb"});
+        assertThat(JobSettings.from(args).delivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(args.getString("state.backend.type", "")).isEqualTo("rocksdb");
+        assertThatThrownBy(() -> JobConfig.fromArgs(new String[] {"oops"})).hasMessageContaining("'oops'");
+
+        Path file = dir.resolve("gradstream.yaml");
+        Files.writeString(file, "# settings\ngradstream.topics.control: commands  # comment\n"
+                + "gradstream.unknown-model-grace: \"5 s\"\n\nexecution.checkpointing.interval=2 s\n");
+        Configuration c = JobConfig.fromFile(file);
+        JobSettings s = JobSettings.from(c);
+        assertThat(s.controlTopic()).isEqualTo("commands");
+        assertThat(s.unknownModelGrace()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.getString("execution.checkpointing.interval", "")).isEqualTo("2 s");
+        Files.writeString(file, "gradstream:\n  delivery: EXACTLY_ONCE\n");
+        assertThatThrownBy(() -> JobConfig.fromFile(file)).hasMessageContaining("line 1");
+
+        Configuration d = JobConfig.withDefaults(new Configuration());
+        assertThat(d.getString("execution.checkpointing.interval", "")).isNotEmpty();
+        assertThat(d.getString("state.backend.type", "")).isEqualTo("hashmap");
+    }
+}
