@@ -190,8 +190,16 @@ public class ShardOptimizerFunction
         Contribution c = new Contribution(batch.getWorkerId(), batch.getWorkerStep(), batch.getBaseVersion(),
                 batch.getNumExamples(), values, batch.getLoss() == null ? Double.NaN : batch.getLoss(),
                 batch.getPublishedAtMs());
-        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(),
-                config.optimizerAt(state.version()));
+        io.gradstream.core.optim.Optimizer optimizer;
+        try {
+            optimizer = config.optimizerAt(state.version());
+        } catch (IllegalStateException e) {
+            // A schedule with a fixed length (OneCycleLR's total_steps) has no learning rate past its end.
+            reject(ctx, RejectCode.OTHER, "no step " + (state.version() + 1) + " for model " + model + ": "
+                    + e.getMessage(), record, model);
+            return;
+        }
+        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer);
         if (outcome instanceof ShardStepper.Rejected r) {
             reject(ctx, r.code(), r.detail(), record, model);
             if (shard.value() == null) {

@@ -243,4 +243,19 @@ class ShardOptimizerFunctionTest {
         assertThat(Records.values(second)).containsExactly(ShardInitializer.initialValues(
                 ShardInitializer.Rule.NORMAL, 42, 0.5, 0, new ShardKey("m", "w", 1), 2));
     }
+
+    @Test
+    void aScheduleThatEndedRejectsFurtherSteps() throws Exception {
+        var h = harness(null);
+        var spec = Records.spec("SGD", Map.of("lr", 0.1, "momentum", 0.9), 2, Records.async(10), 2);
+        spec.setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder().setName("OneCycleLR")
+                .setHyperparameters(Map.of("max_lr", 0.5, "total_steps", 2.0)).build());
+        h.processBroadcastElement(Records.create("m", spec), 0);
+        for (int t = 0; t < 4; t++) {
+            h.processElement(Records.gradient("m", 0, "a", t + 1, t, 1, new float[] {1f, 1f}), t);
+        }
+        assertThat(updates(h).stream().mapToLong(ParameterUpdate::getVersion).max().orElse(-1)).isEqualTo(3);
+        assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OTHER);
+        assertThat(rejected(h).get(0).getDetail()).contains("no step 4").contains("total_steps");
+    }
 }
