@@ -48,11 +48,13 @@ public final class KafkaIo {
     }
 
     public static KafkaSink<ParameterUpdate> parameterSink(JobSettings s) {
-        return sink(s, new ParameterSerializer(s.parametersTopic()), "params");
+        return sink(s, new KeyedAvroSerializer<>(s.parametersTopic(), ParameterUpdate.class, KafkaIo::shardKey),
+                "params");
     }
 
     public static KafkaSink<RejectedRecord> rejectedSink(JobSettings s) {
-        return sink(s, new RejectedSerializer(s.rejectedTopic()), "rejected");
+        return sink(s, new KeyedAvroSerializer<>(s.rejectedTopic(), RejectedRecord.class, KafkaIo::originalKey),
+                "rejected");
     }
 
     private static <T> KafkaSink<T> sink(JobSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {
@@ -93,52 +95,45 @@ public final class KafkaIo {
         }
     }
 
-    static final class ParameterSerializer implements KafkaRecordSerializationSchema<ParameterUpdate> {
+    /** Raw Avro values under a key taken from the record (the shard key, or a rejection's original key). */
+    static final class KeyedAvroSerializer<T extends org.apache.avro.specific.SpecificRecordBase>
+            implements KafkaRecordSerializationSchema<T> {
         private static final long serialVersionUID = 1L;
         private final String topic;
-        private transient AvroRecords<ParameterUpdate> avro;
+        private final Class<T> type;
+        private final org.apache.flink.util.function.SerializableFunction<T, byte[]> key;
+        private transient AvroRecords<T> avro;
 
-        ParameterSerializer(String topic) {
+        KeyedAvroSerializer(String topic, Class<T> type,
+                org.apache.flink.util.function.SerializableFunction<T, byte[]> key) {
             this.topic = topic;
+            this.type = type;
+            this.key = key;
         }
 
         @Override
         public void open(SerializationSchema.InitializationContext c, KafkaSinkContext s) {
-            avro = new AvroRecords<>(ParameterUpdate.class);
+            avro = new AvroRecords<>(type);
         }
 
         @Override
-        public ProducerRecord<byte[], byte[]> serialize(ParameterUpdate u, KafkaSinkContext c, Long timestamp) {
-            byte[] key = (u.getModelId() + "/" + u.getTensor() + "/" + u.getShard())
-                    .getBytes(StandardCharsets.UTF_8);
-            return new ProducerRecord<>(topic, key, avro.encode(u));
+        public ProducerRecord<byte[], byte[]> serialize(T record, KafkaSinkContext c, Long timestamp) {
+            return new ProducerRecord<>(topic, key.apply(record), avro.encode(record));
         }
     }
 
-    static final class RejectedSerializer implements KafkaRecordSerializationSchema<RejectedRecord> {
-        private static final long serialVersionUID = 1L;
-        private final String topic;
-        private transient AvroRecords<RejectedRecord> avro;
+    static byte[] shardKey(ParameterUpdate u) {
+        return (u.getModelId() + "/" + u.getTensor() + "/" + u.getShard()).getBytes(StandardCharsets.UTF_8);
+    }
 
-        RejectedSerializer(String topic) {
-            this.topic = topic;
+    static byte[] originalKey(RejectedRecord r) {
+        ByteBuffer k = r.getOriginalKey();
+        if (k == null) {
+            return null;
         }
-
-        @Override
-        public void open(SerializationSchema.InitializationContext c, KafkaSinkContext s) {
-            avro = new AvroRecords<>(RejectedRecord.class);
-        }
-
-        @Override
-        public ProducerRecord<byte[], byte[]> serialize(RejectedRecord r, KafkaSinkContext c, Long timestamp) {
-            ByteBuffer k = r.getOriginalKey();
-            byte[] key = null;
-            if (k != null) {
-                ByteBuffer d = k.duplicate();
-                key = new byte[d.remaining()];
-                d.get(key);
-            }
-            return new ProducerRecord<>(topic, key, avro.encode(r));
-        }
+        ByteBuffer d = k.duplicate();
+        byte[] key = new byte[d.remaining()];
+        d.get(key);
+        return key;
     }
 }
