@@ -428,7 +428,7 @@ public class ShardOptimizerFunction
 
     private ModelConfig config(String model, ModelSpec spec) {
         ModelConfig c = configs.get(model);
-        if (c == null || !c.spec().equals(spec)) {
+        if (c == null || (c.spec() != spec && !c.spec().equals(spec))) {
             // After a restore, or when another subtask's broadcast state is newer than this cache.
             c = ModelConfig.of(model, spec);
             configs.put(model, c);
