@@ -58,8 +58,22 @@ public final class PipelineBenchmark {
     }
 
     public static Result run(Options o, PrintWriter out) throws Exception {
-        try (LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, freePort(), 1, 4,
-                null, o.flink()))) {
+        LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, freePort(), 1, 4, null,
+                o.flink()));
+        // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable close = () -> {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    local.close();
+                } catch (Exception e) {
+                    // best effort while the JVM exits
+                }
+            }
+        };
+        Thread hook = new Thread(close, "bench-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
             var s = local.settings();
             out.printf("bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s; web UI %s%n",
                     o.shards(), o.shardSize(), o.workers(), s.delivery(),
@@ -125,6 +139,13 @@ public final class PipelineBenchmark {
             out.printf(Locale.ROOT, "pipeline / copy loop = %.2f%n", inputMBps / copyMBps);
             out.flush();
             return new Result(inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99, recordBytes);
+        } finally {
+            close.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is already running
+            }
         }
     }
 
