@@ -52,7 +52,8 @@ class RdpAccountantTest {
             PrivacySpent got = acc.privacySpent(delta);
             PrivacySpent classic = acc.privacySpent(delta, Conversion.CLASSIC);
             String what = row.toString();
-            assertThat(rel(got.epsilon(), ReferenceData.number(row.get("eps")))).as(what).isLessThanOrEqualTo(TOLERANCE);
+            assertThat(rel(got.epsilon(), ReferenceData.number(row.get("eps")))).as(what)
+                    .isLessThanOrEqualTo(TOLERANCE);
             assertThat(got.bestOrder()).as(what).isEqualTo(ReferenceData.number(row.get("best_alpha")));
             assertThat(rel(classic.epsilon(), ReferenceData.number(row.get("eps_classic_conversion")))).as(what)
                     .isLessThanOrEqualTo(TOLERANCE);
@@ -128,7 +129,7 @@ class RdpAccountantTest {
                 }
                 RdpAccountant acc = new RdpAccountant(orders);
                 phases.forEach(ph -> acc.step(ph[1], ph[0], (long) ph[2]));
-                checkSpent(key, acc, delta, computed, "");
+                checkSpent(key, acc, delta, computed);
                 checked++;
                 continue;
             }
@@ -142,11 +143,11 @@ class RdpAccountantTest {
                     long steps = Long.parseLong(name.substring(name.lastIndexOf('=') + 1));
                     @SuppressWarnings("unchecked")
                     Map<String, Object> values = (Map<String, Object>) variant.getValue();
-                    checkSpent(key + " " + name, new RdpAccountant(orders).step(sigma, q, steps), delta, values, "");
+                    checkSpent(key + " " + name, new RdpAccountant(orders).step(sigma, q, steps), delta, values);
                 }
             } else {
                 long steps = (long) ReferenceData.number(p.get("steps"));
-                checkSpent(key, new RdpAccountant(orders).step(sigma, q, steps), delta, computed, "");
+                checkSpent(key, new RdpAccountant(orders).step(sigma, q, steps), delta, computed);
             }
             if (Boolean.TRUE.equals(e.get("reproduced"))) {
                 assertThat(e.get("published")).as(key).isNotNull();
@@ -165,8 +166,7 @@ class RdpAccountantTest {
         assertThat(Math.round(spent.epsilon() * 100) / 100.0).isEqualTo(2.92);
     }
 
-    private static void checkSpent(String key, RdpAccountant acc, double delta, Map<String, Object> values,
-            String unused) {
+    private static void checkSpent(String key, RdpAccountant acc, double delta, Map<String, Object> values) {
         for (String suffix : new String[] {"", "_opacus", "_classic"}) {
             if (!values.containsKey("eps" + suffix)) {
                 continue;
