@@ -14,11 +14,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "conformance", mixinStandardHelpOptions = true,
         description = {
             "Runs gradstream's kernels against reference files in the format of shared/reference "
-                    + "(optimizers, lr_schedulers, numeric_formats; dp_accounting is reported as unsupported) "
+                    + "(optimizers, lr_schedulers, numeric_formats, dp_accounting) "
                     + "and prints one line per file: PASS or FAIL, the file, the largest scaled error.",
             "Optimizer files run through the float32 kernels and are judged as |actual - expected| / "
                     + "max(|expected|, H_i) <= 1e-4 (H_i: the largest magnitude element i had), float64 files "
-                    + "against their float64 trajectory; schedules to 1e-12; numeric formats bit for bit."},
+                    + "against their float64 trajectory; schedules to 1e-12; numeric formats bit for bit; "
+                    + "privacy accounting (RDP epsilon, best order, per-order RDP, noise multipliers) to 1e-6 "
+                    + "relative, best orders exactly."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:every file passed", "1:at least one file failed",
             "2:a file could not be read or is of no known kind"})
@@ -30,7 +32,8 @@ final class ConformanceCommand implements Callable<Integer> {
 
     @Option(names = "--output", paramLabel = "DIR",
             description = "Also write, per input file, what the kernels computed in the input's JSON shape "
-                    + "(params_after_step and final_state; lrs; encoded bits and decoded values).")
+                    + "(params_after_step and final_state; lrs; encoded bits and decoded values; eps, best order "
+                    + "and RDP values).")
     Path output;
 
     @Spec

@@ -122,6 +122,10 @@ public final class ConformanceRunner {
             if (ScheduleCheck.accepts(root)) {
                 return ScheduleCheck.run(root);
             }
+            // Before the numeric formats: rdp_per_alpha.json also has "cases".
+            if (PrivacyCheck.accepts(root)) {
+                return PrivacyCheck.run(root);
+            }
             if (NumericFormatCheck.accepts(root)) {
                 return NumericFormatCheck.run(root);
             }
@@ -129,22 +133,12 @@ public final class ConformanceRunner {
             // Malformed values inside a known format (wrong types, sizes) must read as bad input, not a crash.
             throw new ReferenceFormatException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
         }
-        if (isPrivacyAccounting(root, input.file)) {
-            return Verdict.skip("dp_accounting is not supported yet: privacy accounting lands with the privacy module");
-        }
         if (input.fromDirectory && root.has("files") && root.get("files").isArray()) {
             return null;
         }
         throw new ReferenceFormatException("unknown reference file: expected an optimizer trajectory (optimizer, "
-                + "grads, params_after_step), an LR schedule (scheduler, lrs) or numeric-format vectors (cases or "
-                + "vectors)");
-    }
-
-    private static boolean isPrivacyAccounting(JsonNode root, Path file) {
-        Path parent = file.getParent();
-        boolean inDpFolder = parent != null && parent.getFileName() != null
-                && parent.getFileName().toString().equals("dp_accounting");
-        return inDpFolder || root.has("accountant") || root.has("conversion_opacus") || root.has("rdp_definition");
+                + "grads, params_after_step), an LR schedule (scheduler, lrs), numeric-format vectors (cases or "
+                + "vectors) or privacy accounting values (rows, cases or entries with an accountant)");
     }
 
     static String format(Verdict v, Path file) {

@@ -53,14 +53,62 @@ class ConformanceCommandTest {
         Path ref = referenceDir();
         Run r = run("conformance", ref.toString());
         long checkable = jsonFiles(ref, "optimizers") + jsonFiles(ref, "lr_schedulers")
-                + jsonFiles(ref, "numeric_formats");
-        long dp = jsonFiles(ref, "dp_accounting");
-        assertThat(checkable).isGreaterThanOrEqualTo(35);
+                + jsonFiles(ref, "numeric_formats") + jsonFiles(ref, "dp_accounting");
+        assertThat(jsonFiles(ref, "dp_accounting")).isEqualTo(4);
+        assertThat(checkable).isGreaterThanOrEqualTo(39);
         assertThat(r.err()).isEmpty();
-        assertThat(r.lines()).last().isEqualTo(checkable + " passed, 0 failed, " + dp + " skipped");
+        assertThat(r.lines()).last().isEqualTo(checkable + " passed, 0 failed");
         assertThat(r.exit()).isZero();
         assertThat(r.lines()).filteredOn(l -> l.startsWith("PASS")).hasSize((int) checkable);
-        assertThat(r.lines()).filteredOn(l -> l.startsWith("SKIP")).allMatch(l -> l.contains("dp_accounting"));
+        assertThat(r.lines()).noneMatch(l -> l.startsWith("SKIP"));
+        assertThat(r.lines()).anyMatch(l -> l.contains("prv_epsilon.json") && l.contains("RDP epsilon column only"));
+    }
+
+    @Test
+    void privacyFilesAreRecomputedAndWritten() throws IOException {
+        Path dp = referenceDir().resolve("dp_accounting");
+        Path out = tmp.resolve("dp_out");
+        Run r = run("conformance", "--output", out.toString(), dp.toString());
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.lines()).last().isEqualTo("4 passed, 0 failed");
+        JsonNode in = MAPPER.readTree(dp.resolve("rdp_epsilon_grid.json").toFile());
+        JsonNode got = MAPPER.readTree(out.resolve("rdp_epsilon_grid.json").toFile());
+        assertThat(got.get("rows").size()).isEqualTo(in.get("rows").size());
+        for (int i = 0; i < in.get("rows").size(); i++) {
+            JsonNode a = got.get("rows").get(i);
+            JsonNode e = in.get("rows").get(i);
+            assertThat(a.get("best_alpha").asDouble()).isEqualTo(e.get("best_alpha").asDouble());
+            assertThat(a.get("eps").asDouble()).isCloseTo(e.get("eps").asDouble(),
+                    org.assertj.core.api.Assertions.withinPercentage(1e-4));
+        }
+        assertThat(got.get("gradstream").get("tolerance").asDouble()).isEqualTo(1e-6);
+        assertThat(got.get("gradstream").get("max_scaled_error").asDouble()).isLessThan(1e-6);
+        JsonNode curves = MAPPER.readTree(out.resolve("rdp_per_alpha.json").toFile());
+        assertThat(curves.get("cases").get(0).get("rdp").size()).isEqualTo(151);
+        JsonNode published = MAPPER.readTree(out.resolve("published_values.json").toFile());
+        assertThat(published.get("entries").get(1).get("computed").get("noise_multiplier").asDouble())
+                .isEqualTo(1.416015625);
+    }
+
+    @Test
+    void aTamperedPrivacyFileFails() throws IOException {
+        Path dp = referenceDir().resolve("dp_accounting");
+        ObjectNode grid = (ObjectNode) MAPPER.readTree(dp.resolve("rdp_epsilon_grid.json").toFile());
+        ObjectNode row = (ObjectNode) grid.get("rows").get(17);
+        row.put("eps", row.get("eps").asDouble() * (1 + 1e-5));
+        MAPPER.writeValue(tmp.resolve("grid.json").toFile(), grid);
+        ObjectNode pub = (ObjectNode) MAPPER.readTree(dp.resolve("published_values.json").toFile());
+        ((ObjectNode) pub.get("entries").get(0).get("parameters")).put("steps", 2300);
+        MAPPER.writeValue(tmp.resolve("published.json").toFile(), pub);
+        ObjectNode curves = (ObjectNode) MAPPER.readTree(dp.resolve("rdp_per_alpha.json").toFile());
+        ((ObjectNode) curves.get("cases").get(1)).put("noise_multiplier", 0.81);
+        MAPPER.writeValue(tmp.resolve("curves.json").toFile(), curves);
+        Run r = run("conformance", tmp.toString());
+        assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(1);
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("grid.json"));
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("published.json"));
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("curves.json"));
+        assertThat(r.lines()).last().isEqualTo("0 passed, 3 failed");
     }
 
     @Test
