@@ -52,7 +52,7 @@ class KafkaRecoveryITCase {
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .build());
+                    .setConfiguration(TestClusters.keepFilesInTarget()).build());
 
     @BeforeAll
     static void startKafka() throws Exception {

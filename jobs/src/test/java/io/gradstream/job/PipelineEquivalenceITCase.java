@@ -35,7 +35,7 @@ class PipelineEquivalenceITCase {
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .build());
+                    .setConfiguration(TestClusters.keepFilesInTarget()).build());
 
     private static final Map<String, Map<String, Object>> OPTIMIZERS = Map.of(
             "Adam", Map.of("lr", 0.01, "weight_decay", 0.01),
