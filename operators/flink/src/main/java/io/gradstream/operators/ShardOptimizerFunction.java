@@ -400,7 +400,7 @@ public class ShardOptimizerFunction
                     });
                 }
             }
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        } catch (IllegalArgumentException e) {
             if (reporter) {
                 ctx.output(Rejections.TAG, Rejections.of(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model
                         + ": " + e.getMessage(), record, model));

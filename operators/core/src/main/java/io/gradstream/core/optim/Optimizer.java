@@ -33,7 +33,7 @@ public interface Optimizer {
      * The same optimizer with another momentum, as OneCycleLR cycles it: {@code betas[0]} where the optimizer has
      * betas, else {@code momentum}.
      *
-     * @throws UnsupportedOperationException if the optimizer has neither (torch raises ValueError there too)
+     * @throws IllegalArgumentException if the optimizer has neither (torch raises ValueError there too)
      */
     default Optimizer withMomentum(double momentum) {
         Hyperparameters hp = hyperparameters();
@@ -44,6 +44,6 @@ public interface Optimizer {
         if (hp.has("momentum")) {
             return Optimizers.create(name(), hp.with("momentum", momentum));
         }
-        throw new UnsupportedOperationException(name() + " has neither momentum nor betas to cycle");
+        throw new IllegalArgumentException(name() + " has neither momentum nor betas to cycle");
     }
 }

@@ -401,7 +401,7 @@ final class Schedulers {
 
         @Override
         void stepTo(long epoch) {
-            throw new UnsupportedOperationException("SequentialLR cannot be nested inside SequentialLR");
+            throw new IllegalStateException("SequentialLR cannot be nested inside SequentialLR");
         }
     }
 }

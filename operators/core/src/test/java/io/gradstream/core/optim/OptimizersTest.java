@@ -141,7 +141,7 @@ class OptimizersTest {
         Optimizer sgd = Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9)).withMomentum(0.85);
         assertThat(sgd.hyperparameters().number("momentum", 0)).isEqualTo(0.85);
         assertThatThrownBy(() -> Optimizers.create("Adagrad", Map.of()).withMomentum(0.9))
-                .isInstanceOf(UnsupportedOperationException.class);
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither momentum nor betas");
     }
 
     @Test
