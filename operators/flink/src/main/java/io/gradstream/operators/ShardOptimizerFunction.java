@@ -359,6 +359,14 @@ public class ShardOptimizerFunction
         try {
             switch (cmd.getType()) {
                 case CREATE -> {
+                    ModelSpec existing = ctx.getBroadcastState(MODELS).get(model);
+                    if (existing != null) {
+                        if (existing.equals(cmd.getSpec())) {
+                            return; // the same CREATE again (a producer retry): nothing to do
+                        }
+                        throw new IllegalArgumentException("model " + model + " exists with another spec; use "
+                                + "UPDATE_HYPERPARAMETERS, or DELETE it first");
+                    }
                     ModelConfig config = ModelConfig.of(model, cmd.getSpec());
                     ctx.getBroadcastState(MODELS).put(model, cmd.getSpec());
                     ctx.getBroadcastState(PAUSED).remove(model);

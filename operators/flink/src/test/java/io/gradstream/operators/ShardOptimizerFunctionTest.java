@@ -258,4 +258,17 @@ class ShardOptimizerFunctionTest {
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OTHER);
         assertThat(rejected(h).get(0).getDetail()).contains("no step 4").contains("total_steps");
     }
+
+    @Test
+    void aRepeatedCreateIsIdempotentAndAConflictingOneRefused() throws Exception {
+        var h = harness(null);
+        var spec = Records.spec("SGD", Map.of("lr", 0.1), 2, Records.sync(1), 2);
+        h.processBroadcastElement(Records.create("m", spec), 0);
+        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
+        h.processBroadcastElement(Records.create("m", spec), 2);
+        h.processBroadcastElement(Records.create("m", Records.spec("Adam", Map.of(), 2, Records.sync(1), 2)), 3);
+        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
+        assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.INVALID_COMMAND);
+        assertThat(rejected(h).get(0).getDetail()).contains("exists with another spec");
+    }
 }
