@@ -1,0 +1,62 @@
+package io.gradstream.core.privacy;
+
+import java.util.Objects;
+
+/**
+ * The Gaussian mechanism of DP-SGD (Abadi et al. 2016, arXiv:1607.00133, Alg. 1) on one shard's clipped sum: add
+ * N(0, (sigma C_s)^2) per coordinate, then divide by the expected number of contributions or examples, which is the
+ * fixed-denominator estimator of McMahan et al. 2018 (arXiv:1710.06963, Sec. 2).
+ *
+ * <p>The denominator is the expected count (sample rate times population, or the nominal lot size), never the actual
+ * one: with the actual count the divisor itself depends on whether one participant is present, so adding or removing
+ * that participant would change the output by more than C_s / n and the accounted noise multiplier would no longer
+ * hold. Noise and division are applied in double and rounded to float once.
+ */
+public final class GaussianMechanism {
+    private final NoiseGenerator noise;
+    private final double noiseMultiplier;
+
+    /** A mechanism with noise multiplier sigma (finite, &gt; 0): noise std is sigma times the clip threshold. */
+    public GaussianMechanism(NoiseGenerator noise, double noiseMultiplier) {
+        this.noise = Objects.requireNonNull(noise, "noise must not be null");
+        if (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier)) {
+            throw new IllegalArgumentException("noiseMultiplier must be finite and > 0, got " + noiseMultiplier);
+        }
+        this.noiseMultiplier = noiseMultiplier;
+    }
+
+    public double noiseMultiplier() {
+        return noiseMultiplier;
+    }
+
+    /** The per-coordinate noise standard deviation sigma C_s for a shard with clip threshold {@code shardThreshold}. */
+    public double noiseStd(double shardThreshold) {
+        Clipping.checkClip("shardThreshold", shardThreshold);
+        return noiseMultiplier * shardThreshold;
+    }
+
+    /**
+     * Replaces {@code clippedSum} (the sum of contributions clipped to {@code shardThreshold}, covering shard elements
+     * from 0) by {@code (clippedSum + N(0, (sigma C_s)^2)) / expectedCount}, with the noise of (model, tensor, shard,
+     * version).
+     */
+    public void privatize(float[] clippedSum, double shardThreshold, double expectedCount, String model,
+            String tensor, int shard, long version) {
+        privatize(clippedSum, 0, shardThreshold, expectedCount, model, tensor, shard, version);
+    }
+
+    /** As {@link #privatize(float[], double, double, String, String, int, long)} for the slice from firstElement. */
+    public void privatize(float[] clippedSum, long firstElement, double shardThreshold, double expectedCount,
+            String model, String tensor, int shard, long version) {
+        double std = noiseStd(shardThreshold);
+        if (!(expectedCount > 0) || Double.isInfinite(expectedCount)) {
+            throw new IllegalArgumentException("expectedCount must be finite and > 0, got " + expectedCount);
+        }
+        noise.addGaussianAndDivide(clippedSum, firstElement, std, expectedCount, model, tensor, shard, version);
+    }
+
+    @Override
+    public String toString() {
+        return "GaussianMechanism[noiseMultiplier=" + noiseMultiplier + ", " + noise + "]";
+    }
+}
