@@ -195,10 +195,12 @@ public final class NoiseGenerator {
                 // u1 in (0, 1] keeps the logarithm finite; u2 in [0, 1) covers each angle once.
                 double u1 = ((w1 >>> 11) + 1) * TWO_POW_MINUS_53;
                 double u2 = (w2 >>> 11) * TWO_POW_MINUS_53;
-                double r = Math.sqrt(-2 * Math.log(u1));
+                // StrictMath (fdlibm): the same bits on every JVM and CPU, so a job restored on another machine
+                // redraws exactly the same noise; Math.log/cos/sin may be intrinsics that differ in the last ulp.
+                double r = Math.sqrt(-2 * StrictMath.log(u1));
                 double theta = TWO_PI * u2;
-                normals[p] = r * Math.cos(theta);
-                normals[p + 1] = r * Math.sin(theta);
+                normals[p] = r * StrictMath.cos(theta);
+                normals[p + 1] = r * StrictMath.sin(theta);
             }
             long from = Math.max(base, first);
             long to = Math.min(base + n, end);
