@@ -75,6 +75,7 @@ public class ShardOptimizerFunction
     private transient Map<String, ModelConfig> configs;
     private transient Map<io.gradstream.core.codec.Encoding, PayloadCodec> inputCodecs;
     private transient Map<String, PayloadCodec> outputCodecs;
+    private transient Map<String, ModelMetrics> metrics;
 
     /**
      * @param unknownModelGraceMs how long a gradient for a not (yet) created model waits before it is rejected as
@@ -101,6 +102,14 @@ public class ShardOptimizerFunction
         configs = new HashMap<>();
         inputCodecs = new HashMap<>();
         outputCodecs = new HashMap<>();
+        metrics = new HashMap<>();
+    }
+
+    /** Metrics of {@code model}; records refused before their model is known count under {@code _unknown}. */
+    private ModelMetrics metrics(String model) {
+        String name = model == null || model.isEmpty() ? "_unknown" : model;
+        return metrics.computeIfAbsent(name, m -> new ModelMetrics(
+                getRuntimeContext().getMetricGroup().addGroup("gradstream"), m));
     }
 
     @Override
@@ -199,7 +208,16 @@ public class ShardOptimizerFunction
                     + e.getMessage(), record, model);
             return;
         }
+        long staleness = state.version() - batch.getBaseVersion();
+        long started = System.nanoTime();
         ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer);
+        long micros = (System.nanoTime() - started) / 1000;
+        ModelMetrics m = metrics(model);
+        if (!(outcome instanceof ShardStepper.Rejected)) {
+            m.gradientsAccepted.inc();
+            m.bytesIn.inc(record.value.length);
+            m.staleness.update(staleness);
+        }
         if (outcome instanceof ShardStepper.Rejected r) {
             reject(ctx, r.code(), r.detail(), record, model);
             if (shard.value() == null) {
@@ -214,6 +232,7 @@ public class ShardOptimizerFunction
             }
         } else if (outcome instanceof ShardStepper.Applied applied) {
             deadline.clear();
+            m.stepMicros.update(micros);
             out.collect(update(shardKey, state, config, applied.step()));
         }
         shard.update(state);
@@ -257,6 +276,11 @@ public class ShardOptimizerFunction
         float[] p = state.params();
         byte[] bytes = new byte[codec.maxEncodedSize(p.length)];
         int n = codec.encode(p, 0, p.length, ByteBuffer.wrap(bytes));
+        ModelMetrics m = metrics(key.model());
+        m.bytesOut.inc(n);
+        if (step != null) {
+            m.applied(state.version(), step.meanLoss());
+        }
         return ParameterUpdate.newBuilder()
                 .setModelId(key.model())
                 .setTensor(key.tensor())
@@ -445,6 +469,7 @@ public class ShardOptimizerFunction
     }
 
     private void reject(ReadOnlyContext ctx, RejectCode code, String detail, RawRecord record, String model) {
+        metrics(model).rejected(code);
         ctx.output(Rejections.TAG, Rejections.of(code, detail, record, model));
     }
 }
