@@ -127,7 +127,7 @@ final class PrivacyCheck {
             }
             n++;
         }
-        return prv ? n + " rows, RDP epsilon column only (the PRV accountant is not implemented; eps_prv_upper kept "
+        return prv ? n + " rows, RDP epsilon column only (gradstream accounts with RDP only; eps_prv_upper kept "
                 + "as given)" : n + " rows, eps + best alpha + classic conversion";
     }
 
