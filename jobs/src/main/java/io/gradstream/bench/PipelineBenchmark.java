@@ -1,6 +1,7 @@
 package io.gradstream.bench;
 
 import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.local.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
@@ -58,8 +59,8 @@ public final class PipelineBenchmark {
     }
 
     public static Result run(Options o, PrintWriter out) throws Exception {
-        LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, freePort(), 1, 4, null,
-                o.flink()));
+        LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, EmbeddedKafka.freePort(), 1,
+                4, null, o.flink()));
         // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
         AtomicBoolean closed = new AtomicBoolean();
         Runnable close = () -> {
@@ -361,9 +362,4 @@ public final class PipelineBenchmark {
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
     }
 
-    private static int freePort() throws java.io.IOException {
-        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -41,16 +42,23 @@ final class PrivacyCommand implements Runnable {
         }
     }
 
-    static void checkSampleRate(CommandSpec spec, double q) {
-        require(spec, q >= 0 && q <= 1, "--sample-rate", q, "must be in [0, 1]");
-    }
+    /** The options both subcommands take: how often, how many steps, which delta. */
+    static final class Sampling {
+        @Option(names = "--sample-rate", required = true, paramLabel = "Q",
+                description = "Sampling rate per step (batch size / dataset size), in [0, 1].")
+        double sampleRate;
 
-    static void checkSteps(CommandSpec spec, long steps) {
-        require(spec, steps >= 0, "--steps", steps, "must be >= 0");
-    }
+        @Option(names = "--steps", required = true, paramLabel = "N", description = "Number of steps, >= 0.")
+        long steps;
 
-    static void checkDelta(CommandSpec spec, double delta) {
-        require(spec, delta > 0 && delta < 1, "--delta", delta, "must be in (0, 1)");
+        @Option(names = "--delta", required = true, paramLabel = "D", description = "Target delta, in (0, 1).")
+        double delta;
+
+        void check(CommandSpec spec) {
+            require(spec, sampleRate >= 0 && sampleRate <= 1, "--sample-rate", sampleRate, "must be in [0, 1]");
+            require(spec, steps >= 0, "--steps", steps, "must be >= 0");
+            require(spec, delta > 0 && delta < 1, "--delta", delta, "must be in (0, 1)");
+        }
     }
 
     @Command(name = "epsilon", mixinStandardHelpOptions = true,
@@ -59,19 +67,12 @@ final class PrivacyCommand implements Runnable {
                 "--conversion opacus (default): Balle et al. 2020, Thm 21, as Opacus reports it; classic: "
                     + "eps = min rdp(a) - log(delta)/(a-1) (Mironov 2017), as TF Privacy and Opacus before 2021."})
     static final class Epsilon implements Callable<Integer> {
-        @Option(names = "--sample-rate", required = true, paramLabel = "Q",
-                description = "Sampling rate per step (batch size / dataset size), in [0, 1].")
-        double sampleRate;
+        @Mixin
+        Sampling sampling;
 
         @Option(names = "--noise-multiplier", required = true, paramLabel = "S",
                 description = "Noise standard deviation over the clipping norm, >= 0.")
         double noiseMultiplier;
-
-        @Option(names = "--steps", required = true, paramLabel = "N", description = "Number of steps, >= 0.")
-        long steps;
-
-        @Option(names = "--delta", required = true, paramLabel = "D", description = "Target delta, in (0, 1).")
-        double delta;
 
         @Option(names = "--conversion", paramLabel = "opacus|classic", defaultValue = "opacus",
                 description = "RDP to (eps, delta) conversion: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
@@ -83,12 +84,12 @@ final class PrivacyCommand implements Runnable {
 
         @Override
         public Integer call() {
-            checkSampleRate(spec, sampleRate);
+            sampling.check(spec);
             require(spec, noiseMultiplier >= 0 && !Double.isInfinite(noiseMultiplier), "--noise-multiplier",
                     noiseMultiplier, "must be finite and >= 0");
-            checkSteps(spec, steps);
-            checkDelta(spec, delta);
-            PrivacySpent spent = RdpAccountant.epsilon(noiseMultiplier, sampleRate, steps, delta, conversion);
+            double delta = sampling.delta;
+            PrivacySpent spent = RdpAccountant.epsilon(noiseMultiplier, sampling.sampleRate, sampling.steps, delta,
+                    conversion);
             PrintWriter out = spec.commandLine().getOut();
             out.println(String.format(Locale.ROOT, "epsilon %s  best order %s  (delta %s, %s conversion)",
                     spent.epsilon(), spent.bestOrder(), delta, conversion.name().toLowerCase(Locale.ROOT)));
@@ -105,15 +106,8 @@ final class PrivacyCommand implements Runnable {
         @Option(names = "--target-epsilon", required = true, paramLabel = "E", description = "Target epsilon, > 0.")
         double targetEpsilon;
 
-        @Option(names = "--sample-rate", required = true, paramLabel = "Q",
-                description = "Sampling rate per step, in [0, 1].")
-        double sampleRate;
-
-        @Option(names = "--steps", required = true, paramLabel = "N", description = "Number of steps, >= 0.")
-        long steps;
-
-        @Option(names = "--delta", required = true, paramLabel = "D", description = "Target delta, in (0, 1).")
-        double delta;
+        @Mixin
+        Sampling sampling;
 
         @Option(names = "--epsilon-tolerance", paramLabel = "T", defaultValue = "0.01",
                 description = "Stop once epsilon is within T below the target (default: ${DEFAULT-VALUE}).")
@@ -126,9 +120,10 @@ final class PrivacyCommand implements Runnable {
         public Integer call() {
             require(spec, targetEpsilon > 0 && !Double.isInfinite(targetEpsilon), "--target-epsilon", targetEpsilon,
                     "must be finite and > 0");
-            checkSampleRate(spec, sampleRate);
-            checkSteps(spec, steps);
-            checkDelta(spec, delta);
+            sampling.check(spec);
+            double sampleRate = sampling.sampleRate;
+            long steps = sampling.steps;
+            double delta = sampling.delta;
             require(spec, tolerance > 0 && !Double.isInfinite(tolerance), "--epsilon-tolerance", tolerance,
                     "must be finite and > 0");
             double sigma;

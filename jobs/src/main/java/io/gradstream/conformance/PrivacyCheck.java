@@ -1,7 +1,6 @@
 package io.gradstream.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.privacy.RdpAccountant.Conversion;

@@ -19,10 +19,8 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
@@ -85,8 +83,8 @@ class BadInputITCase {
             Map<RejectReason, Integer> reasons = new EnumMap<>(RejectReason.class);
             int rejected = 0;
             long deadline = System.currentTimeMillis() + 60_000;
-            try (var pc = consumer(s.bootstrapServers(), s.parametersTopic());
-                    var rc = consumer(s.bootstrapServers(), s.rejectedTopic())) {
+            try (var pc = TestClusters.readCommitted(s.bootstrapServers(), s.parametersTopic());
+                    var rc = TestClusters.readCommitted(s.bootstrapServers(), s.rejectedTopic())) {
                 while (System.currentTimeMillis() < deadline && (rejected < bad.size() + 2
                         || latest.size() < work.shards()
                         || latest.values().stream().anyMatch(u -> u.getVersion() < work.steps))) {
@@ -115,13 +113,4 @@ class BadInputITCase {
         }
     }
 
-    private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap, String topic) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
-        p.put("group.id", "verify-" + topic);
-        p.put("auto.offset.reset", "earliest");
-        var c = new KafkaConsumer<byte[], byte[]>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        c.subscribe(List.of(topic));
-        return c;
-    }
 }

@@ -29,10 +29,8 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,23 +167,13 @@ class KafkaRecoveryITCase {
         }
     }
 
-    private static KafkaConsumer<byte[], byte[]> consumer(String topic) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        p.put("auto.offset.reset", "earliest");
-        p.put("group.id", "verify-" + topic);
-        var c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        c.subscribe(List.of(topic));
-        return c;
-    }
 
     private static Map<Integer, List<ParameterUpdate>> readCommitted(String topic, int shards, long lastVersion)
             throws Exception {
         AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
         Map<Integer, List<ParameterUpdate>> byShard = new HashMap<>();
         long deadline = System.currentTimeMillis() + 90_000;
-        try (var c = consumer(topic)) {
+        try (var c = TestClusters.readCommitted(kafka.bootstrapServers(), topic)) {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());
@@ -212,7 +200,7 @@ class KafkaRecoveryITCase {
         AvroRecords<RejectedRecord> avro = new AvroRecords<>(RejectedRecord.class);
         List<RejectedRecord> out = new ArrayList<>();
         long deadline = System.currentTimeMillis() + 30_000;
-        try (var c = consumer(topic)) {
+        try (var c = TestClusters.readCommitted(kafka.bootstrapServers(), topic)) {
             while (out.size() < expected && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     out.add(avro.decode(r.value()));

@@ -2,7 +2,6 @@ package io.gradstream.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.shard.ShardKey;

@@ -4,7 +4,6 @@ import io.gradstream.core.optim.Hyperparameters;
 import io.gradstream.core.optim.InvalidHyperparameterException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 

@@ -52,10 +52,4 @@ public final class ShardState {
     public Map<String, Long> workerWatermarks() {
         return workerWatermarks;
     }
-
-    /** Bytes of float arrays held (parameters, slots, pending sum): what a checkpoint of this shard costs. */
-    public long arrayBytes() {
-        return 4L * params.length + optimizer.tensorBytes()
-                + (pending.weightedSum == null ? 0 : 4L * pending.weightedSum.length);
-    }
 }
