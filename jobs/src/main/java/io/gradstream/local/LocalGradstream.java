@@ -116,6 +116,9 @@ public final class LocalGradstream implements AutoCloseable {
                 missing.add(new NewTopic(s.rejectedTopic(), 1, (short) 1)
                         .configs(Map.of("max.message.bytes", String.valueOf(16 << 20))));
             }
+            if (!existing.contains(s.statusTopic())) {
+                missing.add(new NewTopic(s.statusTopic(), 1, (short) 1));
+            }
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
             }

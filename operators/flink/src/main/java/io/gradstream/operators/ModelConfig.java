@@ -5,7 +5,6 @@ import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.optim.Hyperparameters;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.Optimizers;
-import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
@@ -112,7 +111,7 @@ public final class ModelConfig {
             }
             mechanism = new GaussianMechanism(SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment),
                     privacy.noiseMultiplier());
-            clipThresholds = clipThresholds(privacy.clipNorm());
+            clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
     }
 
@@ -145,29 +144,6 @@ public final class ModelConfig {
 
     private static double orNaN(Double d) {
         return d == null ? Double.NaN : d;
-    }
-
-    /** C_s = C sqrt(n_s / N) for every shard of every tensor, so that the whole model's clip is C. */
-    private Map<String, double[]> clipThresholds(double clip) {
-        int shards = 0;
-        for (TensorLayout t : tensors.values()) {
-            shards += t.shardCount();
-        }
-        long[] sizes = new long[shards];
-        int i = 0;
-        for (TensorLayout t : tensors.values()) {
-            for (int s = 0; s < t.shardCount(); s++) {
-                sizes[i++] = t.shardLength(s);
-            }
-        }
-        double[] all = Clipping.shardThresholds(clip, sizes);
-        Map<String, double[]> out = new LinkedHashMap<>();
-        i = 0;
-        for (TensorLayout t : tensors.values()) {
-            out.put(t.name(), java.util.Arrays.copyOfRange(all, i, i + t.shardCount()));
-            i += t.shardCount();
-        }
-        return out;
     }
 
     /** The model's privacy policy, or null when it is not private. */

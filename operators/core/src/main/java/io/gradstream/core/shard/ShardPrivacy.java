@@ -1,7 +1,12 @@
 package io.gradstream.core.shard;
 
+import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.PrivacyPolicy;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -20,6 +25,33 @@ public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, do
         if (!(threshold > 0) || Double.isInfinite(threshold)) {
             throw new IllegalArgumentException("threshold must be finite and > 0, got " + threshold);
         }
+    }
+
+    /**
+     * C_s = C sqrt(n_s / N) for every shard of every tensor (N: all elements of the model), by tensor name in the
+     * given order, so that clipping each shard's slice to C_s clips the whole contribution to C. Workers of the
+     * EXAMPLE unit clip each example's slices with the same thresholds.
+     */
+    public static Map<String, double[]> thresholds(double clipNorm, Collection<TensorLayout> tensors) {
+        int shards = 0;
+        for (TensorLayout t : tensors) {
+            shards += t.shardCount();
+        }
+        long[] sizes = new long[shards];
+        int i = 0;
+        for (TensorLayout t : tensors) {
+            for (int s = 0; s < t.shardCount(); s++) {
+                sizes[i++] = t.shardLength(s);
+            }
+        }
+        double[] all = Clipping.shardThresholds(clipNorm, sizes);
+        Map<String, double[]> out = new LinkedHashMap<>();
+        i = 0;
+        for (TensorLayout t : tensors) {
+            out.put(t.name(), Arrays.copyOfRange(all, i, i + t.shardCount()));
+            i += t.shardCount();
+        }
+        return out;
     }
 
     /** Contributions seen and clipped (CONTRIBUTION unit), for the clipping-fraction metric; not thread-safe. */
