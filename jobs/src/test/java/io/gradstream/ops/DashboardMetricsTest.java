@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Grafana dashboard and the Prometheus alert rules name only metrics that exist: those the shard operator
- * registers (recorded from {@code ModelMetrics} itself and named as Flink's Prometheus reporter names them) and a short,
- * explicit list of metrics the job does not report yet. A renamed metric then fails here instead of leaving an empty
- * panel or an alert that can never fire.
+ * registers (recorded from {@code ModelMetrics} itself and named as Flink's Prometheus reporter names them) and a
+ * short, explicit list of metrics the job does not report yet. A renamed metric then fails here instead of leaving an
+ * empty panel or an alert that can never fire.
  */
 class DashboardMetricsTest {
     /** Prometheus scope of an operator metric: "flink_" + the operator's logical scope, '.' turned into '_'. */

@@ -49,7 +49,8 @@ class OpsConfigTest {
     @Test
     void readmeDocumentsEveryKeyOfTheJobWithItsDefault() {
         Map<String, String> documented = new TreeMap<>();
-        Matcher row = Pattern.compile("(?m)^\\| `([^`]+)` \\| `([^`]*)` \\|").matcher(OpsFiles.text("flink-conf/README.md"));
+        Matcher row = Pattern.compile("(?m)^\\| `([^`]+)` \\| `([^`]*)` \\|")
+                .matcher(OpsFiles.text("flink-conf/README.md"));
         while (row.find()) {
             documented.put(row.group(1), row.group(2));
         }

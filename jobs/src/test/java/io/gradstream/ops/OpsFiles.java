@@ -16,7 +16,7 @@ final class OpsFiles {
     private OpsFiles() {
     }
 
-    /** The repository root: Maven's multi-module directory (surefire passes it), else the nearest parent with flink-conf/. */
+    /** The repository root: Maven's top directory (surefire passes it), else the nearest parent with flink-conf/. */
     static Path root() {
         String dir = System.getProperty("gradstream.project.dir");
         if (dir != null && Files.isDirectory(Path.of(dir, "flink-conf"))) {
