@@ -40,16 +40,11 @@ class DashboardMetricsTest {
 
     /**
      * Metrics that the dashboard and alerts use before the job reports them, named by the same scheme; the Java side
-     * registers them under exactly these names. Model group ({@code gradstream.model.<id>}): {@code epsilonSpent} and
-     * {@code epsilonTarget} (gauges; no target: absent or NaN), {@code publishToVisibleMillis} (histogram: Kafka
-     * timestamp of a gradient to publication of the parameters that include it). Backend group
-     * ({@code gradstream.backend.<name>}, label {@code backend}): {@code kernelMicros} (histogram), {@code fallbacks}
-     * (counter: steps that ran on the CPU instead), {@code circuitState} (gauge: 0 closed, 1 half-open, 2 open).
+     * registers them under exactly these names. Backend group ({@code gradstream.backend.<name>}, label
+     * {@code backend}): {@code kernelMicros} (histogram), {@code fallbacks} (counter: steps that ran on the CPU
+     * instead), {@code circuitState} (gauge: 0 closed, 1 half-open, 2 open).
      */
     static final Map<String, Kind> PLANNED = Map.of(
-            OPERATOR + "_gradstream_model_epsilonSpent", Kind.GAUGE,
-            OPERATOR + "_gradstream_model_epsilonTarget", Kind.GAUGE,
-            OPERATOR + "_gradstream_model_publishToVisibleMillis", Kind.HISTOGRAM,
             OPERATOR + "_gradstream_backend_kernelMicros", Kind.HISTOGRAM,
             OPERATOR + "_gradstream_backend_fallbacks", Kind.COUNTER,
             OPERATOR + "_gradstream_backend_circuitState", Kind.GAUGE);
