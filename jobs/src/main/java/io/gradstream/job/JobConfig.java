@@ -54,7 +54,7 @@ public final class JobConfig {
         return c instanceof Configuration conf ? new Configuration(conf) : Configuration.fromMap(c.toMap());
     }
 
-    /** {@code --key value} and {@code -Dkey=value} pairs.
+    /** {@code --key value} and {@code -Dkey=value} pairs. */
     public static Configuration fromArgs(String[] args) {
         Configuration c = new Configuration();
         for (int i = 0; i < args.length; i++) {
