@@ -3,6 +3,7 @@ package io.gradstream.opencl;
 import io.gradstream.core.optim.StepBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
  * The contract suite against the OpenCL backend. Tolerance: 2 ulp of the CPU value (or 1e-6 of the array's largest
@@ -15,9 +16,15 @@ class OpenClStepBackendContractITCase extends StepBackendContract {
 
     @BeforeAll
     static void open() {
+        if (OpenClTesting.available()) {
+            ctx = ClContext.open(OpenClTesting.config());
+            backend = new OpenClStepBackend(ctx);
+        }
+    }
+
+    @BeforeEach
+    void requireOpenCl() {
         OpenClTesting.assumeOpenCl();
-        ctx = ClContext.open(OpenClTesting.config());
-        backend = new OpenClStepBackend(ctx);
     }
 
     @AfterAll

@@ -23,9 +23,20 @@ final class OpenClTesting {
                 ClConfig.DEVICE, System.getProperty("gradstream.opencl.device", "0")));
     }
 
+    private static Optional<String> unavailable;
+
+    /** Whether a device can be opened; probed once per test JVM. */
+    static synchronized boolean available() {
+        if (unavailable == null) {
+            unavailable = ClContext.unavailableReason(config());
+        }
+        return unavailable.isEmpty();
+    }
+
+    /** Call from {@code @BeforeEach}, so that every test is reported as skipped with the reason. */
     static void assumeOpenCl() {
-        Optional<String> reason = ClContext.unavailableReason(config());
-        if (reason.isPresent()) {
+        if (!available()) {
+            Optional<String> reason = unavailable;
             String message = "no OpenCL device (" + reason.get() + "); install pocl-opencl-icd ocl-icd-libopencl1 "
                     + "ocl-icd-opencl-dev for a CPU device";
             if ("1".equals(System.getenv(REQUIRE_TOOLS))) {
