@@ -4,7 +4,7 @@ import io.gradstream.core.optim.CpuStepBackend;
 import io.gradstream.core.optim.StepBackend;
 
 /** The contract suite against the CPU reference itself: keeps the suite honest (it must pass with 0 ulp). */
-class CpuStepBackendContractTest extends StepBackendContract {
+class CpuStepBackendContractTest extends StepBackendAbstractTest {
 
     @Override
     StepBackend backend() {

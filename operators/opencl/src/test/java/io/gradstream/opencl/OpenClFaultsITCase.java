@@ -96,7 +96,7 @@ class OpenClFaultsITCase {
         SplittableRandom rnd = new SplittableRandom(3);
         List<ShardStep> batch = new ArrayList<>();
         for (int n : new int[] {37, 2000}) {
-            batch.add(new ShardStep(opt, StepBackendContract.random(rnd, n, 1), StepBackendContract.random(rnd, n,
+            batch.add(new ShardStep(opt, StepBackendAbstractTest.random(rnd, n, 1), StepBackendAbstractTest.random(rnd, n,
                     0.1), new OptimizerState()));
         }
         return batch;

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
  * magnitude). With FP_CONTRACT OFF and correctly rounded division and sqrt, POCL's CPU device matches the CPU path
  * bit for bit; GPUs whose sqrt/div are not correctly rounded (OpenCL allows 3 and 2.5 ulp) may differ by an ulp.
  */
-class OpenClStepBackendContractITCase extends StepBackendContract {
+class OpenClStepBackendContractITCase extends StepBackendAbstractTest {
     private static ClContext ctx;
     private static OpenClStepBackend backend;
 

@@ -31,7 +31,7 @@ class ResilientBackendTest {
         public void step(List<ShardStep> batch) {
             calls++;
             if (failing) {
-                throw new OpenClException(-5, "fake CL_OUT_OF_RESOURCES");
+                throw new IllegalStateException("fake CL_OUT_OF_RESOURCES");
             }
             CpuStepBackend.INSTANCE.step(batch);
         }

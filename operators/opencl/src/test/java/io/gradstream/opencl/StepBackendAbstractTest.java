@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Hipparchus' RandomGeneratorAbstractTest): batches of shards must end where {@link CpuStepBackend} ends, within
  * {@link #maxUlps()}, and the golden torch trajectories must pass the conformance bound.
  */
-abstract class StepBackendContract {
+abstract class StepBackendAbstractTest {
     /** The conformance runner's bound on the scaled error against the torch reference files. */
     static final double REFERENCE_TOLERANCE = 1e-4;
     private static final ObjectMapper JSON = new ObjectMapper();
