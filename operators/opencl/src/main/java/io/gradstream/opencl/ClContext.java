@@ -47,8 +47,11 @@ import org.jocl.cl_program;
  * subtask: opened in its {@code open()}, released in its {@code close()}. Not thread-safe; never shared statically.
  */
 public final class ClContext implements AutoCloseable {
-    /** Elements per chunk of the concatenated shard layout; every shard starts on a chunk boundary. */
-    static final int CHUNK = 1024;
+    /**
+     * Elements per chunk of the concatenated shard layout, and the work-group size of the elementwise kernels: every
+     * shard starts on a chunk boundary, so a work-group never spans two shards.
+     */
+    static final int CHUNK = 256;
 
     private final ClDevice device;
     private final cl_context context;

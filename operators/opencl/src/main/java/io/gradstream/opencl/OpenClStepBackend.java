@@ -27,6 +27,8 @@ import org.jocl.cl_mem;
  */
 public final class OpenClStepBackend implements StepBackend {
     private static final String PROGRAM = "optimizers";
+    /** Work-groups of one chunk: see optimizers.cl. */
+    private static final long[] LOCAL = {ClContext.CHUNK};
 
     private final ClContext ctx;
     private final boolean ownsContext;
@@ -73,10 +75,10 @@ public final class OpenClStepBackend implements StepBackend {
         int from = 0;
         try {
             while (from < batch.size()) {
-                String kernel = OptimizerKernels.spec(batch.get(from).optimizer().name()).kernel();
+                String kernel = OptimizerKernels.spec(batch.get(from).optimizer()).kernel();
                 int to = from + 1;
                 while (to < batch.size()
-                        && OptimizerKernels.spec(batch.get(to).optimizer().name()).kernel().equals(kernel)) {
+                        && OptimizerKernels.spec(batch.get(to).optimizer()).kernel().equals(kernel)) {
                     to++;
                 }
                 commits.add(run(batch.subList(from, to), commits.size()));
@@ -93,7 +95,7 @@ public final class OpenClStepBackend implements StepBackend {
     /** Steps one group (the {@code groupIndex}-th of the batch) on the device; returns what writes the results into the shards' arrays and states. */
     private Runnable run(List<ShardStep> group, int groupIndex) {
         final int count = group.size();
-        final OptimizerKernels.Spec spec = OptimizerKernels.spec(group.get(0).optimizer().name());
+        final OptimizerKernels.Spec spec = OptimizerKernels.spec(group.get(0).optimizer());
         final int[] offsets = new int[count];
         final int[] ends = new int[count];
         long total = 0;
@@ -132,16 +134,13 @@ public final class OpenClStepBackend implements StepBackend {
                 }
                 slotUsed[slot] = true;
                 float[] have = s.state().tensor(spec.slots()[slot]);
-                if (have == null && !(spec.kernel().equals("sgd"))) {
+                if (have == null) {
+                    // Created as torch creates it; uploaded like any slot (SGD's first momentum step overwrites it).
                     have = new float[s.length()];
                     float init = OptimizerKernels.initialValue(s.optimizer(), slot);
                     if (init != 0f) {
                         Arrays.fill(have, init);
                     }
-                    slotCreated[slot][j] = true;
-                } else if (have == null) {
-                    // SGD's first momentum step sets the buffer to d; the kernel writes it whole.
-                    have = new float[s.length()];
                     slotCreated[slot][j] = true;
                 }
                 slotArrays[slot][j] = have;
@@ -167,7 +166,7 @@ public final class OpenClStepBackend implements StepBackend {
             write(q, p, s.params(), offsets[j], s.length());
             write(q, g, s.grad(), offsets[j], s.length());
             for (int slot = 0; slot < 3; slot++) {
-                if (slotArrays[slot][j] != null && !(spec.kernel().equals("sgd") && slotCreated[slot][j])) {
+                if (slotArrays[slot][j] != null) {
                     write(q, slots[slot], slotArrays[slot][j], offsets[j], s.length());
                 }
             }
@@ -179,7 +178,7 @@ public final class OpenClStepBackend implements StepBackend {
         } else if (padded > 0) {
             cl_kernel k = ctx.kernel(PROGRAM, spec.kernel());
             setElementwiseArgs(k, p, g, slots, scBuf, chunkBuf, endBuf);
-            CL.clEnqueueNDRangeKernel(q, k, 1, null, new long[] {padded}, null, 0, null, null);
+            CL.clEnqueueNDRangeKernel(q, k, 1, null, new long[] {padded}, LOCAL, 0, null, null);
         }
 
         // Read back into staging (one set per group, as all commit together); the shards' own arrays are untouched
@@ -229,7 +228,7 @@ public final class OpenClStepBackend implements StepBackend {
         cl_command_queue q = ctx.queue();
         cl_kernel moments = ctx.kernel(PROGRAM, "lamb_moments");
         setElementwiseArgs(moments, p, g, slots, scBuf, chunkBuf, endBuf);
-        CL.clEnqueueNDRangeKernel(q, moments, 1, null, new long[] {padded}, null, 0, null, null);
+        CL.clEnqueueNDRangeKernel(q, moments, 1, null, new long[] {padded}, LOCAL, 0, null, null);
 
         boolean fp64 = ctx.device().fp64();
         int accBytes = fp64 ? Sizeof.cl_double : Sizeof.cl_float;
@@ -272,7 +271,7 @@ public final class OpenClStepBackend implements StepBackend {
         cl_kernel apply = ctx.kernel(PROGRAM, "lamb_apply");
         int next = setElementwiseArgs(apply, p, g, slots, scBuf, chunkBuf, endBuf);
         arg(apply, next, slrBuf);
-        CL.clEnqueueNDRangeKernel(q, apply, 1, null, new long[] {padded}, null, 0, null, null);
+        CL.clEnqueueNDRangeKernel(q, apply, 1, null, new long[] {padded}, LOCAL, 0, null, null);
         return trust;
     }
 

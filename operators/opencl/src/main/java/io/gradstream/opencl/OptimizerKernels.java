@@ -26,6 +26,24 @@ final class OptimizerKernels {
     private OptimizerKernels() {
     }
 
+    /**
+     * The kernel for {@code optimizer}: switches that decide whether a slot is touched at all (amsgrad, momentum,
+     * centered) select a kernel variant rather than a run-time flag (see optimizers.cl for why); shards with
+     * different variants go to different launches.
+     */
+    static Spec spec(Optimizer optimizer) {
+        Hyperparameters hp = optimizer.hyperparameters();
+        Spec base = spec(optimizer.name());
+        String variant = switch (optimizer.name()) {
+            case "SGD" -> hp.number("momentum", 0) != 0 ? "sgd_momentum" : "sgd";
+            case "Adam", "AdamW" -> hp.flag("amsgrad", false) ? "adam_amsgrad" : "adam";
+            case "RMSprop" -> "rmsprop" + (hp.flag("centered", false) ? "_centered" : "")
+                    + (hp.number("momentum", 0) > 0 ? "_momentum" : "");
+            default -> base.kernel();
+        };
+        return new Spec(variant, base.slots());
+    }
+
     static Spec spec(String optimizer) {
         return switch (optimizer) {
             case "SGD" -> new Spec("sgd", new String[] {"momentum_buffer", null, null});

@@ -39,7 +39,7 @@ class OpenClFaultsITCase {
     @Test
     void missingKernelName() {
         check(sources -> "kernel void not_adam(global float* p) { p[0] = 1.0f; }", ctx -> { },
-                "no kernel 'adam'");
+                "no kernel 'adam_amsgrad'");
     }
 
     @Test
