@@ -12,7 +12,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.jocl.CL;
+import org.jocl.Pointer;
 import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
 
 /**
  * Optimizer steps over a batch of shards on the OpenCL device against the single-thread CPU path of the same run:
@@ -57,6 +59,7 @@ public final class OpenClBenchmark {
         }
         try (ClContext ctx = ClContext.open(config)) {
             System.out.println("device: " + ctx.device());
+            bandwidth(ctx);
             System.out.println("shard size " + label(shardSize) + ", median of " + iterations + " timed steps after >= "
                     + WARM_UP + " warm-up steps and 1 s; CPU = CpuStepBackend, one thread");
             System.out.println();
@@ -70,6 +73,25 @@ public final class OpenClBenchmark {
                 }
             }
         }
+    }
+
+    /** The device's copy bandwidth (the bound of a streaming kernel) and the host-to-device transfer rate. */
+    private static void bandwidth(ClContext ctx) {
+        long bytes = Math.min(256L << 20, ctx.device().maxAllocBytes() / 2);
+        cl_mem a = ctx.buffer("bench-a", bytes);
+        cl_mem b = ctx.buffer("bench-b", bytes);
+        byte[] host = new byte[(int) bytes];
+        double copy = median(5, () -> {
+            CL.clEnqueueCopyBuffer(ctx.queue(), a, b, 0, 0, bytes, 0, null, null);
+            CL.clFinish(ctx.queue());
+        });
+        double upload = median(5, () -> CL.clEnqueueWriteBuffer(ctx.queue(), a, CL.CL_TRUE, 0, bytes,
+                Pointer.to(host), 0, null, null));
+        double download = median(5, () -> CL.clEnqueueReadBuffer(ctx.queue(), b, CL.CL_TRUE, 0, bytes,
+                Pointer.to(host), 0, null, null));
+        System.out.printf(Locale.ROOT, "device copy %.1f GB/s (read + write), host->device %.1f GB/s, "
+                + "device->host %.1f GB/s (%d MiB buffers)%n", 2 * bytes / copy / 1e9, bytes / upload / 1e9,
+                bytes / download / 1e9, bytes >> 20);
     }
 
     private static void row(ClContext ctx, OpenClStepBackend device, String name, long total, int shardSize,

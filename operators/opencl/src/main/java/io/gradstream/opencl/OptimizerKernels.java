@@ -110,7 +110,8 @@ final class OptimizerKernels {
                 k[off + 1] = decoupled ? 0f : (float) wd;
                 k[off + 2] = flag(!decoupled && wd != 0);
                 k[off + 3] = flag(decoupled && wd != 0);
-                k[off + 4] = (float) (1 - lr * wd);
+                // 1 exactly when there is no decoupled decay: the kernel always multiplies (p * 1 == p).
+                k[off + 4] = decoupled && wd != 0 ? (float) (1 - lr * wd) : 1f;
                 moments(k, off + 5, betas);
                 k[off + 9] = (float) -(lr / bc1);
                 k[off + 10] = (float) Math.sqrt(bc2);

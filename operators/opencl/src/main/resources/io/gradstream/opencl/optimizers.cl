@@ -66,16 +66,16 @@ kernel void sgd_momentum(ARGS) {
     p[i] = pi + negLr * u;
 }
 
-/* Adam and AdamW. k: sign, l2, addL2, decay, decayFactor, b1, 1-b1, b2, 1-b2, negStepSize, sqrt(bc2), eps.
+/* Adam and AdamW. k: sign, l2, addL2, -, decayFactor (exactly 1 without decoupled decay: x * 1 == x, so no
+   branch), b1, 1-b1, b2, 1-b2, negStepSize, sqrt(bc2), eps.
    s0: exp_avg, s1: exp_avg_sq, s2: max_exp_avg_sq. The variants are separate kernels (a constant argument folds
    away): with a run-time flag POCL still evaluated the amsgrad branch on s2's contents, 7x slower. */
 inline void adam_step(const int i, global const float* k, global float* p, global const float* g, global float* s0,
         global float* s1, global float* s2, const bool amsgrad) {
     const float sign = k[0], l2 = k[1], decayFactor = k[4], b1 = k[5], omb1 = k[6], b2 = k[7], omb2 = k[8],
             negStep = k[9], bc2Sqrt = k[10], eps = k[11];
-    const bool addL2 = k[2] != 0.0f, decay = k[3] != 0.0f;
-    float pi = p[i];
-    if (decay) pi = pi * decayFactor;
+    const bool addL2 = k[2] != 0.0f;
+    const float pi = p[i] * decayFactor;
     float gi = sign * g[i];
     if (addL2) gi = gi + l2 * pi;
     const float mi = s0[i] * b1 + omb1 * gi;

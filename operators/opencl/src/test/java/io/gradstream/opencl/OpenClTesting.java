@@ -15,12 +15,24 @@ final class OpenClTesting {
     private OpenClTesting() {
     }
 
-    /** The configuration the tests open: the system property {@code gradstream.opencl.platform} may pick one. */
+    /**
+     * The device the tests open: environment variables {@code GRADSTREAM_OPENCL_PLATFORM} (index or name part),
+     * {@code GRADSTREAM_OPENCL_DEVICE_TYPE} (cpu, gpu, all) and {@code GRADSTREAM_OPENCL_DEVICE} (index), which
+     * reach failsafe's forked JVM where Maven properties would not; default the first device of the first platform.
+     */
     static ClConfig config() {
-        return ClConfig.fromMap(java.util.Map.of(
-                ClConfig.PLATFORM, System.getProperty("gradstream.opencl.platform", "0"),
-                ClConfig.DEVICE_TYPE, System.getProperty("gradstream.opencl.device-type", "all"),
-                ClConfig.DEVICE, System.getProperty("gradstream.opencl.device", "0")));
+        java.util.Map<String, String> m = new java.util.HashMap<>();
+        putIfSet(m, ClConfig.PLATFORM, "GRADSTREAM_OPENCL_PLATFORM");
+        putIfSet(m, ClConfig.DEVICE_TYPE, "GRADSTREAM_OPENCL_DEVICE_TYPE");
+        putIfSet(m, ClConfig.DEVICE, "GRADSTREAM_OPENCL_DEVICE");
+        return ClConfig.fromMap(m);
+    }
+
+    private static void putIfSet(java.util.Map<String, String> m, String key, String env) {
+        String v = System.getenv(env);
+        if (v != null && !v.isBlank()) {
+            m.put(key, v);
+        }
     }
 
     private static Optional<String> unavailable;
