@@ -7,34 +7,11 @@ import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.core.codec.PayloadCodecs;
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The device FP16/BF16 codecs must equal the core's bit for bit: every 16-bit pattern, and 2^20 float patterns. */
-class OpenClHalfPrecisionCodecITCase {
-    private static ClContext ctx;
-
-    @BeforeAll
-    static void open() {
-        if (OpenClTesting.available()) {
-            ctx = ClContext.open(OpenClTesting.config());
-        }
-    }
-
-    @AfterAll
-    static void close() {
-        if (ctx != null) {
-            ctx.close();
-        }
-    }
-
-    @BeforeEach
-    void requireOpenCl() {
-        OpenClTesting.assumeOpenCl();
-    }
+class OpenClHalfPrecisionCodecITCase extends WithClContext {
 
     @ParameterizedTest
     @EnumSource(value = Encoding.class, names = {"FP16", "BF16"})

@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.privacy.NoiseGenerator;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -14,28 +11,8 @@ import org.junit.jupiter.api.Test;
  * device's transcendental functions (1e-12 relative here; a wrong key, nonce, counter or pairing would differ by O(1)),
  * and the moments are those of N(0, std^2).
  */
-class OpenClNoiseGeneratorITCase {
+class OpenClNoiseGeneratorITCase extends WithClContext {
     private static final byte[] SEED = "0123456789abcdef-test-seed".getBytes(StandardCharsets.UTF_8);
-    private static ClContext ctx;
-
-    @BeforeAll
-    static void open() {
-        if (OpenClTesting.available()) {
-            ctx = ClContext.open(OpenClTesting.config());
-        }
-    }
-
-    @AfterAll
-    static void close() {
-        if (ctx != null) {
-            ctx.close();
-        }
-    }
-
-    @BeforeEach
-    void requireOpenCl() {
-        OpenClTesting.assumeOpenCl();
-    }
 
     @Test
     void sameKeystreamAsTheCpuGeneratorForAnyStartingElement() {
