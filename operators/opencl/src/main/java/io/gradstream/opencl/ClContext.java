@@ -118,11 +118,14 @@ public final class ClContext implements AutoCloseable {
      * decide on the CPU backend up front.
      */
     public static Optional<String> unavailableReason(ClConfig config) {
-        try (ClContext ignored = open(config)) {
-            return Optional.empty();
+        ClContext probe;
+        try {
+            probe = open(config);
         } catch (OpenClException e) {
             return Optional.of(e.getMessage());
         }
+        probe.close();
+        return Optional.empty();
     }
 
     @SuppressWarnings("deprecation")
