@@ -53,6 +53,38 @@ class OpenClFaultsITCase {
         check(ClContext::resource, ClContext::close, "released");
     }
 
+    @Test
+    void lostDeviceOpensTheBreakerAndAFailedProbeKeepsItOpen() {
+        long[] now = {0};
+        Optimizer sgd = Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9));
+        RecordingListener listener = new RecordingListener();
+        try (ClContext ctx = ClContext.open(OpenClTesting.config())) {
+            ResilientBackend backend = new ResilientBackend(new OpenClStepBackend(ctx),
+                    new CircuitBreaker(2, 60_000, 10_000, () -> now[0]), listener);
+            List<ShardStep> batch = batch(sgd);
+            List<ShardStep> reference = copy(batch);
+            backend.step(batch);
+            ctx.close();
+            for (int i = 0; i < 3; i++) {
+                backend.step(batch);
+            }
+            now[0] += 10_000;
+            backend.step(batch);
+            for (int t = 0; t < 5; t++) {
+                CpuStepBackend.INSTANCE.step(reference);
+            }
+            for (int j = 0; j < batch.size(); j++) {
+                assertThat(batch.get(j).params()).containsExactly(reference.get(j).params());
+                assertThat(batch.get(j).state().step()).isEqualTo(5);
+            }
+            assertThat(backend.acceleratedBatches()).isEqualTo(1);
+            assertThat(backend.fallbacks()).as("two failures, then the failed probe").isEqualTo(3);
+            assertThat(backend.bypassed()).isEqualTo(1);
+            assertThat(backend.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+            assertThat(listener.transitions).containsExactly("CLOSED->OPEN");
+        }
+    }
+
     /**
      * Opens a context with {@code sources}, breaks it with {@code fault}, and checks the direct failure (batch
      * untouched) and the resilient result (the CPU's, counted as a fallback).
