@@ -1,8 +1,14 @@
 package io.gradstream.cli;
 
 import io.gradstream.conformance.ConformanceRunner;
+import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.StepBackend;
+import io.gradstream.opencl.ClConfig;
+import io.gradstream.opencl.OpenClException;
+import io.gradstream.opencl.OpenClStepBackend;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,11 +42,43 @@ final class ConformanceCommand implements Callable<Integer> {
                     + "and RDP values).")
     Path output;
 
+    @Option(names = "--backend", paramLabel = "cpu|opencl", defaultValue = "cpu",
+            description = "Where optimizer files are stepped: the CPU kernels (default) or the OpenCL backend, "
+                    + "without CPU fallback (a device that cannot be opened is exit status 2).")
+    String backend;
+
+    @Option(names = "--opencl", paramLabel = "KEY=VALUE",
+            description = "OpenCL device selection: platform=INDEX|NAME-PART, device-type=cpu|gpu|all, "
+                    + "device=INDEX (default: the first device of the first platform).")
+    Map<String, String> opencl = Map.of();
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        return new ConformanceRunner(spec.commandLine().getOut(), spec.commandLine().getErr(), output).run(paths);
+        StepBackend steps;
+        switch (backend) {
+            case "cpu" -> steps = CpuStepBackend.INSTANCE;
+            case "opencl" -> {
+                try {
+                    steps = OpenClStepBackend.open(ClConfig.fromMap(opencl));
+                } catch (OpenClException | IllegalArgumentException e) {
+                    spec.commandLine().getErr().println("ERROR --backend opencl: " + e.getMessage());
+                    spec.commandLine().getErr().flush();
+                    return ConformanceRunner.EXIT_BAD_INPUT;
+                }
+                spec.commandLine().getOut().println("backend " + steps.name());
+            }
+            default -> {
+                spec.commandLine().getErr().println("ERROR --backend must be cpu or opencl, got '" + backend + "'");
+                spec.commandLine().getErr().flush();
+                return ConformanceRunner.EXIT_BAD_INPUT;
+            }
+        }
+        try (StepBackend b = steps) {
+            return new ConformanceRunner(spec.commandLine().getOut(), spec.commandLine().getErr(), output, b)
+                    .run(paths);
+        }
     }
 }

@@ -1,6 +1,8 @@
 package io.gradstream.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.StepBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -24,12 +26,19 @@ public final class ConformanceRunner {
     private final PrintWriter out;
     private final PrintWriter err;
     private final Path outputDir;
+    private final StepBackend backend;
 
     /** @param outputDir where to write what the kernels computed, per input file; null for none */
     public ConformanceRunner(PrintWriter out, PrintWriter err, Path outputDir) {
+        this(out, err, outputDir, CpuStepBackend.INSTANCE);
+    }
+
+    /** As above, with the optimizer files stepped by {@code backend}; the other kinds of file are unchanged. */
+    public ConformanceRunner(PrintWriter out, PrintWriter err, Path outputDir, StepBackend backend) {
         this.out = out;
         this.err = err;
         this.outputDir = outputDir;
+        this.backend = backend;
     }
 
     /** Checks every file under {@code paths}; returns the exit status. */
@@ -105,7 +114,7 @@ public final class ConformanceRunner {
     }
 
     /** The verdict for one file, or null for a manifest met while walking a directory. */
-    private static Verdict check(Input input) throws ReferenceFormatException {
+    private Verdict check(Input input) throws ReferenceFormatException {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(input.file.toFile());
@@ -117,7 +126,7 @@ public final class ConformanceRunner {
         }
         try {
             if (OptimizerCheck.accepts(root)) {
-                return OptimizerCheck.run(root);
+                return OptimizerCheck.run(root, backend);
             }
             if (ScheduleCheck.accepts(root)) {
                 return ScheduleCheck.run(root);

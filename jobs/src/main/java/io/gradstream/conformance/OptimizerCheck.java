@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.optim.ShardStep;
+import io.gradstream.core.optim.StepBackend;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -32,7 +35,8 @@ final class OptimizerCheck {
         return root.has("optimizer") && root.has("params_after_step") && root.has("grads");
     }
 
-    static Verdict run(JsonNode root) throws ReferenceFormatException {
+    /** Replays the file through {@code backend} (the CPU kernels, or an accelerator such as OpenCL). */
+    static Verdict run(JsonNode root, StepBackend backend) throws ReferenceFormatException {
         String name = Json.field(root, "optimizer").asText();
         Map<String, Object> hp = Json.toMap(Json.field(root, "hyperparameters"), "hyperparameters");
         Optimizer optimizer;
@@ -73,7 +77,7 @@ final class OptimizerCheck {
             for (int i = 0; i < n; i++) {
                 grad[i] = (float) grads[t][i];
             }
-            optimizer.step(params, grad, state);
+            backend.step(List.of(new ShardStep(optimizer, params, grad, state)));
             computedTrajectory.add(Json.array(params));
             if (state.scalar("trust_ratio") != null) {
                 trustRatios.add(Json.numberNode(state.scalar("trust_ratio")));
@@ -106,6 +110,7 @@ final class OptimizerCheck {
                 + (sc.maxError > STATE_TOLERANCE ? " > " + STATE_TOLERANCE : "") + sc.problems;
         ObjectNode meta = computed.putObject("gradstream");
         meta.put("kernel_dtype", "float32");
+        meta.put("backend", backend.name());
         meta.put("max_scaled_error", overall);
         meta.put("tolerance", TOLERANCE);
         meta.put("final_state_max_scaled_error", sc.maxError);
