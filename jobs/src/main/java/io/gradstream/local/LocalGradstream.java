@@ -135,7 +135,8 @@ public final class LocalGradstream implements AutoCloseable {
         return "http://127.0.0.1:" + port + "/metrics";
     }
 
-    static void createTopics(JobSettings s, int partitions) throws Exception {
+    /** Creates whichever of the job's four topics are missing, the parameters topic compacted. */
+    public static void createTopics(JobSettings s, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers()))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
