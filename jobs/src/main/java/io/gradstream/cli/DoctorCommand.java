@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 /** {@code gradstream doctor}: checks the machine, Kafka, Flink and the job configuration, one verdict per check. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Checks what gradstream needs: Java >= 17, memory, the job configuration, Kafka (reachable; "
-                + "the four topics exist, parameters compacted) and Flink's REST API (reachable, version, free slots).",
+                + "the job's topics exist, parameters compacted) and Flink's REST API (reachable, version, free "
+                + "slots).",
             "Prints OK, WARN or FAIL with a reason per check, then a summary; exits with 1 if any check failed."})
 final class DoctorCommand implements Callable<Integer> {
 

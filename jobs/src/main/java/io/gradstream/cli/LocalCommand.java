@@ -73,12 +73,41 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "2", description = "Demo workers (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--dp", description = "Train the demo with differential privacy (per-example DP-SGD, noise "
+            + "calibrated to reach --epsilon after --steps).")
+    boolean dp;
+
+    @Option(names = "--epsilon", defaultValue = "8", description = "With --dp: the privacy budget epsilon (default: "
+            + "${DEFAULT-VALUE}).")
+    double epsilon;
+
+    @Option(names = "--delta", defaultValue = "1e-5", description = "With --dp: delta, below 1/1797 examples "
+            + "(default: ${DEFAULT-VALUE}).")
+    double delta;
+
+    @Option(names = "--clip", defaultValue = "1.0", description = "With --dp: per-example clip norm C (default: "
+            + "${DEFAULT-VALUE}).")
+    double clip;
+
+    @Option(names = "--sample-rate", defaultValue = "0.1", description = "With --dp: probability that an example "
+            + "joins a step (default: ${DEFAULT-VALUE}).")
+    double sampleRate;
+
+    @Option(names = "--dp-seed-file", paramLabel = "FILE", description = "With --dp: the secret that keys the noise "
+            + "(at least 16 bytes). Default: a fresh random secret in the work folder.")
+    Path dpSeedFile;
+
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         if (parallelism < 1 || partitions < 1 || steps < 1 || workers < 1) {
             err.println("gradstream local: --parallelism, --partitions, --steps and --workers must be >= 1");
+            return 2;
+        }
+        if (dp && !demo) {
+            err.println("gradstream local: --dp applies to the demo; add --demo (external workers set privacy in "
+                    + "their model's spec)");
             return 2;
         }
         int prometheus;
@@ -137,7 +166,8 @@ final class LocalCommand implements Callable<Integer> {
         }
         out.println("  Kafka:         " + s.bootstrapServers());
         out.println("  topics:        " + s.controlTopic() + " (commands), " + s.gradientsTopic() + " (in), "
-                + s.parametersTopic() + " (out, compacted), " + s.rejectedTopic() + " (dead letters)");
+                + s.parametersTopic() + " (out, compacted), " + s.rejectedTopic() + " (dead letters), "
+                + s.statusTopic() + " (model events)");
         out.println("  delivery:      " + s.delivery());
         out.println("  work folder:   " + local.workDir() + (workDir == null ? " (removed at exit)" : ""));
         out.flush();
@@ -148,13 +178,22 @@ final class LocalCommand implements Callable<Integer> {
                 stopped.await();
                 return 0;
             }
-            DigitsDemo.Result r = DigitsDemo.run(s, workers, steps, out);
+            DigitsDemo.Privacy privacy = dp ? new DigitsDemo.Privacy(epsilon, delta, clip, sampleRate,
+                    dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir())) : null;
+            DigitsDemo.Result r = DigitsDemo.run(s, workers, steps, privacy, out);
             out.printf(Locale.ROOT, "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n", r.firstAccuracy(),
                     r.lastAccuracy(), r.gradientsPerSecond());
+            if (dp) {
+                out.printf(Locale.ROOT, "demo: privacy epsilon %.3f at delta %.0e (target %.2f, noise multiplier "
+                        + "%.3f)%n", r.epsilon(), delta, epsilon, r.noiseMultiplier());
+            }
             out.printf(Locale.ROOT, "demo: loss %.4f -> %.4f over %d steps%n", r.firstLoss(), r.lastLoss(),
                     r.steps());
             out.flush();
             return r.lastLoss() < r.firstLoss() ? 0 : 1;
+        } catch (IllegalArgumentException e) {
+            err.println("gradstream local: " + e.getMessage());
+            return 2;
         } catch (Exception e) {
             err.println("gradstream local: " + rootMessage(e));
             return 1;
@@ -166,6 +205,22 @@ final class LocalCommand implements Callable<Integer> {
                 // Ctrl-C: the hook is running the same shutdown.
             }
         }
+    }
+
+    /** A random 256-bit secret in a file only this user can read; it goes away with a temporary work folder. */
+    private static Path freshSecret(Path dir) throws java.io.IOException {
+        byte[] bytes = new byte[32];
+        new java.security.SecureRandom().nextBytes(bytes);
+        Path file = dir.resolve("dp-seed");
+        java.nio.file.Files.writeString(file, java.util.HexFormat.of().formatHex(bytes));
+        java.util.Arrays.fill(bytes, (byte) 0);
+        try {
+            java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    "rw-------"));
+        } catch (UnsupportedOperationException notPosix) {
+            // Windows: the work folder's own permissions apply.
+        }
+        return file;
     }
 
     private static String rootMessage(Throwable e) {

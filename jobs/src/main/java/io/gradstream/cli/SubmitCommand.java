@@ -20,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gradstream submit}: uploads the job jar to a running Flink cluster through its REST API and starts the job. */
+/** {@code gradstream submit}: uploads the job jar to a running Flink cluster through its REST API and runs it. */
 @Command(name = "submit", mixinStandardHelpOptions = true,
         description = {"Uploads the gradstream job jar to a Flink cluster (its REST API, the one behind the Web UI) "
                 + "and runs it; prints the job id and its Web UI page.",

@@ -3,6 +3,8 @@ package io.gradstream.demo;
 import io.gradstream.client.GradientPublisher;
 import io.gradstream.client.ModelLayouts;
 import io.gradstream.client.ParameterSubscriber;
+import io.gradstream.core.privacy.Clipping;
+import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
 import io.gradstream.schemas.AggregationMode;
@@ -13,9 +15,12 @@ import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacySpec;
+import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.TensorSpec;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,19 +41,36 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * The demo: K worker threads train softmax regression on the UCI digits through gradstream. Each worker owns a slice
  * of the data, waits for the parameters of step t, computes a minibatch gradient and publishes it; the service
  * averages the K contributions (SYNC) and applies Adam. Loss is measured on the whole dataset before and after.
+ *
+ * <p>With {@link Privacy} it is DP-SGD (Abadi et al. 2016) with per-example privacy: every worker Poisson-samples its
+ * slice at rate q, clips each example's gradient slice of shard s to the service's C_s, and publishes the sum; the
+ * service adds the noise, divides by the expected batch q N and accounts epsilon.
  */
 public final class DigitsDemo {
     private static final int BATCH = 64;
 
-    /** What a run achieved. */
+    /** What a run achieved; epsilon and noiseMultiplier are NaN without privacy. */
     public record Result(double firstLoss, double lastLoss, double firstAccuracy, double lastAccuracy, long steps,
-            double gradientsPerSecond) {
+            double gradientsPerSecond, double epsilon, double noiseMultiplier) {
+    }
+
+    /**
+     * Differential privacy for the demo: per-example DP-SGD with the noise multiplier chosen so that epsilon reaches
+     * {@code targetEpsilon} after the run's steps.
+     *
+     * @param seedFile the secret that keys the noise (the model's spec names the file, never its content)
+     */
+    public record Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {
     }
 
     private DigitsDemo() {
     }
 
     static ModelSpec spec(int workers) {
+        return spec(workers, null, 0);
+    }
+
+    static ModelSpec spec(int workers, Privacy dp, int steps) {
         return ModelSpec.newBuilder()
                 .setTensors(List.of(
                         TensorSpec.newBuilder().setName("W").setShape(List.of(Digits.CLASSES, Digits.FEATURES)).build(),
@@ -60,14 +82,38 @@ public final class DigitsDemo {
                         .build())
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(Encoding.FP32)
+                .setPrivacy(dp == null ? null : PrivacySpec.newBuilder()
+                        .setUnit(PrivacyUnit.EXAMPLE)
+                        .setClipNorm(dp.clipNorm())
+                        .setTargetEpsilon(dp.targetEpsilon())
+                        .setPlannedSteps((long) steps)
+                        .setDelta(dp.delta())
+                        .setSampleRate(dp.sampleRate())
+                        .setPopulationSize((long) Digits.load().size())
+                        .setSeedFile(dp.seedFile().toString())
+                        .build())
                 .build();
     }
 
     public static Result run(JobSettings settings, int workers, int steps, PrintWriter out) throws Exception {
+        return run(settings, workers, steps, null, out);
+    }
+
+    /** Runs the demo; {@code dp} null trains without privacy. */
+    public static Result run(JobSettings settings, int workers, int steps, Privacy dp, PrintWriter out)
+            throws Exception {
         Digits data = Digits.load();
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
-        ModelSpec spec = spec(workers);
+        ModelSpec spec = spec(workers, dp, steps);
+        try {
+            io.gradstream.operators.ModelConfig.of(model, spec); // the job's own checks, before anything is sent
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("invalid demo model: " + e.getMessage(), e);
+        }
         Map<String, TensorLayout> layouts = ModelLayouts.of(spec);
+        Map<String, double[]> thresholds = dp == null ? null : ModelLayouts.clipThresholds(spec);
+        double sigma = dp == null ? Double.NaN : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(),
+                dp.sampleRate(), steps);
         Properties pp = new Properties();
         pp.put("bootstrap.servers", settings.bootstrapServers());
         pp.put("linger.ms", "0");
@@ -83,6 +129,12 @@ public final class DigitsDemo {
                     new AvroRecords<>(ControlCommand.class).encode(create))).get();
             out.printf("demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
                     model, workers, steps);
+            if (dp != null) {
+                out.printf(Locale.ROOT, "demo: DP-SGD per example: target epsilon %.2f at delta %.0e, clip %.2f, "
+                        + "sample rate %.3f (expected batch %.0f of %d), noise multiplier %.3f%n", dp.targetEpsilon(),
+                        dp.delta(), dp.clipNorm(), dp.sampleRate(), dp.sampleRate() * data.size(), data.size(),
+                        sigma);
+            }
             out.flush();
 
             double[] lossSum = new double[steps];
@@ -95,7 +147,7 @@ public final class DigitsDemo {
                 Thread t = new Thread(() -> {
                     try (var consumer = consumer(settings)) {
                         work(worker, workers, steps, data, model, layouts, producer, consumer, settings, lossSum,
-                                reported, published);
+                                reported, published, dp, thresholds);
                     } catch (Throwable e) {
                         failure.compareAndSet(null, e);
                     }
@@ -141,7 +193,8 @@ public final class DigitsDemo {
                 double last = SoftmaxRegression.lossAndGradient(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(),
                         all, null, null);
                 double lastAcc = SoftmaxRegression.accuracy(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(), all);
-                return new Result(first, last, firstAcc, lastAcc, steps, published.sum() / seconds);
+                return new Result(first, last, firstAcc, lastAcc, steps, published.sum() / seconds,
+                        sub.epsilonSpent(), sigma);
             }
         }
     }
@@ -149,7 +202,7 @@ public final class DigitsDemo {
     private static void work(int worker, int workers, int steps, Digits data, String model,
             Map<String, TensorLayout> layouts, KafkaProducer<byte[], byte[]> producer,
             KafkaConsumer<byte[], byte[]> consumer, JobSettings settings, double[] lossSum, int[] reported,
-            LongAdder published) {
+            LongAdder published, Privacy dp, Map<String, double[]> thresholds) {
         ParameterSubscriber params = new ParameterSubscriber(consumer, model, layouts);
         GradientPublisher publisher = new GradientPublisher(producer, settings.gradientsTopic(), model, layouts,
                 "worker-" + worker, Encoding.FP32);
@@ -164,20 +217,66 @@ public final class DigitsDemo {
                 throw new IllegalStateException("worker " + worker + ": no parameters of version " + t
                         + " after 60 s (see the Flink Web UI and the rejected topic)");
             }
-            for (int i = 0; i < BATCH; i++) {
-                batch[i] = slice[rnd.nextInt(slice.length)];
-            }
-            double loss = SoftmaxRegression.lossAndGradient(params.tensor("W"), params.tensor("b"), data.x(),
-                    data.y(), batch, gW, gB);
             long version = t;
-            publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
-            publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
+            double loss;
+            if (dp == null) {
+                for (int i = 0; i < BATCH; i++) {
+                    batch[i] = slice[rnd.nextInt(slice.length)];
+                }
+                loss = SoftmaxRegression.lossAndGradient(params.tensor("W"), params.tensor("b"), data.x(),
+                        data.y(), batch, gW, gB);
+                publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
+                publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
+            } else {
+                int[] sampled = poissonSample(slice, dp.sampleRate(), rnd);
+                loss = clippedExampleSum(params.tensor("W"), params.tensor("b"), data, sampled, layouts, thresholds,
+                        gW, gB);
+                publisher.publish("W", gW, t + 1, s -> version, sampled.length, loss);
+                publisher.publish("b", gB, t + 1, s -> version, sampled.length, loss);
+            }
             publisher.flush();
             published.add(layouts.get("W").shardCount() + layouts.get("b").shardCount());
             synchronized (lossSum) {
-                lossSum[t] += loss;
+                lossSum[t] += Double.isNaN(loss) ? 0 : loss;
                 reported[t]++;
                 lossSum.notifyAll();
+            }
+        }
+    }
+
+    /** Each row of the slice independently with probability q: the sampling the RDP accountant assumes. */
+    private static int[] poissonSample(int[] slice, double q, SplittableRandom rnd) {
+        return java.util.Arrays.stream(slice).filter(i -> rnd.nextDouble() < q).toArray();
+    }
+
+    /**
+     * Writes into gW/gB the sum over {@code rows} of each example's gradient with every shard slice clipped to its
+     * C_s; returns the mean loss of the rows (NaN for none).
+     */
+    private static double clippedExampleSum(float[] w, float[] b, Digits data, int[] rows,
+            Map<String, TensorLayout> layouts, Map<String, double[]> thresholds, float[] gW, float[] gB) {
+        java.util.Arrays.fill(gW, 0f);
+        java.util.Arrays.fill(gB, 0f);
+        float[] eW = new float[gW.length];
+        float[] eB = new float[gB.length];
+        double loss = 0;
+        int[] one = new int[1];
+        for (int row : rows) {
+            one[0] = row;
+            loss += SoftmaxRegression.lossAndGradient(w, b, data.x(), data.y(), one, eW, eB);
+            addClipped(eW, gW, layouts.get("W"), thresholds.get("W"));
+            addClipped(eB, gB, layouts.get("b"), thresholds.get("b"));
+        }
+        return rows.length == 0 ? Double.NaN : loss / rows.length;
+    }
+
+    private static void addClipped(float[] example, float[] sum, TensorLayout layout, double[] thresholds) {
+        for (int s = 0; s < layout.shardCount(); s++) {
+            int from = (int) layout.shardOffset(s);
+            float[] slice = java.util.Arrays.copyOfRange(example, from, from + layout.shardLength(s));
+            Clipping.clipInPlace(slice, thresholds[s]);
+            for (int i = 0; i < slice.length; i++) {
+                sum[from + i] += slice[i];
             }
         }
     }

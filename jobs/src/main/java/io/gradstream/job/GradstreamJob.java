@@ -4,6 +4,7 @@ import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
+import io.gradstream.schemas.StatusEvent;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -14,7 +15,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The gradstream Flink job: gradients and control commands in, parameter updates and rejections out. It takes its
+ * The gradstream Flink job: gradients and control commands in; parameter updates, rejections and status events out. It takes its
  * sources and sinks as arguments ({@link #kafka} picks the production ones), so the same wiring runs on a cluster, in
  * {@code gradstream local} and in tests.
  */
@@ -23,15 +24,18 @@ public final class GradstreamJob {
     private final Source<RawRecord, ?, ?> control;
     private final Sink<ParameterUpdate> parameters;
     private final Sink<RejectedRecord> rejected;
+    private final Sink<StatusEvent> status;
     private final JobSettings settings;
     private UnaryOperator<DataStream<RawRecord>> gradientTap = UnaryOperator.identity();
 
     public GradstreamJob(Source<RawRecord, ?, ?> gradients, Source<RawRecord, ?, ?> control,
-            Sink<ParameterUpdate> parameters, Sink<RejectedRecord> rejected, JobSettings settings) {
+            Sink<ParameterUpdate> parameters, Sink<RejectedRecord> rejected, Sink<StatusEvent> status,
+            JobSettings settings) {
         this.gradients = gradients;
         this.control = control;
         this.parameters = parameters;
         this.rejected = rejected;
+        this.status = status;
         this.settings = settings;
     }
 
@@ -39,7 +43,7 @@ public final class GradstreamJob {
     public static GradstreamJob kafka(JobSettings settings) {
         return new GradstreamJob(KafkaIo.source(settings, settings.gradientsTopic()),
                 KafkaIo.source(settings, settings.controlTopic()), KafkaIo.parameterSink(settings),
-                KafkaIo.rejectedSink(settings), settings);
+                KafkaIo.rejectedSink(settings), KafkaIo.statusSink(settings), settings);
     }
 
     /** Inserts {@code tap} after the gradient source (tests use it to inject failures). */
@@ -58,6 +62,7 @@ public final class GradstreamJob {
                 settings.unknownModelGrace().toMillis(), settings.maxWaitingPerShard());
         out.parameters().sinkTo(parameters).name("parameters").uid("parameters-sink");
         out.rejected().sinkTo(rejected).name("rejected").uid("rejected-sink");
+        out.status().sinkTo(status).name("status").uid("status-sink");
     }
 
     public JobClient start(StreamExecutionEnvironment env, String name) throws Exception {

@@ -37,6 +37,10 @@ public final class GradstreamOptions {
             .stringType().defaultValue("rejected")
             .withDescription("Dead-letter topic of RejectedRecord records.");
 
+    public static final ConfigOption<String> STATUS_TOPIC = key("gradstream.topics.status")
+            .stringType().defaultValue("status")
+            .withDescription("Topic of StatusEvent records: model-wide events such as a spent privacy budget.");
+
     public static final ConfigOption<String> DELIVERY = key("gradstream.delivery")
             .stringType().defaultValue("AT_LEAST_ONCE")
             .withDescription("Delivery of parameters and rejections: AT_LEAST_ONCE (consumers keep the highest "

@@ -5,6 +5,7 @@ import io.gradstream.operators.Rejections;
 import io.gradstream.operators.ShardOptimizerFunction;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
+import io.gradstream.schemas.StatusEvent;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -12,13 +13,14 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
  * The data flow of gradstream, independent of where records come from and go to: gradients keyed by shard meet the
- * broadcast control commands in the shard optimizer, which emits parameter updates and, on a side output, every
- * refused input. {@code GradstreamJob} attaches Kafka; tests attach in-memory streams.
+ * broadcast control commands in the shard optimizer, which emits parameter updates and, on side outputs, every
+ * refused input and model status events. {@code GradstreamJob} attaches Kafka; tests attach in-memory streams.
  */
 public final class GradstreamPipeline {
 
-    /** The two outputs of the pipeline. */
-    public record Outputs(DataStream<ParameterUpdate> parameters, DataStream<RejectedRecord> rejected) {
+    /** The outputs of the pipeline: parameter updates, refused inputs and model status events. */
+    public record Outputs(DataStream<ParameterUpdate> parameters, DataStream<RejectedRecord> rejected,
+            DataStream<StatusEvent> status) {
     }
 
     /**
@@ -35,7 +37,8 @@ public final class GradstreamPipeline {
                         new AvroTypeInfo<>(ParameterUpdate.class))
                 .name("shard optimizer")
                 .uid("shard-optimizer");
-        return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG));
+        return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG),
+                parameters.getSideOutput(ShardOptimizerFunction.STATUS));
     }
 
     private GradstreamPipeline() {

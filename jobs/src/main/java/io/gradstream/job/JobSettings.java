@@ -13,7 +13,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * value; everything downstream takes this immutable record instead of raw configuration.
  */
 public record JobSettings(String bootstrapServers, String groupId, String controlTopic, String gradientsTopic,
-        String parametersTopic, String rejectedTopic, DeliveryGuarantee delivery, String transactionalIdPrefix,
+        String parametersTopic, String rejectedTopic, String statusTopic, DeliveryGuarantee delivery, String transactionalIdPrefix,
         Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard) {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
@@ -25,13 +25,15 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
         for (var t : List.of(List.of(GradstreamOptions.CONTROL_TOPIC.key(), controlTopic),
                 List.of(GradstreamOptions.GRADIENTS_TOPIC.key(), gradientsTopic),
                 List.of(GradstreamOptions.PARAMETERS_TOPIC.key(), parametersTopic),
-                List.of(GradstreamOptions.REJECTED_TOPIC.key(), rejectedTopic))) {
+                List.of(GradstreamOptions.REJECTED_TOPIC.key(), rejectedTopic),
+                List.of(GradstreamOptions.STATUS_TOPIC.key(), statusTopic))) {
             require(TOPIC.matcher(t.get(1)).matches(), t.get(0), t.get(1),
                     "must be a Kafka topic name (letters, digits, '.', '_', '-')");
         }
-        Set<String> distinct = new HashSet<>(List.of(controlTopic, gradientsTopic, parametersTopic, rejectedTopic));
-        require(distinct.size() == 4, "gradstream.topics.*", controlTopic + ", " + gradientsTopic + ", "
-                + parametersTopic + ", " + rejectedTopic, "the four topics must be different");
+        Set<String> distinct = new HashSet<>(List.of(controlTopic, gradientsTopic, parametersTopic, rejectedTopic,
+                statusTopic));
+        require(distinct.size() == 5, "gradstream.topics.*", controlTopic + ", " + gradientsTopic + ", "
+                + parametersTopic + ", " + rejectedTopic + ", " + statusTopic, "the five topics must be different");
         require(!transactionalIdPrefix.isBlank(), GradstreamOptions.TRANSACTIONAL_ID_PREFIX.key(),
                 transactionalIdPrefix, "must not be empty");
         require(transactionTimeout.toMillis() > 0 && transactionTimeout.compareTo(Duration.ofMinutes(15)) <= 0,
@@ -47,6 +49,7 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
         return new JobSettings(c.get(GradstreamOptions.BOOTSTRAP_SERVERS), c.get(GradstreamOptions.GROUP_ID),
                 c.get(GradstreamOptions.CONTROL_TOPIC), c.get(GradstreamOptions.GRADIENTS_TOPIC),
                 c.get(GradstreamOptions.PARAMETERS_TOPIC), c.get(GradstreamOptions.REJECTED_TOPIC),
+                c.get(GradstreamOptions.STATUS_TOPIC),
                 delivery(c.get(GradstreamOptions.DELIVERY)), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
                 c.get(GradstreamOptions.TRANSACTION_TIMEOUT), c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
                 c.get(GradstreamOptions.MAX_WAITING_PER_SHARD));

@@ -5,6 +5,7 @@ import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
+import io.gradstream.schemas.StatusEvent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
@@ -55,6 +56,11 @@ public final class KafkaIo {
     public static KafkaSink<RejectedRecord> rejectedSink(JobSettings s) {
         return sink(s, new KeyedAvroSerializer<>(s.rejectedTopic(), RejectedRecord.class, KafkaIo::originalKey),
                 "rejected");
+    }
+
+    public static KafkaSink<StatusEvent> statusSink(JobSettings s) {
+        return sink(s, new KeyedAvroSerializer<>(s.statusTopic(), StatusEvent.class,
+                e -> e.getModelId().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "status");
     }
 
     private static <T> KafkaSink<T> sink(JobSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {

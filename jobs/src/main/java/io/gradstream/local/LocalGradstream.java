@@ -135,7 +135,7 @@ public final class LocalGradstream implements AutoCloseable {
         return "http://127.0.0.1:" + port + "/metrics";
     }
 
-    /** Creates whichever of the job's four topics are missing, the parameters topic compacted. */
+    /** Creates whichever of the job's topics are missing, the parameters topic compacted. */
     public static void createTopics(JobSettings s, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers()))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
@@ -154,6 +154,9 @@ public final class LocalGradstream implements AutoCloseable {
             if (!existing.contains(s.rejectedTopic())) {
                 missing.add(new NewTopic(s.rejectedTopic(), 1, (short) 1)
                         .configs(Map.of("max.message.bytes", String.valueOf(16 << 20))));
+            }
+            if (!existing.contains(s.statusTopic())) {
+                missing.add(new NewTopic(s.statusTopic(), 1, (short) 1));
             }
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);

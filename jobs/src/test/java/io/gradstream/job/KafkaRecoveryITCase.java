@@ -44,7 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * parameters bit-identical to the failure-free local computation; bad records land in the rejected topic.
  */
 class KafkaRecoveryITCase {
-    private static final AtomicBoolean FAILED = new AtomicBoolean();
+    static final AtomicBoolean FAILED = new AtomicBoolean();
     private static EmbeddedKafka kafka;
 
     @RegisterExtension

@@ -110,7 +110,8 @@ class SubmitITCase {
         Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 3, 11);
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
-        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>("control", work.create.key, work.create.value)).get();
             for (RawRecord r : work.gradients) {
                 producer.send(new ProducerRecord<>("gradients", r.key, r.value));

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-/** Free loopback ports, and the TCP sockets a process listens on, read from Linux's /proc (what {@code ss -ltnp} shows). */
+/** Free loopback ports, and the TCP sockets a process listens on, from Linux's /proc (what {@code ss -ltnp} shows). */
 public final class Sockets {
     private Sockets() {
     }

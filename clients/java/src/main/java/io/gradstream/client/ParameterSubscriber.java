@@ -26,6 +26,7 @@ public final class ParameterSubscriber {
     private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
     private final Map<io.gradstream.core.codec.Encoding, PayloadCodec> codecs = new HashMap<>();
     private long latestPublishedAtMs;
+    private double epsilonSpent = Double.NaN;
 
     /** @param consumer already subscribed to (or assigned) the parameters topic */
     public ParameterSubscriber(Consumer<byte[], byte[]> consumer, String modelId, Map<String, TensorLayout> layouts) {
@@ -65,6 +66,9 @@ public final class ParameterSubscriber {
             codec.decode(data, tensors.get(u.getTensor()), (int) l.shardOffset(s), l.shardLength(s));
             v[s] = u.getVersion();
             latestPublishedAtMs = Math.max(latestPublishedAtMs, u.getLatestPublishedAtMs());
+            if (u.getEpsilonSpent() != null && !(u.getEpsilonSpent() <= epsilonSpent)) {
+                epsilonSpent = u.getEpsilonSpent();
+            }
             applied++;
         }
         return applied;
@@ -91,6 +95,11 @@ public final class ParameterSubscriber {
             }
         }
         return min;
+    }
+
+    /** The largest epsilon spent reported by the shards seen so far (a private model), NaN when none reported one. */
+    public double epsilonSpent() {
+        return epsilonSpent;
     }
 
     public long version(String tensor, int shard) {

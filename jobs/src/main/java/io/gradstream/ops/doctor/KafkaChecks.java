@@ -17,7 +17,7 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 
 /**
- * The Kafka checks: the brokers answer, and the job's four topics exist with the settings it relies on (the
+ * The Kafka checks: the brokers answer, and the job's topics exist with the settings it relies on (the
  * parameters topic compacted, so a new worker finds the newest version of every shard).
  */
 final class KafkaChecks {
@@ -60,7 +60,7 @@ final class KafkaChecks {
             return Check.Result.fail("not checked: Kafka unreachable");
         }
         List<String> wanted = List.of(settings.controlTopic(), settings.gradientsTopic(), settings.parametersTopic(),
-                settings.rejectedTopic());
+                settings.rejectedTopic(), settings.statusTopic());
         try (Admin admin = admin()) {
             Set<String> existing = admin.listTopics().names().get(TIMEOUT_S, TimeUnit.SECONDS);
             List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();

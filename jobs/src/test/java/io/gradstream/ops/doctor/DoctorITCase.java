@@ -47,20 +47,21 @@ class DoctorITCase {
 
             String missing = doctor(1, "--bootstrap-servers", bs);
             assertThat(missing).contains("OK    kafka         " + bs + ": cluster ")
-                    .contains("FAIL  kafka topics  missing topic(s) rejected");
+                    .contains("FAIL  kafka topics  missing topic(s) rejected, status");
 
-            admin.createTopics(List.of(new NewTopic("rejected", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1)))
+                    .all().get(30, TimeUnit.SECONDS);
             String notCompacted = doctor(1, "--bootstrap-servers", bs);
-            assertThat(notCompacted).contains("FAIL  kafka topics  control, gradients, parameters, rejected exist; "
-                    + "parameters has cleanup.policy=delete, must be compact").endsWith("1 FAIL\n");
+            assertThat(notCompacted).contains("FAIL  kafka topics  control, gradients, parameters, rejected, status "
+                    + "exist; parameters has cleanup.policy=delete, must be compact").endsWith("1 FAIL\n");
 
             ConfigResource params = new ConfigResource(ConfigResource.Type.TOPIC, "parameters");
             admin.incrementalAlterConfigs(Map.of(params, List.of(new AlterConfigOp(
                     new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET))))
                     .all().get(30, TimeUnit.SECONDS);
             String fixed = doctor(0, "--bootstrap-servers", bs);
-            assertThat(fixed).contains("OK    kafka topics  control, gradients, parameters, rejected exist; "
-                    + "parameters has cleanup.policy=compact").contains("0 FAIL");
+            assertThat(fixed).contains("OK    kafka topics  control, gradients, parameters, rejected, status "
+                    + "exist; parameters has cleanup.policy=compact").contains("0 FAIL");
 
             // Topic names come from the job configuration.
             String renamed = doctor(1, "--bootstrap-servers", bs, "--set", "gradstream.topics.parameters=params-v2");

@@ -45,7 +45,8 @@ class DoctorTest {
     @Test
     void memoryWarnsBelowOneGibAndFailsAbovePhysical() throws Exception {
         long gib = 1L << 30;
-        assertThat(Checks.memory(2 * gib, 16 * gib).run()).isEqualTo(Result.ok("max heap 2.0 GiB of 16.0 GiB physical"));
+        assertThat(Checks.memory(2 * gib, 16 * gib).run())
+                .isEqualTo(Result.ok("max heap 2.0 GiB of 16.0 GiB physical"));
         assertThat(Checks.memory(gib / 2, 16 * gib).run().status()).isEqualTo(Status.WARN);
         assertThat(Checks.memory(32 * gib, 16 * gib).run().status()).isEqualTo(Status.FAIL);
         assertThat(Checks.memory(2 * gib, 0).run()).isEqualTo(Result.ok("max heap 2.0 GiB"));
@@ -53,7 +54,7 @@ class DoctorTest {
 
     @Test
     void parametersTopicMustBeCompacted() {
-        List<String> topics = List.of("control", "gradients", "parameters", "rejected");
+        List<String> topics = List.of("control", "gradients", "parameters", "rejected", "status");
         assertThat(KafkaChecks.verdict("parameters", topics, "compact").status()).isEqualTo(Status.OK);
         assertThat(KafkaChecks.verdict("parameters", topics, "compact,delete").status()).isEqualTo(Status.WARN);
         Result delete = KafkaChecks.verdict("parameters", topics, "delete");

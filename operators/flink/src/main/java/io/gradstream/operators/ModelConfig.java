@@ -5,12 +5,16 @@ import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.optim.Hyperparameters;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.privacy.GaussianMechanism;
+import io.gradstream.core.privacy.PrivacyPolicy;
+import io.gradstream.core.privacy.SecretSeed;
 import io.gradstream.core.schedule.LrCursor;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
 import io.gradstream.core.shard.AggregationPolicy;
 import io.gradstream.core.shard.ShardInitializer;
 import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardPrivacy;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.ChildSchedule;
@@ -18,17 +22,21 @@ import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacySpec;
+import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
 import io.gradstream.schemas.TensorSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A validated {@link ModelSpec} in the numeric core's terms: tensor layouts, the optimizer, the schedule, the
- * aggregation policy, the init rule and the output codec. Building one is the single place where a spec is checked;
- * every problem is reported with the offending field and value. Not thread-safe (caches schedule values).
+ * aggregation policy, the init rule, the output codec and, for a private model, the privacy policy, the noise keyed by
+ * the secret the spec refers to, and every shard's clip threshold. Building one is the single place where a spec is
+ * checked; every problem is reported with the offending field and value. Not thread-safe (caches schedule values).
  */
 public final class ModelConfig {
     private final String modelId;
@@ -47,8 +55,12 @@ public final class ModelConfig {
     private int known;
     private long lastVersion = -1;
     private Optimizer lastOptimizer;
+    private final PrivacyPolicy privacy;
+    private final GaussianMechanism mechanism;
+    private final Map<String, double[]> clipThresholds;
+    private final ShardPrivacy.ClipCounter clips = new ShardPrivacy.ClipCounter();
 
-    private ModelConfig(String modelId, ModelSpec spec) {
+    private ModelConfig(String modelId, ModelSpec spec, Function<String, String> environment) {
         ShardKey.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
@@ -82,14 +94,77 @@ public final class ModelConfig {
             throw new IllegalArgumentException("outputEncoding TOPK is not allowed for parameters (a sparse "
                     + "parameter update would lose the other values); use FP32, FP16, BF16 or INT8_BLOCK");
         }
+        PrivacySpec p = spec.getPrivacy();
+        if (p == null) {
+            privacy = null;
+            mechanism = null;
+            clipThresholds = Map.of();
+        } else {
+            if (policy.mode() != AggregationPolicy.Mode.SYNC) {
+                throw new IllegalArgumentException("privacy needs SYNC aggregation: the accountant counts one "
+                        + "noised release per version with a fixed expected count, got " + a.getMode());
+            }
+            try {
+                privacy = privacyPolicy(p);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
+            }
+            mechanism = new GaussianMechanism(SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment),
+                    privacy.noiseMultiplier());
+            clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
+        }
     }
 
     /** @throws IllegalArgumentException naming the problem when the spec is invalid */
     public static ModelConfig of(String modelId, ModelSpec spec) {
+        return of(modelId, spec, System::getenv);
+    }
+
+    /** As {@link #of(String, ModelSpec)} with the environment a private model's {@code seedEnv} is looked up in. */
+    public static ModelConfig of(String modelId, ModelSpec spec, Function<String, String> environment) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
-        return new ModelConfig(modelId, spec);
+        return new ModelConfig(modelId, spec, environment);
+    }
+
+    private static PrivacyPolicy privacyPolicy(PrivacySpec p) {
+        return PrivacyPolicy.builder()
+                .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
+                .clipNorm(p.getClipNorm())
+                .noiseMultiplier(orNaN(p.getNoiseMultiplier()))
+                .targetEpsilon(orNaN(p.getTargetEpsilon()))
+                .plannedSteps(p.getPlannedSteps() == null ? 0 : p.getPlannedSteps())
+                .delta(p.getDelta())
+                .sampleRate(orNaN(p.getSampleRate()))
+                .expectedPerStep(orNaN(p.getExpectedPerStep()))
+                .populationSize(p.getPopulationSize() == null ? Double.NaN : p.getPopulationSize())
+                .build();
+    }
+
+    private static double orNaN(Double d) {
+        return d == null ? Double.NaN : d;
+    }
+
+    /** The model's privacy policy, or null when it is not private. */
+    public PrivacyPolicy privacy() {
+        return privacy;
+    }
+
+    /** What the stepper needs for a private step of {@code key}, or null when the model is not private. */
+    public ShardPrivacy privacy(ShardKey key) {
+        return privacy == null ? null : new ShardPrivacy(privacy, mechanism,
+                clipThresholds.get(key.tensor())[key.shard()], key, clips);
+    }
+
+    /** Contributions clipped so far on this subtask. */
+    public ShardPrivacy.ClipCounter clips() {
+        return clips;
+    }
+
+    /** The shard that reports model-wide events (the first tensor's shard 0), so each is published once. */
+    public boolean isReporter(ShardKey key) {
+        return key.shard() == 0 && key.tensor().equals(tensors.keySet().iterator().next());
     }
 
     public String modelId() {

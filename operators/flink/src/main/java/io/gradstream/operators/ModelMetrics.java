@@ -12,7 +12,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * The shard operator's metrics for one model, in the group {@code gradstream.model.<id>} (a {@code model} label in
- * Prometheus): throughput, rejections by reason, staleness, step time, version and loss. Updated per record with
+ * Prometheus): throughput, rejections by reason, staleness, step time, version, loss and, for a private model, epsilon
+ * spent and the fraction of contributions clipped. Updated per record with
  * counters and a histogram window of 1024 samples, so the cost is a few field writes.
  */
 final class ModelMetrics {
@@ -26,6 +27,8 @@ final class ModelMetrics {
     private final Map<RejectCode, Counter> rejected = new EnumMap<>(RejectCode.class);
     private volatile long version;
     private volatile double meanLoss = Double.NaN;
+    private volatile double epsilon = Double.NaN;
+    volatile double clippedFraction = Double.NaN;
 
     ModelMetrics(MetricGroup parent, String model) {
         group = parent.addGroup("model", model);
@@ -39,6 +42,15 @@ final class ModelMetrics {
         stepMicros = group.histogram("stepMicros", new DescriptiveStatisticsHistogram(1024));
         group.gauge("version", (Gauge<Long>) () -> version);
         group.gauge("meanLoss", (Gauge<Double>) () -> meanLoss);
+        group.gauge("epsilonSpent", (Gauge<Double>) () -> epsilon);
+        group.gauge("clippedFraction", (Gauge<Double>) () -> clippedFraction);
+    }
+
+    /** Epsilon only grows; shards report in any order, so the gauge keeps the largest. */
+    void epsilonSpent(double eps) {
+        if (Double.isNaN(epsilon) || eps > epsilon) {
+            epsilon = eps;
+        }
     }
 
     void rejected(RejectCode code) {

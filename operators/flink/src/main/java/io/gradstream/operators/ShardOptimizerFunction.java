@@ -15,6 +15,8 @@ import io.gradstream.schemas.GradientBatch;
 import io.gradstream.schemas.GradientKind;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.StatusEvent;
+import io.gradstream.schemas.StatusType;
 import io.gradstream.schemas.TensorPayload;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -35,13 +37,16 @@ import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * The keyed operator: one key per shard ({@code model/tensor/shard}). It decodes each gradient record, checks it
  * against the model (broadcast from the control topic), and hands it with the shard's state to
  * {@link ShardStepper}; an applied step is published as a {@link ParameterUpdate}, anything refused goes to
  * {@link Rejections#TAG} with its reason and original bytes. Records for a model whose CREATE has not arrived yet
- * wait in keyed state (bounded in count and time) instead of being refused at job start.
+ * wait in keyed state (bounded in count and time) instead of being refused at job start. For a private model the
+ * steps are DP-SGD's, the privacy ledger lives in the shard's state, every update carries the epsilon spent, and the
+ * model's first shard announces on {@link #STATUS} when the budget leaves no room for another step.
  */
 public class ShardOptimizerFunction
         extends KeyedBroadcastProcessFunction<String, RawRecord, RawRecord, ParameterUpdate> {
@@ -51,6 +56,9 @@ public class ShardOptimizerFunction
             Types.STRING, new AvroTypeInfo<>(ModelSpec.class));
     public static final MapStateDescriptor<String, Boolean> PAUSED = new MapStateDescriptor<>("paused",
             Types.STRING, Types.BOOLEAN);
+    /** Model-wide events (a spent privacy budget) for the status topic. */
+    public static final OutputTag<StatusEvent> STATUS = new OutputTag<>("status",
+            new AvroTypeInfo<>(StatusEvent.class));
 
     static final ValueStateDescriptor<ShardState> SHARD = new ValueStateDescriptor<>("shard",
             new ShardStateSerializer());
@@ -153,7 +161,15 @@ public class ShardOptimizerFunction
             reject(ctx, RejectCode.PAUSED, "model " + model + " is paused", record, model);
             return;
         }
-        ModelConfig config = config(model, spec);
+        ModelConfig config;
+        try {
+            config = config(model, spec);
+        } catch (IllegalArgumentException e) {
+            // A spec accepted at CREATE can fail here after a restore, e.g. when a task manager lacks the DP secret.
+            reject(ctx, RejectCode.OTHER, "model " + model + " cannot be configured on this task: "
+                    + e.getMessage(), record, model);
+            return;
+        }
         TensorLayout layout = config.tensors().get(batch.getTensor());
         if (layout == null) {
             reject(ctx, RejectCode.UNKNOWN_TENSOR, "model " + model + " has no tensor '" + batch.getTensor()
@@ -207,9 +223,13 @@ public class ShardOptimizerFunction
         }
         long staleness = state.version() - batch.getBaseVersion();
         long started = System.nanoTime();
-        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer);
+        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer,
+                config.privacy(shardKey));
         long micros = (System.nanoTime() - started) / 1000;
         ModelMetrics m = metrics(model);
+        if (config.privacy() != null) {
+            m.clippedFraction = config.clips().fraction();
+        }
         if (!(outcome instanceof ShardStepper.Rejected)) {
             m.gradientsAccepted.inc();
             m.bytesIn.inc(record.value.length);
@@ -231,6 +251,7 @@ public class ShardOptimizerFunction
             deadline.clear();
             m.stepMicros.update(micros);
             out.collect(update(shardKey, state, config, applied.step()));
+            announceIfBudgetSpent(shardKey, config, applied.step(), ctx);
         }
         shard.update(state);
     }
@@ -278,6 +299,11 @@ public class ShardOptimizerFunction
         if (step != null) {
             m.applied(state.version(), step.meanLoss());
         }
+        Double epsilon = null;
+        if (config.privacy() != null) {
+            epsilon = step != null ? step.epsilon() : config.privacy().epsilon(state.ledger());
+            m.epsilonSpent(epsilon);
+        }
         return ParameterUpdate.newBuilder()
                 .setModelId(key.model())
                 .setTensor(key.tensor())
@@ -288,7 +314,30 @@ public class ShardOptimizerFunction
                 .setExamples(step == null ? 0 : step.examples())
                 .setMeanLoss(step == null || Double.isNaN(step.meanLoss()) ? null : step.meanLoss())
                 .setLatestPublishedAtMs(step == null ? 0 : step.latestPublishedAtMs())
+                .setEpsilonSpent(epsilon)
                 .build();
+    }
+
+    /**
+     * After the last step the budget allows, the model's reporter shard publishes a status event, once: the step is
+     * applied exactly once per version, and a replay after a restore re-emits it within the same checkpoint epoch.
+     */
+    private static void announceIfBudgetSpent(ShardKey key, ModelConfig config, ShardStepper.StepResult step,
+            ReadOnlyContext ctx) {
+        if (!step.budgetExhausted() || !config.isReporter(key)) {
+            return;
+        }
+        ctx.output(STATUS, StatusEvent.newBuilder()
+                .setModelId(key.model())
+                .setType(StatusType.BUDGET_EXHAUSTED)
+                .setVersion(step.version())
+                .setEpsilonSpent(step.epsilon())
+                .setTargetEpsilon(config.privacy().targetEpsilon())
+                .setDetail("privacy budget spent: epsilon " + step.epsilon() + " of " + config.privacy().targetEpsilon()
+                        + " at delta " + config.privacy().delta() + " after " + step.version() + " steps; further "
+                        + "gradients are rejected with BUDGET_EXHAUSTED")
+                .setRaisedAtMs(System.currentTimeMillis())
+                .build());
     }
 
     private void enqueue(RawRecord record, ReadOnlyContext ctx) throws Exception {
@@ -347,11 +396,22 @@ public class ShardOptimizerFunction
             ShardKey key = ShardKey.parse(ctx.getCurrentKey());
             ModelSpec spec = ctx.getBroadcastState(MODELS).get(key.model());
             if (state != null && spec != null) {
-                ModelConfig config = config(key.model(), spec);
-                ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()));
+                ModelConfig config;
+                try {
+                    config = config(key.model(), spec);
+                } catch (IllegalArgumentException e) {
+                    // E.g. the DP secret is not (yet) mounted after a restore: keep the step and try again later.
+                    long retry = timestamp + 1_000;
+                    deadline.update(retry);
+                    ctx.timerService().registerProcessingTimeTimer(retry);
+                    return;
+                }
+                ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()),
+                        config.privacy(key));
                 if (step != null) {
                     shard.update(state);
                     out.collect(update(key, state, config, step));
+                    announceIfBudgetSpent(key, config, step, ctx);
                 }
             }
         }

@@ -1,13 +1,17 @@
 package io.gradstream.operators;
 
 import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.PendingStep;
 import io.gradstream.core.shard.ShardState;
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -24,7 +28,8 @@ import org.apache.flink.core.memory.DataOutputView;
  */
 public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
-    private static final int FORMAT = 1;
+    /** 2 added the privacy ledger; format 1 (no ledger) is still read, as an empty ledger. */
+    private static final int FORMAT = 2;
     private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class,
             ByteOrder.LITTLE_ENDIAN);
 
@@ -51,7 +56,7 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
         PendingStep pending = PendingStep.restore(p.weightedSum() == null ? null : p.weightedSum().clone(),
                 p.examples(), p.lossSum(), p.lossExamples(), p.latestPublishedAtMs(), p.workers());
         return new ShardState(from.params().clone(), from.optimizer().copy(), from.version(), pending,
-                new HashMap<>(from.workerWatermarks()));
+                new HashMap<>(from.workerWatermarks()), from.ledger());
     }
 
     @Override
@@ -99,12 +104,18 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             out.writeUTF(e.getKey());
             out.writeLong(e.getValue());
         }
+        out.writeInt(s.ledger().phases().size());
+        for (RdpAccountant.Phase phase : s.ledger().phases()) {
+            out.writeDouble(phase.noiseMultiplier());
+            out.writeDouble(phase.sampleRate());
+            out.writeLong(phase.steps());
+        }
     }
 
     @Override
     public ShardState deserialize(DataInputView in) throws IOException {
         int format = in.readInt();
-        if (format != FORMAT) {
+        if (format != FORMAT && format != 1) {
             throw new IOException("unknown shard state format " + format + " (this build reads " + FORMAT + ")");
         }
         long version = in.readLong();
@@ -137,8 +148,17 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             String w = in.readUTF();
             watermarks.put(w, in.readLong());
         }
+        PrivacyLedger ledger = PrivacyLedger.EMPTY;
+        if (format >= 2) {
+            int phases = in.readInt();
+            List<RdpAccountant.Phase> list = new ArrayList<>(phases);
+            for (int i = 0; i < phases; i++) {
+                list.add(new RdpAccountant.Phase(in.readDouble(), in.readDouble(), in.readLong()));
+            }
+            ledger = PrivacyLedger.of(list);
+        }
         return new ShardState(params, o, version,
-                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, ws), watermarks);
+                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, ws), watermarks, ledger);
     }
 
     @Override

@@ -11,6 +11,14 @@ import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacySpec;
+import io.gradstream.schemas.StatusEvent;
+import io.gradstream.schemas.StatusType;
+import io.gradstream.core.privacy.RdpAccountant;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -269,5 +277,137 @@ class ShardOptimizerFunctionTest {
         assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.INVALID_COMMAND);
         assertThat(rejected(h).get(0).getDetail()).contains("exists with another spec");
+    }
+
+    private static final String SECRET = "operator-test-secret-0123456789abcdef";
+
+    private static PrivacySpec.Builder privacy(Path seedFile) {
+        return PrivacySpec.newBuilder().setClipNorm(1.0).setNoiseMultiplier(1.2).setDelta(1e-5)
+                .setExpectedPerStep(2.0).setPopulationSize(1000L).setSeedFile(seedFile.toString());
+    }
+
+    private static Path seed(Path dir) throws Exception {
+        return Files.writeString(dir.resolve("dp-seed"), SECRET + "\n");
+    }
+
+    private static List<StatusEvent> status(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) {
+        List<StatusEvent> out = new ArrayList<>();
+        var side = h.getSideOutput(ShardOptimizerFunction.STATUS);
+        if (side != null) {
+            side.forEach(r -> out.add(r.getValue()));
+        }
+        return out;
+    }
+
+    private static float[] grad(int step, int shard, String worker, int n) {
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) {
+            g[i] = (float) Math.sin(step * 7 + shard * 3 + i + worker.hashCode()) * (1 + step % 3);
+        }
+        return g;
+    }
+
+    private static void feed(KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
+            int fromStep, int toStep, String... workers) throws Exception {
+        for (int t = fromStep; t <= toStep; t++) {
+            for (String w : workers) {
+                h.processElement(Records.gradient("m", 0, w, t, t - 1, 5, grad(t, 0, w, 4)), t);
+                h.processElement(Records.gradient("m", 1, w, t, t - 1, 5, grad(t, 1, w, 2)), t);
+            }
+        }
+    }
+
+    @Test
+    void privateStepsCarryEpsilonAndReplayIdenticallyAfterARestore(@TempDir Path dir) throws Exception {
+        ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2), 6))
+                .setPrivacy(privacy(seed(dir)).build()).build();
+        var straight = harness(null);
+        straight.processBroadcastElement(Records.create("m", spec), 0);
+        feed(straight, 1, 6, "a", "b");
+        List<ParameterUpdate> expected = updates(straight);
+        assertThat(expected).hasSize(2 + 12);
+        for (ParameterUpdate u : expected) {
+            double eps = u.getVersion() == 0 ? 0 : RdpAccountant.epsilon(1.2, 0.002, u.getVersion(), 1e-5,
+                    RdpAccountant.Conversion.OPACUS).epsilon();
+            assertThat(u.getEpsilonSpent()).as("version %d", u.getVersion()).isEqualTo(eps);
+        }
+        assertThat(rejected(straight)).isEmpty();
+
+        var first = harness(null);
+        first.processBroadcastElement(Records.create("m", spec), 0);
+        feed(first, 1, 3, "a", "b");
+        first.processElement(Records.gradient("m", 0, "a", 4, 3, 5, grad(4, 0, "a", 4)), 4); // pending
+        OperatorSubtaskState snapshot = first.snapshot(1, 10);
+        var restored = harness(snapshot);
+        restored.processElement(Records.gradient("m", 0, "b", 4, 3, 5, grad(4, 0, "b", 4)), 4);
+        restored.processElement(Records.gradient("m", 1, "a", 4, 3, 5, grad(4, 1, "a", 2)), 4);
+        restored.processElement(Records.gradient("m", 1, "b", 4, 3, 5, grad(4, 1, "b", 2)), 4);
+        feed(restored, 5, 6, "a", "b");
+        List<ParameterUpdate> replayed = new ArrayList<>(updates(first));
+        replayed.addAll(updates(restored));
+        // Same noise after the restore (keyed by seed, shard and version), same ledger, same bits.
+        assertThat(replayed).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(Records.values(replayed.get(i))).containsExactly(Records.values(expected.get(i)));
+            assertThat(replayed.get(i).getEpsilonSpent()).isEqualTo(expected.get(i).getEpsilonSpent());
+        }
+        // Noise was added: the parameters differ from the same steps without privacy.
+        var plain = harness(null);
+        plain.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2),
+                6)), 0);
+        feed(plain, 1, 1, "a", "b");
+        assertThat(Records.values(updates(plain).get(2))).isNotEqualTo(Records.values(expected.get(2)));
+        assertThat(updates(plain).get(2).getEpsilonSpent()).isNull();
+    }
+
+    @Test
+    void theBudgetStopsStepsRejectsFurtherGradientsAndIsAnnouncedOnce(@TempDir Path dir) throws Exception {
+        double target = RdpAccountant.epsilon(1.2, 0.002, 3, 1e-5, RdpAccountant.Conversion.OPACUS).epsilon();
+        ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6))
+                .setPrivacy(privacy(seed(dir)).setTargetEpsilon(target).build()).build();
+        var h = harness(null);
+        h.processBroadcastElement(Records.create("m", spec), 0);
+        feed(h, 1, 4, "a");
+        // A worker that keeps going sends gradients on the last version it saw.
+        h.processElement(Records.gradient("m", 0, "a", 5, 3, 5, grad(5, 0, "a", 4)), 5);
+        h.processElement(Records.gradient("m", 1, "a", 5, 3, 5, grad(5, 1, "a", 2)), 5);
+        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L, 1L, 1L, 2L, 2L, 3L,
+                3L);
+        assertThat(updates(h).get(7).getEpsilonSpent()).isEqualTo(target);
+        assertThat(rejected(h)).hasSize(4).allSatisfy(r -> {
+            assertThat(r.getReason()).isEqualTo(RejectReason.BUDGET_EXHAUSTED);
+            assertThat(r.getDetail()).contains("has spent epsilon " + target);
+        });
+        List<StatusEvent> events = status(h);
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).getType()).isEqualTo(StatusType.BUDGET_EXHAUSTED);
+        assertThat(events.get(0).getVersion()).isEqualTo(3);
+        assertThat(events.get(0).getEpsilonSpent()).isEqualTo(target);
+    }
+
+    @Test
+    void invalidPrivacySettingsAreRefusedWithTheReasonAndNeverShowTheSecret(@TempDir Path dir) throws Exception {
+        Path seedFile = seed(dir);
+        ModelSpec base = Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6);
+        var h = harness(null);
+        h.processBroadcastElement(Records.create("a", ModelSpec.newBuilder(base)
+                .setPrivacy(privacy(seedFile).setDelta(1e-3).build()).build()), 0);
+        h.processBroadcastElement(Records.create("b", ModelSpec.newBuilder(base).setAggregation(Records.async(1))
+                .setPrivacy(privacy(seedFile).build()).build()), 0);
+        h.processBroadcastElement(Records.create("c", ModelSpec.newBuilder(base)
+                .setPrivacy(privacy(dir.resolve("missing")).build()).build()), 0);
+        h.processBroadcastElement(Records.create("d", ModelSpec.newBuilder(base)
+                .setPrivacy(privacy(seedFile).setSampleRate(0.5).build()).build()), 0);
+        h.processBroadcastElement(Records.create("e", ModelSpec.newBuilder(base)
+                .setPrivacy(privacy(seedFile).setClipNorm(0).build()).build()), 0);
+        List<RejectedRecord> r = rejected(h);
+        assertThat(r).extracting(RejectedRecord::getReason).containsOnly(RejectReason.INVALID_COMMAND).hasSize(5);
+        assertThat(r.get(0).getDetail()).contains("privacy: delta 0.001 must be < 1/populationSize");
+        assertThat(r.get(1).getDetail()).contains("privacy needs SYNC aggregation");
+        assertThat(r.get(2).getDetail()).contains("seedFile " + dir.resolve("missing") + " cannot be read");
+        assertThat(r.get(3).getDetail()).contains("inconsistent sampling");
+        assertThat(r.get(4).getDetail()).contains("clipNorm must be finite and > 0");
+        assertThat(r).allSatisfy(x -> assertThat(x.getDetail()).doesNotContain(SECRET));
+        assertThat(updates(h)).isEmpty();
     }
 }

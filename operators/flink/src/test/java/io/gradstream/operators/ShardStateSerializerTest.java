@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import io.gradstream.core.privacy.PrivacyLedger;
 import org.junit.jupiter.api.Test;
 
 class ShardStateSerializerTest {
@@ -70,5 +71,30 @@ class ShardStateSerializerTest {
         corrupt.writeInt(99);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(
                 new DataInputDeserializer(corrupt.getCopyOfBuffer()))).hasMessageContaining("format 99");
+    }
+
+    @Test
+    void thePrivacyLedgerTravelsWithTheParametersAndFormatOneReadsAsEmpty() throws Exception {
+        ShardState s = adamShard(8, false);
+        PrivacyLedger ledger = PrivacyLedger.EMPTY.plusStep(1.1, 0.01).plusStep(1.1, 0.01).plusStep(2.0, 0.02);
+        ShardState withLedger = new ShardState(s.params(), s.optimizer(), s.version(), s.pending(),
+                s.workerWatermarks(), ledger);
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ser.serialize(withLedger, out);
+        byte[] bytes = out.getCopyOfBuffer();
+        ShardState back = ser.deserialize(new DataInputDeserializer(bytes));
+        assertThat(back.ledger()).isEqualTo(ledger);
+        assertThat(back.ledger().phases()).hasSize(2);
+        assertThat(ser.copy(withLedger).ledger()).isEqualTo(ledger);
+
+        // A checkpoint written before the ledger existed (format 1: same bytes without the trailing ledger).
+        DataOutputSerializer old = new DataOutputSerializer(64);
+        ser.serialize(s, old);
+        byte[] v1 = java.util.Arrays.copyOf(old.getCopyOfBuffer(), old.length() - Integer.BYTES);
+        v1[3] = 1;
+        ShardState restored = ser.deserialize(new DataInputDeserializer(v1));
+        assertThat(restored.ledger()).isEqualTo(PrivacyLedger.EMPTY);
+        assertThat(restored.params()).containsExactly(s.params());
     }
 }

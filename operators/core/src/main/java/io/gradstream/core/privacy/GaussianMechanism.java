@@ -4,8 +4,13 @@ import java.util.Objects;
 
 /**
  * The Gaussian mechanism of DP-SGD (Abadi et al. 2016, arXiv:1607.00133, Alg. 1) on one shard's clipped sum: add
- * N(0, (sigma C_s)^2) per coordinate, then divide by the expected number of contributions or examples, which is the
+ * N(0, (sigma C)^2) per coordinate, then divide by the expected number of contributions or examples, which is the
  * fixed-denominator estimator of McMahan et al. 2018 (arXiv:1710.06963, Sec. 2).
+ *
+ * <p>The noise scale is the <em>total</em> clip norm C on every shard, not the shard's threshold C_s: the shards
+ * together release one vector whose L2 sensitivity is C (sum of ||delta_s||^2 &lt;= sum of C_s^2 = C^2), and the
+ * Gaussian mechanism with multiplier sigma needs N(0, (sigma C)^2) on each of its coordinates. Noise sigma C_s per shard
+ * would leave a contribution that sits entirely in one small shard with far less noise than accounted.
  *
  * <p>The denominator is the expected count (sample rate times population, or the nominal lot size), never the actual
  * one: with the actual count the divisor itself depends on whether one participant is present, so adding or removing
@@ -29,26 +34,26 @@ public final class GaussianMechanism {
         return noiseMultiplier;
     }
 
-    /** The per-coordinate noise standard deviation sigma C_s for a shard with clip threshold {@code shardThreshold}. */
-    public double noiseStd(double shardThreshold) {
-        Clipping.checkClip("shardThreshold", shardThreshold);
-        return noiseMultiplier * shardThreshold;
+    /** The per-coordinate noise standard deviation sigma C for a contribution clip norm {@code clipNorm}. */
+    public double noiseStd(double clipNorm) {
+        Clipping.checkClip("clipNorm", clipNorm);
+        return noiseMultiplier * clipNorm;
     }
 
     /**
-     * Replaces {@code clippedSum} (the sum of contributions clipped to {@code shardThreshold}, covering shard elements
-     * from 0) by {@code (clippedSum + N(0, (sigma C_s)^2)) / expectedCount}, with the noise of (model, tensor, shard,
-     * version).
+     * Replaces {@code clippedSum} (one shard's slice, from element 0, of the sum of contributions whose whole norm is
+     * at most {@code clipNorm}) by {@code (clippedSum + N(0, (sigma C)^2)) / expectedCount}, with the noise of (model,
+     * tensor, shard, version).
      */
-    public void privatize(float[] clippedSum, double shardThreshold, double expectedCount, String model,
+    public void privatize(float[] clippedSum, double clipNorm, double expectedCount, String model,
             String tensor, int shard, long version) {
-        privatize(clippedSum, 0, shardThreshold, expectedCount, model, tensor, shard, version);
+        privatize(clippedSum, 0, clipNorm, expectedCount, model, tensor, shard, version);
     }
 
     /** As {@link #privatize(float[], double, double, String, String, int, long)} for the slice from firstElement. */
-    public void privatize(float[] clippedSum, long firstElement, double shardThreshold, double expectedCount,
+    public void privatize(float[] clippedSum, long firstElement, double clipNorm, double expectedCount,
             String model, String tensor, int shard, long version) {
-        double std = noiseStd(shardThreshold);
+        double std = noiseStd(clipNorm);
         if (!(expectedCount > 0) || Double.isInfinite(expectedCount)) {
             throw new IllegalArgumentException("expectedCount must be finite and > 0, got " + expectedCount);
         }

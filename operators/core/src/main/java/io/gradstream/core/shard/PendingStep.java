@@ -4,8 +4,8 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
- * A SYNC step being gathered: the running example-weighted sum {@code Σ n_k·g_k} in float32 (one array, whatever the
- * number of workers) and who contributed. Contributions to a shard arrive in its Kafka partition's order, so the
+ * A SYNC step being gathered: the running example-weighted sum {@code Σ n_k·g_k} (for a private model the plain sum
+ * of clipped contributions) in float32, one array whatever the number of workers, and who contributed. Contributions to a shard arrive in its Kafka partition's order, so the
  * summation order -- and the result, bit for bit -- is the same when a restored job replays them.
  */
 public final class PendingStep {

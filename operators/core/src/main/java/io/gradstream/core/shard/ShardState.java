@@ -1,12 +1,14 @@
 package io.gradstream.core.shard;
 
 import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.privacy.PrivacyLedger;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
  * Everything one shard keeps between records: its parameters, the optimizer's slots, its version (steps applied), the
- * SYNC step being gathered, and per worker the highest workerStep accepted (the de-duplication watermark).
+ * SYNC step being gathered, per worker the highest workerStep accepted (the de-duplication watermark), and for a
+ * private model the privacy ledger of the steps that produced these parameters.
  */
 public final class ShardState {
     private final float[] params;
@@ -14,19 +16,31 @@ public final class ShardState {
     private long version;
     private final PendingStep pending;
     private final Map<String, Long> workerWatermarks;
+    private PrivacyLedger ledger;
 
     public ShardState(float[] params, OptimizerState optimizer, long version, PendingStep pending,
-            Map<String, Long> workerWatermarks) {
+            Map<String, Long> workerWatermarks, PrivacyLedger ledger) {
         this.params = params;
         this.optimizer = optimizer;
         this.version = version;
         this.pending = pending;
         this.workerWatermarks = workerWatermarks;
+        this.ledger = java.util.Objects.requireNonNull(ledger, "ledger must not be null");
     }
 
     /** A fresh shard at version 0 with the given initial parameters. */
     public static ShardState initial(float[] params) {
-        return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>());
+        return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>(),
+                PrivacyLedger.EMPTY);
+    }
+
+    /** The noised steps applied to this shard (empty for a model without privacy). */
+    public PrivacyLedger ledger() {
+        return ledger;
+    }
+
+    void recordPrivateStep(PrivacyLedger next) {
+        ledger = next;
     }
 
     public float[] params() {

@@ -1,6 +1,8 @@
 package io.gradstream.core.shard;
 
 import io.gradstream.core.optim.Optimizer;
+import io.gradstream.core.privacy.Clipping;
+import io.gradstream.core.privacy.PrivacyPolicy;
 
 /**
  * The semantics of one shard, free of Flink: validates a contribution, de-duplicates it, aggregates it as the
@@ -8,6 +10,12 @@ import io.gradstream.core.optim.Optimizer;
  * example-weighted mean {@code Σ fl32(n_k·g_k) / N} (float32, summed in arrival order, one float division), so K
  * workers with batch b equal one worker with batch K·b; a step made of a single contribution uses its gradient as
  * it is.
+ *
+ * <p>With {@link ShardPrivacy} the step is DP-SGD's instead (Abadi et al. 2016, arXiv:1607.00133; McMahan et al. 2018,
+ * arXiv:1710.06963): each contribution is clipped to the shard's threshold C_s (CONTRIBUTION unit) or checked to be a
+ * sum of {@code numExamples} examples clipped to C_s (EXAMPLE unit), the contributions are summed without weights
+ * (a weight would let one participant exceed its bound), Gaussian noise of the model's clip norm is added and the sum
+ * is divided by the expected count; a step that would take epsilon past the budget is refused beforehand.
  */
 public final class ShardStepper {
 
@@ -30,9 +38,11 @@ public final class ShardStepper {
     /**
      * @param version the shard's version after the step
      * @param meanLoss example-weighted mean of the reported losses, NaN when none reported one
+     * @param epsilon privacy spent by this shard's steps so far, NaN for a model without privacy
+     * @param budgetExhausted whether the privacy budget leaves no room for another step
      */
     public record StepResult(long version, int contributions, long examples, double meanLoss,
-            long latestPublishedAtMs) {
+            long latestPublishedAtMs, double epsilon, boolean budgetExhausted) {
     }
 
     private ShardStepper() {
@@ -45,20 +55,37 @@ public final class ShardStepper {
      *     {@code state.version()})
      */
     public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer) {
-        Rejected invalid = validate(state, c, policy);
+        return offer(state, c, policy, optimizer, null);
+    }
+
+    /**
+     * Offers one contribution to a shard of a private model ({@code dp} null: not private). In the CONTRIBUTION unit
+     * the contribution's gradient array is clipped in place.
+     */
+    public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
+            ShardPrivacy dp) {
+        Rejected invalid = validate(state, c, policy, dp);
         if (invalid != null) {
             return invalid;
         }
+        if (dp != null && dp.policy().unit() == PrivacyPolicy.Unit.CONTRIBUTION) {
+            double norm = Clipping.clipInPlace(c.gradient(), dp.threshold());
+            dp.clips().record(norm > dp.threshold());
+        }
         state.workerWatermarks().put(c.workerId(), c.workerStep());
         if (policy.mode() == AggregationPolicy.Mode.ASYNC) {
+            if (dp != null) {
+                add(state.pending(), c, true);
+                return new Applied(applyPending(state, optimizer, dp));
+            }
             return new Applied(apply(state, optimizer, c.gradient(), 1, c.numExamples(),
-                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs()));
+                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null));
         }
-        add(state.pending(), c);
+        add(state.pending(), c, dp != null);
         if (state.pending().count() < policy.workers()) {
             return new Accepted(state.pending().count(), policy.workers());
         }
-        return new Applied(applyPending(state, optimizer));
+        return new Applied(applyPending(state, optimizer, dp));
     }
 
     /**
@@ -66,17 +93,25 @@ public final class ShardStepper {
      * nothing is pending.
      */
     public static StepResult flush(ShardState state, Optimizer optimizer) {
-        return state.pending().isEmpty() ? null : applyPending(state, optimizer);
+        return flush(state, optimizer, null);
     }
 
-    private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy) {
+    /** As {@link #flush(ShardState, Optimizer)} for a shard of a private model; the divisor stays the expected one. */
+    public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp) {
+        return state.pending().isEmpty() ? null : applyPending(state, optimizer, dp);
+    }
+
+    private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy, ShardPrivacy dp) {
         float[] g = c.gradient();
         if (g.length != s.params().length) {
             return new Rejected(RejectCode.WRONG_ELEMENT_COUNT, "gradient has " + g.length
                     + " elements, the shard has " + s.params().length);
         }
-        if (c.numExamples() <= 0) {
-            return new Rejected(RejectCode.INVALID_EXAMPLE_COUNT, "numExamples must be > 0, got " + c.numExamples());
+        boolean exampleUnit = dp != null && dp.policy().unit() == PrivacyPolicy.Unit.EXAMPLE;
+        if (exampleUnit ? c.numExamples() < 0 : c.numExamples() <= 0) {
+            // A private step counts every sampled participant; one that sampled no example sends a zero sum.
+            return new Rejected(RejectCode.INVALID_EXAMPLE_COUNT, "numExamples must be " + (exampleUnit ? ">= 0"
+                    : "> 0") + ", got " + c.numExamples());
         }
         for (int i = 0; i < g.length; i++) {
             if (!Float.isFinite(g[i])) {
@@ -109,13 +144,38 @@ public final class ShardStepper {
             return new Rejected(RejectCode.STALE, "staleness " + (version - c.baseVersion()) + " exceeds maxStaleness "
                     + policy.maxStaleness());
         }
+        return dp == null ? null : validatePrivate(s, c, dp);
+    }
+
+    private static Rejected validatePrivate(ShardState s, Contribution c, ShardPrivacy dp) {
+        PrivacyPolicy p = dp.policy();
+        if (!p.allowsStep(s.ledger())) {
+            return new Rejected(RejectCode.BUDGET_EXHAUSTED, "model " + dp.key().model() + " has spent epsilon "
+                    + p.epsilon(s.ledger()) + " of its target " + p.targetEpsilon() + " (delta " + p.delta()
+                    + "); another step would reach " + p.epsilon(p.afterStep(s.ledger())));
+        }
+        if (p.unit() == PrivacyPolicy.Unit.EXAMPLE
+                && !Clipping.withinBound(c.gradient(), c.numExamples(), dp.threshold())) {
+            return new Rejected(RejectCode.NORM_TOO_LARGE, "the sum of " + c.numExamples() + " examples has L2 norm "
+                    + Clipping.norm(c.gradient()) + " on this shard, above numExamples x C_s = " + c.numExamples()
+                    + " x " + dp.threshold() + " (clip every example to C_s on each shard before summing)");
+        }
         return null;
     }
 
-    private static void add(PendingStep p, Contribution c) {
+    private static void add(PendingStep p, Contribution c, boolean unweighted) {
         float[] g = c.gradient();
         float n = c.numExamples();
-        if (p.isEmpty()) {
+        if (unweighted) {
+            if (p.isEmpty()) {
+                p.weightedSum = g.clone();
+            } else {
+                float[] sum = p.weightedSum;
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] = sum[i] + g[i];
+                }
+            }
+        } else if (p.isEmpty()) {
             // Kept unweighted until a second contribution arrives, so a one-contribution step is exactly g.
             p.weightedSum = g.clone();
         } else {
@@ -139,26 +199,40 @@ public final class ShardStepper {
         p.workers.add(c.workerId());
     }
 
-    private static StepResult applyPending(ShardState s, Optimizer optimizer) {
+    private static StepResult applyPending(ShardState s, Optimizer optimizer, ShardPrivacy dp) {
         PendingStep p = s.pending();
         float[] mean = p.weightedSum;
         int count = p.count();
-        if (count > 1) {
+        if (dp != null) {
+            // The noise of (model, tensor, shard, version before the step): a replay after a restore redraws it.
+            ShardKey k = dp.key();
+            dp.mechanism().privatize(mean, dp.policy().clipNorm(), dp.policy().expectedPerStep(), k.model(),
+                    k.tensor(), k.shard(), s.version());
+        } else if (count > 1) {
             float total = p.examples;
             for (int i = 0; i < mean.length; i++) {
                 mean[i] = mean[i] / total;
             }
         }
         double meanLoss = p.lossExamples == 0 ? Double.NaN : p.lossSum / p.lossExamples;
-        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs);
+        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp);
         p.clear();
         return r;
     }
 
     private static StepResult apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
-            long examples, double meanLoss, long latestPublishedAtMs) {
+            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp) {
         optimizer.step(s.params(), gradient, s.optimizer());
         s.advanceVersion();
-        return new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs);
+        double epsilon = Double.NaN;
+        boolean exhausted = false;
+        if (dp != null) {
+            PrivacyPolicy p = dp.policy();
+            s.recordPrivateStep(p.afterStep(s.ledger()));
+            epsilon = p.epsilon(s.ledger());
+            exhausted = !p.allowsStep(s.ledger());
+        }
+        return new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
+                exhausted);
     }
 }

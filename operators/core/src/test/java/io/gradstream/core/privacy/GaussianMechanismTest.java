@@ -6,12 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The mechanism adds N(0, (sigma C_s)^2) to the clipped sum and divides by the expected count, rounding once. */
+/** The mechanism adds N(0, (sigma C)^2), C the total clip norm, to the clipped sum and divides by the expected count, rounding once. */
 class GaussianMechanismTest {
     private static final byte[] SEED = "mechanism-test-seed-0123456789".getBytes(StandardCharsets.UTF_8);
 
     @Test
-    void noiseIsSigmaTimesTheShardThresholdAndTheDivisorIsTheExpectedCount() {
+    void noiseIsSigmaTimesTheClipNormAndTheDivisorIsTheExpectedCount() {
         NoiseGenerator g = new NoiseGenerator(SEED);
         GaussianMechanism m = new GaussianMechanism(g, 1.3);
         float[] sum = new float[1000];
@@ -71,7 +71,7 @@ class GaussianMechanismTest {
                 .hasMessage("noiseMultiplier must be finite and > 0, got NaN");
         GaussianMechanism m = new GaussianMechanism(g, 1);
         assertThatThrownBy(() -> m.privatize(new float[1], 0, 4, "m", "w", 0, 0))
-                .hasMessage("shardThreshold must be finite and > 0, got 0.0");
+                .hasMessage("clipNorm must be finite and > 0, got 0.0");
         assertThatThrownBy(() -> m.privatize(new float[1], 1, 0, "m", "w", 0, 0))
                 .hasMessage("expectedCount must be finite and > 0, got 0.0");
         assertThatThrownBy(() -> m.privatize(new float[1], 1, Double.POSITIVE_INFINITY, "m", "w", 0, 0))

@@ -1,0 +1,76 @@
+package io.gradstream.core.privacy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.function.Function;
+
+/**
+ * Reads the secret that keys the DP noise from a file or an environment variable. A model's spec only names where the
+ * secret is; the value is read on the task, handed to {@link NoiseGenerator} and wiped, so it never reaches state,
+ * checkpoints, logs, metrics or messages (which name the source and the length only).
+ */
+public final class SecretSeed {
+
+    private SecretSeed() {
+    }
+
+    /**
+     * The secret's bytes with trailing whitespace removed (so {@code openssl rand -hex 32 > seed} and an environment
+     * variable with the same text key the same noise), at least {@link NoiseGenerator#MIN_SEED_BYTES} long.
+     *
+     * @param file a path, or null
+     * @param env an environment variable name, or null; exactly one of file and env must be given
+     * @param environment the environment lookup ({@code System::getenv} outside tests)
+     * @throws IllegalArgumentException naming the source (never the value) when it is missing, unreadable or short
+     */
+    public static byte[] read(String file, String env, Function<String, String> environment) {
+        boolean hasFile = file != null && !file.isEmpty();
+        boolean hasEnv = env != null && !env.isEmpty();
+        if (hasFile == hasEnv) {
+            throw new IllegalArgumentException("the noise seed needs exactly one of seedFile and seedEnv (a reference "
+                    + "to the secret, never the secret itself)");
+        }
+        byte[] raw;
+        String source;
+        if (hasFile) {
+            source = "seedFile " + file;
+            try {
+                raw = Files.readAllBytes(Path.of(file));
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException(source + " cannot be read (" + e.getClass().getSimpleName() + ")");
+            }
+        } else {
+            source = "seedEnv " + env;
+            String v = environment.apply(env);
+            if (v == null) {
+                throw new IllegalArgumentException(source + " is not set in the task manager's environment");
+            }
+            raw = v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        int end = raw.length;
+        while (end > 0 && Character.isWhitespace(raw[end - 1])) {
+            end--;
+        }
+        byte[] seed = Arrays.copyOf(raw, end);
+        Arrays.fill(raw, (byte) 0);
+        if (seed.length < NoiseGenerator.MIN_SEED_BYTES) {
+            int n = seed.length;
+            Arrays.fill(seed, (byte) 0);
+            throw new IllegalArgumentException(source + " holds " + n + " bytes; the noise seed needs at least "
+                    + NoiseGenerator.MIN_SEED_BYTES + " (e.g. openssl rand -hex 32)");
+        }
+        return seed;
+    }
+
+    /** A noise generator keyed by the secret of {@link #read}; the read bytes are wiped afterwards. */
+    public static NoiseGenerator generator(String file, String env, Function<String, String> environment) {
+        byte[] seed = read(file, env, environment);
+        try {
+            return new NoiseGenerator(seed);
+        } finally {
+            Arrays.fill(seed, (byte) 0);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.gradstream.core.shard;
+
+import io.gradstream.core.privacy.Clipping;
+import io.gradstream.core.privacy.GaussianMechanism;
+import io.gradstream.core.privacy.PrivacyPolicy;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What {@link ShardStepper} needs to make one shard's steps differentially private: the model's policy and
+ * mechanism, this shard's clip threshold C_s (sum of C_s^2 over the model's shards = C^2), and where to count
+ * clipped contributions.
+ */
+public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key,
+        ClipCounter clips) {
+
+    public ShardPrivacy {
+        Objects.requireNonNull(policy, "policy must not be null");
+        Objects.requireNonNull(mechanism, "mechanism must not be null");
+        Objects.requireNonNull(key, "key must not be null");
+        Objects.requireNonNull(clips, "clips must not be null");
+        if (!(threshold > 0) || Double.isInfinite(threshold)) {
+            throw new IllegalArgumentException("threshold must be finite and > 0, got " + threshold);
+        }
+    }
+
+    /**
+     * C_s = C sqrt(n_s / N) for every shard of every tensor (N: all elements of the model), by tensor name in the
+     * given order, so that clipping each shard's slice to C_s clips the whole contribution to C. Workers of the
+     * EXAMPLE unit clip each example's slices with the same thresholds.
+     */
+    public static Map<String, double[]> thresholds(double clipNorm, Collection<TensorLayout> tensors) {
+        int shards = 0;
+        for (TensorLayout t : tensors) {
+            shards += t.shardCount();
+        }
+        long[] sizes = new long[shards];
+        int i = 0;
+        for (TensorLayout t : tensors) {
+            for (int s = 0; s < t.shardCount(); s++) {
+                sizes[i++] = t.shardLength(s);
+            }
+        }
+        double[] all = Clipping.shardThresholds(clipNorm, sizes);
+        Map<String, double[]> out = new LinkedHashMap<>();
+        i = 0;
+        for (TensorLayout t : tensors) {
+            out.put(t.name(), Arrays.copyOfRange(all, i, i + t.shardCount()));
+            i += t.shardCount();
+        }
+        return out;
+    }
+
+    /** Contributions seen and clipped (CONTRIBUTION unit), for the clipping-fraction metric; not thread-safe. */
+    public static final class ClipCounter {
+        private long seen;
+        private long clipped;
+
+        void record(boolean wasClipped) {
+            seen++;
+            if (wasClipped) {
+                clipped++;
+            }
+        }
+
+        public long seen() {
+            return seen;
+        }
+
+        public long clipped() {
+            return clipped;
+        }
+
+        /** Clipped / seen, NaN before the first contribution. */
+        public double fraction() {
+            return seen == 0 ? Double.NaN : (double) clipped / seen;
+        }
+    }
+}
