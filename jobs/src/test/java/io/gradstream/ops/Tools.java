@@ -14,11 +14,15 @@ public final class Tools {
     }
 
     public static Path require(String path, String debianPackage) {
+        String flag = System.getenv("GRADSTREAM_REQUIRE_TOOLS");
+        return require(path, debianPackage, flag != null && !flag.isBlank() && !flag.equals("0"));
+    }
+
+    static Path require(String path, String debianPackage, boolean required) {
         Path p = Path.of(path);
         if (!Files.isExecutable(p)) {
             String message = path + " is not installed: apt-get install " + debianPackage;
-            String required = System.getenv("GRADSTREAM_REQUIRE_TOOLS");
-            if (required != null && !required.isBlank() && !required.equals("0")) {
+            if (required) {
                 throw new AssertionError(message + " (GRADSTREAM_REQUIRE_TOOLS is set, so this test may not skip)");
             }
             Assumptions.abort(message);
