@@ -1,20 +1,17 @@
 package io.gradstream.cli;
 
 import io.gradstream.job.GradstreamOptions;
-import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
 import io.gradstream.ops.doctor.Check;
 import io.gradstream.ops.doctor.Doctor;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,16 +31,8 @@ final class DoctorCommand implements Callable<Integer> {
             description = "Kafka brokers (default: the job configuration's, else 127.0.0.1:9092).")
     String bootstrapServers;
 
-    @Option(names = "--flink-url", defaultValue = "http://127.0.0.1:8081", paramLabel = "URL",
-            description = "Flink's REST API (default: ${DEFAULT-VALUE}).")
-    String flinkUrl;
-
-    @Option(names = "--config", paramLabel = "FILE", description = "The job configuration to validate ('key: value').")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", mapFallbackValue = "", description = "A job option; wins "
-            + "over --config.")
-    Map<String, String> options = new LinkedHashMap<>();
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--skip", paramLabel = "CHECK", split = ",",
             description = "Leave out checks by name (java, memory, kafka, kafka topics, flink, ...).")
@@ -54,10 +43,9 @@ final class DoctorCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         List<Doctor.Finding> findings = new ArrayList<>();
         JobSettings settings = null;
-        String source = config == null ? "defaults" : config.toString();
+        String source = cluster.config == null ? "defaults" : cluster.config.toString();
         try {
-            Configuration c = config == null ? new Configuration() : JobConfig.fromFile(config);
-            options.forEach(c::setString);
+            Configuration c = cluster.jobConfiguration();
             if (bootstrapServers != null) {
                 c.set(GradstreamOptions.BOOTSTRAP_SERVERS, bootstrapServers);
             }
@@ -67,12 +55,11 @@ final class DoctorCommand implements Callable<Integer> {
         } catch (Exception e) {
             findings.add(new Doctor.Finding("job config", Check.Result.fail(source + ": " + e.getMessage())));
         }
-        List<Check> checks = new ArrayList<>(settings == null
-                // Without valid settings the Kafka checks have no topics to look at; the rest still run.
-                ? Doctor.standardChecks(new Doctor.Target(JobSettings.from(new Configuration()), flinkUrl)).stream()
-                        .filter(ch -> !ch.name().startsWith("kafka")).toList()
-                : Doctor.standardChecks(new Doctor.Target(settings, flinkUrl)));
-        checks.removeIf(ch -> skip.contains(ch.name()));
+        List<Check> checks = new ArrayList<>(Doctor.standardChecks(new Doctor.Target(
+                settings != null ? settings : JobSettings.from(new Configuration()), cluster.flinkUrl)));
+        // Without valid settings the Kafka checks have no topics to look at; the others still run.
+        boolean noSettings = settings == null;
+        checks.removeIf(ch -> skip.contains(ch.name()) || noSettings && ch.name().startsWith("kafka"));
         findings.addAll(Doctor.run(checks));
         findings.removeIf(f -> skip.contains(f.check()));
         Doctor.format(findings).forEach(out::println);

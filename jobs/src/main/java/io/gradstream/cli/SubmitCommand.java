@@ -1,7 +1,6 @@
 package io.gradstream.cli;
 
 import io.gradstream.job.GradstreamJob;
-import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
 import io.gradstream.ops.FlinkRest;
 import io.gradstream.ops.FlinkRestException;
@@ -9,13 +8,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,9 +29,8 @@ final class SubmitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--flink-url", defaultValue = "http://127.0.0.1:8081", paramLabel = "URL",
-            description = "Flink's REST API (default: ${DEFAULT-VALUE}).")
-    String flinkUrl;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--jar", paramLabel = "FILE", description = "The job jar (default: the cluster jar "
             + "gradstream-jobs*-cluster.jar beside the CLI's own jar, built by mvn -pl jobs -am package).")
@@ -53,14 +50,6 @@ final class SubmitCommand implements Callable<Integer> {
             description = "With --savepoint: skip state that maps to no operator of the job.")
     boolean allowNonRestoredState;
 
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "A flat 'key: value' file of job options; --set wins.")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "KEY=VALUE", mapFallbackValue = "",
-            description = "A job option, e.g. --set gradstream.kafka.bootstrap-servers=kafka:9092.")
-    Map<String, String> options = new LinkedHashMap<>();
-
     @Override
     public Integer call() {
         var out = spec.commandLine().getOut();
@@ -78,7 +67,7 @@ final class SubmitCommand implements Callable<Integer> {
         Path jarFile;
         try {
             args = programArgs();
-            flink = new FlinkRest(flinkUrl);
+            flink = new FlinkRest(cluster.flinkUrl);
             jarFile = jar != null ? jar : defaultJar();
             if (!Files.isRegularFile(jarFile)) {
                 throw new IllegalArgumentException("no jar at " + jarFile);
@@ -107,8 +96,7 @@ final class SubmitCommand implements Callable<Integer> {
 
     /** --config then --set as {@code --key value} pairs, the form {@link GradstreamJob#main} reads. */
     private List<String> programArgs() throws IOException {
-        Configuration c = config == null ? new Configuration() : JobConfig.fromFile(config);
-        options.forEach(c::setString);
+        Configuration c = cluster.jobConfiguration();
         JobSettings.from(c); // refuse invalid settings here rather than in a failing job on the cluster
         List<String> args = new ArrayList<>();
         c.toMap().forEach((k, v) -> {
