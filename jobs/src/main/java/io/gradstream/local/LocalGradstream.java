@@ -123,8 +123,9 @@ public final class LocalGradstream implements AutoCloseable {
         if (conf.containsKey(prefix + "factory.class")) {
             return null;
         }
-        try (var probe = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-            probe.setReuseAddress(true);
+        try {
+            // Bound and released at once: only whether the port is free matters here.
+            new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress()).close();
         } catch (IOException e) {
             throw new IOException("the Prometheus port 127.0.0.1:" + port + " is in use", e);
         }
