@@ -70,12 +70,19 @@ public final class GradstreamJob {
         return env.executeAsync(name);
     }
 
-    /** Entry point on a Flink cluster: {@code --gradstream.kafka.bootstrap-servers host:9092 ...}. */
+    /**
+     * Entry point on a Flink cluster: {@code --gradstream.kafka.bootstrap-servers host:9092 ...}. gradstream.* keys
+     * come from the cluster's config.yaml and the arguments (which win); gradstream's Flink defaults apply only to
+     * what neither sets.
+     */
     public static void main(String[] args) throws Exception {
         Configuration conf = JobConfig.fromArgs(args);
+        Configuration cluster = JobConfig.cluster();
+        Configuration settings = new Configuration(cluster);
+        settings.addAll(conf);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(
-                conf));
-        kafka(JobSettings.from(conf)).build(env);
+                conf, cluster));
+        kafka(JobSettings.from(settings)).build(env);
         env.execute("gradstream");
     }
 }

@@ -43,6 +43,17 @@ public final class JobConfig {
         return c;
     }
 
+    /**
+     * The configuration the job's environment starts from: on a cluster (flink run, application mode, the Kubernetes
+     * operator) the cluster's {@code config.yaml} with the client's settings, locally Flink's defaults.
+     */
+    public static Configuration cluster() {
+        org.apache.flink.configuration.ReadableConfig c =
+                org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment()
+                        .getConfiguration();
+        return c instanceof Configuration conf ? new Configuration(conf) : Configuration.fromMap(c.toMap());
+    }
+
     /** {@code --key value} and {@code -Dkey=value} pairs. */
     public static Configuration fromArgs(String[] args) {
         Configuration c = new Configuration();
@@ -66,19 +77,31 @@ public final class JobConfig {
      * no Kryo fallback.
      */
     public static Configuration withDefaults(Configuration given) {
+        return withDefaults(given, new Configuration());
+    }
+
+    /**
+     * As {@link #withDefaults(Configuration)}, leaving alone what the cluster's configuration already sets: the job's
+     * configuration overrides the cluster's, so a default filled in here would silently replace a cluster's
+     * {@code state.backend.type: rocksdb}.
+     */
+    public static Configuration withDefaults(Configuration given, Configuration cluster) {
         Configuration c = new Configuration(given);
-        if (!c.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+        if (!c.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)
+                && !cluster.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
             c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(1));
         }
-        if (!c.contains(StateBackendOptions.STATE_BACKEND)) {
+        if (!c.contains(StateBackendOptions.STATE_BACKEND) && !cluster.contains(StateBackendOptions.STATE_BACKEND)) {
             c.set(StateBackendOptions.STATE_BACKEND, "hashmap");
         }
         // Network buffers flush after at most 5 ms instead of Flink's 100 ms: a worker waits for every step's
         // parameters, so latency, not batching, bounds training speed.
-        if (!c.containsKey("execution.buffer-timeout.interval")) {
+        if (!c.containsKey("execution.buffer-timeout.interval")
+                && !cluster.containsKey("execution.buffer-timeout.interval")) {
             c.setString("execution.buffer-timeout.interval", "5 ms");
         }
-        c.setString("pipeline.generic-types", c.getString("pipeline.generic-types", "false"));
+        c.setString("pipeline.generic-types", c.getString("pipeline.generic-types",
+                cluster.getString("pipeline.generic-types", "false")));
         return c;
     }
 }

@@ -67,4 +67,19 @@ class JobSettingsTest {
         assertThat(d.getString("execution.checkpointing.interval", "")).isNotEmpty();
         assertThat(d.getString("state.backend.type", "")).isEqualTo("hashmap");
     }
+
+    @Test
+    void defaultsLeaveWhatTheClusterConfiguresAlone() {
+        Configuration cluster = new Configuration();
+        cluster.setString("state.backend.type", "rocksdb");
+        cluster.setString("execution.checkpointing.interval", "5 s");
+        Configuration job = JobConfig.withDefaults(new Configuration(), cluster);
+        // Unset in the job's configuration, so the cluster's values apply (the job's would override them).
+        assertThat(job.containsKey("state.backend.type")).isFalse();
+        assertThat(job.containsKey("execution.checkpointing.interval")).isFalse();
+        assertThat(job.getString("execution.buffer-timeout.interval", "")).isEqualTo("5 ms");
+        Configuration given = new Configuration();
+        given.setString("state.backend.type", "hashmap");
+        assertThat(JobConfig.withDefaults(given, cluster).getString("state.backend.type", "")).isEqualTo("hashmap");
+    }
 }

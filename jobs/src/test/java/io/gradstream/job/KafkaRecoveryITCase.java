@@ -144,7 +144,8 @@ class KafkaRecoveryITCase {
                 .start(env, "recovery test");
         try {
             Map<Integer, List<ParameterUpdate>> byShard = readCommitted("parameters" + sfx, work.shards(), work.steps);
-            List<RejectedRecord> rejected = readRejected("rejected" + sfx, 2);
+            List<RejectedRecord> rejected = TestClusters.readAll(kafka.bootstrapServers(), "rejected" + sfx,
+                    RejectedRecord.class, 2);
             assertThat(FAILED).as("the failure was injected").isTrue();
             for (int s = 0; s < work.shards(); s++) {
                 // Each version exactly once. Order across versions is not promised: version 0 comes from the CREATE
@@ -194,22 +195,5 @@ class KafkaRecoveryITCase {
             }
         }
         throw new AssertionError("parameters did not reach version " + lastVersion + ": " + byShard.keySet());
-    }
-
-    private static List<RejectedRecord> readRejected(String topic, int expected) throws Exception {
-        AvroRecords<RejectedRecord> avro = new AvroRecords<>(RejectedRecord.class);
-        List<RejectedRecord> out = new ArrayList<>();
-        long deadline = System.currentTimeMillis() + 30_000;
-        try (var c = TestClusters.readCommitted(kafka.bootstrapServers(), topic)) {
-            while (out.size() < expected && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(avro.decode(r.value()));
-                }
-            }
-            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(1000))) {
-                out.add(avro.decode(r.value()));
-            }
-        }
-        return out;
     }
 }

@@ -53,6 +53,26 @@ class LocalModeITCase {
     }
 
     @Test
+    void thePrivateDemoReachesItsEpsilonAndStillLearns() throws Exception {
+        Process p = start("--demo", "--dp", "--epsilon", "4", "--steps", "30", "--kafka-port", "0", "--web-port",
+                String.valueOf(freePort()));
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(200);
+        String output = String.join("\n", lines);
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 at delta 1e-05");
+        String eps = lines.stream().filter(l -> l.startsWith("demo: privacy epsilon")).findFirst().orElse("(none)");
+        assertThat(eps).matches("demo: privacy epsilon [0-9.]+ at delta 1e-05 \\(target 4.00, noise multiplier "
+                + "[0-9.]+\\)");
+        // The noise is calibrated so that the last step lands within Opacus' tolerance below the target.
+        assertThat(Double.parseDouble(eps.split(" ")[3])).isBetween(3.99, 4.0);
+        String loss = lines.stream().filter(l -> l.startsWith("demo: loss")).findFirst().orElse("(none)");
+        String[] f = loss.split(" ");
+        assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]));
+        assertThat(leftovers()).as("files left in the temporary folder (the generated seed included)").isEmpty();
+    }
+
+    @Test
     void servingStopsOnSigtermWithoutLeftovers() throws Exception {
         int web = freePort();
         LocalProcess local = LocalProcess.start(tmp, "--kafka-port", "0", "--web-port", String.valueOf(web),

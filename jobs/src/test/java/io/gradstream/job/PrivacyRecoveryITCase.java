@@ -20,7 +20,6 @@ import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -188,8 +187,8 @@ class PrivacyRecoveryITCase {
                     .start(env, "privacy recovery test");
 
             Map<Integer, List<ParameterUpdate>> updates = readParameters(3);
-            List<RejectedRecord> rejected = read("rejected", RejectedRecord.class, 12);
-            List<StatusEvent> status = read("status", StatusEvent.class, 1);
+            List<RejectedRecord> rejected = TestClusters.readAll(kafka.bootstrapServers(), "rejected", RejectedRecord.class, 12);
+            List<StatusEvent> status = TestClusters.readAll(kafka.bootstrapServers(), "status", StatusEvent.class, 1);
             assertThat(KafkaRecoveryITCase.FAILED).as("the failure was injected").isTrue();
 
             for (int s = 0; s < 3; s++) {
@@ -292,24 +291,6 @@ class PrivacyRecoveryITCase {
             }
         }
         throw new AssertionError("parameters did not reach version " + ALLOWED + ": " + byShard);
-    }
-
-    private static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> read(String topic, Class<T> type,
-            int expected) throws IOException {
-        AvroRecords<T> avro = new AvroRecords<>(type);
-        List<T> out = new ArrayList<>();
-        long deadline = System.currentTimeMillis() + 30_000;
-        try (var c = TestClusters.readCommitted(kafka.bootstrapServers(), topic)) {
-            while (out.size() < expected && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(avro.decode(r.value()));
-                }
-            }
-            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(1000))) {
-                out.add(avro.decode(r.value()));
-            }
-        }
-        return out;
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {

@@ -23,6 +23,28 @@ final class TestClusters {
         return c;
     }
 
+    /**
+     * Avro records of {@code topic} (read_committed) until {@code expected} arrived or 30 s passed, then one more
+     * second of polling so that a record too many shows up.
+     */
+    static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(String bootstrap, String topic,
+            Class<T> type, int expected) throws java.io.IOException {
+        io.gradstream.schemas.AvroRecords<T> avro = new io.gradstream.schemas.AvroRecords<>(type);
+        List<T> out = new java.util.ArrayList<>();
+        long deadline = System.currentTimeMillis() + 30_000;
+        try (var c = readCommitted(bootstrap, topic)) {
+            while (out.size() < expected && System.currentTimeMillis() < deadline) {
+                for (var r : c.poll(java.time.Duration.ofMillis(200))) {
+                    out.add(avro.decode(r.value()));
+                }
+            }
+            for (var r : c.poll(java.time.Duration.ofMillis(1000))) {
+                out.add(avro.decode(r.value()));
+            }
+        }
+        return out;
+    }
+
     /** Reads {@code topic} from the earliest offset with isolation.level=read_committed, in its own group. */
     static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrap, String topic) {
         Properties p = new Properties();

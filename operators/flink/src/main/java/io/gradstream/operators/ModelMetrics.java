@@ -24,10 +24,12 @@ final class ModelMetrics {
     final Counter bytesOut;
     final Histogram staleness;
     final Histogram stepMicros;
+    final Histogram publishToStepMillis;
     private final Map<RejectCode, Counter> rejected = new EnumMap<>(RejectCode.class);
     private volatile long version;
     private volatile double meanLoss = Double.NaN;
     private volatile double epsilon = Double.NaN;
+    volatile double epsilonTarget = Double.NaN;
     volatile double clippedFraction = Double.NaN;
 
     ModelMetrics(MetricGroup parent, String model) {
@@ -40,9 +42,11 @@ final class ModelMetrics {
         bytesOut = group.counter("bytesOut");
         staleness = group.histogram("staleness", new DescriptiveStatisticsHistogram(1024));
         stepMicros = group.histogram("stepMicros", new DescriptiveStatisticsHistogram(1024));
+        publishToStepMillis = group.histogram("publishToStepMillis", new DescriptiveStatisticsHistogram(1024));
         group.gauge("version", (Gauge<Long>) () -> version);
         group.gauge("meanLoss", (Gauge<Double>) () -> meanLoss);
         group.gauge("epsilonSpent", (Gauge<Double>) () -> epsilon);
+        group.gauge("epsilonTarget", (Gauge<Double>) () -> epsilonTarget);
         group.gauge("clippedFraction", (Gauge<Double>) () -> clippedFraction);
     }
 

@@ -298,11 +298,15 @@ public class ShardOptimizerFunction
         m.bytesOut.inc(n);
         if (step != null) {
             m.applied(state.version(), step.meanLoss());
+            if (step.latestPublishedAtMs() > 0) {
+                m.publishToStepMillis.update(Math.max(0, System.currentTimeMillis() - step.latestPublishedAtMs()));
+            }
         }
         Double epsilon = null;
         if (config.privacy() != null) {
             epsilon = step != null ? step.epsilon() : config.privacy().epsilon(state.ledger());
             m.epsilonSpent(epsilon);
+            m.epsilonTarget = config.privacy().targetEpsilon();
         }
         return ParameterUpdate.newBuilder()
                 .setModelId(key.model())
