@@ -54,11 +54,13 @@ class LocalModeITCase {
 
     @Test
     void thePrivateDemoReachesItsEpsilonAndStillLearns() throws Exception {
-        Process p = start("--demo", "--dp", "--epsilon", "4", "--steps", "30", "--kafka-port", "0", "--web-port",
-                String.valueOf(freePort()));
+        LocalProcess local = LocalProcess.start(tmp, "--demo", "--dp", "--epsilon", "4", "--steps", "30",
+                "--kafka-port", "0", "--web-port", String.valueOf(freePort()), "--prometheus-port", "none");
+        Process p = local.process();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(200);
-        String output = String.join("\n", lines);
+        Thread.sleep(200); // let the reader take the last lines
+        List<String> lines = local.lines();
+        String output = local.output();
         assertThat(p.exitValue()).as(output).isZero();
         assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 at delta 1e-05");
         String eps = lines.stream().filter(l -> l.startsWith("demo: privacy epsilon")).findFirst().orElse("(none)");
