@@ -41,7 +41,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class SubmitITCase {
-    /** The module's own jar: the MiniCluster has the test classpath, so the job's entry class is all it needs. */
+    /**
+     * The module's thin jar: the MiniCluster has the test classpath, so the job's entry class is all it needs. (The
+     * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's.)
+     */
     private static final Path JAR = Path.of("target", "gradstream-jobs.jar");
 
     @RegisterExtension
