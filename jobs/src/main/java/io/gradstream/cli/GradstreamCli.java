@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "gradstream", mixinStandardHelpOptions = true, versionProvider = GradstreamCli.Version.class,
         description = "A streaming optimizer service: gradients from Kafka, optimizer state in Flink, "
                 + "parameters back to Kafka.",
-        subcommands = {LocalCommand.class, ConformanceCommand.class, BenchCommand.class, PrivacyCommand.class,
+        subcommands = {LocalCommand.class, SubmitCommand.class, DoctorCommand.class, ConformanceCommand.class,
+            BenchCommand.class, PrivacyCommand.class,
             CommandLine.HelpCommand.class})
 public final class GradstreamCli implements Runnable {
 

@@ -38,6 +38,11 @@ final class LocalCommand implements Callable<Integer> {
             + "${DEFAULT-VALUE}).")
     int webPort;
 
+    @Option(names = "--prometheus-port", defaultValue = "9249", paramLabel = "PORT|none",
+            description = "Port of the Prometheus metrics endpoint on 127.0.0.1 (0 or none: no endpoint; default: "
+                    + "${DEFAULT-VALUE}).")
+    String prometheusPort;
+
     @Option(names = "--parallelism", defaultValue = "1", description = "Parallelism of the job (default: "
             + "${DEFAULT-VALUE}).")
     int parallelism;
@@ -105,6 +110,17 @@ final class LocalCommand implements Callable<Integer> {
                     + "their model's spec)");
             return 2;
         }
+        int prometheus;
+        try {
+            prometheus = prometheusPort.equalsIgnoreCase("none") ? 0 : Integer.parseInt(prometheusPort.strip());
+        } catch (NumberFormatException e) {
+            prometheus = -1;
+        }
+        if (prometheus < 0 || prometheus > 65535) {
+            err.println("gradstream local: --prometheus-port must be a port (1-65535), 0 or none, not '"
+                    + prometheusPort + "'");
+            return 2;
+        }
         Configuration flink;
         try {
             flink = config == null ? new Configuration() : io.gradstream.job.JobConfig.fromFile(config);
@@ -118,14 +134,14 @@ final class LocalCommand implements Callable<Integer> {
         LocalGradstream local;
         try {
             local = LocalGradstream.start(new LocalGradstream.Options(bootstrapServers, kafkaPort, webPort,
-                    parallelism, partitions, workDir, flink));
+                    parallelism, partitions, workDir, flink, prometheus));
         } catch (IllegalArgumentException e) {
             err.println("gradstream local: " + e.getMessage());
             return 2;
         } catch (Exception e) {
             err.println("gradstream local: could not start: " + rootMessage(e)
-                    + (bootstrapServers == null ? " (is port " + kafkaPort + " or " + webPort
-                            + " in use? try --kafka-port 0 --web-port 8082)" : ""));
+                    + (bootstrapServers == null ? " (is port " + kafkaPort + ", " + webPort + " or " + prometheusPort
+                            + " in use? try --kafka-port 0 --web-port 8082 --prometheus-port 9250)" : ""));
             return 1;
         }
         AtomicBoolean closed = new AtomicBoolean();
@@ -145,6 +161,9 @@ final class LocalCommand implements Callable<Integer> {
         var s = local.settings();
         out.println("gradstream local is running");
         out.println("  Flink Web UI:  " + local.webUrl());
+        if (local.prometheusUrl() != null) {
+            out.println("  Prometheus:    " + local.prometheusUrl());
+        }
         out.println("  Kafka:         " + s.bootstrapServers());
         out.println("  topics:        " + s.controlTopic() + " (commands), " + s.gradientsTopic() + " (in), "
                 + s.parametersTopic() + " (out, compacted), " + s.rejectedTopic() + " (dead letters), "

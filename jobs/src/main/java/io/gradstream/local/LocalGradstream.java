@@ -27,10 +27,23 @@ import org.apache.kafka.clients.admin.NewTopic;
  */
 public final class LocalGradstream implements AutoCloseable {
 
-    /** What to start. */
+    /**
+     * What to start.
+     *
+     * @param prometheusPort port of the Prometheus endpoint on 127.0.0.1, or 0 for none
+     */
     public record Options(String bootstrapServers, int kafkaPort, int webPort, int parallelism, int partitions,
-            Path workDir, Configuration flink) {
+            Path workDir, Configuration flink, int prometheusPort) {
+
+        /** Without a Prometheus endpoint. */
+        public Options(String bootstrapServers, int kafkaPort, int webPort, int parallelism, int partitions,
+                Path workDir, Configuration flink) {
+            this(bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, 0);
+        }
     }
+
+    /** Name of the Prometheus reporter in the Flink configuration ({@code metrics.reporter.prom.*}). */
+    public static final String PROMETHEUS_REPORTER = "prom";
 
     private final Path workDir;
     private final boolean ownWorkDir;
@@ -38,15 +51,17 @@ public final class LocalGradstream implements AutoCloseable {
     private final JobClient job;
     private final JobSettings settings;
     private final String webUrl;
+    private final String prometheusUrl;
 
     private LocalGradstream(Path workDir, boolean ownWorkDir, EmbeddedKafka kafka, JobClient job,
-            JobSettings settings, String webUrl) {
+            JobSettings settings, String webUrl, String prometheusUrl) {
         this.workDir = workDir;
         this.ownWorkDir = ownWorkDir;
         this.kafka = kafka;
         this.job = job;
         this.settings = settings;
         this.webUrl = webUrl;
+        this.prometheusUrl = prometheusUrl;
     }
 
     public static LocalGradstream start(Options o) throws Exception {
@@ -81,11 +96,12 @@ public final class LocalGradstream implements AutoCloseable {
             }
             conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(o.parallelism()));
             conf.setString("parallelism.default", String.valueOf(o.parallelism()));
+            String prometheusUrl = o.prometheusPort() > 0 ? enablePrometheus(conf, o.prometheusPort()) : null;
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(
                     JobConfig.withDefaults(conf));
             JobClient job = GradstreamJob.kafka(settings).start(env, "gradstream");
             return new LocalGradstream(dir, own, kafka, job, settings,
-                    "http://127.0.0.1:" + o.webPort());
+                    "http://127.0.0.1:" + o.webPort(), prometheusUrl);
         } catch (Exception e) {
             if (kafka != null) {
                 kafka.close();
@@ -97,7 +113,31 @@ public final class LocalGradstream implements AutoCloseable {
         }
     }
 
-    static void createTopics(JobSettings s, int partitions) throws Exception {
+    /**
+     * Adds the loopback Prometheus reporter unless the configuration names its own, and returns the endpoint's URL.
+     * The port is checked first because Flink only logs a reporter that fails to start, which would leave the user
+     * with a silently missing endpoint.
+     */
+    private static String enablePrometheus(Configuration conf, int port) throws IOException {
+        String prefix = "metrics.reporter." + PROMETHEUS_REPORTER + ".";
+        if (conf.containsKey(prefix + "factory.class")) {
+            return null;
+        }
+        try {
+            // Bound and released at once: only whether the port is free matters here.
+            new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress()).close();
+        } catch (IOException e) {
+            throw new IOException("the Prometheus port 127.0.0.1:" + port + " is in use", e);
+        }
+        conf.setString(prefix + "factory.class",
+                org.apache.flink.metrics.prometheus.LoopbackPrometheusReporterFactory.class.getName());
+        conf.setString(prefix + "host", "127.0.0.1");
+        conf.setString(prefix + "port", String.valueOf(port));
+        return "http://127.0.0.1:" + port + "/metrics";
+    }
+
+    /** Creates whichever of the job's topics are missing, the parameters topic compacted. */
+    public static void createTopics(JobSettings s, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers()))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
@@ -133,6 +173,11 @@ public final class LocalGradstream implements AutoCloseable {
         return webUrl;
     }
 
+    /** The Prometheus endpoint, or {@code null} when this run has none. */
+    public String prometheusUrl() {
+        return prometheusUrl;
+    }
+
     public Path workDir() {
         return workDir;
     }
@@ -162,7 +207,8 @@ public final class LocalGradstream implements AutoCloseable {
         }
     }
 
-    static void delete(Path dir) throws IOException {
+    /** Removes {@code dir} and everything in it; nothing if it does not exist. */
+    public static void delete(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

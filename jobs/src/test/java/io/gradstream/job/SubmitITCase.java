@@ -1,0 +1,172 @@
+package io.gradstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradstream.cli.GradstreamCli;
+import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.local.LocalGradstream;
+import io.gradstream.operators.RawRecord;
+import io.gradstream.operators.Records;
+import io.gradstream.ops.FlinkRest;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.ParameterUpdate;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.client.program.ClusterClient;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.InjectClusterClient;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code gradstream submit} against a Flink MiniCluster's REST API: the uploaded job reaches RUNNING, reads a CREATE
+ * and gradients from Kafka and publishes the parameters the local kernel computes; {@code gradstream doctor} then
+ * finds the whole setup healthy. Flink's refusals and an unreachable endpoint come back as one-line errors.
+ */
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
+class SubmitITCase {
+    /**
+     * The module's thin jar: the MiniCluster has the test classpath, so the job's entry class is all it needs. (The
+     * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's.)
+     */
+    private static final Path JAR = Path.of("target", "gradstream-jobs.jar");
+
+    @RegisterExtension
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
+                    .setConfiguration(loopback(TestClusters.keepFilesInTarget())).build());
+
+    private static EmbeddedKafka kafka;
+
+    private static Configuration loopback(Configuration c) {
+        c.setString("rest.bind-address", "127.0.0.1");
+        c.setString("rest.address", "127.0.0.1");
+        c.setString("jobmanager.bind-host", "127.0.0.1");
+        c.setString("taskmanager.bind-host", "127.0.0.1");
+        return c;
+    }
+
+    @BeforeAll
+    static void startKafka() throws Exception {
+        kafka = EmbeddedKafka.start();
+        Configuration c = new Configuration();
+        c.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        LocalGradstream.createTopics(JobSettings.from(c), 2);
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int rc = GradstreamCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(rc, out.toString(), err.toString());
+    }
+
+    @Test
+    void submittedJobRunsAndTrainsAndDoctorFindsItHealthy(@InjectClusterClient ClusterClient<?> client)
+            throws Exception {
+        String url = client.getWebInterfaceURL();
+        Run submit = cli("submit", "--flink-url", url, "--jar", JAR.toString(), "--parallelism", "1",
+                "--set", "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--set", "gradstream.kafka.group-id=submit-it");
+        assertThat(submit.status()).as(submit.out() + submit.err()).isZero();
+        String jobId = submit.out().lines().filter(l -> l.startsWith("job id:")).map(l -> l.substring(7).strip())
+                .findFirst().orElseThrow(() -> new AssertionError("no job id in:\n" + submit.out()));
+        assertThat(submit.out()).contains("Web UI:  " + url + "/#/job/running/" + jobId + "/overview");
+
+        FlinkRest rest = new FlinkRest(url);
+        long deadline = System.currentTimeMillis() + 60_000;
+        String state = rest.jobState(jobId);
+        while (!state.equals("RUNNING") && System.currentTimeMillis() < deadline) {
+            assertThat(state).as("job state").isNotIn("FAILED", "CANCELED", "FINISHED");
+            Thread.sleep(200);
+            state = rest.jobState(jobId);
+        }
+        assertThat(state).isEqualTo("RUNNING");
+        assertThat(rest.get("jobs/" + jobId).path("name").asText()).isEqualTo("gradstream");
+
+        Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 3, 11);
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("control", work.create.key, work.create.value)).get();
+            for (RawRecord r : work.gradients) {
+                producer.send(new ProducerRecord<>("gradients", r.key, r.value));
+            }
+            producer.flush();
+        }
+        Map<Integer, ParameterUpdate> latest = new HashMap<>();
+        AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
+        try (var consumer = TestClusters.readCommitted(kafka.bootstrapServers(), "parameters")) {
+            deadline = System.currentTimeMillis() + 60_000;
+            while (System.currentTimeMillis() < deadline && !(latest.size() == work.shards()
+                    && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    ParameterUpdate u = avro.decode(r.value());
+                    latest.merge(u.getShard(), u, (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
+                }
+            }
+        }
+        assertThat(latest).as("newest update per shard").hasSize(work.shards());
+        for (int s = 0; s < work.shards(); s++) {
+            assertThat(latest.get(s).getVersion()).isEqualTo(work.steps);
+            assertThat(Records.values(latest.get(s))).as("shard %d", s).containsExactly(work.expected[s]);
+        }
+
+        Run doctor = cli("doctor", "--flink-url", url, "--bootstrap-servers", kafka.bootstrapServers());
+        assertThat(doctor.out()).as(doctor.out()).contains("OK    flink ").contains("1 job(s) running")
+                .contains("OK    kafka topics").contains("0 FAIL");
+        assertThat(doctor.status()).as(doctor.out()).isZero();
+
+        client.cancel(JobID.fromHexString(jobId)).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void flinksRefusalAndAnUnreachableClusterAreReportedInOneLine(@InjectClusterClient ClusterClient<?> client)
+            throws Exception {
+        int jobsBefore = client.listJobs().get(10, TimeUnit.SECONDS).size();
+        Run wrongClass = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
+                "--entry-class", "io.gradstream.NoSuchMain");
+        assertThat(wrongClass.status()).isEqualTo(1);
+        assertThat(wrongClass.err()).contains("gradstream submit: Flink refused POST jars/")
+                .contains("io.gradstream.NoSuchMain").doesNotContain("\tat ");
+
+        int closed = io.gradstream.ops.Sockets.freePort();
+        Run unreachable = cli("submit", "--flink-url", "http://127.0.0.1:" + closed, "--jar", JAR.toString());
+        assertThat(unreachable.status()).isEqualTo(1);
+        assertThat(unreachable.err()).contains("cannot reach Flink's REST API at http://127.0.0.1:" + closed
+                + "/ (connection refused)");
+
+        Run invalid = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
+                "--set", "gradstream.delivery=SOMETIMES");
+        assertThat(invalid.status()).as("refused before upload").isEqualTo(2);
+        assertThat(invalid.err()).contains("Invalid gradstream.delivery: 'SOMETIMES'");
+        assertThat(client.listJobs().get(10, TimeUnit.SECONDS)).as("no job was started").hasSize(jobsBefore);
+    }
+}
