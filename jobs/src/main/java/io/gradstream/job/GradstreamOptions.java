@@ -66,8 +66,37 @@ public final class GradstreamOptions {
             .intType().defaultValue(1000)
             .withDescription("How many such waiting gradients one shard holds at most.");
 
+    public static final ConfigOption<String> BACKEND = key("gradstream.backend")
+            .stringType().defaultValue("cpu")
+            .withDescription("Where the optimizer loops run: cpu, or opencl (an OpenCL device through JOCL, steps "
+                    + "batched per launch, the CPU as fallback behind a circuit breaker; without a usable device "
+                    + "the job runs on the CPU).");
+
+    public static final ConfigOption<String> OPENCL_PLATFORM = key("gradstream.backend.opencl.platform")
+            .stringType().noDefaultValue()
+            .withDescription("OpenCL platform: an index, or part of its name such as NVIDIA or Portable (default: "
+                    + "the first).");
+
+    public static final ConfigOption<String> OPENCL_DEVICE_TYPE = key("gradstream.backend.opencl.device-type")
+            .stringType().noDefaultValue()
+            .withDescription("OpenCL device type: cpu, gpu or all (default: all).");
+
+    public static final ConfigOption<String> OPENCL_DEVICE = key("gradstream.backend.opencl.device")
+            .stringType().noDefaultValue()
+            .withDescription("Index of the device among the platform's devices of that type (default: 0).");
+
+    public static final ConfigOption<Integer> BATCH_SHARDS = key("gradstream.backend.batch-shards")
+            .intType().defaultValue(0)
+            .withDescription("Most completed shard steps run as one backend call (one kernel launch); 0 picks 1 "
+                    + "for cpu (each step as it completes) and 64 for opencl.");
+
+    public static final ConfigOption<Duration> BATCH_DELAY = key("gradstream.backend.batch-delay")
+            .durationType().defaultValue(Duration.ofMillis(2))
+            .withDescription("Longest a completed step waits for its batch to fill; checkpoints flush at once.");
+
     /** All options, for documentation and {@code --help}. */
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, GROUP_ID, CONTROL_TOPIC,
-            GRADIENTS_TOPIC, PARAMETERS_TOPIC, REJECTED_TOPIC, DELIVERY, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
-            UNKNOWN_MODEL_GRACE, MAX_WAITING_PER_SHARD);
+            GRADIENTS_TOPIC, PARAMETERS_TOPIC, REJECTED_TOPIC, STATUS_TOPIC, DELIVERY, TRANSACTIONAL_ID_PREFIX,
+            TRANSACTION_TIMEOUT, UNKNOWN_MODEL_GRACE, MAX_WAITING_PER_SHARD, BACKEND, OPENCL_PLATFORM,
+            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, BATCH_SHARDS, BATCH_DELAY);
 }

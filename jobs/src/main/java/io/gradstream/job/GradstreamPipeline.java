@@ -1,13 +1,14 @@
 package io.gradstream.job;
 
+import io.gradstream.operators.BackendSettings;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Rejections;
 import io.gradstream.operators.ShardOptimizerFunction;
+import io.gradstream.operators.ShardOptimizerOperator;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
-import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
@@ -28,14 +29,19 @@ public final class GradstreamPipeline {
      */
     public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
             long unknownModelGraceMs, int maxWaitingPerShard) {
-        BroadcastStream<RawRecord> commands = control.broadcast(ShardOptimizerFunction.MODELS,
-                ShardOptimizerFunction.PAUSED);
+        return build(gradients, control, unknownModelGraceMs, maxWaitingPerShard, BackendSettings.cpu());
+    }
+
+    /** As {@link #build(DataStream, DataStream, long, int)} with the backend that runs the optimizer loops. */
+    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
+            long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend) {
+        // ShardOptimizerOperator is Flink's keyed-broadcast operator plus what batched steps need; the broadcast
+        // state is the same MODELS/PAUSED pair that a BroadcastStream would declare.
         SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
                 .keyBy(RawRecord::keyString)
-                .connect(commands)
-                .process(new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard),
-                        new AvroTypeInfo<>(ParameterUpdate.class))
-                .name("shard optimizer")
+                .connect(control.broadcast())
+                .transform("shard optimizer", new AvroTypeInfo<>(ParameterUpdate.class), new ShardOptimizerOperator(
+                        new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard, backend)))
                 .uid("shard-optimizer");
         return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG),
                 parameters.getSideOutput(ShardOptimizerFunction.STATUS));

@@ -5,6 +5,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import io.gradstream.opencl.ClConfig;
+import io.gradstream.operators.BackendSettings;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
@@ -14,7 +16,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  */
 public record JobSettings(String bootstrapServers, String groupId, String controlTopic, String gradientsTopic,
         String parametersTopic, String rejectedTopic, String statusTopic, DeliveryGuarantee delivery, String transactionalIdPrefix,
-        Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard) {
+        Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard, BackendSettings backend) {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
@@ -52,7 +54,33 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
                 c.get(GradstreamOptions.STATUS_TOPIC),
                 delivery(c.get(GradstreamOptions.DELIVERY)), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
                 c.get(GradstreamOptions.TRANSACTION_TIMEOUT), c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
-                c.get(GradstreamOptions.MAX_WAITING_PER_SHARD));
+                c.get(GradstreamOptions.MAX_WAITING_PER_SHARD), backend(c));
+    }
+
+    /** The step backend: kind, OpenCL device (checked here, opened on the task managers) and batching. */
+    static BackendSettings backend(Configuration c) {
+        String kind = c.get(GradstreamOptions.BACKEND).trim().toLowerCase(java.util.Locale.ROOT);
+        BackendSettings.Kind k = switch (kind) {
+            case "cpu" -> BackendSettings.Kind.CPU;
+            case "opencl" -> BackendSettings.Kind.OPENCL;
+            default -> throw new IllegalArgumentException("Invalid " + GradstreamOptions.BACKEND.key() + ": '"
+                    + c.get(GradstreamOptions.BACKEND) + "' (must be cpu or opencl)");
+        };
+        java.util.Map<String, String> opencl = new java.util.HashMap<>();
+        c.getOptional(GradstreamOptions.OPENCL_PLATFORM).ifPresent(v -> opencl.put(ClConfig.PLATFORM, v));
+        c.getOptional(GradstreamOptions.OPENCL_DEVICE_TYPE).ifPresent(v -> opencl.put(ClConfig.DEVICE_TYPE, v));
+        c.getOptional(GradstreamOptions.OPENCL_DEVICE).ifPresent(v -> opencl.put(ClConfig.DEVICE, v));
+        try {
+            ClConfig.fromMap(opencl);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Invalid gradstream.backend.opencl.*: " + e.getMessage(), e);
+        }
+        int batch = c.get(GradstreamOptions.BATCH_SHARDS);
+        require(batch >= 0, GradstreamOptions.BATCH_SHARDS.key(), batch, "must be >= 0 (0: 1 for cpu, 64 for opencl)");
+        Duration delay = c.get(GradstreamOptions.BATCH_DELAY);
+        require(!delay.isNegative(), GradstreamOptions.BATCH_DELAY.key(), delay, "must not be negative");
+        return new BackendSettings(k, opencl, batch > 0 ? batch : k == BackendSettings.Kind.OPENCL ? 64 : 1,
+                delay.toMillis());
     }
 
     /** AT_LEAST_ONCE or EXACTLY_ONCE, in any case, with '-' or '_'. */

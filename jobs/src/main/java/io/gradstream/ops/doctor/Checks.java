@@ -39,6 +39,44 @@ public final class Checks {
         });
     }
 
+    /**
+     * Lists the OpenCL platforms and devices. Without any that is fine for the cpu backend (WARN: the job cannot
+     * offload) and a FAIL for {@code gradstream.backend: opencl}, whose device must also be among them.
+     */
+    public static Check opencl(io.gradstream.operators.BackendSettings backend,
+            java.util.function.Supplier<java.util.List<io.gradstream.opencl.ClDevice>> devices) {
+        return Check.of("opencl", () -> {
+            boolean wanted = backend.kind() == io.gradstream.operators.BackendSettings.Kind.OPENCL;
+            java.util.List<io.gradstream.opencl.ClDevice> found;
+            try {
+                found = devices.get();
+            } catch (RuntimeException e) {
+                String why = "no OpenCL runtime (" + e.getMessage() + ")";
+                return wanted ? Check.Result.fail(why + " but gradstream.backend is opencl")
+                        : Check.Result.warn(why + "; steps run on the CPU");
+            }
+            if (found.isEmpty()) {
+                String why = "no OpenCL platform (install a driver, or pocl-opencl-icd for a CPU device)";
+                return wanted ? Check.Result.fail(why + " but gradstream.backend is opencl")
+                        : Check.Result.warn(why + "; steps run on the CPU");
+            }
+            java.util.List<String> names = new java.util.ArrayList<>();
+            for (io.gradstream.opencl.ClDevice d : found) {
+                names.add(d.platform() + ": " + d.name() + " (" + d.version() + ", " + gib(d.globalMemBytes())
+                        + (d.fp64() ? ", fp64" : "") + ")");
+            }
+            String list = found.size() + " device(s): " + String.join("; ", names);
+            if (wanted) {
+                java.util.Optional<String> reason = io.gradstream.opencl.ClContext.unavailableReason(
+                        io.gradstream.opencl.ClConfig.fromMap(backend.opencl()));
+                if (reason.isPresent()) {
+                    return Check.Result.fail("the configured device does not open: " + reason.get() + "; " + list);
+                }
+            }
+            return Check.Result.ok(list);
+        });
+    }
+
     /** Physical memory of this machine in bytes, 0 when the JVM cannot tell. */
     static long physicalMemory() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {

@@ -24,13 +24,14 @@ public final class Doctor {
     }
 
     /**
-     * The checks of {@code gradstream doctor}, in the order they run. Extension point: add a check here (an OpenCL
-     * device check belongs after {@code memory}); {@code --skip NAME} leaves any of them out by name.
+     * The checks of {@code gradstream doctor}, in the order they run; {@code --skip NAME} leaves any of them out by
+     * name.
      */
     public static List<Check> standardChecks(Target t) {
         List<Check> checks = new ArrayList<>();
         checks.add(Checks.java(Runtime.version()));
         checks.add(Checks.memory(Runtime.getRuntime().maxMemory(), Checks.physicalMemory()));
+        checks.add(Checks.opencl(t.settings().backend(), io.gradstream.opencl.ClContext::devices));
         checks.addAll(KafkaChecks.of(t.settings()));
         checks.add(Checks.flink(t.flinkUrl()));
         return checks;

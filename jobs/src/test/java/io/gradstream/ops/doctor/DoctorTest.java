@@ -53,6 +53,27 @@ class DoctorTest {
     }
 
     @Test
+    void openclListsDevicesAndFailsOnlyWhenTheJobNeedsOne() throws Exception {
+        var cpu = io.gradstream.operators.BackendSettings.cpu();
+        var opencl = new io.gradstream.operators.BackendSettings(io.gradstream.operators.BackendSettings.Kind.OPENCL,
+                java.util.Map.of(), 64, 2);
+        var device = new io.gradstream.opencl.ClDevice("NVIDIA CUDA", "NVIDIA H100", "OpenCL 3.0 CUDA", 80L << 30,
+                20L << 30, true, true);
+        Check.Result listed = Checks.opencl(cpu, () -> List.of(device)).run();
+        assertThat(listed.status()).isEqualTo(Status.OK);
+        assertThat(listed.detail()).isEqualTo("1 device(s): NVIDIA CUDA: NVIDIA H100 (OpenCL 3.0 CUDA, 80.0 GiB, fp64)");
+        assertThat(Checks.opencl(cpu, List::of).run().status()).isEqualTo(Status.WARN);
+        Check.Result none = Checks.opencl(opencl, List::of).run();
+        assertThat(none.status()).isEqualTo(Status.FAIL);
+        assertThat(none.detail()).contains("gradstream.backend is opencl");
+        Check.Result noRuntime = Checks.opencl(opencl, () -> {
+            throw new io.gradstream.opencl.OpenClException(0, "libOpenCL.so not loadable");
+        }).run();
+        assertThat(noRuntime.status()).isEqualTo(Status.FAIL);
+        assertThat(noRuntime.detail()).contains("libOpenCL.so not loadable");
+    }
+
+    @Test
     void parametersTopicMustBeCompacted() {
         List<String> topics = List.of("control", "gradients", "parameters", "rejected", "status");
         assertThat(KafkaChecks.verdict("parameters", topics, "compact").status()).isEqualTo(Status.OK);

@@ -4,6 +4,10 @@ import io.gradstream.schemas.AvroRecords;
 
 import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.optim.ShardStep;
+import io.gradstream.core.optim.StepBackend;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
@@ -18,13 +22,19 @@ import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
 import io.gradstream.schemas.TensorPayload;
+import io.gradstream.opencl.CircuitBreaker;
+import io.gradstream.opencl.ClConfig;
+import io.gradstream.opencl.OpenClStepBackend;
+import io.gradstream.opencl.ResilientBackend;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -46,7 +56,10 @@ import org.apache.flink.util.OutputTag;
  * {@link Rejections#TAG} with its reason and original bytes. Records for a model whose CREATE has not arrived yet
  * wait in keyed state (bounded in count and time) instead of being refused at job start. For a private model the
  * steps are DP-SGD's, the privacy ledger lives in the shard's state, every update carries the epsilon spent, and the
- * model's first shard announces on {@link #STATUS} when the budget leaves no room for another step.
+ * model's first shard announces on {@link #STATUS} when the budget leaves no room for another step. With a batched
+ * {@link BackendSettings backend} (run by {@link ShardOptimizerOperator}) completed steps are gathered and their
+ * optimizer loops run as one batch on the backend, e.g. one OpenCL kernel launch, before the shards are written back
+ * and published; a shard's next record, a command, a checkpoint barrier or the batch delay flushes the batch first.
  */
 public class ShardOptimizerFunction
         extends KeyedBroadcastProcessFunction<String, RawRecord, RawRecord, ParameterUpdate> {
@@ -70,6 +83,7 @@ public class ShardOptimizerFunction
     private final long unknownModelGraceMs;
     private final int maxWaitingPerShard;
     private final long retryIntervalMs;
+    private final BackendSettings backendSettings;
 
     private transient ValueState<ShardState> shard;
     private transient ValueState<Long> deadline;
@@ -81,6 +95,36 @@ public class ShardOptimizerFunction
     private transient Map<io.gradstream.core.codec.Encoding, PayloadCodec> inputCodecs;
     private transient Map<String, PayloadCodec> outputCodecs;
     private transient Map<String, ModelMetrics> metrics;
+    private transient StepBackend stepBackend;
+    private transient BackendMetrics backendMetrics;
+    private transient BatchHost host;
+    private transient List<Batched> batch;
+    private transient Set<String> batchedKeys;
+    private transient ShardStep deferred;
+
+    /** What the operator lends the function for batched steps: key switching, emission, a delayed flush. */
+    public interface BatchHost {
+        /** Runs {@code work} with {@code key} as the current key (keyed state, timers), then restores the key. */
+        void runAs(String key, KeyedWork work) throws Exception;
+
+        void emit(ParameterUpdate update);
+
+        <X> void emit(OutputTag<X> tag, X value);
+
+        /** Makes sure {@link #flushBatch()} runs within {@code delayMs}. */
+        void flushWithin(long delayMs);
+    }
+
+    /** Work under one shard's key. */
+    @FunctionalInterface
+    public interface KeyedWork {
+        void run() throws Exception;
+    }
+
+    /** A completed step whose optimizer loop waits in the batch; the shard is written and published after it. */
+    private record Batched(String key, ShardKey shardKey, ShardState state, ShardStep step,
+            ShardStepper.StepResult result, ModelConfig config) {
+    }
 
     /**
      * @param unknownModelGraceMs how long a gradient for a not (yet) created model waits before it is rejected as
@@ -88,6 +132,12 @@ public class ShardOptimizerFunction
      * @param maxWaitingPerShard how many such records a shard holds at most; further ones are rejected at once
      */
     public ShardOptimizerFunction(long unknownModelGraceMs, int maxWaitingPerShard) {
+        this(unknownModelGraceMs, maxWaitingPerShard, BackendSettings.cpu());
+    }
+
+    /** As {@link #ShardOptimizerFunction(long, int)} with the backend that runs the optimizer loops. */
+    public ShardOptimizerFunction(long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend) {
+        this.backendSettings = java.util.Objects.requireNonNull(backend, "backend must not be null");
         if (unknownModelGraceMs < 0 || maxWaitingPerShard < 0) {
             throw new IllegalArgumentException("grace and waiting capacity must be >= 0");
         }
@@ -108,6 +158,105 @@ public class ShardOptimizerFunction
         inputCodecs = new HashMap<>();
         outputCodecs = new HashMap<>();
         metrics = new HashMap<>();
+        batch = new ArrayList<>();
+        batchedKeys = new HashSet<>();
+        stepBackend = openBackend(getRuntimeContext().getMetricGroup().addGroup("gradstream"));
+    }
+
+    /**
+     * The backend of the settings; an OpenCL device that cannot be opened (no runtime, no platform, no such device)
+     * leaves the CPU in its place, logged once: the job runs either way.
+     */
+    private StepBackend openBackend(org.apache.flink.metrics.MetricGroup group) {
+        if (backendSettings.kind() == BackendSettings.Kind.OPENCL) {
+            try {
+                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(backendSettings.opencl()));
+                backendMetrics = new BackendMetrics(group, "opencl");
+                org.slf4j.LoggerFactory.getLogger(ShardOptimizerFunction.class).info(
+                        "optimizer steps run on {} in batches of up to {} shards", device.name(),
+                        backendSettings.batchShards());
+                return new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
+                        System::currentTimeMillis), backendMetrics);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(ShardOptimizerFunction.class).warn(
+                        "OpenCL backend unavailable, optimizer steps run on the CPU: {}", e.getMessage());
+            }
+        }
+        backendMetrics = new BackendMetrics(group, "cpu");
+        return CpuStepBackend.INSTANCE;
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (stepBackend != null) {
+            stepBackend.close();
+        }
+    }
+
+    /** The backend the optimizer loops run on, e.g. {@code cpu} or {@code opencl:<device>+cpu-fallback}. */
+    String backendName() {
+        return stepBackend.name();
+    }
+
+    /** Called by {@link ShardOptimizerOperator}: without it every step runs directly. */
+    void attach(BatchHost batchHost) {
+        this.host = batchHost;
+    }
+
+    private boolean batching() {
+        return host != null && backendSettings.batched();
+    }
+
+    private ShardStepper.Kernel kernel() {
+        return batching() ? this::defer : ShardStepper.DIRECT;
+    }
+
+    private void defer(io.gradstream.core.optim.Optimizer optimizer, float[] params, float[] grad,
+            OptimizerState state) {
+        deferred = new ShardStep(optimizer, params, grad, state);
+    }
+
+    private void addToBatch(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult step,
+            ModelConfig config) throws Exception {
+        batch.add(new Batched(key, shardKey, state, deferred, step, config));
+        deferred = null;
+        batchedKeys.add(key);
+        if (batch.size() >= backendSettings.batchShards()) {
+            flushBatch();
+        } else {
+            host.flushWithin(backendSettings.batchDelayMs());
+        }
+    }
+
+    /**
+     * Runs the gathered steps' optimizer loops as one batch on the backend, then writes each shard back and publishes
+     * it under its own key. Keys in a batch are distinct: a shard's next record flushes the batch before it is read.
+     */
+    public void flushBatch() throws Exception {
+        if (batch == null || batch.isEmpty()) {
+            return;
+        }
+        List<Batched> todo = batch;
+        batch = new ArrayList<>();
+        batchedKeys.clear();
+        List<ShardStep> steps = new ArrayList<>(todo.size());
+        for (Batched b : todo) {
+            steps.add(b.step());
+        }
+        long started = System.nanoTime();
+        stepBackend.step(steps);
+        backendMetrics.kernelMicros.update((System.nanoTime() - started) / 1000);
+        backendMetrics.batchShards.update(steps.size());
+        for (Batched b : todo) {
+            host.runAs(b.key(), () -> {
+                shard.update(b.state());
+                host.emit(update(b.shardKey(), b.state(), b.config(), b.result()));
+                StatusEvent event = budgetEvent(b.shardKey(), b.config(), b.result());
+                if (event != null) {
+                    host.emit(STATUS, event);
+                }
+            });
+        }
     }
 
     /** Metrics of {@code model}; records refused before their model is known count under {@code _unknown}. */
@@ -195,6 +344,9 @@ public class ShardOptimizerFunction
             reject(ctx, RejectCode.UNDECODABLE, "payload: " + e.getMessage(), record, model);
             return;
         }
+        if (batchedKeys.contains(key)) {
+            flushBatch(); // this shard's previous step must be complete before it is read
+        }
         ShardState state = shard.value();
         ShardKey shardKey = new ShardKey(model, batch.getTensor(), batch.getShard());
         if (batch.getKind() == GradientKind.INIT) {
@@ -224,7 +376,7 @@ public class ShardOptimizerFunction
         long staleness = state.version() - batch.getBaseVersion();
         long started = System.nanoTime();
         ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer,
-                config.privacy(shardKey));
+                config.privacy(shardKey), kernel());
         long micros = (System.nanoTime() - started) / 1000;
         ModelMetrics m = metrics(model);
         if (config.privacy() != null) {
@@ -249,9 +401,17 @@ public class ShardOptimizerFunction
             }
         } else if (outcome instanceof ShardStepper.Applied applied) {
             deadline.clear();
+            if (batching()) {
+                addToBatch(key, shardKey, state, applied.step(), config); // written and published by the flush
+                return;
+            }
             m.stepMicros.update(micros);
+            backendMetrics.kernelMicros.update(micros);
             out.collect(update(shardKey, state, config, applied.step()));
-            announceIfBudgetSpent(shardKey, config, applied.step(), ctx);
+            StatusEvent event = budgetEvent(shardKey, config, applied.step());
+            if (event != null) {
+                ctx.output(STATUS, event);
+            }
         }
         shard.update(state);
     }
@@ -325,13 +485,13 @@ public class ShardOptimizerFunction
     /**
      * After the last step the budget allows, the model's reporter shard publishes a status event, once: the step is
      * applied exactly once per version, and a replay after a restore re-emits it within the same checkpoint epoch.
+     * Null when there is nothing to announce.
      */
-    private static void announceIfBudgetSpent(ShardKey key, ModelConfig config, ShardStepper.StepResult step,
-            ReadOnlyContext ctx) {
+    private static StatusEvent budgetEvent(ShardKey key, ModelConfig config, ShardStepper.StepResult step) {
         if (!step.budgetExhausted() || !config.isReporter(key)) {
-            return;
+            return null;
         }
-        ctx.output(STATUS, StatusEvent.newBuilder()
+        return StatusEvent.newBuilder()
                 .setModelId(key.model())
                 .setType(StatusType.BUDGET_EXHAUSTED)
                 .setVersion(step.version())
@@ -341,7 +501,7 @@ public class ShardOptimizerFunction
                         + " at delta " + config.privacy().delta() + " after " + step.version() + " steps; further "
                         + "gradients are rejected with BUDGET_EXHAUSTED")
                 .setRaisedAtMs(System.currentTimeMillis())
-                .build());
+                .build();
     }
 
     private void enqueue(RawRecord record, ReadOnlyContext ctx) throws Exception {
@@ -393,6 +553,9 @@ public class ShardOptimizerFunction
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ParameterUpdate> out) throws Exception {
+        if (batchedKeys.contains(ctx.getCurrentKey())) {
+            flushBatch();
+        }
         Long due = deadline.value();
         if (due != null && due == timestamp) {
             deadline.clear();
@@ -411,11 +574,16 @@ public class ShardOptimizerFunction
                     return;
                 }
                 ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()),
-                        config.privacy(key));
-                if (step != null) {
+                        config.privacy(key), kernel());
+                if (step != null && batching()) {
+                    addToBatch(ctx.getCurrentKey(), key, state, step, config);
+                } else if (step != null) {
                     shard.update(state);
                     out.collect(update(key, state, config, step));
-                    announceIfBudgetSpent(key, config, step, ctx);
+                    StatusEvent event = budgetEvent(key, config, step);
+                    if (event != null) {
+                        ctx.output(STATUS, event);
+                    }
                 }
             }
         }
@@ -427,6 +595,7 @@ public class ShardOptimizerFunction
     @Override
     public void processBroadcastElement(RawRecord record, Context ctx, Collector<ParameterUpdate> out)
             throws Exception {
+        flushBatch(); // a command may change or delete the shards of the batch
         // Every subtask receives every command; only subtask 0 reports problems and publishes initial values, so
         // each happens once.
         boolean reporter = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0;

@@ -99,18 +99,66 @@ public final class ClContext implements AutoCloseable {
                 CL.clReleaseContext(context);
                 throw e;
             }
-            ClDevice device = new ClDevice(platformName(platform), deviceString(deviceId, CL_DEVICE_NAME),
-                    deviceString(deviceId, CL_DEVICE_VERSION), deviceLong(deviceId, CL_DEVICE_GLOBAL_MEM_SIZE),
-                    deviceLong(deviceId, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
-                    deviceLong(deviceId, CL_DEVICE_DOUBLE_FP_CONFIG) != 0,
-                    (deviceLong(deviceId, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
-            return new ClContext(device, context, queue, deviceId, sources);
+            return new ClContext(describe(platform, deviceId), context, queue, deviceId, sources);
         } catch (CLException e) {
             throw OpenClException.wrap("cannot open OpenCL device " + config, e);
         } catch (LinkageError e) {
             // JOCL's native library or libOpenCL.so itself is missing.
             throw new OpenClException(0, "no OpenCL runtime (JOCL or libOpenCL.so not loadable)", e);
         }
+    }
+
+    /**
+     * Every device of every platform, in platform and device order (what {@code gradstream doctor} lists); empty
+     * when the ICD loader finds no platform.
+     *
+     * @throws OpenClException when there is no OpenCL runtime at all, or the driver fails
+     */
+    public static List<ClDevice> devices() {
+        try {
+            CL.setExceptionsEnabled(true);
+            int[] count = new int[1];
+            try {
+                CL.clGetPlatformIDs(0, null, count);
+            } catch (CLException e) {
+                if (e.getStatus() == OpenClException.PLATFORM_NOT_FOUND_KHR) {
+                    return List.of();
+                }
+                throw e;
+            }
+            cl_platform_id[] platforms = new cl_platform_id[count[0]];
+            CL.clGetPlatformIDs(platforms.length, platforms, null);
+            List<ClDevice> out = new ArrayList<>();
+            for (cl_platform_id p : platforms) {
+                int[] n = new int[1];
+                try {
+                    CL.clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, null, n);
+                } catch (CLException e) {
+                    if (e.getStatus() == CL.CL_DEVICE_NOT_FOUND) {
+                        continue;
+                    }
+                    throw e;
+                }
+                cl_device_id[] ids = new cl_device_id[n[0]];
+                CL.clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, ids.length, ids, null);
+                for (cl_device_id d : ids) {
+                    out.add(describe(p, d));
+                }
+            }
+            return out;
+        } catch (CLException e) {
+            throw OpenClException.wrap("cannot list OpenCL devices", e);
+        } catch (LinkageError e) {
+            throw new OpenClException(0, "no OpenCL runtime (JOCL or libOpenCL.so not loadable)", e);
+        }
+    }
+
+    private static ClDevice describe(cl_platform_id platform, cl_device_id deviceId) {
+        return new ClDevice(platformName(platform), deviceString(deviceId, CL_DEVICE_NAME),
+                deviceString(deviceId, CL_DEVICE_VERSION), deviceLong(deviceId, CL_DEVICE_GLOBAL_MEM_SIZE),
+                deviceLong(deviceId, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                deviceLong(deviceId, CL_DEVICE_DOUBLE_FP_CONFIG) != 0,
+                (deviceLong(deviceId, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
     }
 
     /**

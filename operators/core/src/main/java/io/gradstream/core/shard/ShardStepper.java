@@ -45,6 +45,18 @@ public final class ShardStepper {
             long latestPublishedAtMs, double epsilon, boolean budgetExhausted) {
     }
 
+    /**
+     * Runs the optimizer kernel of a step. {@link #DIRECT} runs it at once; an operator that batches steps for a
+     * {@code StepBackend} records the arrays instead and runs the batch before anyone reads the shard again.
+     */
+    @FunctionalInterface
+    public interface Kernel {
+        void step(Optimizer optimizer, float[] params, float[] grad, io.gradstream.core.optim.OptimizerState state);
+    }
+
+    /** The optimizer's own loop, right away. */
+    public static final Kernel DIRECT = Optimizer::step;
+
     private ShardStepper() {
     }
 
@@ -64,6 +76,15 @@ public final class ShardStepper {
      */
     public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
             ShardPrivacy dp) {
+        return offer(state, c, policy, optimizer, dp, DIRECT);
+    }
+
+    /**
+     * As {@link #offer(ShardState, Contribution, AggregationPolicy, Optimizer, ShardPrivacy)} with the optimizer loop
+     * run by {@code kernel}; version, ledger and everything but the parameters and slots advance at once.
+     */
+    public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
+            ShardPrivacy dp, Kernel kernel) {
         Rejected invalid = validate(state, c, policy, dp);
         if (invalid != null) {
             return invalid;
@@ -76,16 +97,16 @@ public final class ShardStepper {
         if (policy.mode() == AggregationPolicy.Mode.ASYNC) {
             if (dp != null) {
                 add(state.pending(), c, true);
-                return new Applied(applyPending(state, optimizer, dp));
+                return new Applied(applyPending(state, optimizer, dp, kernel));
             }
             return new Applied(apply(state, optimizer, c.gradient(), 1, c.numExamples(),
-                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null));
+                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, kernel));
         }
         add(state.pending(), c, dp != null);
         if (state.pending().count() < policy.workers()) {
             return new Accepted(state.pending().count(), policy.workers());
         }
-        return new Applied(applyPending(state, optimizer, dp));
+        return new Applied(applyPending(state, optimizer, dp, kernel));
     }
 
     /**
@@ -98,7 +119,12 @@ public final class ShardStepper {
 
     /** As {@link #flush(ShardState, Optimizer)} for a shard of a private model; the divisor stays the expected one. */
     public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp) {
-        return state.pending().isEmpty() ? null : applyPending(state, optimizer, dp);
+        return flush(state, optimizer, dp, DIRECT);
+    }
+
+    /** As {@link #flush(ShardState, Optimizer, ShardPrivacy)} with the optimizer loop run by {@code kernel}. */
+    public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp, Kernel kernel) {
+        return state.pending().isEmpty() ? null : applyPending(state, optimizer, dp, kernel);
     }
 
     private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy, ShardPrivacy dp) {
@@ -199,7 +225,7 @@ public final class ShardStepper {
         p.workers.add(c.workerId());
     }
 
-    private static StepResult applyPending(ShardState s, Optimizer optimizer, ShardPrivacy dp) {
+    private static StepResult applyPending(ShardState s, Optimizer optimizer, ShardPrivacy dp, Kernel kernel) {
         PendingStep p = s.pending();
         float[] mean = p.weightedSum;
         int count = p.count();
@@ -215,14 +241,14 @@ public final class ShardStepper {
             }
         }
         double meanLoss = p.lossExamples == 0 ? Double.NaN : p.lossSum / p.lossExamples;
-        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp);
+        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp, kernel);
         p.clear();
         return r;
     }
 
     private static StepResult apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
-            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp) {
-        optimizer.step(s.params(), gradient, s.optimizer());
+            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, Kernel kernel) {
+        kernel.step(optimizer, s.params(), gradient, s.optimizer());
         s.advanceVersion();
         double epsilon = Double.NaN;
         boolean exhausted = false;

@@ -1,0 +1,54 @@
+package io.gradstream.operators;
+
+import io.gradstream.opencl.BackendListener;
+import io.gradstream.opencl.CircuitBreaker;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+/**
+ * The step backend's metrics in the group {@code gradstream.backend.<name>} (a {@code backend} label in Prometheus):
+ * kernel time per launch, batch sizes, CPU fallbacks and bypasses, and the circuit breaker's state (0 closed,
+ * 1 half-open, 2 open).
+ */
+final class BackendMetrics implements BackendListener {
+    final Histogram kernelMicros;
+    final Histogram batchShards;
+    private final Counter fallbacks;
+    private final Counter bypassed;
+    private volatile int circuitState;
+
+    BackendMetrics(MetricGroup parent, String backend) {
+        MetricGroup group = parent.addGroup("backend", backend);
+        kernelMicros = group.histogram("kernelMicros", new DescriptiveStatisticsHistogram(1024));
+        batchShards = group.histogram("batchShards", new DescriptiveStatisticsHistogram(1024));
+        fallbacks = group.counter("fallbacks");
+        bypassed = group.counter("bypassed");
+        group.gauge("circuitState", (Gauge<Integer>) () -> circuitState);
+    }
+
+    @Override
+    public void fallback(int shards, RuntimeException cause) {
+        fallbacks.inc();
+    }
+
+    @Override
+    public void bypassed(int shards) {
+        bypassed.inc();
+    }
+
+    @Override
+    public void breakerStateChanged(CircuitBreaker.State from, CircuitBreaker.State to) {
+        circuitState = switch (to) {
+            case CLOSED -> 0;
+            case HALF_OPEN -> 1;
+            case OPEN -> 2;
+        };
+    }
+
+    long fallbacks() {
+        return fallbacks.getCount();
+    }
+}

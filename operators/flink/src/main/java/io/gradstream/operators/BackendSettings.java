@@ -1,0 +1,46 @@
+package io.gradstream.operators;
+
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Which {@code StepBackend} runs the shard operator's optimizer loops and how many due shard steps it gathers into
+ * one batch (one kernel launch) before running them, waiting at most {@code batchDelayMs}. A batch of one is the
+ * direct path: each step runs as its contribution completes.
+ *
+ * @param opencl device selection for the OpenCL backend ({@code platform}, {@code device-type}, {@code device})
+ */
+public record BackendSettings(Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs)
+        implements Serializable {
+
+    /** The backend kind. */
+    public enum Kind {
+        /** The numeric core's loops on the task's thread. */
+        CPU,
+        /** An OpenCL device through JOCL, with the CPU as fallback behind a circuit breaker. */
+        OPENCL
+    }
+
+    public BackendSettings {
+        Objects.requireNonNull(kind, "kind must not be null");
+        opencl = new HashMap<>(Objects.requireNonNull(opencl, "opencl must not be null"));
+        if (batchShards < 1) {
+            throw new IllegalArgumentException("batchShards must be >= 1, got " + batchShards);
+        }
+        if (batchDelayMs < 0) {
+            throw new IllegalArgumentException("batchDelayMs must be >= 0, got " + batchDelayMs);
+        }
+    }
+
+    /** Every step on the CPU as it completes. */
+    public static BackendSettings cpu() {
+        return new BackendSettings(Kind.CPU, Map.of(), 1, 0);
+    }
+
+    /** Whether due steps are gathered into batches (which needs {@link ShardOptimizerOperator}). */
+    public boolean batched() {
+        return batchShards > 1;
+    }
+}
