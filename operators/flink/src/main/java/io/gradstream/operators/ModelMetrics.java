@@ -12,11 +12,14 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * The shard operator's metrics for one model, in the group {@code gradstream.model.<id>} (a {@code model} label in
- * Prometheus): throughput, rejections by reason, staleness, step time, version, loss and, for a private model, epsilon
- * spent and the fraction of contributions clipped. Updated per record with
- * counters and a histogram window of 1024 samples, so the cost is a few field writes.
+ * Prometheus): throughput, rejections by reason, staleness, aggregation wait, step time, version, loss, compression
+ * ratios, state size, sampled gradient and update norms and, for a private model, epsilon spent and the fraction of
+ * contributions clipped. Updated per record with counters and a histogram window of 1024 samples, so the cost is a
+ * few field writes; the norms, which read a whole shard, are taken on one step in {@link #NORM_SAMPLE_EVERY}.
  */
 final class ModelMetrics {
+    /** Gradient and update norms read every element of a shard: one step in this many is measured. */
+    static final int NORM_SAMPLE_EVERY = 16;
     private final MetricGroup group;
     final Counter gradientsAccepted;
     final Counter stepsApplied;
@@ -25,6 +28,16 @@ final class ModelMetrics {
     final Histogram staleness;
     final Histogram stepMicros;
     final Histogram publishToStepMillis;
+    final Histogram aggregationWaitMillis;
+    private long payloadBytesIn;
+    private long rawBytesIn;
+    private long payloadBytesOut;
+    private long rawBytesOut;
+    private final Map<String, Long> stateBytesByShard = new java.util.HashMap<>();
+    private volatile long stateBytes;
+    private volatile double gradientNorm = Double.NaN;
+    private volatile double updateNorm = Double.NaN;
+    private long offered;
     private final Map<RejectCode, Counter> rejected = new EnumMap<>(RejectCode.class);
     private volatile long version;
     private volatile double meanLoss = Double.NaN;
@@ -43,11 +56,55 @@ final class ModelMetrics {
         staleness = group.histogram("staleness", new DescriptiveStatisticsHistogram(1024));
         stepMicros = group.histogram("stepMicros", new DescriptiveStatisticsHistogram(1024));
         publishToStepMillis = group.histogram("publishToStepMillis", new DescriptiveStatisticsHistogram(1024));
+        aggregationWaitMillis = group.histogram("aggregationWaitMillis", new DescriptiveStatisticsHistogram(1024));
+        group.gauge("inputCompressionRatio", (Gauge<Double>) () -> ratio(rawBytesIn, payloadBytesIn));
+        group.gauge("outputCompressionRatio", (Gauge<Double>) () -> ratio(rawBytesOut, payloadBytesOut));
+        group.gauge("stateBytes", (Gauge<Long>) () -> stateBytes);
+        group.gauge("gradientNorm", (Gauge<Double>) () -> gradientNorm);
+        group.gauge("updateNorm", (Gauge<Double>) () -> updateNorm);
         group.gauge("version", (Gauge<Long>) () -> version);
         group.gauge("meanLoss", (Gauge<Double>) () -> meanLoss);
         group.gauge("epsilonSpent", (Gauge<Double>) () -> epsilon);
         group.gauge("epsilonTarget", (Gauge<Double>) () -> epsilonTarget);
         group.gauge("clippedFraction", (Gauge<Double>) () -> clippedFraction);
+    }
+
+    private static double ratio(long raw, long encoded) {
+        return encoded == 0 ? Double.NaN : (double) raw / encoded;
+    }
+
+    /** A gradient payload of {@code encodedBytes} for {@code elements} floats (FP32 would be 4 bytes each). */
+    void payloadIn(long encodedBytes, long elements) {
+        payloadBytesIn += encodedBytes;
+        rawBytesIn += 4 * elements;
+    }
+
+    /** Published parameters of {@code encodedBytes} for {@code elements} floats. */
+    void payloadOut(long encodedBytes, long elements) {
+        payloadBytesOut += encodedBytes;
+        rawBytesOut += 4 * elements;
+    }
+
+    /** Whether this offer's step, if it applies, is one whose norms are measured. */
+    boolean sampleNorms() {
+        return offered++ % NORM_SAMPLE_EVERY == 0;
+    }
+
+    void norms(double gradient, double update) {
+        gradientNorm = gradient;
+        updateNorm = update;
+    }
+
+    /** The state one shard keeps on this subtask, so that the gauge is the model's total here. */
+    void stateBytes(String shardKey, long bytes) {
+        Long previous = stateBytesByShard.put(shardKey, bytes);
+        stateBytes += bytes - (previous == null ? 0 : previous);
+    }
+
+    /** The model was deleted: its shards' state is gone. */
+    void stateDeleted() {
+        stateBytesByShard.clear();
+        stateBytes = 0;
     }
 
     /** Epsilon only grows; shards report in any order, so the gauge keeps the largest. */

@@ -123,7 +123,7 @@ public class ShardOptimizerFunction
 
     /** A completed step whose optimizer loop waits in the batch; the shard is written and published after it. */
     private record Batched(String key, ShardKey shardKey, ShardState state, ShardStep step,
-            ShardStepper.StepResult result, ModelConfig config) {
+            ShardStepper.StepResult result, ModelConfig config, float[] before, double gradientNorm) {
     }
 
     /**
@@ -217,8 +217,8 @@ public class ShardOptimizerFunction
     }
 
     private void addToBatch(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult step,
-            ModelConfig config) throws Exception {
-        batch.add(new Batched(key, shardKey, state, deferred, step, config));
+            ModelConfig config, float[] before, double gradientNorm) throws Exception {
+        batch.add(new Batched(key, shardKey, state, deferred, step, config, before, gradientNorm));
         deferred = null;
         batchedKeys.add(key);
         if (batch.size() >= backendSettings.batchShards()) {
@@ -250,6 +250,11 @@ public class ShardOptimizerFunction
         for (Batched b : todo) {
             host.runAs(b.key(), () -> {
                 shard.update(b.state());
+                ModelMetrics m = metrics(b.shardKey().model());
+                m.stateBytes(b.key(), stateBytes(b.state()));
+                if (b.before() != null) {
+                    m.norms(b.gradientNorm(), distance(b.before(), b.state().params()));
+                }
                 host.emit(update(b.shardKey(), b.state(), b.config(), b.result()));
                 StatusEvent event = budgetEvent(b.shardKey(), b.config(), b.result());
                 if (event != null) {
@@ -375,16 +380,28 @@ public class ShardOptimizerFunction
         }
         long staleness = state.version() - batch.getBaseVersion();
         long started = System.nanoTime();
-        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer,
-                config.privacy(shardKey), kernel());
-        long micros = (System.nanoTime() - started) / 1000;
         ModelMetrics m = metrics(model);
+        ShardStepper.Kernel kernel = kernel();
+        float[] before = null;
+        double[] gradientNorm = {Double.NaN};
+        if (m.sampleNorms()) {
+            before = state.params().clone();
+            ShardStepper.Kernel inner = kernel;
+            kernel = (o, p, g, st) -> {
+                gradientNorm[0] = io.gradstream.core.privacy.Clipping.norm(g);
+                inner.step(o, p, g, st);
+            };
+        }
+        ShardStepper.Outcome outcome = ShardStepper.offer(state, c, config.policy(), optimizer,
+                config.privacy(shardKey), kernel);
+        long micros = (System.nanoTime() - started) / 1000;
         if (config.privacy() != null) {
             m.clippedFraction = config.clips().fraction();
         }
         if (!(outcome instanceof ShardStepper.Rejected)) {
             m.gradientsAccepted.inc();
             m.bytesIn.inc(record.value.length);
+            m.payloadIn(payload.getData().remaining(), length);
             m.staleness.update(staleness);
         }
         if (outcome instanceof ShardStepper.Rejected r) {
@@ -402,11 +419,15 @@ public class ShardOptimizerFunction
         } else if (outcome instanceof ShardStepper.Applied applied) {
             deadline.clear();
             if (batching()) {
-                addToBatch(key, shardKey, state, applied.step(), config); // written and published by the flush
+                // Written and published by the flush.
+                addToBatch(key, shardKey, state, applied.step(), config, before, gradientNorm[0]);
                 return;
             }
             m.stepMicros.update(micros);
             backendMetrics.kernelMicros.update(micros);
+            if (before != null) {
+                m.norms(gradientNorm[0], distance(before, state.params()));
+            }
             out.collect(update(shardKey, state, config, applied.step()));
             StatusEvent event = budgetEvent(shardKey, config, applied.step());
             if (event != null) {
@@ -414,6 +435,29 @@ public class ShardOptimizerFunction
             }
         }
         shard.update(state);
+        m.stateBytes(key, stateBytes(state));
+    }
+
+    /** What a shard's state holds, about as its checkpoint does: parameters, slots and a pending sum in floats. */
+    private static long stateBytes(ShardState s) {
+        long floats = s.params().length;
+        for (float[] slot : s.optimizer().tensors().values()) {
+            floats += slot.length;
+        }
+        if (s.pending().weightedSum() != null) {
+            floats += s.pending().weightedSum().length;
+        }
+        return 4 * floats;
+    }
+
+    /** The L2 norm of {@code after - before}, in double. */
+    private static double distance(float[] before, float[] after) {
+        double sum = 0;
+        for (int i = 0; i < before.length; i++) {
+            double d = (double) after[i] - before[i];
+            sum += d * d;
+        }
+        return Math.sqrt(sum);
     }
 
     private void init(ShardState state, float[] values, ModelConfig config, ShardKey key, RawRecord record,
@@ -456,8 +500,12 @@ public class ShardOptimizerFunction
         int n = codec.encode(p, 0, p.length, ByteBuffer.wrap(bytes));
         ModelMetrics m = metrics(key.model());
         m.bytesOut.inc(n);
+        m.payloadOut(n, p.length);
         if (step != null) {
             m.applied(state.version(), step.meanLoss());
+            if (step.contributions() > 1) {
+                m.aggregationWaitMillis.update(step.aggregationWaitMs());
+            }
             if (step.latestPublishedAtMs() > 0) {
                 m.publishToStepMillis.update(Math.max(0, System.currentTimeMillis() - step.latestPublishedAtMs()));
             }
@@ -576,7 +624,7 @@ public class ShardOptimizerFunction
                 ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()),
                         config.privacy(key), kernel());
                 if (step != null && batching()) {
-                    addToBatch(ctx.getCurrentKey(), key, state, step, config);
+                    addToBatch(ctx.getCurrentKey(), key, state, step, config, null, Double.NaN);
                 } else if (step != null) {
                     shard.update(state);
                     out.collect(update(key, state, config, step));
@@ -654,6 +702,7 @@ public class ShardOptimizerFunction
                     ctx.getBroadcastState(MODELS).remove(model);
                     ctx.getBroadcastState(PAUSED).remove(model);
                     configs.remove(model);
+                    metrics(model).stateDeleted();
                     String prefix = model + "/";
                     ctx.applyToKeyedState(SHARD, (key, state) -> {
                         if (key.startsWith(prefix)) {

@@ -28,7 +28,10 @@ import org.apache.flink.core.memory.DataOutputView;
  */
 public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
-    /** 2 added the privacy ledger; format 1 (no ledger) is still read, as an empty ledger. */
+    /**
+     * 2 added the privacy ledger and the earliest publish time of a pending step; format 1 is still read (an empty
+     * ledger, no earliest time).
+     */
     private static final int FORMAT = 2;
     private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class,
             ByteOrder.LITTLE_ENDIAN);
@@ -54,7 +57,8 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     public ShardState copy(ShardState from) {
         PendingStep p = from.pending();
         PendingStep pending = PendingStep.restore(p.weightedSum() == null ? null : p.weightedSum().clone(),
-                p.examples(), p.lossSum(), p.lossExamples(), p.latestPublishedAtMs(), p.workers());
+                p.examples(), p.lossSum(), p.lossExamples(), p.latestPublishedAtMs(), p.earliestPublishedAtMs(),
+                p.workers());
         return new ShardState(from.params().clone(), from.optimizer().copy(), from.version(), pending,
                 new HashMap<>(from.workerWatermarks()), from.ledger());
     }
@@ -95,6 +99,7 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
         out.writeDouble(p.lossSum());
         out.writeLong(p.lossExamples());
         out.writeLong(p.latestPublishedAtMs());
+        out.writeLong(p.earliestPublishedAtMs());
         out.writeInt(p.workers().size());
         for (String w : p.workers()) {
             out.writeUTF(w);
@@ -137,6 +142,7 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
         double lossSum = in.readDouble();
         long lossExamples = in.readLong();
         long latest = in.readLong();
+        long earliest = format >= 2 ? in.readLong() : 0;
         int workers = in.readInt();
         Set<String> ws = new LinkedHashSet<>();
         for (int i = 0; i < workers; i++) {
@@ -158,7 +164,7 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             ledger = PrivacyLedger.of(list);
         }
         return new ShardState(params, o, version,
-                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, ws), watermarks, ledger);
+                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, earliest, ws), watermarks, ledger);
     }
 
     @Override

@@ -74,7 +74,7 @@ class ShardStateSerializerTest {
     }
 
     @Test
-    void thePrivacyLedgerTravelsWithTheParametersAndFormatOneReadsAsEmpty() throws Exception {
+    void thePrivacyLedgerTravelsWithTheParametersAndFormatOneStillReads() throws Exception {
         ShardState s = adamShard(8, false);
         PrivacyLedger ledger = PrivacyLedger.EMPTY.plusStep(1.1, 0.01).plusStep(1.1, 0.01).plusStep(2.0, 0.02);
         ShardState withLedger = new ShardState(s.params(), s.optimizer(), s.version(), s.pending(),
@@ -88,13 +88,33 @@ class ShardStateSerializerTest {
         assertThat(back.ledger().phases()).hasSize(2);
         assertThat(ser.copy(withLedger).ledger()).isEqualTo(ledger);
 
-        // A checkpoint written before the ledger existed (format 1: same bytes without the trailing ledger).
-        DataOutputSerializer old = new DataOutputSerializer(64);
-        ser.serialize(s, old);
-        byte[] v1 = java.util.Arrays.copyOf(old.getCopyOfBuffer(), old.length() - Integer.BYTES);
-        v1[3] = 1;
-        ShardState restored = ser.deserialize(new DataInputDeserializer(v1));
+        // A checkpoint of format 1, as the serializer before the ledger wrote it: params {1.5, -2} at version 3,
+        // an Adam step count of 3, a pending contribution from worker a, a watermark of b.
+        DataOutputSerializer v1 = new DataOutputSerializer(64);
+        v1.writeInt(1);
+        v1.writeLong(3);
+        v1.writeInt(2);
+        v1.write(new byte[] {0, 0, (byte) 0xC0, 0x3F, 0, 0, 0, (byte) 0xC0}); // 1.5f, -2f little-endian
+        v1.writeLong(3);
+        v1.writeInt(0); // slots
+        v1.writeInt(0); // scalars
+        v1.writeBoolean(false); // no pending sum
+        v1.writeLong(4);
+        v1.writeDouble(0.5);
+        v1.writeLong(4);
+        v1.writeLong(1234);
+        v1.writeInt(1);
+        v1.writeUTF("a");
+        v1.writeInt(1);
+        v1.writeUTF("b");
+        v1.writeLong(7);
+        ShardState restored = ser.deserialize(new DataInputDeserializer(v1.getCopyOfBuffer()));
+        assertThat(restored.params()).containsExactly(1.5f, -2f);
+        assertThat(restored.version()).isEqualTo(3);
+        assertThat(restored.pending().workers()).containsExactly("a");
+        assertThat(restored.pending().latestPublishedAtMs()).isEqualTo(1234);
+        assertThat(restored.pending().earliestPublishedAtMs()).isZero();
+        assertThat(restored.workerWatermarks()).containsEntry("b", 7L);
         assertThat(restored.ledger()).isEqualTo(PrivacyLedger.EMPTY);
-        assertThat(restored.params()).containsExactly(s.params());
     }
 }

@@ -14,6 +14,7 @@ public final class PendingStep {
     double lossSum;
     long lossExamples;
     long latestPublishedAtMs;
+    long earliestPublishedAtMs;
     final Set<String> workers = new LinkedHashSet<>();
 
     public boolean isEmpty() {
@@ -49,15 +50,21 @@ public final class PendingStep {
         return latestPublishedAtMs;
     }
 
+    /** Earliest publishedAtMs of the contributions (0 when none told): with the latest, the aggregation wait. */
+    public long earliestPublishedAtMs() {
+        return earliestPublishedAtMs;
+    }
+
     /** Restores a pending step from its serialized parts. */
     public static PendingStep restore(float[] weightedSum, long examples, double lossSum, long lossExamples,
-            long latestPublishedAtMs, Set<String> workers) {
+            long latestPublishedAtMs, long earliestPublishedAtMs, Set<String> workers) {
         PendingStep p = new PendingStep();
         p.weightedSum = weightedSum;
         p.examples = examples;
         p.lossSum = lossSum;
         p.lossExamples = lossExamples;
         p.latestPublishedAtMs = latestPublishedAtMs;
+        p.earliestPublishedAtMs = earliestPublishedAtMs;
         p.workers.addAll(workers);
         return p;
     }
@@ -68,6 +75,7 @@ public final class PendingStep {
         lossSum = 0;
         lossExamples = 0;
         latestPublishedAtMs = 0;
+        earliestPublishedAtMs = 0;
         workers.clear();
     }
 }

@@ -40,9 +40,11 @@ public final class ShardStepper {
      * @param meanLoss example-weighted mean of the reported losses, NaN when none reported one
      * @param epsilon privacy spent by this shard's steps so far, NaN for a model without privacy
      * @param budgetExhausted whether the privacy budget leaves no room for another step
+     * @param aggregationWaitMs latest minus earliest publishedAtMs of the step's contributions: how long the first
+     *     worker's gradient waited for the last (by the workers' clocks; 0 for one contribution)
      */
     public record StepResult(long version, int contributions, long examples, double meanLoss,
-            long latestPublishedAtMs, double epsilon, boolean budgetExhausted) {
+            long latestPublishedAtMs, double epsilon, boolean budgetExhausted, long aggregationWaitMs) {
     }
 
     /**
@@ -100,7 +102,7 @@ public final class ShardStepper {
                 return new Applied(applyPending(state, optimizer, dp, kernel));
             }
             return new Applied(apply(state, optimizer, c.gradient(), 1, c.numExamples(),
-                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, kernel));
+                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, kernel, 0));
         }
         add(state.pending(), c, dp != null);
         if (state.pending().count() < policy.workers()) {
@@ -222,6 +224,9 @@ public final class ShardStepper {
             p.lossExamples += c.numExamples();
         }
         p.latestPublishedAtMs = Math.max(p.latestPublishedAtMs, c.publishedAtMs());
+        if (c.publishedAtMs() > 0 && (p.earliestPublishedAtMs == 0 || c.publishedAtMs() < p.earliestPublishedAtMs)) {
+            p.earliestPublishedAtMs = c.publishedAtMs();
+        }
         p.workers.add(c.workerId());
     }
 
@@ -241,13 +246,15 @@ public final class ShardStepper {
             }
         }
         double meanLoss = p.lossExamples == 0 ? Double.NaN : p.lossSum / p.lossExamples;
-        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp, kernel);
+        long wait = p.earliestPublishedAtMs == 0 ? 0 : p.latestPublishedAtMs - p.earliestPublishedAtMs;
+        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp, kernel, wait);
         p.clear();
         return r;
     }
 
     private static StepResult apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
-            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, Kernel kernel) {
+            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, Kernel kernel,
+            long aggregationWaitMs) {
         kernel.step(optimizer, s.params(), gradient, s.optimizer());
         s.advanceVersion();
         double epsilon = Double.NaN;
@@ -259,6 +266,6 @@ public final class ShardStepper {
             exhausted = !p.allowsStep(s.ledger());
         }
         return new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
-                exhausted);
+                exhausted, aggregationWaitMs);
     }
 }
