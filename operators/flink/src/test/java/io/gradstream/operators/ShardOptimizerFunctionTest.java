@@ -22,11 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
@@ -40,15 +38,7 @@ class ShardOptimizerFunctionTest {
 
     private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
             OperatorSubtaskState restoreFrom) throws Exception {
-        var h = new KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>(
-                new CoBroadcastWithKeyedOperator<>(new ShardOptimizerFunction(1_000, 100),
-                        List.of(ShardOptimizerFunction.MODELS, ShardOptimizerFunction.PAUSED)),
-                RawRecord::keyString, Types.STRING, 128, 1, 0);
-        h.setup();
-        if (restoreFrom != null) {
-            h.initializeState(restoreFrom);
-        }
-        h.open();
+        var h = BatchedStepsTest.harness(BackendSettings.cpu(), restoreFrom);
         open.add(h);
         return h;
     }
