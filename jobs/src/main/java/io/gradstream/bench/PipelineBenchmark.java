@@ -201,21 +201,26 @@ public final class PipelineBenchmark {
             Thread t = new Thread(() -> {
                 try (var p = producer(bootstrap)) {
                     long step = 0;
+                    long sent = 0;
                     long start = System.nanoTime();
                     double perThread = ratePerSecond / o.workers();
                     while (!stop.get()) {
                         step++;
                         for (int s = 0; s < payloads.length && !stop.get(); s++) {
+                            if (perThread > 0) {
+                                // Paced runs spread the records evenly: a load is a rate. Sending a step's shards in
+                                // one burst would measure the burst's transfer time (shards x record size over the
+                                // pipe's MB/s) on top of the pipeline's latency.
+                                long due = start + (long) (sent / perThread * 1e9);
+                                long wait = due - System.nanoTime();
+                                if (wait > 0) {
+                                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                                }
+                            }
                             byte[] key = (model + "/w/" + s).getBytes(StandardCharsets.UTF_8);
                             p.send(new ProducerRecord<>(topic, key, gradientRecord(model, s, worker, step,
                                     payloads[s])));
-                        }
-                        if (perThread > 0) {
-                            long due = start + (long) (step * payloads.length / perThread * 1e9);
-                            long wait = due - System.nanoTime();
-                            if (wait > 0) {
-                                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                            }
+                            sent++;
                         }
                     }
                 } catch (InterruptedException e) {
@@ -311,11 +316,25 @@ public final class PipelineBenchmark {
         }
         byte[] value = new byte[recordBytes];
         new SplittableRandom(1).nextBytes(value);
-        long records = Math.max(200, (long) (o.measure().toSeconds() * 400));
+        // At most 1 GiB, written in flushed chunks: a single 2 GiB burst made the broker fall behind, and the
+        // idempotent producer's retries then failed with out-of-order sequence numbers, leaving a short topic.
+        long records = Math.max(200, Math.min((long) (o.measure().toSeconds() * 400), (1L << 30) / recordBytes));
+        java.util.concurrent.atomic.AtomicReference<Exception> failed = new java.util.concurrent.atomic.AtomicReference<>();
         try (var p = producer(bootstrap)) {
-            for (long i = 0; i < records; i++) {
-                p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value));
+            for (long i = 0; i < records && failed.get() == null; i++) {
+                p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
+                        (meta, e) -> {
+                            if (e != null) {
+                                failed.compareAndSet(null, e);
+                            }
+                        });
+                if (i % 256 == 255) {
+                    p.flush();
+                }
             }
+        }
+        if (failed.get() != null) {
+            throw new IllegalStateException("copy loop: filling its input topic failed: " + failed.get(), failed.get());
         }
         Properties cp = new Properties();
         cp.put("bootstrap.servers", bootstrap);

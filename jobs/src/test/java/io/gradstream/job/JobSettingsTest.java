@@ -77,7 +77,7 @@ class JobSettingsTest {
         // Unset in the job's configuration, so the cluster's values apply (the job's would override them).
         assertThat(job.containsKey("state.backend.type")).isFalse();
         assertThat(job.containsKey("execution.checkpointing.interval")).isFalse();
-        assertThat(job.getString("execution.buffer-timeout.interval", "")).isEqualTo("5 ms");
+        assertThat(job.getString("execution.buffer-timeout.interval", "")).isEqualTo("0 ms");
         Configuration given = new Configuration();
         given.setString("state.backend.type", "hashmap");
         assertThat(JobConfig.withDefaults(given, cluster).getString("state.backend.type", "")).isEqualTo("hashmap");
