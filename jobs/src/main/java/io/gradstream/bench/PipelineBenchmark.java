@@ -321,6 +321,7 @@ public final class PipelineBenchmark {
         long records = Math.max(200, Math.min((long) (o.measure().toSeconds() * 400), (1L << 30) / recordBytes));
         java.util.concurrent.atomic.AtomicReference<Exception> failed = new java.util.concurrent.atomic.AtomicReference<>();
         try (var p = producer(bootstrap)) {
+            awaitLeaders(p, in);
             for (long i = 0; i < records && failed.get() == null; i++) {
                 p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
                         (meta, e) -> {
@@ -362,6 +363,23 @@ public final class PipelineBenchmark {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return copiedBytes / seconds / 1e6;
+    }
+
+    /**
+     * Waits until every partition of a topic just created has a leader. Producing earlier got NOT_LEADER_OR_FOLLOWER
+     * for the first batches, and the idempotent producer's retries of them then failed with out-of-order sequence
+     * numbers behind later batches, stalling the fill for minutes.
+     */
+    private static void awaitLeaders(KafkaProducer<byte[], byte[]> p, String topic) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            var partitions = p.partitionsFor(topic);
+            if (!partitions.isEmpty() && partitions.stream().allMatch(i -> i.leader() != null && !i.leader().isEmpty())) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("topic " + topic + " has partitions without a leader after 30 s");
     }
 
     private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
