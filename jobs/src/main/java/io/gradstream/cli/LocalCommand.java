@@ -34,7 +34,7 @@ final class LocalCommand implements Callable<Integer> {
             description = "Port of the embedded broker on 127.0.0.1 (0 = any free port; default: ${DEFAULT-VALUE}).")
     int kafkaPort;
 
-    @Option(names = "--web-port", defaultValue = "8081", description = "Port of the Flink Web UI (default: "
+    @Option(names = "--web-port", defaultValue = "8081", description = "Port of the Flink Web UI (0: any free port; default: "
             + "${DEFAULT-VALUE}).")
     int webPort;
 

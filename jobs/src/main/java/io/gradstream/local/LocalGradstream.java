@@ -83,7 +83,9 @@ public final class LocalGradstream implements AutoCloseable {
             // Loopback only, and every temporary file of Flink under the work folder.
             conf.setString("rest.bind-address", "127.0.0.1");
             conf.setString("rest.address", "127.0.0.1");
-            conf.setString("rest.port", String.valueOf(o.webPort()));
+            // Port 0 means any free port; pick it here so the address printed is the one that serves.
+            int webPort = o.webPort() == 0 ? EmbeddedKafka.freePort() : o.webPort();
+            conf.setString("rest.port", String.valueOf(webPort));
             conf.setString("jobmanager.bind-host", "127.0.0.1");
             conf.setString("jobmanager.rpc.address", "127.0.0.1");
             conf.setString("taskmanager.bind-host", "127.0.0.1");
@@ -101,7 +103,7 @@ public final class LocalGradstream implements AutoCloseable {
                     JobConfig.withDefaults(conf));
             JobClient job = GradstreamJob.kafka(settings).start(env, "gradstream");
             return new LocalGradstream(dir, own, kafka, job, settings,
-                    "http://127.0.0.1:" + o.webPort(), prometheusUrl);
+                    "http://127.0.0.1:" + webPort, prometheusUrl);
         } catch (Exception e) {
             if (kafka != null) {
                 kafka.close();
