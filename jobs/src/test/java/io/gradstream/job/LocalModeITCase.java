@@ -33,16 +33,22 @@ class LocalModeITCase {
         }
     }
 
-    @Test
-    void demoTrainsTheModelAndExitsCleanly() throws Exception {
-        LocalProcess local = LocalProcess.start(tmp, "--demo", "--steps", "40", "--kafka-port", "0", "--web-port",
-                String.valueOf(freePort()), "--prometheus-port", String.valueOf(freePort()));
+    /** Runs {@code gradstream local} with {@code args} until it exits, which it must do with status 0 in 2 min. */
+    private LocalProcess runToExit(String... args) throws Exception {
+        LocalProcess local = LocalProcess.start(tmp, args);
         Process p = local.process();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         Thread.sleep(200); // let the reader take the last lines
+        assertThat(p.exitValue()).as(local.output()).isZero();
+        return local;
+    }
+
+    @Test
+    void demoTrainsTheModelAndExitsCleanly() throws Exception {
+        LocalProcess local = runToExit("--demo", "--steps", "40", "--kafka-port", "0", "--web-port",
+                String.valueOf(freePort()), "--prometheus-port", String.valueOf(freePort()));
         List<String> lines = local.lines();
         String output = local.output();
-        assertThat(p.exitValue()).as(output).isZero();
         assertThat(output).contains("Flink Web UI:  http://127.0.0.1:").contains("Prometheus:    http://127.0.0.1:")
                 .contains("step   40/40");
         String last = lines.stream().filter(l -> l.startsWith("demo: loss")).findFirst().orElse("(none)");
@@ -54,14 +60,10 @@ class LocalModeITCase {
 
     @Test
     void thePrivateDemoReachesItsEpsilonAndStillLearns() throws Exception {
-        LocalProcess local = LocalProcess.start(tmp, "--demo", "--dp", "--epsilon", "4", "--steps", "30",
-                "--kafka-port", "0", "--web-port", String.valueOf(freePort()), "--prometheus-port", "none");
-        Process p = local.process();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(200); // let the reader take the last lines
+        LocalProcess local = runToExit("--demo", "--dp", "--epsilon", "4", "--steps", "30", "--kafka-port", "0",
+                "--web-port", String.valueOf(freePort()), "--prometheus-port", "none");
         List<String> lines = local.lines();
         String output = local.output();
-        assertThat(p.exitValue()).as(output).isZero();
         assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 at delta 1e-05");
         String eps = lines.stream().filter(l -> l.startsWith("demo: privacy epsilon")).findFirst().orElse("(none)");
         assertThat(eps).matches("demo: privacy epsilon [0-9.]+ at delta 1e-05 \\(target 4.00, noise multiplier "
