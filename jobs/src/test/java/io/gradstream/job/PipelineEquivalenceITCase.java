@@ -2,6 +2,7 @@ package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradstream.operators.BackendSettings;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.ParameterUpdate;
@@ -55,9 +56,11 @@ class PipelineEquivalenceITCase {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1} parallelism {2}")
-    @CsvSource({"Adam, SYNC, 1", "Adam, SYNC, 2", "Adam, ASYNC, 2", "SGD, SYNC, 2", "SGD, ASYNC, 1"})
-    void pipelineEqualsTheLocalKernel(String optimizer, String mode, int parallelism) throws Exception {
+    /** Batches of up to 8 completed steps (the OpenCL backend's path, here on the CPU backend) must not change a bit. */
+    @ParameterizedTest(name = "{0} {1} parallelism {2} batch {3}")
+    @CsvSource({"Adam, SYNC, 1, 1", "Adam, SYNC, 2, 1", "Adam, ASYNC, 2, 1", "SGD, SYNC, 2, 1", "SGD, ASYNC, 1, 1",
+        "Adam, SYNC, 2, 8", "SGD, ASYNC, 1, 8"})
+    void pipelineEqualsTheLocalKernel(String optimizer, String mode, int parallelism, int batch) throws Exception {
         Workload work = new Workload(optimizer, OPTIMIZERS.get(optimizer), mode.equals("SYNC"), LENGTH, SHARD_SIZE,
                 WORKERS, STEPS, parallelism * 31L + optimizer.length());
 
@@ -66,7 +69,8 @@ class PipelineEquivalenceITCase {
         var rawType = TypeExtractor.createTypeInfo(RawRecord.class);
         var control = env.fromData(List.of(work.create), rawType).setParallelism(1);
         var grads = env.fromData(work.gradients, rawType).setParallelism(1).map(new HoldFirst()).setParallelism(1);
-        GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000);
+        GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000,
+                new BackendSettings(BackendSettings.Kind.CPU, Map.of(), batch, 5));
         CloseableIterator<ParameterUpdate> params = out.parameters().collectAsync();
         CloseableIterator<RejectedRecord> rejected = out.rejected().collectAsync();
         env.execute("equivalence " + optimizer + " " + mode + " p" + parallelism);
