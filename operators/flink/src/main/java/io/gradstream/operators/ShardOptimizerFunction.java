@@ -4,10 +4,6 @@ import io.gradstream.schemas.AvroRecords;
 
 import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.core.codec.PayloadCodecs;
-import io.gradstream.core.optim.CpuStepBackend;
-import io.gradstream.core.optim.OptimizerState;
-import io.gradstream.core.optim.ShardStep;
-import io.gradstream.core.optim.StepBackend;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
@@ -22,19 +18,13 @@ import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
 import io.gradstream.schemas.TensorPayload;
-import io.gradstream.opencl.CircuitBreaker;
-import io.gradstream.opencl.ClConfig;
-import io.gradstream.opencl.OpenClStepBackend;
-import io.gradstream.opencl.ResilientBackend;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -95,12 +85,8 @@ public class ShardOptimizerFunction
     private transient Map<io.gradstream.core.codec.Encoding, PayloadCodec> inputCodecs;
     private transient Map<String, PayloadCodec> outputCodecs;
     private transient Map<String, ModelMetrics> metrics;
-    private transient StepBackend stepBackend;
-    private transient BackendMetrics backendMetrics;
+    private transient StepBatch steps;
     private transient BatchHost host;
-    private transient List<Batched> batch;
-    private transient Set<String> batchedKeys;
-    private transient ShardStep deferred;
 
     /** What the operator lends the function for batched steps: key switching, emission, a delayed flush. */
     public interface BatchHost {
@@ -119,11 +105,6 @@ public class ShardOptimizerFunction
     @FunctionalInterface
     public interface KeyedWork {
         void run() throws Exception;
-    }
-
-    /** A completed step whose optimizer loop waits in the batch; the shard is written and published after it. */
-    private record Batched(String key, ShardKey shardKey, ShardState state, ShardStep step,
-            ShardStepper.StepResult result, ModelConfig config, float[] before, double gradientNorm) {
     }
 
     /**
@@ -158,44 +139,19 @@ public class ShardOptimizerFunction
         inputCodecs = new HashMap<>();
         outputCodecs = new HashMap<>();
         metrics = new HashMap<>();
-        batch = new ArrayList<>();
-        batchedKeys = new HashSet<>();
-        stepBackend = openBackend(getRuntimeContext().getMetricGroup().addGroup("gradstream"));
-    }
-
-    /**
-     * The backend of the settings; an OpenCL device that cannot be opened (no runtime, no platform, no such device)
-     * leaves the CPU in its place, logged once: the job runs either way.
-     */
-    private StepBackend openBackend(org.apache.flink.metrics.MetricGroup group) {
-        if (backendSettings.kind() == BackendSettings.Kind.OPENCL) {
-            try {
-                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(backendSettings.opencl()));
-                backendMetrics = new BackendMetrics(group, "opencl");
-                org.slf4j.LoggerFactory.getLogger(ShardOptimizerFunction.class).info(
-                        "optimizer steps run on {} in batches of up to {} shards", device.name(),
-                        backendSettings.batchShards());
-                return new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
-                        System::currentTimeMillis), backendMetrics);
-            } catch (RuntimeException e) {
-                org.slf4j.LoggerFactory.getLogger(ShardOptimizerFunction.class).warn(
-                        "OpenCL backend unavailable, optimizer steps run on the CPU: {}", e.getMessage());
-            }
-        }
-        backendMetrics = new BackendMetrics(group, "cpu");
-        return CpuStepBackend.INSTANCE;
+        steps = StepBatch.open(backendSettings, getRuntimeContext().getMetricGroup().addGroup("gradstream"));
     }
 
     @Override
     public void close() throws Exception {
-        if (stepBackend != null) {
-            stepBackend.close();
+        if (steps != null) {
+            steps.close();
         }
     }
 
     /** The backend the optimizer loops run on, e.g. {@code cpu} or {@code opencl:<device>+cpu-fallback}. */
     String backendName() {
-        return stepBackend.name();
+        return steps.backendName();
     }
 
     /** Called by {@link ShardOptimizerOperator}: without it every step runs directly. */
@@ -208,20 +164,12 @@ public class ShardOptimizerFunction
     }
 
     private ShardStepper.Kernel kernel() {
-        return batching() ? this::defer : ShardStepper.DIRECT;
-    }
-
-    private void defer(io.gradstream.core.optim.Optimizer optimizer, float[] params, float[] grad,
-            OptimizerState state) {
-        deferred = new ShardStep(optimizer, params, grad, state);
+        return batching() ? steps.kernel() : ShardStepper.DIRECT;
     }
 
     private void addToBatch(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult step,
             ModelConfig config, float[] before, double gradientNorm) throws Exception {
-        batch.add(new Batched(key, shardKey, state, deferred, step, config, before, gradientNorm));
-        deferred = null;
-        batchedKeys.add(key);
-        if (batch.size() >= backendSettings.batchShards()) {
+        if (steps.add(key, shardKey, state, step, config, before, gradientNorm)) {
             flushBatch();
         } else {
             host.flushWithin(backendSettings.batchDelayMs());
@@ -233,21 +181,10 @@ public class ShardOptimizerFunction
      * it under its own key. Keys in a batch are distinct: a shard's next record flushes the batch before it is read.
      */
     public void flushBatch() throws Exception {
-        if (batch == null || batch.isEmpty()) {
+        if (steps == null || steps.isEmpty()) {
             return;
         }
-        List<Batched> todo = batch;
-        batch = new ArrayList<>();
-        batchedKeys.clear();
-        List<ShardStep> steps = new ArrayList<>(todo.size());
-        for (Batched b : todo) {
-            steps.add(b.step());
-        }
-        long started = System.nanoTime();
-        stepBackend.step(steps);
-        backendMetrics.kernelMicros.update((System.nanoTime() - started) / 1000);
-        backendMetrics.batchShards.update(steps.size());
-        for (Batched b : todo) {
+        for (StepBatch.Entry b : steps.run()) {
             host.runAs(b.key(), () -> {
                 shard.update(b.state());
                 ModelMetrics m = metrics(b.shardKey().model());
@@ -349,7 +286,7 @@ public class ShardOptimizerFunction
             reject(ctx, RejectCode.UNDECODABLE, "payload: " + e.getMessage(), record, model);
             return;
         }
-        if (batchedKeys.contains(key)) {
+        if (steps.contains(key)) {
             flushBatch(); // this shard's previous step must be complete before it is read
         }
         ShardState state = shard.value();
@@ -424,7 +361,7 @@ public class ShardOptimizerFunction
                 return;
             }
             m.stepMicros.update(micros);
-            backendMetrics.kernelMicros.update(micros);
+            steps.metrics().kernelMicros.update(micros);
             if (before != null) {
                 m.norms(gradientNorm[0], distance(before, state.params()));
             }
@@ -601,7 +538,7 @@ public class ShardOptimizerFunction
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ParameterUpdate> out) throws Exception {
-        if (batchedKeys.contains(ctx.getCurrentKey())) {
+        if (steps.contains(ctx.getCurrentKey())) {
             flushBatch();
         }
         Long due = deadline.value();

@@ -1,0 +1,117 @@
+package io.gradstream.operators;
+
+import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.ShardStep;
+import io.gradstream.core.optim.StepBackend;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardState;
+import io.gradstream.core.shard.ShardStepper;
+import io.gradstream.opencl.CircuitBreaker;
+import io.gradstream.opencl.ClConfig;
+import io.gradstream.opencl.OpenClStepBackend;
+import io.gradstream.opencl.ResilientBackend;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.flink.metrics.MetricGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The step backend of one shard-operator subtask and the completed shard steps waiting to run on it as one call:
+ * {@link #kernel()} records a step's optimizer loop instead of running it, {@link #add} keeps the step with what the
+ * operator needs to finish it, {@link #run()} runs the batch and hands the steps back to be written and published.
+ */
+final class StepBatch implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StepBatch.class);
+
+    /** A completed step whose optimizer loop waits in the batch; the shard is written and published after it. */
+    record Entry(String key, ShardKey shardKey, ShardState state, ShardStep step, ShardStepper.StepResult result,
+            ModelConfig config, float[] before, double gradientNorm) {
+    }
+
+    private final StepBackend backend;
+    private final BackendMetrics metrics;
+    private final int maxShards;
+    private List<Entry> entries = new ArrayList<>();
+    private final Set<String> keys = new HashSet<>();
+    private ShardStep deferred;
+
+    private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards) {
+        this.backend = backend;
+        this.metrics = metrics;
+        this.maxShards = maxShards;
+    }
+
+    /**
+     * The backend of {@code settings}, its metrics in {@code group}. An OpenCL device that cannot be opened (no
+     * runtime, no platform, no such device) leaves the CPU in its place, logged once: the job runs either way.
+     */
+    static StepBatch open(BackendSettings settings, MetricGroup group) {
+        if (settings.kind() == BackendSettings.Kind.OPENCL) {
+            try {
+                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(settings.opencl()));
+                BackendMetrics metrics = new BackendMetrics(group, "opencl");
+                LOG.info("optimizer steps run on {} in batches of up to {} shards", device.name(),
+                        settings.batchShards());
+                return new StepBatch(new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
+                        System::currentTimeMillis), metrics), metrics, settings.batchShards());
+            } catch (RuntimeException e) {
+                LOG.warn("OpenCL backend unavailable, optimizer steps run on the CPU: {}", e.getMessage());
+            }
+        }
+        return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards());
+    }
+
+    String backendName() {
+        return backend.name();
+    }
+
+    BackendMetrics metrics() {
+        return metrics;
+    }
+
+    /** A kernel that records the step's loop for {@link #add} instead of running it. */
+    ShardStepper.Kernel kernel() {
+        return (optimizer, params, grad, state) -> deferred = new ShardStep(optimizer, params, grad, state);
+    }
+
+    boolean contains(String key) {
+        return keys.contains(key);
+    }
+
+    boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    /** Adds the step {@link #kernel()} just recorded; true when the batch is full. */
+    boolean add(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult result, ModelConfig config,
+            float[] before, double gradientNorm) {
+        entries.add(new Entry(key, shardKey, state, deferred, result, config, before, gradientNorm));
+        deferred = null;
+        keys.add(key);
+        return entries.size() >= maxShards;
+    }
+
+    /** Runs every waiting step on the backend as one call and returns them, emptying the batch. */
+    List<Entry> run() {
+        List<Entry> todo = entries;
+        entries = new ArrayList<>();
+        keys.clear();
+        List<ShardStep> steps = new ArrayList<>(todo.size());
+        for (Entry e : todo) {
+            steps.add(e.step());
+        }
+        long started = System.nanoTime();
+        backend.step(steps);
+        metrics.kernelMicros.update((System.nanoTime() - started) / 1000);
+        metrics.batchShards.update(steps.size());
+        return todo;
+    }
+
+    @Override
+    public void close() {
+        backend.close();
+    }
+}
