@@ -174,6 +174,8 @@ class PrivacyRecoveryITCase {
             conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "privacy-it");
             conf.setString("execution.checkpointing.interval", "200 ms");
             conf.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
+            // Kept after the cancel below, so the scan reads files that no longer change under it.
+            conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
             conf.setString("restart-strategy.type", "fixed-delay");
             conf.setString("restart-strategy.fixed-delay.attempts", "3");
             conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
@@ -229,6 +231,8 @@ class PrivacyRecoveryITCase {
             assertThat(String.join("\n", logLines)).doesNotContain(SECRET);
             assertThat(String.join("\n", metricText)).doesNotContain(SECRET);
             assertThat(config).doesNotContain(SECRET);
+            job.cancel().get();
+            job = null;
             byte[] secret = SECRET.getBytes(StandardCharsets.UTF_8);
             List<Path> checkpointFiles;
             try (Stream<Path> files = Files.walk(dir.resolve("checkpoints"))) {
