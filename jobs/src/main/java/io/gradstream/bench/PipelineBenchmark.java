@@ -1,6 +1,7 @@
 package io.gradstream.bench;
 
 import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.job.JobSettings;
 import io.gradstream.local.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.schemas.AggregationMode;
@@ -18,6 +19,8 @@ import io.gradstream.schemas.TensorSpec;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,22 +29,25 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * End-to-end pipeline benchmark on {@code gradstream local}: K publisher threads send synthetic gradients for M shards
- * (ASYNC, every contribution applied) as fast as the pipe takes them; the rate of parameter updates read back gives
- * input and output MB/s. Then, at half that load, publish-to-visibility latency (p50/p99). In the same run, a plain
- * Kafka consume-then-produce copy loop over records of the same size measures the pipe's own limit.
+ * End-to-end pipeline benchmark on an embedded broker and {@code gradstream local}, synthetic gradients for M shards
+ * (ASYNC, every contribution applied). A plain Kafka consume-then-produce copy loop drains a backlog of records of the
+ * gradients' size (the pipe's limit); the job drains a backlog of as many gradients under the same conditions; then
+ * K live publishers and a reader give live input/output MB/s, and publish-to-visibility latency at half that load.
  */
 public final class PipelineBenchmark {
 
@@ -51,22 +57,31 @@ public final class PipelineBenchmark {
     }
 
     /** What it measured. */
-    public record Result(double inputMBps, double outputMBps, double copyMBps, double updatesPerSecond,
+    public record Result(double drainMBps, double inputMBps, double outputMBps, double copyMBps, double updatesPerSecond,
             double latencyLoadPerSecond, long p50Micros, long p99Micros, int recordBytes) {
     }
+
+    private static final int PARTITIONS = 4;
 
     private PipelineBenchmark() {
     }
 
     public static Result run(Options o, PrintWriter out) throws Exception {
-        LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, EmbeddedKafka.freePort(), 1,
-                4, null, o.flink()));
+        Path dir = Files.createTempDirectory("gradstream-bench-");
+        AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
+        AtomicReference<LocalGradstream> local = new AtomicReference<>();
         // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
         AtomicBoolean closed = new AtomicBoolean();
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
                 try {
-                    local.close();
+                    if (local.get() != null) {
+                        local.get().close();
+                    }
+                    if (kafka.get() != null) {
+                        kafka.get().close();
+                    }
+                    LocalGradstream.delete(dir);
                 } catch (Exception e) {
                     // best effort while the JVM exits
                 }
@@ -75,26 +90,45 @@ public final class PipelineBenchmark {
         Thread hook = new Thread(close, "bench-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            var s = local.settings();
-            out.printf("bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s; web UI %s%n",
+            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+            String bootstrap = kafka.get().bootstrapServers();
+            Configuration flink = new Configuration(o.flink());
+            flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
+            JobSettings s = JobSettings.from(flink);
+            LocalGradstream.createTopics(s, PARTITIONS);
+            out.printf("bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s%n",
                     o.shards(), o.shardSize(), o.workers(), s.delivery(),
-                    o.flink().getString("state.backend.type", "hashmap"), local.webUrl());
+                    o.flink().getString("state.backend.type", "hashmap"));
             out.flush();
-            createModel(s.bootstrapServers(), s.controlTopic(), "bench", o);
             byte[][] payloads = payloads(o);
             int recordBytes = gradientRecord("bench", 0, "w0", 1, payloads[0]).length;
+            int records = backlogRecords(o, recordBytes);
 
-            // 0. The pipe's limit, first, while the job is idle: a consume -> produce copy of records of the same
-            // size through the same broker.
-            double copyMBps = copyLoop(s.bootstrapServers(), recordBytes, o);
-            out.printf(Locale.ROOT, "copy loop: %.1f MB/s%n", copyMBps);
+            // 0. The pipe's limit: a consume -> produce copy of a backlog of records of the same size through the
+            // same broker, nothing else running.
+            double copyMBps = copyLoop(bootstrap, recordBytes, records, o);
+            out.printf(Locale.ROOT, "copy loop: %.1f MB/s (%d records)%n", copyMBps, records);
             out.flush();
 
-            // 1. Throughput: publishers as fast as possible; updates counted at a consumer.
+            // 1. The pipeline under the same conditions: the same number of gradient records written before the job
+            // starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
+            createModel(bootstrap, s.controlTopic(), "bench", o);
+            writeBacklog(bootstrap, s.gradientsTopic(), "bench", payloads, records);
+            local.set(LocalGradstream.start(new LocalGradstream.Options(bootstrap, 0, EmbeddedKafka.freePort(), 1,
+                    PARTITIONS, dir.resolve("job"), o.flink())));
+            out.printf("job started; web UI %s%n", local.get().webUrl());
+            out.flush();
+            double drainRecordsPerSecond = drain(bootstrap, s.parametersTopic(), "bench", records,
+                    o.warmup().plus(o.measure()).plus(Duration.ofMinutes(2)));
+            double drainMBps = drainRecordsPerSecond * recordBytes / 1e6;
+            out.printf(Locale.ROOT, "drain: %.0f steps/s, %.1f MB/s (pipeline / copy loop = %.2f)%n",
+                    drainRecordsPerSecond, drainMBps, drainMBps / copyMBps);
+            out.flush();
+
+            // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same machine.
             AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> publishers = startPublishers(s.bootstrapServers(), s.gradientsTopic(), "bench", o, payloads,
-                    stop, 0);
-            Counter counter = new Counter(s.bootstrapServers(), s.parametersTopic(), "bench");
+            List<Thread> publishers = startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, 0);
+            Counter counter = new Counter(bootstrap, s.parametersTopic(), "bench");
             counter.start();
             Thread.sleep(o.warmup().toMillis());
             long n0 = counter.updates.sum();
@@ -111,19 +145,18 @@ public final class PipelineBenchmark {
             double updatesPerSecond = (n1 - n0) / seconds;
             double inputMBps = updatesPerSecond * recordBytes / 1e6;
             double outputMBps = (b1 - b0) / seconds / 1e6;
-            out.printf(Locale.ROOT, "throughput: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
+            out.printf(Locale.ROOT, "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
                     updatesPerSecond, inputMBps, outputMBps);
             out.flush();
             // Let the backlog drain before measuring latency.
             counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
 
-            // 2. Latency at half the measured load.
+            // 3. Latency at half the live load.
             double rate = updatesPerSecond / 2;
             stop.set(false);
             counter.latencies.clear();
             counter.recordLatency = true;
-            List<Thread> paced = startPublishers(s.bootstrapServers(), s.gradientsTopic(), "bench", o, payloads, stop,
-                    rate);
+            List<Thread> paced = startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, rate);
             Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
             stop.set(true);
             for (Thread t : paced) {
@@ -136,10 +169,8 @@ public final class PipelineBenchmark {
             out.printf(Locale.ROOT, "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n", rate,
                     p50 / 1000.0, p99 / 1000.0, lat.length);
             out.flush();
-
-            out.printf(Locale.ROOT, "pipeline / copy loop = %.2f%n", inputMBps / copyMBps);
-            out.flush();
-            return new Result(inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99, recordBytes);
+            return new Result(drainMBps, inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99,
+                    recordBytes);
         } finally {
             close.run();
             try {
@@ -147,6 +178,106 @@ public final class PipelineBenchmark {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is already running
             }
+        }
+    }
+
+    /** As many records as the copy loop and the drain use: about 400 per measured second, at most 1 GiB. */
+    private static int backlogRecords(Options o, int recordBytes) {
+        return (int) Math.max(200, Math.min(o.measure().toSeconds() * 400, (1L << 30) / recordBytes));
+    }
+
+    /** Writes {@code records} gradients, shard after shard, from one worker whose steps count up. */
+    private static void writeBacklog(String bootstrap, String topic, String model, byte[][] payloads, int records)
+            throws Exception {
+        AtomicReference<Exception> failed = new AtomicReference<>();
+        try (var p = producer(bootstrap)) {
+            awaitLeaders(p, topic);
+            for (int i = 0; i < records && failed.get() == null; i++) {
+                int shard = i % payloads.length;
+                byte[] key = (model + "/w/" + shard).getBytes(StandardCharsets.UTF_8);
+                p.send(new ProducerRecord<>(topic, key, gradientRecord(model, shard, "backlog",
+                        i / payloads.length + 1, payloads[shard])), failureInto(failed));
+                if (i % 256 == 255) {
+                    p.flush();
+                }
+            }
+        }
+        if (failed.get() != null) {
+            throw new IllegalStateException("writing the gradient backlog failed: " + failed.get(), failed.get());
+        }
+    }
+
+    private static Callback failureInto(AtomicReference<Exception> failed) {
+        return (meta, e) -> {
+            if (e != null) {
+                failed.compareAndSet(null, e);
+            }
+        };
+    }
+
+    /**
+     * Steps per second while the job drains a backlog of {@code records} gradients, over the last three quarters of
+     * it (the first quarter warms the JIT up). Progress is the parameters topic's last stable offset, polled, so
+     * nothing reads the updates while the job writes them; the updates are counted once the drain is over, which
+     * also corrects the rate for the offsets taken by transaction markers under exactly-once delivery.
+     */
+    private static double drain(String bootstrap, String topic, String model, int records, Duration max)
+            throws Exception {
+        Properties cp = new Properties();
+        cp.put("bootstrap.servers", bootstrap);
+        cp.put("isolation.level", "read_committed");
+        cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
+        try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = c.partitionsFor(topic).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            long deadline = System.nanoTime() + max.toNanos();
+            List<long[]> samples = new ArrayList<>(); // {nanos, offsets}
+            long lastChange = System.nanoTime();
+            long last = -1;
+            while (System.nanoTime() < deadline) {
+                long now = System.nanoTime();
+                long offsets = c.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+                samples.add(new long[] {now, offsets});
+                if (offsets != last) {
+                    last = offsets;
+                    lastChange = now;
+                } else if (offsets >= records && now - lastChange > Duration.ofSeconds(3).toNanos()) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
+            long steps = 0;
+            long read = 0;
+            long end = last;
+            long position = 0;
+            while (position < end && System.nanoTime() < deadline + Duration.ofMinutes(1).toNanos()) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    ParameterUpdate u = avro.decode(r.value());
+                    read++;
+                    if (model.equals(u.getModelId()) && u.getVersion() > 0) {
+                        steps++;
+                    }
+                }
+                position = 0;
+                for (var tp : partitions) {
+                    position += c.position(tp);
+                }
+            }
+            if (steps < records) {
+                throw new IllegalStateException("drain: " + steps + " of " + records + " gradients were applied within "
+                        + max.toSeconds() + " s");
+            }
+            // The window: from the first sample at which a quarter of the backlog is visible to the one at which
+            // all of it is.
+            long base = end - records;
+            long[] from = samples.stream().filter(x -> x[1] >= base + records / 4).findFirst().orElseThrow();
+            long[] to = samples.stream().filter(x -> x[1] >= end).findFirst().orElseThrow();
+            double offsetsPerRecord = (double) end / Math.max(1, read);
+            double seconds = Math.max(1e-3, (to[0] - from[0]) / 1e9);
+            return (to[1] - from[1]) / offsetsPerRecord / seconds;
         }
     }
 
@@ -305,30 +436,27 @@ public final class PipelineBenchmark {
         }
     }
 
-    /** Consume -> produce copy of {@code recordBytes}-sized records, as fast as one thread can, for the same time. */
-    private static double copyLoop(String bootstrap, int recordBytes, Options o) throws Exception {
+    /**
+     * Consume -> produce copy of a backlog of {@code records} records of {@code recordBytes}, as fast as one thread
+     * can; MB/s over the last three quarters of it, the window {@link #drain} uses.
+     */
+    private static double copyLoop(String bootstrap, int recordBytes, int records, Options o) throws Exception {
         String in = "bench-copy-in-" + System.nanoTime();
         String out = "bench-copy-out-" + System.nanoTime();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(in, 4, (short) 1).configs(Map.of("max.message.bytes",
-                    String.valueOf(16 << 20))), new NewTopic(out, 4, (short) 1).configs(Map.of("max.message.bytes",
-                    String.valueOf(16 << 20))))).all().get();
+            admin.createTopics(List.of(new NewTopic(in, PARTITIONS, (short) 1).configs(Map.of("max.message.bytes",
+                    String.valueOf(16 << 20))), new NewTopic(out, PARTITIONS, (short) 1).configs(Map.of(
+                    "max.message.bytes", String.valueOf(16 << 20))))).all().get();
         }
         byte[] value = new byte[recordBytes];
         new SplittableRandom(1).nextBytes(value);
-        // At most 1 GiB, written in flushed chunks: a single 2 GiB burst made the broker fall behind, and the
-        // idempotent producer's retries then failed with out-of-order sequence numbers, leaving a short topic.
-        long records = Math.max(200, Math.min((long) (o.measure().toSeconds() * 400), (1L << 30) / recordBytes));
-        java.util.concurrent.atomic.AtomicReference<Exception> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        // Written in flushed chunks: a single 2 GiB burst made the broker fall behind.
+        AtomicReference<Exception> failed = new AtomicReference<>();
         try (var p = producer(bootstrap)) {
             awaitLeaders(p, in);
             for (long i = 0; i < records && failed.get() == null; i++) {
                 p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
-                        (meta, e) -> {
-                            if (e != null) {
-                                failed.compareAndSet(null, e);
-                            }
-                        });
+                        failureInto(failed));
                 if (i % 256 == 255) {
                     p.flush();
                 }
@@ -343,26 +471,31 @@ public final class PipelineBenchmark {
         cp.put("auto.offset.reset", "earliest");
         cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
         long copied = 0;
-        long copiedBytes = 0;
+        long windowBytes = 0;
         long start = 0;
-        long deadline = System.nanoTime() + o.measure().toNanos() + o.warmup().toNanos();
+        long deadline = System.nanoTime() + o.measure().toNanos() + o.warmup().toNanos() + Duration.ofMinutes(1)
+                .toNanos();
         try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
                 var p = producer(bootstrap)) {
             c.subscribe(List.of(in));
             while (copied < records && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-                    if (start == 0) {
-                        start = System.nanoTime();
-                    }
                     p.send(new ProducerRecord<>(out, r.key(), r.value()));
                     copied++;
-                    copiedBytes += r.value().length;
+                    if (copied == records / 4) {
+                        start = System.nanoTime();
+                    } else if (copied > records / 4) {
+                        windowBytes += r.value().length;
+                    }
                 }
             }
             p.flush();
         }
+        if (copied < records) {
+            throw new IllegalStateException("copy loop: " + copied + " of " + records + " records copied in time");
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return copiedBytes / seconds / 1e6;
+        return windowBytes / seconds / 1e6;
     }
 
     /** Waits until every partition of a topic just created has a leader in the producer's metadata. */

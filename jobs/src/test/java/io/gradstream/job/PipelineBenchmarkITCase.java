@@ -18,10 +18,10 @@ class PipelineBenchmarkITCase {
                 "--shards", "2", "--shard-size", "1024", "--workers", "1", "--warmup", "2", "--duration", "3");
         String text = out.toString();
         assertThat(exit).as(text + err).isZero();
-        assertThat(text).containsPattern("copy loop: [0-9.]+ MB/s")
-                .containsPattern("throughput: [0-9]+ steps/s, input [0-9.]+ MB/s")
-                .containsPattern("latency at [0-9]+ steps/s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\([1-9][0-9]* updates\\)")
-                .containsPattern("pipeline / copy loop = [0-9.]+");
+        assertThat(text).containsPattern("copy loop: [0-9.]+ MB/s \\([0-9]+ records\\)")
+                .containsPattern("drain: [1-9][0-9]* steps/s, [0-9.]+ MB/s \\(pipeline / copy loop = [0-9.]+\\)")
+                .containsPattern("live: [0-9]+ steps/s, input [0-9.]+ MB/s")
+                .containsPattern("latency at [0-9]+ steps/s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\([1-9][0-9]* updates\\)");
         assertThat(text).doesNotContain("NaN").doesNotContain("Infinity");
     }
 
