@@ -5,6 +5,7 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.MemorySize;
 
 /**
  * Every configuration key the gradstream job reads, typed, with defaults and descriptions, in one place. They are
@@ -85,6 +86,14 @@ public final class GradstreamOptions {
             .stringType().noDefaultValue()
             .withDescription("Index of the device among the platform's devices of that type (default: 0).");
 
+    public static final ConfigOption<MemorySize> OPENCL_RESIDENT_STATE = key("gradstream.backend.opencl.resident-state")
+            .memoryType().defaultValue(MemorySize.ZERO)
+            .withDescription("Device memory per subtask for optimizer slots (Adam's moments, momentum) kept on the "
+                    + "OpenCL device between steps, so a step moves only parameters and gradient; written back to "
+                    + "keyed state before every checkpoint barrier; 0 (default): every step moves its slots both ways. "
+                    + "A device failure that loses slots not yet written back fails the task, which restarts from "
+                    + "the last checkpoint.");
+
     public static final ConfigOption<Integer> BATCH_SHARDS = key("gradstream.backend.batch-shards")
             .intType().defaultValue(0)
             .withDescription("Most completed shard steps run as one backend call (one kernel launch); 0 picks 1 "
@@ -98,5 +107,5 @@ public final class GradstreamOptions {
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, GROUP_ID, CONTROL_TOPIC,
             GRADIENTS_TOPIC, PARAMETERS_TOPIC, REJECTED_TOPIC, STATUS_TOPIC, DELIVERY, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, UNKNOWN_MODEL_GRACE, MAX_WAITING_PER_SHARD, BACKEND, OPENCL_PLATFORM,
-            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, BATCH_SHARDS, BATCH_DELAY);
+            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, OPENCL_RESIDENT_STATE, BATCH_SHARDS, BATCH_DELAY);
 }

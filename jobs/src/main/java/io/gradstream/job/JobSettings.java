@@ -80,7 +80,7 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
         Duration delay = c.get(GradstreamOptions.BATCH_DELAY);
         require(!delay.isNegative(), GradstreamOptions.BATCH_DELAY.key(), delay, "must not be negative");
         return new BackendSettings(k, opencl, batch > 0 ? batch : k == BackendSettings.Kind.OPENCL ? 64 : 1,
-                delay.toMillis());
+                delay.toMillis(), c.get(GradstreamOptions.OPENCL_RESIDENT_STATE).getBytes());
     }
 
     /** AT_LEAST_ONCE or EXACTLY_ONCE, in any case, with '-' or '_'. */

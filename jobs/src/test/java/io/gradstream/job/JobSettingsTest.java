@@ -23,6 +23,25 @@ class JobSettingsTest {
     }
 
     @Test
+    void theBackendIsReadWithItsBatchingAndResidentSlots() {
+        assertThat(JobSettings.from(new Configuration()).backend())
+                .isEqualTo(new io.gradstream.operators.BackendSettings(io.gradstream.operators.BackendSettings.Kind.CPU,
+                        java.util.Map.of(), 1, 2, 0));
+        Configuration c = new Configuration();
+        c.setString("gradstream.backend", "OpenCL");
+        c.setString("gradstream.backend.opencl.device-type", "gpu");
+        c.setString("gradstream.backend.opencl.resident-state", "8 gb");
+        var b = JobSettings.from(c).backend();
+        assertThat(b.kind()).isEqualTo(io.gradstream.operators.BackendSettings.Kind.OPENCL);
+        assertThat(b.batchShards()).isEqualTo(64);
+        assertThat(b.residentBytes()).isEqualTo(8L << 30);
+        assertThat(b.opencl()).containsEntry("device-type", "gpu");
+        Configuration bad = new Configuration();
+        bad.setString("gradstream.backend.opencl.resident-state", "lots");
+        assertThatThrownBy(() -> JobSettings.from(bad)).hasMessageContaining("resident-state");
+    }
+
+    @Test
     void invalidValuesNameTheKeyAndValue() {
         Configuration c = new Configuration();
         c.setString("gradstream.topics.gradients", "bad topic!");

@@ -10,8 +10,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * The step backend's metrics in the group {@code gradstream.backend.<name>} (a {@code backend} label in Prometheus):
- * kernel time per launch, batch sizes, CPU fallbacks and bypasses, and the circuit breaker's state (0 closed,
- * 1 half-open, 2 open).
+ * kernel time per launch, batch sizes, CPU fallbacks and bypasses, the circuit breaker's state (0 closed,
+ * 1 half-open, 2 open) and the bytes of optimizer slots resident on the device.
  */
 final class BackendMetrics implements BackendListener {
     final Histogram kernelMicros;
@@ -19,6 +19,7 @@ final class BackendMetrics implements BackendListener {
     private final Counter fallbacks;
     private final Counter bypassed;
     private volatile int circuitState;
+    private volatile java.util.function.LongSupplier residentBytes = () -> 0;
 
     BackendMetrics(MetricGroup parent, String backend) {
         MetricGroup group = parent.addGroup("backend", backend);
@@ -27,6 +28,12 @@ final class BackendMetrics implements BackendListener {
         fallbacks = group.counter("fallbacks");
         bypassed = group.counter("bypassed");
         group.gauge("circuitState", (Gauge<Integer>) () -> circuitState);
+        group.gauge("residentBytes", (Gauge<Long>) () -> residentBytes.getAsLong());
+    }
+
+    /** Where the {@code residentBytes} gauge reads the device's resident optimizer slots from. */
+    void residentBytes(java.util.function.LongSupplier source) {
+        this.residentBytes = source;
     }
 
     @Override

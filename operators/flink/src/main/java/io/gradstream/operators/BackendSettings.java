@@ -11,9 +11,11 @@ import java.util.Objects;
  * direct path: each step runs as its contribution completes.
  *
  * @param opencl device selection for the OpenCL backend ({@code platform}, {@code device-type}, {@code device})
+ * @param residentBytes how many bytes of optimizer slots the OpenCL backend keeps on the device between steps,
+ *     written back to keyed state before every checkpoint barrier (0: none, every step moves its slots both ways)
  */
-public record BackendSettings(Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs)
-        implements Serializable {
+public record BackendSettings(Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs,
+        long residentBytes) implements Serializable {
 
     /** The backend kind. */
     public enum Kind {
@@ -32,6 +34,14 @@ public record BackendSettings(Kind kind, Map<String, String> opencl, int batchSh
         if (batchDelayMs < 0) {
             throw new IllegalArgumentException("batchDelayMs must be >= 0, got " + batchDelayMs);
         }
+        if (residentBytes < 0) {
+            throw new IllegalArgumentException("residentBytes must be >= 0, got " + residentBytes);
+        }
+    }
+
+    /** Without device-resident optimizer slots. */
+    public BackendSettings(Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs) {
+        this(kind, opencl, batchShards, batchDelayMs, 0);
     }
 
     /** Every step on the CPU as it completes. */

@@ -4,6 +4,7 @@ import io.gradstream.schemas.AvroRecords;
 
 import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
@@ -154,6 +155,12 @@ public class ShardOptimizerFunction
         return steps.backendName();
     }
 
+    /** Shards whose newest optimizer slots are only on the device (resident state); for tests. */
+    java.util.List<String> residentDirtyKeys() {
+        ResidentState resident = steps.resident();
+        return resident == null ? java.util.List.of() : resident.dirtyKeys();
+    }
+
     /** Called by {@link ShardOptimizerOperator}: without it every step runs directly. */
     void attach(BatchHost batchHost) {
         this.host = batchHost;
@@ -173,6 +180,29 @@ public class ShardOptimizerFunction
             flushBatch();
         } else {
             host.flushWithin(backendSettings.batchDelayMs());
+        }
+    }
+
+    /**
+     * Copies every shard's optimizer slots that live only on the device (resident state) into its keyed state, so that
+     * the next snapshot holds them; {@link ShardOptimizerOperator} calls it before each checkpoint barrier, after
+     * {@link #flushBatch()}. A shard whose state was deleted meanwhile is forgotten on the device.
+     */
+    public void writeBackResident() throws Exception {
+        ResidentState resident = steps == null ? null : steps.resident();
+        if (resident == null) {
+            return;
+        }
+        for (String key : resident.dirtyKeys()) {
+            host.runAs(key, () -> {
+                ShardState state = shard.value();
+                if (state == null) {
+                    resident.discard(key::equals);
+                } else {
+                    resident.writeBack(key, state.optimizer());
+                    shard.update(state);
+                }
+            });
         }
     }
 
@@ -646,6 +676,10 @@ public class ShardOptimizerFunction
                             state.clear();
                         }
                     });
+                    ResidentState resident = steps.resident();
+                    if (resident != null) {
+                        resident.discard(key -> key.startsWith(prefix));
+                    }
                 }
             }
         } catch (IllegalArgumentException e) {

@@ -11,7 +11,8 @@ import org.apache.flink.util.OutputTag;
  * {@code KeyedBroadcastProcessFunction} cannot do itself: finishing each shard of a batch under that shard's key,
  * emitting outside of a record's call, and flushing the batch before every checkpoint barrier, at the end of input
  * and after the batch delay. Flushing before the barrier is what keeps checkpoints exact: no step is ever half
- * applied (version advanced, parameters not yet) in a snapshot.
+ * applied (version advanced, parameters not yet) in a snapshot; optimizer slots resident on a device are written
+ * back to keyed state at the same point.
  */
 public final class ShardOptimizerOperator
         extends CoBroadcastWithKeyedOperator<String, RawRecord, RawRecord, ParameterUpdate> {
@@ -70,12 +71,14 @@ public final class ShardOptimizerOperator
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         function.flushBatch();
+        function.writeBackResident();
         super.prepareSnapshotPreBarrier(checkpointId);
     }
 
     @Override
     public void finish() throws Exception {
         function.flushBatch();
+        function.writeBackResident();
         super.finish();
     }
 }

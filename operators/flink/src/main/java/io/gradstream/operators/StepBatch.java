@@ -1,6 +1,7 @@
 package io.gradstream.operators;
 
 import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.optim.StepBackend;
 import io.gradstream.core.shard.ShardKey;
@@ -51,10 +52,13 @@ final class StepBatch implements AutoCloseable {
     static StepBatch open(BackendSettings settings, MetricGroup group) {
         if (settings.kind() == BackendSettings.Kind.OPENCL) {
             try {
-                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(settings.opencl()));
+                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(settings.opencl()),
+                        settings.residentBytes());
                 BackendMetrics metrics = new BackendMetrics(group, "opencl");
-                LOG.info("optimizer steps run on {} in batches of up to {} shards", device.name(),
-                        settings.batchShards());
+                metrics.residentBytes(device::residentBytes);
+                LOG.info("optimizer steps run on {} in batches of up to {} shards{}", device.name(),
+                        settings.batchShards(), settings.residentBytes() > 0 ? ", up to " + settings.residentBytes()
+                                + " bytes of optimizer slots resident on the device between checkpoints" : "");
                 return new StepBatch(new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
                         System::currentTimeMillis), metrics), metrics, settings.batchShards());
             } catch (RuntimeException e) {
@@ -88,7 +92,9 @@ final class StepBatch implements AutoCloseable {
     /** Adds the step {@link #kernel()} just recorded; true when the batch is full. */
     boolean add(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult result, ModelConfig config,
             float[] before, double gradientNorm) {
-        entries.add(new Entry(key, shardKey, state, deferred, result, config, before, gradientNorm));
+        ShardStep keyed = new ShardStep(deferred.optimizer(), deferred.params(), deferred.grad(), deferred.state(),
+                key);
+        entries.add(new Entry(key, shardKey, state, keyed, result, config, before, gradientNorm));
         deferred = null;
         keys.add(key);
         return entries.size() >= maxShards;
@@ -108,6 +114,11 @@ final class StepBatch implements AutoCloseable {
         metrics.kernelMicros.update((System.nanoTime() - started) / 1000);
         metrics.batchShards.update(steps.size());
         return todo;
+    }
+
+    /** The backend's device-resident optimizer slots, or null when it keeps none. */
+    ResidentState resident() {
+        return backend instanceof ResidentState r ? r : null;
     }
 
     @Override

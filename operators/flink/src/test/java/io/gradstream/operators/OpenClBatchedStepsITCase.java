@@ -78,6 +78,45 @@ class OpenClBatchedStepsITCase {
     }
 
     @Test
+    void residentSlotsAreWrittenBackBeforeEveryCheckpointBarrier() throws Exception {
+        List<RawRecord> work = BatchedStepsTest.workload(5); // as run()
+        BackendSettings plain = new BackendSettings(BackendSettings.Kind.OPENCL, Map.of(), 3, 10);
+        BackendSettings resident = new BackendSettings(BackendSettings.Kind.OPENCL, Map.of(), 3, 10, 64L << 20);
+        // The reference: the same device and kernels, slots moved both ways on every step.
+        Map<String, float[]> expected = run(plain);
+
+        var first = BatchedStepsTest.harness(resident, null);
+        Map<String, float[]> beforeRestore;
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try {
+            first.setProcessingTime(0);
+            first.processBroadcastElement(Records.create("m", BatchedStepsTest.ADAM), 0);
+            work.subList(0, 15).forEach(r -> BatchedStepsTest.process(first, r));
+            ShardOptimizerFunction function = (ShardOptimizerFunction) ((org.apache.flink.streaming.api.operators
+                    .AbstractUdfStreamOperator<?, ?>) first.getOperator()).getUserFunction();
+            assertThat(function.residentDirtyKeys()).as("slots newer on the device than in keyed state")
+                    .isNotEmpty();
+            first.prepareSnapshotPreBarrier(1); // flushes the batch, then writes the device's slots back
+            assertThat(function.residentDirtyKeys()).isEmpty();
+            snapshot = first.snapshot(1, 10);
+            beforeRestore = BatchedStepsTest.byShardVersion(first);
+        } finally {
+            first.close();
+        }
+        // Continued without residency from the checkpoint: only right if the checkpoint holds the device's slots.
+        var restored = BatchedStepsTest.harness(plain, snapshot);
+        try {
+            work.subList(15, work.size()).forEach(r -> BatchedStepsTest.process(restored, r));
+            restored.setProcessingTime(60_000);
+            Map<String, float[]> all = new java.util.TreeMap<>(beforeRestore);
+            all.putAll(BatchedStepsTest.byShardVersion(restored));
+            BatchedStepsTest.assertSameBits(all, expected);
+        } finally {
+            restored.close();
+        }
+    }
+
+    @Test
     void aMissingDeviceLeavesTheCpuInItsPlace() throws Exception {
         Map<String, float[]> expected = run(BackendSettings.cpu());
         Map<String, float[]> fallback = run(new BackendSettings(BackendSettings.Kind.OPENCL,

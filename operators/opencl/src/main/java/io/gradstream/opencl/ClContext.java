@@ -62,6 +62,8 @@ public final class ClContext implements AutoCloseable {
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final Map<String, cl_mem> buffers = new HashMap<>();
     private final Map<String, Long> capacities = new HashMap<>();
+    /** Buffers handed out by {@link #allocate}, released by their owner or with the context. */
+    private final Map<cl_mem, Long> owned = new java.util.IdentityHashMap<>();
     private long allocationPaddingForTest;
     private boolean open = true;
 
@@ -372,6 +374,31 @@ public final class ClContext implements AutoCloseable {
         return mem;
     }
 
+    /**
+     * A device buffer of {@code bytes} that the caller owns until {@link #release}; the context releases what is left
+     * when it closes.
+     *
+     * @throws OpenClException with CL_INVALID_BUFFER_SIZE when it would exceed the device's maximum allocation
+     */
+    cl_mem allocate(long bytes) {
+        checkOpen();
+        long want = Math.max(bytes, 4) + allocationPaddingForTest;
+        if (want > device.maxAllocBytes()) {
+            throw new OpenClException(CL_INVALID_BUFFER_SIZE, "a buffer of " + want
+                    + " bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE " + device.maxAllocBytes() + " of " + device.name());
+        }
+        cl_mem mem = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, want, null, null);
+        owned.put(mem, want);
+        return mem;
+    }
+
+    /** Releases a buffer from {@link #allocate}; nothing once the context is closed (it released them all). */
+    void release(cl_mem mem) {
+        if (open && owned.remove(mem) != null) {
+            CL.clReleaseMemObject(mem);
+        }
+    }
+
     /** Bytes held by pooled device buffers. */
     public long pooledBytes() {
         return capacities.values().stream().mapToLong(Long::longValue).sum();
@@ -399,6 +426,7 @@ public final class ClContext implements AutoCloseable {
         open = false;
         try {
             buffers.values().forEach(CL::clReleaseMemObject);
+            owned.keySet().forEach(CL::clReleaseMemObject);
             kernels.values().forEach(CL::clReleaseKernel);
             programs.values().forEach(CL::clReleaseProgram);
             CL.clReleaseCommandQueue(queue);
@@ -408,6 +436,7 @@ public final class ClContext implements AutoCloseable {
         } finally {
             buffers.clear();
             capacities.clear();
+            owned.clear();
             kernels.clear();
             programs.clear();
         }

@@ -4,13 +4,17 @@ import static org.jocl.CL.CL_TRUE;
 
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.optim.StepBackend;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -23,9 +27,10 @@ import org.jocl.cl_mem;
  * The OpenCL {@link StepBackend}: each run of consecutive shards with the same kernel family is concatenated into one
  * buffer per array (shards on {@value ClContext#CHUNK}-element boundaries), stepped by one kernel launch with the
  * per-shard scalars in a small buffer, and read back into host staging arrays. Shards are written back only after the
- * whole batch succeeded, so a failure leaves the batch untouched (the {@link StepBackend} contract).
+ * whole batch succeeded, so a failure leaves the batch untouched (the {@link StepBackend} contract). With a resident
+ * budget, keyed shards' optimizer slots stay on the device between steps ({@link ResidentState}; docs/opencl.md).
  */
-public final class OpenClStepBackend implements StepBackend {
+public final class OpenClStepBackend implements StepBackend, ResidentState {
     private static final String PROGRAM = "optimizers";
     /** Work-groups of one chunk: see optimizers.cl. */
     private static final long[] LOCAL = {ClContext.CHUNK};
@@ -34,20 +39,45 @@ public final class OpenClStepBackend implements StepBackend {
     private final boolean ownsContext;
     /** Grow-only host staging, one per role, so a steady stream of batches allocates nothing on the host either. */
     private final Map<String, float[]> staging = new HashMap<>();
+    /** Device-resident slots, or null when every step moves its slots both ways. */
+    private final ResidentSlots resident;
 
     /** Borrows {@code ctx}: the caller closes it. */
     public OpenClStepBackend(ClContext ctx) {
-        this(ctx, false);
+        this(ctx, false, 0);
     }
 
-    private OpenClStepBackend(ClContext ctx, boolean ownsContext) {
+    /**
+     * Borrows {@code ctx}; keeps up to {@code residentBytes} of keyed shards' optimizer slots on the device between
+     * steps (0: none).
+     */
+    public OpenClStepBackend(ClContext ctx, long residentBytes) {
+        this(ctx, false, residentBytes);
+    }
+
+    private OpenClStepBackend(ClContext ctx, boolean ownsContext, long residentBytes) {
+        if (residentBytes < 0) {
+            throw new IllegalArgumentException("residentBytes must be >= 0, got " + residentBytes);
+        }
         this.ctx = ctx;
         this.ownsContext = ownsContext;
+        this.resident = residentBytes > 0 ? new ResidentSlots(ctx, residentBytes) : null;
     }
 
     /** Opens its own context on the device {@code config} selects; {@link #close()} releases it. */
     public static OpenClStepBackend open(ClConfig config) {
-        return new OpenClStepBackend(ClContext.open(config), true);
+        return open(config, 0);
+    }
+
+    /** As {@link #open(ClConfig)}, keeping up to {@code residentBytes} of optimizer slots on the device. */
+    public static OpenClStepBackend open(ClConfig config, long residentBytes) {
+        ClContext ctx = ClContext.open(config);
+        try {
+            return new OpenClStepBackend(ctx, true, residentBytes);
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
     }
 
     public ClContext context() {
@@ -72,6 +102,12 @@ public final class OpenClStepBackend implements StepBackend {
     @Override
     public void step(List<ShardStep> batch) {
         List<Runnable> commits = new ArrayList<>();
+        Set<String> keys = new HashSet<>();
+        for (ShardStep s : batch) {
+            if (s.key() != null) {
+                keys.add(s.key());
+            }
+        }
         int from = 0;
         try {
             while (from < batch.size()) {
@@ -81,19 +117,97 @@ public final class OpenClStepBackend implements StepBackend {
                         && OptimizerKernels.spec(batch.get(to).optimizer()).kernel().equals(kernel)) {
                     to++;
                 }
-                commits.add(run(batch.subList(from, to), commits.size()));
+                commits.add(run(batch.subList(from, to), commits.size(), keys));
                 from = to;
             }
-        } catch (CLException e) {
-            throw OpenClException.wrap("OpenCL step of " + batch.size() + " shard(s) on " + ctx.device().name()
-                    + " failed", e);
+        } catch (RuntimeException e) {
+            RuntimeException failure = e instanceof CLException cl ? OpenClException.wrap("OpenCL step of "
+                    + batch.size() + " shard(s) on " + ctx.device().name() + " failed", cl) : e;
+            throw forgetResident(keys, failure);
         }
         // Past this point nothing touches the device: the batch is committed whole.
         commits.forEach(Runnable::run);
     }
 
-    /** Steps one group (the {@code groupIndex}-th of the batch) on the device; returns what writes the results into the shards' arrays and states. */
-    private Runnable run(List<ShardStep> group, int groupIndex) {
+    /**
+     * After a failed batch the resident slots of its shards may be half written: they are dropped, and the host's
+     * arrays are used next time. If one of them was dirty, its newest slots existed only on the device and the
+     * batch cannot be recomputed anywhere: that is a {@link ResidentState.StateLostException}.
+     */
+    private RuntimeException forgetResident(Set<String> keys, RuntimeException failure) {
+        if (resident == null) {
+            return failure;
+        }
+        List<String> lost = new ArrayList<>();
+        for (String k : keys) {
+            if (resident.drop(k)) {
+                lost.add(k);
+            }
+        }
+        return lost.isEmpty() || failure instanceof StateLostException ? failure : new StateLostException("OpenCL step on " + ctx.device().name()
+                + " failed and the newest optimizer slots of " + lost.size() + " shard(s) (e.g. " + lost.get(0)
+                + ") were only on the device", failure);
+    }
+
+    @Override
+    public List<String> dirtyKeys() {
+        return resident == null ? List.of() : resident.dirtyKeys();
+    }
+
+    @Override
+    public void writeBack(String key, OptimizerState state) {
+        ResidentSlots.Entry e = resident == null ? null : resident.get(key);
+        if (e == null || !e.dirty) {
+            return;
+        }
+        if (e.step != state.step()) {
+            throw new IllegalStateException("shard " + key + ": the device holds the slots of step " + e.step
+                    + " but the state given is at step " + state.step());
+        }
+        try {
+            readSlots(e, state);
+        } catch (RuntimeException failure) {
+            resident.drop(key);
+            throw new StateLostException("reading the optimizer slots of shard " + key + " back from "
+                    + ctx.device().name() + " failed", failure);
+        }
+        e.dirty = false;
+    }
+
+    @Override
+    public void discard(Predicate<String> keys) {
+        if (resident != null) {
+            resident.discard(keys);
+        }
+    }
+
+    /** Bytes of optimizer slots held on the device between steps. */
+    public long residentBytes() {
+        return resident == null ? 0 : resident.usedBytes();
+    }
+
+    private void readSlots(ResidentSlots.Entry e, OptimizerState state) {
+        for (int slot = 0; slot < e.names.length; slot++) {
+            if (e.names[slot] == null) {
+                continue;
+            }
+            float[] target = state.tensor(e.names[slot]);
+            if (target == null || target.length != e.length) {
+                throw new IllegalStateException("shard " + e.key + " has no slot " + e.names[slot] + " of "
+                        + e.length + " elements to write back into");
+            }
+            if (e.length > 0) {
+                CL.clEnqueueReadBuffer(ctx.queue(), e.slots[slot], CL_TRUE, 0, 4L * e.length, Pointer.to(target), 0,
+                        null, null);
+            }
+        }
+    }
+
+    /**
+     * Steps one group (the {@code groupIndex}-th of the batch) on the device; returns what writes the results into
+     * the shards' arrays and states.
+     */
+    private Runnable run(List<ShardStep> group, int groupIndex, Set<String> batchKeys) {
         final int count = group.size();
         final OptimizerKernels.Spec spec = OptimizerKernels.spec(group.get(0).optimizer());
         final int[] offsets = new int[count];
@@ -146,6 +260,24 @@ public final class OpenClStepBackend implements StepBackend {
                 slotArrays[slot][j] = have;
             }
         }
+        // Which shards find their slots on the device, and which keep them there after this step.
+        ResidentSlots.Entry[] entries = new ResidentSlots.Entry[count];
+        boolean[] onDevice = new boolean[count];
+        boolean allResident = resident != null;
+        for (int j = 0; j < count; j++) {
+            ShardStep s = group.get(j);
+            if (resident != null && s.key() != null) {
+                String[] names = new String[3];
+                for (int slot = 0; slot < 3; slot++) {
+                    if (slotArrays[slot][j] != null) {
+                        names[slot] = spec.slots()[slot];
+                    }
+                }
+                entries[j] = residentEntry(s, names, batchKeys);
+                onDevice[j] = entries[j] != null && entries[j].step == s.state().step();
+            }
+            allResident &= entries[j] != null;
+        }
 
         final long bytes = 4L * padded;
         cl_command_queue q = ctx.queue();
@@ -166,7 +298,12 @@ public final class OpenClStepBackend implements StepBackend {
             write(q, p, s.params(), offsets[j], s.length());
             write(q, g, s.grad(), offsets[j], s.length());
             for (int slot = 0; slot < 3; slot++) {
-                if (slotArrays[slot][j] != null) {
+                if (slotArrays[slot][j] == null) {
+                    continue;
+                }
+                if (onDevice[j]) {
+                    copy(q, entries[j].slots[slot], 0, slots[slot], offsets[j], s.length());
+                } else {
                     write(q, slots[slot], slotArrays[slot][j], offsets[j], s.length());
                 }
             }
@@ -181,12 +318,21 @@ public final class OpenClStepBackend implements StepBackend {
             CL.clEnqueueNDRangeKernel(q, k, 1, null, new long[] {padded}, LOCAL, 0, null, null);
         }
 
-        // Read back into staging (one set per group, as all commit together); the shards' own arrays are untouched
-        // until the commit.
+        // Resident shards keep their new slots on the device; the others read them back with the parameters into
+        // staging (one set per group, as all commit together). The shards' own arrays are untouched until the commit.
+        for (int j = 0; j < count; j++) {
+            if (entries[j] != null) {
+                for (int slot = 0; slot < 3; slot++) {
+                    if (entries[j].slots[slot] != null) {
+                        copy(q, slots[slot], offsets[j], entries[j].slots[slot], 0, group.get(j).length());
+                    }
+                }
+            }
+        }
         float[] pOut = read(q, "p" + groupIndex, p, padded);
         float[][] slotOut = new float[3][];
         for (int slot = 0; slot < 3; slot++) {
-            if (slotUsed[slot]) {
+            if (slotUsed[slot] && !allResident) {
                 slotOut[slot] = read(q, "s" + slot + "#" + groupIndex, slots[slot], padded);
             }
         }
@@ -201,8 +347,11 @@ public final class OpenClStepBackend implements StepBackend {
                 for (int slot = 0; slot < 3; slot++) {
                     float[] target = slotArrays[slot][j];
                     if (target != null) {
-                        System.arraycopy(slotOut[slot], offsets[j], target, 0, n);
+                        if (entries[j] == null) {
+                            System.arraycopy(slotOut[slot], offsets[j], target, 0, n);
+                        }
                         if (slotCreated[slot][j]) {
+                            // A resident shard's new slot exists on the host too, stale until written back.
                             st.putTensor(spec.slots()[slot], target);
                         }
                     }
@@ -212,8 +361,34 @@ public final class OpenClStepBackend implements StepBackend {
                     st.putScalar("trust_ratio", trustRatios[j]);
                 }
                 st.setStep(st.step() + 1);
+                if (entries[j] != null) {
+                    entries[j].step = st.step();
+                    entries[j].dirty = true;
+                }
             }
         };
+    }
+
+    /**
+     * The resident entry shard {@code s} steps with: its own if tagged with the state's step and holding the same
+     * slots (then the device copy is current), else a fresh one loaded from the host this step, or null when the
+     * budget has no room. A dirty entry that no longer fits the state is written back first when it belongs to the
+     * same step (the slot set changed), and is an error when the state moved on without it.
+     */
+    private ResidentSlots.Entry residentEntry(ShardStep s, String[] names, Set<String> batchKeys) {
+        ResidentSlots.Entry e = resident.get(s.key());
+        if (e != null && e.step == s.state().step() && e.holds(s.length(), names)) {
+            return e;
+        }
+        if (e != null && e.dirty) {
+            if (e.step != s.state().step()) {
+                throw new StateLostException("shard " + s.key() + ": the device holds the slots of step " + e.step
+                        + " but the state was stepped to " + s.state().step() + " without them", null);
+            }
+            readSlots(e, s.state());
+            e.dirty = false;
+        }
+        return resident.allocate(s.key(), s.length(), names, batchKeys);
     }
 
     /** LAMB: moments, per-chunk norms, the trust ratio per shard on the host, then the update. */
@@ -300,6 +475,12 @@ public final class OpenClStepBackend implements StepBackend {
     private static void write(cl_command_queue q, cl_mem dst, float[] src, int dstOffset, int n) {
         if (n > 0) {
             CL.clEnqueueWriteBuffer(q, dst, CL_TRUE, 4L * dstOffset, 4L * n, Pointer.to(src), 0, null, null);
+        }
+    }
+
+    private static void copy(cl_command_queue q, cl_mem src, int srcOffset, cl_mem dst, int dstOffset, int n) {
+        if (n > 0) {
+            CL.clEnqueueCopyBuffer(q, src, dst, 4L * srcOffset, 4L * dstOffset, 4L * n, 0, null, null);
         }
     }
 

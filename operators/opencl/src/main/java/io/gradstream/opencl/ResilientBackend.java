@@ -1,18 +1,23 @@
 package io.gradstream.opencl;
 
 import io.gradstream.core.optim.CpuStepBackend;
+import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.optim.StepBackend;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * An accelerator {@link StepBackend} with the CPU as fallback: any failure of the accelerator (build failure, lost
  * device, out of resources or memory) recomputes the batch on the CPU, so a step is never wrong or missing, and a
  * {@link CircuitBreaker} keeps a failing device out of the path until a probe succeeds. Relies on the
  * StepBackend contract that a failed call left the batch untouched. The first failure is logged with its cause.
+ * With an accelerator that keeps slots resident, a batch goes to the CPU only after its dirty slots are written back,
+ * and a failure that lost dirty slots ({@link ResidentState.StateLostException}) is not recomputed but thrown.
  */
-public final class ResilientBackend implements StepBackend {
+public final class ResilientBackend implements StepBackend, ResidentState {
     private static final System.Logger LOG = System.getLogger(ResilientBackend.class.getName());
 
     private final StepBackend accelerator;
@@ -46,6 +51,7 @@ public final class ResilientBackend implements StepBackend {
         if (!breaker.allowRequest()) {
             bypassed++;
             listener.bypassed(batch.size());
+            writeBack(batch);
             cpu.step(batch);
             return;
         }
@@ -54,6 +60,9 @@ public final class ResilientBackend implements StepBackend {
             breaker.recordSuccess();
             acceleratedBatches++;
             listener.acceleratedBatch(batch.size());
+        } catch (StateLostException e) {
+            breaker.recordFailure();
+            throw e;
         } catch (RuntimeException e) {
             breaker.recordFailure();
             fallbacks++;
@@ -95,6 +104,25 @@ public final class ResilientBackend implements StepBackend {
     /** The latest accelerator failure, or null. */
     public RuntimeException lastFailure() {
         return lastFailure;
+    }
+
+    @Override
+    public List<String> dirtyKeys() {
+        return accelerator instanceof ResidentState r ? r.dirtyKeys() : List.of();
+    }
+
+    @Override
+    public void writeBack(String key, OptimizerState state) {
+        if (accelerator instanceof ResidentState r) {
+            r.writeBack(key, state);
+        }
+    }
+
+    @Override
+    public void discard(Predicate<String> keys) {
+        if (accelerator instanceof ResidentState r) {
+            r.discard(keys);
+        }
     }
 
     @Override
