@@ -83,8 +83,25 @@ class JobSettingsTest {
         assertThatThrownBy(() -> JobConfig.fromFile(file)).hasMessageContaining("line 1");
 
         Configuration d = JobConfig.withDefaults(new Configuration());
-        assertThat(d.getString("execution.checkpointing.interval", "")).isNotEmpty();
         assertThat(d.getString("state.backend.type", "")).isEqualTo("hashmap");
+    }
+
+    @Test
+    void theDefaultCheckpointIntervalFollowsTheDelivery() {
+        // At-least-once: checkpoints only bound replay; exactly-once: the interval is the updates' latency.
+        assertThat(JobConfig.withDefaults(new Configuration()).get(
+                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+                .isEqualTo(Duration.ofSeconds(10));
+        Configuration exactlyOnce = new Configuration();
+        exactlyOnce.setString("gradstream.delivery", "exactly-once");
+        assertThat(JobConfig.withDefaults(exactlyOnce).get(
+                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+                .isEqualTo(Duration.ofSeconds(1));
+        Configuration cluster = new Configuration();
+        cluster.setString("gradstream.delivery", "EXACTLY_ONCE");
+        assertThat(JobConfig.withDefaults(new Configuration(), cluster).get(
+                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+                .isEqualTo(Duration.ofSeconds(1));
     }
 
     @Test

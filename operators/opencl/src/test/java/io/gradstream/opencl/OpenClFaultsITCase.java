@@ -134,7 +134,8 @@ class OpenClFaultsITCase {
         return batch;
     }
 
-    private static List<ShardStep> copy(List<ShardStep> batch) {
+    /** Deep copies without keys. */
+    static List<ShardStep> copy(List<ShardStep> batch) {
         List<ShardStep> out = new ArrayList<>();
         for (ShardStep s : batch) {
             out.add(new ShardStep(s.optimizer(), s.params().clone(), s.grad().clone(), s.state().copy()));

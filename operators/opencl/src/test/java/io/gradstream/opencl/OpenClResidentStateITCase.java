@@ -49,7 +49,7 @@ class OpenClResidentStateITCase {
         OpenClStepBackend resident = new OpenClStepBackend(ctx, 64L << 20);
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
         List<ShardStep> mine = batch(11);
-        List<ShardStep> reference = copy(mine);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         for (int t = 0; t < 4; t++) {
             resident.step(mine);
             plain.step(reference);
@@ -78,7 +78,7 @@ class OpenClResidentStateITCase {
         OpenClStepBackend resident = new OpenClStepBackend(ctx, 64L << 20);
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
         List<ShardStep> mine = batch(12);
-        List<ShardStep> reference = copy(mine);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         resident.step(mine);
         plain.step(reference);
         resident.writeBack(mine);
@@ -102,7 +102,7 @@ class OpenClResidentStateITCase {
         OpenClStepBackend resident = new OpenClStepBackend(ctx, 30_000);
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
         List<ShardStep> mine = batch(13);
-        List<ShardStep> reference = copy(mine);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         for (int t = 0; t < 3; t++) {
             resident.step(mine);
             plain.step(reference);
@@ -120,7 +120,7 @@ class OpenClResidentStateITCase {
         ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> now[0]),
                 new RecordingListener());
         List<ShardStep> mine = batch(14);
-        List<ShardStep> reference = copy(mine);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
 
         // Clean resident slots and a failed step: the CPU recomputes it from the host's (current) slots.
@@ -151,7 +151,7 @@ class OpenClResidentStateITCase {
         ResilientBackend backend = new ResilientBackend(device, breaker, new RecordingListener());
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
         List<ShardStep> mine = batch(15);
-        List<ShardStep> reference = copy(mine);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         backend.step(mine);
         plain.step(reference);
         breaker.recordFailure();
@@ -195,14 +195,6 @@ class OpenClResidentStateITCase {
                     StepBackendAbstractTest.random(rnd, n, 0.1), new OptimizerState(), "m/" + tensor + "/" + j));
         }
         return batch;
-    }
-
-    private static List<ShardStep> copy(List<ShardStep> batch) {
-        List<ShardStep> out = new ArrayList<>();
-        for (ShardStep s : batch) {
-            out.add(new ShardStep(s.optimizer(), s.params().clone(), s.grad().clone(), s.state().copy()));
-        }
-        return out;
     }
 
     private static List<String> keys(List<ShardStep> batch) {
