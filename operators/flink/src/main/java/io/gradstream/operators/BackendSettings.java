@@ -49,8 +49,11 @@ public record BackendSettings(Kind kind, Map<String, String> opencl, int batchSh
         return new BackendSettings(Kind.CPU, Map.of(), 1, 0);
     }
 
-    /** Whether due steps are gathered into batches (which needs {@link ShardOptimizerOperator}). */
+    /**
+     * Whether due steps go through a batch (which needs {@link ShardOptimizerOperator}): with more than one shard per
+     * call, and always for OpenCL, whose batches (of one shard, if so configured) are the way to the device.
+     */
     public boolean batched() {
-        return batchShards > 1;
+        return batchShards > 1 || kind == Kind.OPENCL;
     }
 }

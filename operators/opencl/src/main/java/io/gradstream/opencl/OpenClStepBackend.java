@@ -101,7 +101,7 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
 
     @Override
     public void step(List<ShardStep> batch) {
-        List<Runnable> commits = new ArrayList<>();
+        List<Group> groups = new ArrayList<>();
         Set<String> keys = new HashSet<>();
         for (ShardStep s : batch) {
             if (s.key() != null) {
@@ -117,36 +117,70 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
                         && OptimizerKernels.spec(batch.get(to).optimizer()).kernel().equals(kernel)) {
                     to++;
                 }
-                commits.add(run(batch.subList(from, to), commits.size(), keys));
+                groups.add(run(batch.subList(from, to), groups.size(), keys));
                 from = to;
             }
         } catch (RuntimeException e) {
-            RuntimeException failure = e instanceof CLException cl ? OpenClException.wrap("OpenCL step of "
-                    + batch.size() + " shard(s) on " + ctx.device().name() + " failed", cl) : e;
-            throw forgetResident(keys, failure);
+            throw forgetResident(batch, wrap(e, batch), false);
+        }
+        // Only now, every kernel having run, do resident shards' new slots overwrite their device copies: until here
+        // a failure leaves every resident copy as it was.
+        try {
+            if (resident != null) {
+                groups.forEach(g -> g.keepResident().run());
+                CL.clFinish(ctx.queue());
+            }
+        } catch (RuntimeException e) {
+            throw forgetResident(batch, wrap(e, batch), true);
         }
         // Past this point nothing touches the device: the batch is committed whole.
-        commits.forEach(Runnable::run);
+        groups.forEach(g -> g.commit().run());
+    }
+
+    /** What {@link #run} leaves to do once every group has run: keep resident slots, then commit. */
+    private record Group(Runnable keepResident, Runnable commit) {
+    }
+
+    private RuntimeException wrap(RuntimeException e, List<ShardStep> batch) {
+        return e instanceof CLException cl ? OpenClException.wrap("OpenCL step of " + batch.size() + " shard(s) on "
+                + ctx.device().name() + " failed", cl) : e;
     }
 
     /**
-     * After a failed batch the resident slots of its shards may be half written: they are dropped, and the host's
-     * arrays are used next time. If one of them was dirty, its newest slots existed only on the device and the
-     * batch cannot be recomputed anywhere: that is a {@link ResidentState.StateLostException}.
+     * After a failed batch its shards' resident copies are dropped and the host's arrays serve the next step. A dirty
+     * copy first goes back to the host: before the copies of the new slots began it still holds exactly the slots of
+     * the state's step, so the batch can be recomputed (on the CPU). A dirty copy that cannot be read back, or may be
+     * overwritten already, was the only copy: that is a {@link ResidentState.StateLostException}.
      */
-    private RuntimeException forgetResident(Set<String> keys, RuntimeException failure) {
+    private RuntimeException forgetResident(List<ShardStep> batch, RuntimeException failure, boolean copiesBegan) {
         if (resident == null) {
             return failure;
         }
         List<String> lost = new ArrayList<>();
-        for (String k : keys) {
-            if (resident.drop(k)) {
-                lost.add(k);
+        for (ShardStep s : batch) {
+            ResidentSlots.Entry e = s.key() == null ? null : resident.get(s.key());
+            if (e == null) {
+                continue;
             }
+            if (e.dirty) {
+                boolean saved = false;
+                if (!copiesBegan && e.step == s.state().step()) {
+                    try {
+                        readSlots(e, s.state());
+                        saved = true;
+                    } catch (RuntimeException unreadable) {
+                        failure.addSuppressed(unreadable);
+                    }
+                }
+                if (!saved) {
+                    lost.add(s.key());
+                }
+            }
+            resident.drop(s.key());
         }
-        return lost.isEmpty() || failure instanceof StateLostException ? failure : new StateLostException("OpenCL step on " + ctx.device().name()
-                + " failed and the newest optimizer slots of " + lost.size() + " shard(s) (e.g. " + lost.get(0)
-                + ") were only on the device", failure);
+        return lost.isEmpty() || failure instanceof StateLostException ? failure : new StateLostException("OpenCL step on "
+                + ctx.device().name() + " failed and the newest optimizer slots of " + lost.size() + " shard(s) (e.g. "
+                + lost.get(0) + ") were only on the device", failure);
     }
 
     @Override
@@ -207,7 +241,7 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
      * Steps one group (the {@code groupIndex}-th of the batch) on the device; returns what writes the results into
      * the shards' arrays and states.
      */
-    private Runnable run(List<ShardStep> group, int groupIndex, Set<String> batchKeys) {
+    private Group run(List<ShardStep> group, int groupIndex, Set<String> batchKeys) {
         final int count = group.size();
         final OptimizerKernels.Spec spec = OptimizerKernels.spec(group.get(0).optimizer());
         final int[] offsets = new int[count];
@@ -285,7 +319,9 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
         cl_mem g = ctx.buffer("g", bytes);
         cl_mem[] slots = new cl_mem[3];
         for (int slot = 0; slot < 3; slot++) {
-            slots[slot] = slotUsed[slot] ? ctx.buffer("s" + slot, bytes) : ctx.buffer("unused" + slot, 4);
+            // One set per group: resident slots are copied out of them after the batch's last kernel.
+            slots[slot] = slotUsed[slot] ? ctx.buffer("s" + slot + "#" + groupIndex, bytes)
+                    : ctx.buffer("unused" + slot, 4);
         }
         cl_mem scBuf = ctx.buffer("sc", 4L * sc.length);
         cl_mem chunkBuf = ctx.buffer("chunks", 4L * chunkShard.length);
@@ -318,17 +354,21 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
             CL.clEnqueueNDRangeKernel(q, k, 1, null, new long[] {padded}, LOCAL, 0, null, null);
         }
 
-        // Resident shards keep their new slots on the device; the others read them back with the parameters into
-        // staging (one set per group, as all commit together). The shards' own arrays are untouched until the commit.
-        for (int j = 0; j < count; j++) {
-            if (entries[j] != null) {
-                for (int slot = 0; slot < 3; slot++) {
-                    if (entries[j].slots[slot] != null) {
-                        copy(q, slots[slot], offsets[j], entries[j].slots[slot], 0, group.get(j).length());
+        // Resident shards keep their new slots on the device (copied by keepResident, after the batch's last
+        // kernel); the others read them back with the parameters into staging (one set per group, as all commit
+        // together). The shards' own arrays are untouched until the commit.
+        Runnable keepResident = () -> {
+            for (int j = 0; j < count; j++) {
+                if (entries[j] != null) {
+                    for (int slot = 0; slot < 3; slot++) {
+                        if (entries[j].slots[slot] != null) {
+                            copy(ctx.queue(), slots[slot], offsets[j], entries[j].slots[slot], 0,
+                                    group.get(j).length());
+                        }
                     }
                 }
             }
-        }
+        };
         float[] pOut = read(q, "p" + groupIndex, p, padded);
         float[][] slotOut = new float[3][];
         for (int slot = 0; slot < 3; slot++) {
@@ -338,7 +378,7 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
         }
         CL.clFinish(q);
         final float[] trustRatios = trust;
-        return () -> {
+        return new Group(keepResident, () -> {
             for (int j = 0; j < count; j++) {
                 ShardStep s = group.get(j);
                 int n = s.length();
@@ -366,7 +406,7 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
                     entries[j].dirty = true;
                 }
             }
-        };
+        });
     }
 
     /**
@@ -376,6 +416,9 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
      * same step (the slot set changed), and is an error when the state moved on without it.
      */
     private ResidentSlots.Entry residentEntry(ShardStep s, String[] names, Set<String> batchKeys) {
+        if (Arrays.stream(names).allMatch(java.util.Objects::isNull)) {
+            return null; // nothing to keep (SGD without momentum): such a shard is never dirty
+        }
         ResidentSlots.Entry e = resident.get(s.key());
         if (e != null && e.step == s.state().step() && e.holds(s.length(), names)) {
             return e;
@@ -503,6 +546,9 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
     @Override
     public void close() {
         staging.clear();
+        if (resident != null) {
+            resident.discard(key -> true);
+        }
         if (ownsContext) {
             ctx.close();
         }

@@ -70,19 +70,23 @@ final class ResidentSlots {
             }
         }
         long bytes = 4L * Math.max(length, 1) * count;
-        if (bytes > capacity) {
-            return null;
+        long evictable = 0;
+        for (Entry e : entries.values()) {
+            if (!e.dirty && !busy.contains(e.key)) {
+                evictable += e.bytes;
+            }
+        }
+        if (count == 0 || used - evictable + bytes > capacity) {
+            return null; // evict nothing that would not make room
         }
         Iterator<Entry> lru = entries.values().iterator();
         while (used + bytes > capacity && lru.hasNext()) {
             Entry e = lru.next();
             if (!e.dirty && !busy.contains(e.key)) {
                 lru.remove();
+                used -= e.bytes;
                 release(e);
             }
-        }
-        if (used + bytes > capacity) {
-            return null;
         }
         cl_mem[] slots = new cl_mem[names.length];
         Entry e = new Entry(key, length, names.clone(), slots, bytes);

@@ -172,6 +172,75 @@ class OpenClResidentStateITCase {
     }
 
     @Test
+    void aRecoverableFailureSavesDirtySlotsAndTheCpuRecomputesTheBatch() {
+        OpenClStepBackend device = new OpenClStepBackend(ctx, 64L << 20);
+        ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L),
+                new RecordingListener());
+        OpenClStepBackend plain = new OpenClStepBackend(ctx);
+        List<ShardStep> mine = batch(17);
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
+        backend.step(mine);
+        plain.step(reference);
+        assertThat(device.dirtyKeys()).hasSize(mine.size());
+        // The next batch cannot get its buffers: the device is fine, only this batch failed before touching it.
+        ctx.padAllocationsForTest(ctx.device().maxAllocBytes());
+        backend.step(mine);
+        CpuStepBackend.INSTANCE.step(reference);
+        assertThat(backend.fallbacks()).isEqualTo(1);
+        assertThat(device.dirtyKeys()).isEmpty();
+        assertSameStates(mine, reference, "CPU step of the slots saved from the device");
+    }
+
+    @Test
+    void evictedShardsReturnTheirBudgetAndComeBack() {
+        // Room for two of the 2000-element Adam shards' slots (3 x 8 kB each), not three.
+        OpenClStepBackend resident = new OpenClStepBackend(ctx, 50_000);
+        OpenClStepBackend plain = new OpenClStepBackend(ctx);
+        List<ShardStep> all = new ArrayList<>();
+        SplittableRandom rnd = new SplittableRandom(18);
+        for (int j = 0; j < 4; j++) {
+            all.add(new ShardStep(ADAM, StepBackendAbstractTest.random(rnd, 2000, 1),
+                    StepBackendAbstractTest.random(rnd, 2000, 0.1), new OptimizerState(), "m/a/" + j));
+        }
+        List<ShardStep> reference = OpenClFaultsITCase.copy(all);
+        List<ShardStep> first = all.subList(0, 2);
+        List<ShardStep> second = all.subList(2, 4);
+        for (int round = 0; round < 3; round++) {
+            for (List<ShardStep> part : List.of(first, second)) {
+                resident.step(part);
+                assertThat(resident.dirtyKeys()).as("round %d: the batch's shards are resident", round)
+                        .containsExactlyInAnyOrderElementsOf(keys(part));
+                resident.writeBack(part); // a checkpoint: clean, so the next batch may evict them
+                assertThat(resident.residentBytes()).isLessThanOrEqualTo(50_000).isPositive();
+            }
+            plain.step(reference.subList(0, 2));
+            plain.step(reference.subList(2, 4));
+        }
+        assertSameStates(all, reference, "shards evicted and reloaded");
+    }
+
+    @Test
+    void shardsWithoutSlotsAreNeverKept() {
+        Optimizer plainSgd = Optimizers.create("SGD", Map.of("lr", 0.1));
+        OpenClStepBackend device = new OpenClStepBackend(ctx, 64L << 20);
+        ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L),
+                new RecordingListener());
+        SplittableRandom rnd = new SplittableRandom(19);
+        List<ShardStep> mine = List.of(new ShardStep(plainSgd, StepBackendAbstractTest.random(rnd, 300, 1),
+                StepBackendAbstractTest.random(rnd, 300, 0.1), new OptimizerState(), "m/s/0"));
+        List<ShardStep> reference = OpenClFaultsITCase.copy(mine);
+        backend.step(mine);
+        assertThat(device.dirtyKeys()).isEmpty();
+        assertThat(device.residentBytes()).isZero();
+        ctx.padAllocationsForTest(ctx.device().maxAllocBytes());
+        backend.step(mine); // falls back: there is nothing only the device holds
+        ctx.padAllocationsForTest(0);
+        new OpenClStepBackend(ctx).step(reference);
+        CpuStepBackend.INSTANCE.step(reference);
+        assertSameStates(mine, reference, "SGD without momentum");
+    }
+
+    @Test
     void discardedShardsAreForgotten() {
         OpenClStepBackend resident = new OpenClStepBackend(ctx, 64L << 20);
         List<ShardStep> mine = batch(16);
