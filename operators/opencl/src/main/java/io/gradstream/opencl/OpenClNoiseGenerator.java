@@ -2,14 +2,10 @@ package io.gradstream.opencl;
 
 import static org.jocl.CL.CL_TRUE;
 
+import io.gradstream.core.privacy.NoiseKeys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import java.util.Objects;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -20,7 +16,7 @@ import org.jocl.cl_mem;
 
 /**
  * The core's {@code NoiseGenerator} construction on an OpenCL device (DP-SGD's Gaussian mechanism, Abadi et al. 2016,
- * arXiv:1607.00133): the same HMAC-SHA256 key and nonce derivation and the same ChaCha20 counter-mode keystream, so
+ * arXiv:1607.00133): the same keys and nonces ({@link NoiseKeys}) and the same ChaCha20 counter-mode keystream, so
  * every element draws from the same 128 keystream bits as on the CPU. The keystream is bit-identical; the normals are
  * not: Box-Muller uses the device's log/sqrt/cos/sin (a few ulp, OpenCL 1.2 section 7.4) instead of fdlibm's
  * StrictMath, so values agree with the CPU's to ~1e-15 relative with fp64 and are statistically equivalent
@@ -28,31 +24,19 @@ import org.jocl.cl_mem;
  * machine keeps noise on the CPU; see docs/opencl.md.
  */
 public final class OpenClNoiseGenerator {
-    // The derivation labels of io.gradstream.core.privacy.NoiseGenerator (v1); a test checks the two agree.
-    private static final String KEY_LABEL = "gradstream/dp-noise/chacha20-key/v1";
-    private static final String NONCE_KEY_LABEL = "gradstream/dp-noise/nonce-key/v1";
-    private static final String NONCE_LABEL = "gradstream/dp-noise/nonce/v1";
     private static final int BLOCK_ELEMENTS = 8;
     private static final long MAX_ELEMENTS = 1L << 34;
 
     private final ClContext ctx;
-    private final int[] keyWords;
-    private final SecretKeySpec nonceKey;
+    private final NoiseKeys keys;
+    /** The ChaCha20 key as the kernel's eight little-endian words: the device needs the key itself. */
+    private final int[] keyWords = new int[8];
 
     /** Derives the keys from {@code secretSeed} (at least 16 bytes) as the core does; the seed is not retained. */
     public OpenClNoiseGenerator(ClContext ctx, byte[] secretSeed) {
         this.ctx = Objects.requireNonNull(ctx, "ctx");
-        Objects.requireNonNull(secretSeed, "secretSeed must not be null");
-        if (secretSeed.length < 16) {
-            throw new IllegalArgumentException("secretSeed must be at least 16 bytes, got " + secretSeed.length
-                    + " bytes");
-        }
-        byte[] k1 = hmac(secretSeed, KEY_LABEL.getBytes(StandardCharsets.UTF_8));
-        byte[] k2 = hmac(secretSeed, NONCE_KEY_LABEL.getBytes(StandardCharsets.UTF_8));
-        keyWords = littleEndianWords(k1);
-        nonceKey = new SecretKeySpec(k2, "HmacSHA256");
-        Arrays.fill(k1, (byte) 0);
-        Arrays.fill(k2, (byte) 0);
+        this.keys = NoiseKeys.derive(secretSeed);
+        keys.withCipherKey(k -> ByteBuffer.wrap(k).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(keyWords));
     }
 
     /**
@@ -110,34 +94,10 @@ public final class OpenClNoiseGenerator {
     }
 
     private byte[] nonce(String model, String tensor, int shard, long version) {
-        Objects.requireNonNull(model, "model must not be null");
-        Objects.requireNonNull(tensor, "tensor must not be null");
         if (shard < 0 || version < 0) {
             throw new IllegalArgumentException("shard and version must be >= 0, got " + shard + ", " + version);
         }
-        byte[] m = model.getBytes(StandardCharsets.UTF_8);
-        byte[] t = tensor.getBytes(StandardCharsets.UTF_8);
-        byte[] label = NONCE_LABEL.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer buf = ByteBuffer.allocate(label.length + 4 + m.length + 4 + t.length + 4 + 8)
-                .order(ByteOrder.BIG_ENDIAN);
-        buf.put(label).putInt(m.length).put(m).putInt(t.length).put(t).putInt(shard).putLong(version);
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(nonceKey);
-            return Arrays.copyOf(mac.doFinal(buf.array()), 12);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is unavailable in this JDK", e);
-        }
-    }
-
-    private static byte[] hmac(byte[] key, byte[] data) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac.doFinal(data);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 key derivation failed", e);
-        }
+        return keys.nonce(model, tensor, shard, version);
     }
 
     private static int[] littleEndianWords(byte[] bytes) {

@@ -2,16 +2,11 @@ package io.gradstream.core.privacy;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import java.util.Objects;
 import javax.crypto.Cipher;
-import javax.crypto.Mac;
 import javax.crypto.spec.ChaCha20ParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Gaussian noise for the Gaussian mechanism of DP-SGD (Abadi et al. 2016, arXiv:1607.00133) and DP-FedAvg (McMahan et
@@ -47,14 +42,10 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class NoiseGenerator {
     /** Shorter secrets are refused: 128 bits is the least that keeps the derived keys out of brute-force reach. */
-    public static final int MIN_SEED_BYTES = 16;
+    public static final int MIN_SEED_BYTES = NoiseKeys.MIN_SEED_BYTES;
     /** 2^31 ChaCha20 blocks of 8 elements: the block counter stays below 2^31 and cannot wrap. */
     public static final long MAX_ELEMENTS = 1L << 34;
 
-    private static final String KEY_LABEL = "gradstream/dp-noise/chacha20-key/v1";
-    private static final String NONCE_KEY_LABEL = "gradstream/dp-noise/nonce-key/v1";
-    private static final String NONCE_LABEL = "gradstream/dp-noise/nonce/v1";
-    private static final int NONCE_BYTES = 12;
     private static final int BLOCK_ELEMENTS = 8;
     /** Elements per keystream chunk: 4 KiB of keystream, 64 ChaCha20 blocks; even, so pairs never straddle chunks. */
     private static final int CHUNK_ELEMENTS = 512;
@@ -65,38 +56,14 @@ public final class NoiseGenerator {
     private static final double TWO_POW_MINUS_53 = 0x1.0p-53;
     private static final double TWO_PI = 2 * Math.PI;
 
-    private final SecretKeySpec cipherKey;
-    private final SecretKeySpec nonceKey;
+    private final NoiseKeys keys;
 
     /**
      * A generator keyed by {@code secretSeed} (at least {@value #MIN_SEED_BYTES} bytes). The bytes are copied, used to
-     * derive the keys, and the copy is wiped; the seed itself is not retained.
+     * derive the keys ({@link NoiseKeys}), and the copy is wiped; the seed itself is not retained.
      */
     public NoiseGenerator(byte[] secretSeed) {
-        Objects.requireNonNull(secretSeed, "secretSeed must not be null");
-        if (secretSeed.length < MIN_SEED_BYTES) {
-            // The message states the length only: the seed bytes must never reach a log.
-            throw new IllegalArgumentException("secretSeed must be at least " + MIN_SEED_BYTES + " bytes, got "
-                    + secretSeed.length + " bytes");
-        }
-        byte[] seed = secretSeed.clone();
-        byte[] k1 = null;
-        byte[] k2 = null;
-        try {
-            k1 = hmac(seed, KEY_LABEL.getBytes(StandardCharsets.UTF_8));
-            k2 = hmac(seed, NONCE_KEY_LABEL.getBytes(StandardCharsets.UTF_8));
-            this.cipherKey = new SecretKeySpec(k1, "ChaCha20");
-            this.nonceKey = new SecretKeySpec(k2, "HmacSHA256");
-        } finally {
-            // SecretKeySpec keeps its own copies, so none of these arrays is needed any more.
-            Arrays.fill(seed, (byte) 0);
-            if (k1 != null) {
-                Arrays.fill(k1, (byte) 0);
-            }
-            if (k2 != null) {
-                Arrays.fill(k2, (byte) 0);
-            }
-        }
+        this.keys = NoiseKeys.derive(secretSeed);
     }
 
     /** Adds N(0, std^2) to {@code target[i]} with the noise of element {@code i}, i in [0, target.length). */
@@ -172,7 +139,7 @@ public final class NoiseGenerator {
         long end = first + length;
         // Start at the block holding the first element; block boundaries are pair boundaries as 8 is even.
         long base = first - first % BLOCK_ELEMENTS;
-        Cipher cipher = keystream(nonce(model, tensor, shard, version), (int) (base / BLOCK_ELEMENTS));
+        Cipher cipher = keystream(keys.nonce(model, tensor, shard, version), (int) (base / BLOCK_ELEMENTS));
         byte[] ks = new byte[ZEROS.length];
         double[] normals = new double[CHUNK_ELEMENTS];
         while (base < end) {
@@ -213,39 +180,10 @@ public final class NoiseGenerator {
     private Cipher keystream(byte[] nonce, int block) {
         try {
             Cipher cipher = Cipher.getInstance("ChaCha20");
-            cipher.init(Cipher.ENCRYPT_MODE, cipherKey, new ChaCha20ParameterSpec(nonce, block));
+            cipher.init(Cipher.ENCRYPT_MODE, keys.cipherKey(), new ChaCha20ParameterSpec(nonce, block));
             return cipher;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("ChaCha20 is unavailable in this JDK", e);
-        }
-    }
-
-    /** First 12 bytes of HMAC(nonceKey, label | len model | model | len tensor | tensor | shard | version). */
-    private byte[] nonce(String model, String tensor, int shard, long version) {
-        byte[] m = model.getBytes(StandardCharsets.UTF_8);
-        byte[] t = tensor.getBytes(StandardCharsets.UTF_8);
-        byte[] label = NONCE_LABEL.getBytes(StandardCharsets.UTF_8);
-        // Length prefixes make the encoding injective: ("ab", "c") and ("a", "bc") get different nonces.
-        ByteBuffer buf = ByteBuffer.allocate(label.length + 4 + m.length + 4 + t.length + 4 + 8)
-                .order(ByteOrder.BIG_ENDIAN);
-        buf.put(label).putInt(m.length).put(m).putInt(t.length).put(t).putInt(shard).putLong(version);
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(nonceKey);
-            return Arrays.copyOf(mac.doFinal(buf.array()), NONCE_BYTES);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is unavailable in this JDK", e);
-        }
-    }
-
-    private static byte[] hmac(byte[] key, byte[] data) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac.doFinal(data);
-        } catch (GeneralSecurityException e) {
-            // Deliberately no detail from the key: only the algorithm is named.
-            throw new IllegalStateException("HmacSHA256 key derivation failed", e);
         }
     }
 
