@@ -99,11 +99,20 @@ class KafkaRecoveryITCase {
         }
     }
 
+    /**
+     * {@code hashmap-opencl}: the steps on the OpenCL device with the optimizer slots resident there between
+     * checkpoints, so the result is only right if every checkpoint holds the slots written back from the device.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb"})
-    void exactlyOnceOutputSurvivesAFailure(String stateBackend) throws Exception {
+    @ValueSource(strings = {"hashmap", "rocksdb", "hashmap-opencl"})
+    void exactlyOnceOutputSurvivesAFailure(String variant) throws Exception {
+        boolean opencl = variant.endsWith("-opencl");
+        if (opencl) {
+            requireCorrectlyRoundedOpenCl();
+        }
+        String stateBackend = opencl ? variant.substring(0, variant.indexOf('-')) : variant;
         FAILED.set(false);
-        String sfx = "-" + stateBackend;
+        String sfx = "-" + variant;
         createTopics(sfx);
         Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 5);
         Properties pp = new Properties();
@@ -127,12 +136,16 @@ class KafkaRecoveryITCase {
         conf.setString("execution.checkpointing.interval", "200 ms");
         conf.setString("state.backend.type", stateBackend);
         conf.setString("execution.checkpointing.incremental", "true");
-        conf.set(GradstreamOptions.GROUP_ID, "recovery-" + stateBackend);
+        conf.set(GradstreamOptions.GROUP_ID, "recovery-" + variant);
         conf.set(GradstreamOptions.CONTROL_TOPIC, "control" + sfx);
         conf.set(GradstreamOptions.GRADIENTS_TOPIC, "gradients" + sfx);
         conf.set(GradstreamOptions.PARAMETERS_TOPIC, "parameters" + sfx);
         conf.set(GradstreamOptions.REJECTED_TOPIC, "rejected" + sfx);
-        conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "recovery-" + stateBackend);
+        conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "recovery-" + variant);
+        if (opencl) {
+            conf.set(GradstreamOptions.BACKEND, "opencl");
+            conf.setString(GradstreamOptions.OPENCL_RESIDENT_STATE.key(), "64 mb");
+        }
         conf.setString("restart-strategy.type", "fixed-delay");
         conf.setString("restart-strategy.fixed-delay.attempts", "3");
         conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
@@ -168,6 +181,26 @@ class KafkaRecoveryITCase {
         }
     }
 
+
+    /** Bit-identity with the CPU needs correctly rounded division and sqrt (POCL has them; some GPUs do not). */
+    private static void requireCorrectlyRoundedOpenCl() {
+        var config = io.gradstream.opencl.ClConfig.defaults();
+        var reason = io.gradstream.opencl.ClContext.unavailableReason(config);
+        String missing = reason.map(r -> "no OpenCL device (" + r + ")").orElse(null);
+        if (missing == null) {
+            try (var ctx = io.gradstream.opencl.ClContext.open(config)) {
+                if (!ctx.device().correctlyRoundedDivideSqrt()) {
+                    org.junit.jupiter.api.Assumptions.abort("SKIPPED: " + ctx.device().name() + " does not round "
+                            + "division and sqrt correctly, so its steps are not bit-identical to the CPU's");
+                }
+            }
+            return;
+        }
+        if ("1".equals(System.getenv("GRADSTREAM_REQUIRE_TOOLS"))) {
+            throw new AssertionError("GRADSTREAM_REQUIRE_TOOLS=1 but " + missing);
+        }
+        org.junit.jupiter.api.Assumptions.abort("SKIPPED: " + missing);
+    }
 
     private static Map<Integer, List<ParameterUpdate>> readCommitted(String topic, int shards, long lastVersion)
             throws Exception {
