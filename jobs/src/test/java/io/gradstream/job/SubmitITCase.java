@@ -43,7 +43,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SubmitITCase {
     /**
      * The module's thin jar: the MiniCluster has the test classpath, so the job's entry class is all it needs. (The
-     * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's.)
+     * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's;
+     * ClusterJarITCase runs it on a cluster in its own JVM.)
      */
     private static final Path JAR = Path.of("target", "gradstream-jobs.jar");
 
