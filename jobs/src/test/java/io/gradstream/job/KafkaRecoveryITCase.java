@@ -100,11 +100,12 @@ class KafkaRecoveryITCase {
     }
 
     /**
-     * {@code hashmap-opencl}: the steps on the OpenCL device with the optimizer slots resident there between
-     * checkpoints, so the result is only right if every checkpoint holds the slots written back from the device.
+     * {@code *-opencl}: the steps on the OpenCL device with the optimizer slots resident there between checkpoints,
+     * so the result is only right if every checkpoint holds the slots written back from the device (with RocksDB,
+     * every read of a shard's state is a fresh copy, so the write-back must go through the keyed state).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb", "hashmap-opencl"})
+    @ValueSource(strings = {"hashmap", "rocksdb", "hashmap-opencl", "rocksdb-opencl"})
     void exactlyOnceOutputSurvivesAFailure(String variant) throws Exception {
         boolean opencl = variant.endsWith("-opencl");
         if (opencl) {

@@ -64,7 +64,11 @@ class OpenClResidentStateITCase {
         assertThat(resident.dirtyKeys()).isEmpty();
         assertSameStates(mine, reference, "after write-back");
 
-        // Clean and still resident: the next steps use the device copy and stay identical.
+        // Clean and still resident: the next steps use the device copy, not the host's arrays (scribbled over here
+        // to tell the two apart), and stay identical.
+        for (ShardStep s : mine) {
+            s.state().tensors().values().forEach(slot -> java.util.Arrays.fill(slot, 1e30f));
+        }
         for (int t = 0; t < 2; t++) {
             resident.step(mine);
             plain.step(reference);
