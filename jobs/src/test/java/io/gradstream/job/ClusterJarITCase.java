@@ -1,39 +1,28 @@
 package io.gradstream.job;
 
+import static io.gradstream.job.TestClusters.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.cli.GradstreamCli;
 import io.gradstream.local.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
-import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.ops.FlinkRest;
-import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -66,7 +55,7 @@ class ClusterJarITCase {
             List<String> log = new ArrayList<>();
             try {
                 String url = awaitReady(flink, log);
-                Run submit = cli("submit", "--flink-url", url, "--jar", jar.toString(), "--parallelism", "1",
+                var submit = cli("submit", "--flink-url", url, "--jar", jar.toString(), "--parallelism", "1",
                         "--set", "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
                         "--set", "gradstream.kafka.group-id=cluster-jar-it");
                 assertThat(submit.status()).as(submit.out() + submit.err()).isZero();
@@ -75,8 +64,8 @@ class ClusterJarITCase {
                 awaitRunning(new FlinkRest(url), jobId, log);
 
                 Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 3, 13);
-                publish(kafka.bootstrapServers(), work);
-                Map<Integer, ParameterUpdate> latest = readLatest(kafka.bootstrapServers(), work);
+                TestClusters.publish(kafka.bootstrapServers(), work);
+                Map<Integer, ParameterUpdate> latest = TestClusters.latestParameters(kafka.bootstrapServers(), work);
                 assertThat(latest).as("newest update per shard; cluster log:\n%s", tail(log)).hasSize(work.shards());
                 for (int s = 0; s < work.shards(); s++) {
                     assertThat(latest.get(s).getVersion()).isEqualTo(work.steps);
@@ -145,52 +134,10 @@ class ClusterJarITCase {
         assertThat(state).as("cluster log:\n%s", tail(log)).isEqualTo("RUNNING");
     }
 
-    private static void publish(String bootstrap, Workload work) throws Exception {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
-        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("control", work.create.key, work.create.value)).get();
-            for (RawRecord r : work.gradients) {
-                producer.send(new ProducerRecord<>("gradients", r.key, r.value));
-            }
-            producer.flush();
-        }
-    }
-
-    private static Map<Integer, ParameterUpdate> readLatest(String bootstrap, Workload work) {
-        Map<Integer, ParameterUpdate> latest = new HashMap<>();
-        AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
-        try (var consumer = TestClusters.readCommitted(bootstrap, "parameters")) {
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (System.currentTimeMillis() < deadline && !(latest.size() == work.shards()
-                    && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    try {
-                        ParameterUpdate u = avro.decode(r.value());
-                        latest.merge(u.getShard(), u, (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
-                    } catch (java.io.IOException e) {
-                        throw new AssertionError(e);
-                    }
-                }
-            }
-        }
-        return latest;
-    }
-
     private static String tail(List<String> log) {
         synchronized (log) {
             return String.join("\n", log.subList(Math.max(0, log.size() - 60), log.size()));
         }
     }
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int rc = GradstreamCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(rc, out.toString(), err.toString());
-    }
 }

@@ -1,22 +1,15 @@
 package io.gradstream.job;
 
+import static io.gradstream.job.TestClusters.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.cli.GradstreamCli;
 import io.gradstream.local.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
-import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.ops.FlinkRest;
-import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.client.program.ClusterClient;
@@ -24,10 +17,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,21 +67,12 @@ class SubmitITCase {
         }
     }
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int rc = GradstreamCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(rc, out.toString(), err.toString());
-    }
 
     @Test
     void submittedJobRunsAndTrainsAndDoctorFindsItHealthy(@InjectClusterClient ClusterClient<?> client)
             throws Exception {
         String url = client.getWebInterfaceURL();
-        Run submit = cli("submit", "--flink-url", url, "--jar", JAR.toString(), "--parallelism", "1",
+        var submit = cli("submit", "--flink-url", url, "--jar", JAR.toString(), "--parallelism", "1",
                 "--set", "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
                 "--set", "gradstream.kafka.group-id=submit-it");
         assertThat(submit.status()).as(submit.out() + submit.err()).isZero();
@@ -112,35 +92,15 @@ class SubmitITCase {
         assertThat(rest.get("jobs/" + jobId).path("name").asText()).isEqualTo("gradstream");
 
         Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 3, 11);
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("control", work.create.key, work.create.value)).get();
-            for (RawRecord r : work.gradients) {
-                producer.send(new ProducerRecord<>("gradients", r.key, r.value));
-            }
-            producer.flush();
-        }
-        Map<Integer, ParameterUpdate> latest = new HashMap<>();
-        AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
-        try (var consumer = TestClusters.readCommitted(kafka.bootstrapServers(), "parameters")) {
-            deadline = System.currentTimeMillis() + 60_000;
-            while (System.currentTimeMillis() < deadline && !(latest.size() == work.shards()
-                    && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    ParameterUpdate u = avro.decode(r.value());
-                    latest.merge(u.getShard(), u, (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
-                }
-            }
-        }
+        TestClusters.publish(kafka.bootstrapServers(), work);
+        Map<Integer, ParameterUpdate> latest = TestClusters.latestParameters(kafka.bootstrapServers(), work);
         assertThat(latest).as("newest update per shard").hasSize(work.shards());
         for (int s = 0; s < work.shards(); s++) {
             assertThat(latest.get(s).getVersion()).isEqualTo(work.steps);
             assertThat(Records.values(latest.get(s))).as("shard %d", s).containsExactly(work.expected[s]);
         }
 
-        Run doctor = cli("doctor", "--flink-url", url, "--bootstrap-servers", kafka.bootstrapServers());
+        var doctor = cli("doctor", "--flink-url", url, "--bootstrap-servers", kafka.bootstrapServers());
         assertThat(doctor.out()).as(doctor.out()).contains("OK    flink ").contains("1 job(s) running")
                 .contains("OK    kafka topics").contains("0 FAIL");
         assertThat(doctor.status()).as(doctor.out()).isZero();
@@ -152,19 +112,19 @@ class SubmitITCase {
     void flinksRefusalAndAnUnreachableClusterAreReportedInOneLine(@InjectClusterClient ClusterClient<?> client)
             throws Exception {
         int jobsBefore = client.listJobs().get(10, TimeUnit.SECONDS).size();
-        Run wrongClass = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
+        var wrongClass = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
                 "--entry-class", "io.gradstream.NoSuchMain");
         assertThat(wrongClass.status()).isEqualTo(1);
         assertThat(wrongClass.err()).contains("gradstream submit: Flink refused POST jars/")
                 .contains("io.gradstream.NoSuchMain").doesNotContain("\tat ");
 
         int closed = io.gradstream.ops.Sockets.freePort();
-        Run unreachable = cli("submit", "--flink-url", "http://127.0.0.1:" + closed, "--jar", JAR.toString());
+        var unreachable = cli("submit", "--flink-url", "http://127.0.0.1:" + closed, "--jar", JAR.toString());
         assertThat(unreachable.status()).isEqualTo(1);
         assertThat(unreachable.err()).contains("cannot reach Flink's REST API at http://127.0.0.1:" + closed
                 + "/ (connection refused)");
 
-        Run invalid = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
+        var invalid = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
                 "--set", "gradstream.delivery=SOMETIMES");
         assertThat(invalid.status()).as("refused before upload").isEqualTo(2);
         assertThat(invalid.err()).contains("Invalid gradstream.delivery: 'SOMETIMES'");

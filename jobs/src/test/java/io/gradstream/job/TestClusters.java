@@ -45,6 +45,57 @@ final class TestClusters {
         return out;
     }
 
+    /** What a {@code gradstream} command printed and returned. */
+    record CliRun(int status, String out, String err) {
+    }
+
+    /** Runs a {@code gradstream} command in this JVM. */
+    static CliRun cli(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int rc = io.gradstream.cli.GradstreamCli.execute(new java.io.PrintWriter(out, true),
+                new java.io.PrintWriter(err, true), args);
+        return new CliRun(rc, out.toString(), err.toString());
+    }
+
+    /** Sends the workload's CREATE to {@code control} and its gradients to {@code gradients}. */
+    static void publish(String bootstrap, Workload work) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(p,
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("control", work.create.key,
+                    work.create.value)).get();
+            for (io.gradstream.operators.RawRecord r : work.gradients) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("gradients", r.key, r.value));
+            }
+            producer.flush();
+        }
+    }
+
+    /**
+     * The newest update of each shard in {@code parameters}, read until every shard reached the workload's last step
+     * or 60 s passed.
+     */
+    static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(String bootstrap,
+            Workload work) throws java.io.IOException {
+        java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latest = new java.util.HashMap<>();
+        io.gradstream.schemas.AvroRecords<io.gradstream.schemas.ParameterUpdate> avro =
+                new io.gradstream.schemas.AvroRecords<>(io.gradstream.schemas.ParameterUpdate.class);
+        try (var consumer = readCommitted(bootstrap, "parameters")) {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (System.currentTimeMillis() < deadline && !(latest.size() == work.shards()
+                    && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
+                for (var r : consumer.poll(java.time.Duration.ofMillis(200))) {
+                    io.gradstream.schemas.ParameterUpdate u = avro.decode(r.value());
+                    latest.merge(u.getShard(), u, (x, y) -> x.getVersion() >= y.getVersion() ? x : y);
+                }
+            }
+        }
+        return latest;
+    }
+
     /** Reads {@code topic} from the earliest offset with isolation.level=read_committed, in its own group. */
     static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrap, String topic) {
         Properties p = new Properties();
