@@ -31,8 +31,8 @@ final class BenchCommand implements Runnable {
                     + "produce), with the ratio; input and output MB/s with live publishers sending as fast as the "
                     + "job takes them and a reader of the updates; p50/p99 publish-to-visibility latency at half "
                     + "that live load.",
-                "Prints a last line for docs/benchmarks.md: | drain MB/s | live input MB/s | live output MB/s | "
-                    + "copy loop MB/s | drain / copy loop | p50 ms | p99 ms |"})
+                "Prints a last line for docs/benchmarks.md: | drain MB/s | copy loop MB/s | drain / copy loop | "
+                    + "live input MB/s | live output MB/s | p50 ms | p99 ms |"})
     static final class Pipeline implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -77,8 +77,8 @@ final class BenchCommand implements Runnable {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());
                 return 2;
             }
-            out.printf(Locale.ROOT, "| %.1f | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f |%n", r.drainMBps(),
-                    r.inputMBps(), r.outputMBps(), r.copyMBps(), r.drainMBps() / r.copyMBps(), r.p50Micros() / 1000.0,
+            out.printf(Locale.ROOT, "| %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f |%n", r.drainMBps(),
+                    r.copyMBps(), r.drainMBps() / r.copyMBps(), r.inputMBps(), r.outputMBps(), r.p50Micros() / 1000.0,
                     r.p99Micros() / 1000.0);
             out.flush();
             return 0;
