@@ -57,8 +57,8 @@ public final class PipelineBenchmark {
     }
 
     /** What it measured. */
-    public record Result(double drainMBps, double inputMBps, double outputMBps, double copyMBps, double updatesPerSecond,
-            double latencyLoadPerSecond, long p50Micros, long p99Micros, int recordBytes) {
+    public record Result(double drainMBps, double inputMBps, double outputMBps, double copyMBps,
+            double updatesPerSecond, double latencyLoadPerSecond, long p50Micros, long p99Micros, int recordBytes) {
     }
 
     private static final int PARTITIONS = 4;

@@ -178,9 +178,11 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
             }
             resident.drop(s.key());
         }
-        return lost.isEmpty() || failure instanceof StateLostException ? failure : new StateLostException("OpenCL step on "
-                + ctx.device().name() + " failed and the newest optimizer slots of " + lost.size() + " shard(s) (e.g. "
-                + lost.get(0) + ") were only on the device", failure);
+        if (lost.isEmpty() || failure instanceof StateLostException) {
+            return failure;
+        }
+        return new StateLostException("OpenCL step on " + ctx.device().name() + " failed and the newest optimizer "
+                + "slots of " + lost.size() + " shard(s) (e.g. " + lost.get(0) + ") were only on the device", failure);
     }
 
     @Override
