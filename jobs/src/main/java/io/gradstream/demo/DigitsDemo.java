@@ -1,7 +1,7 @@
 package io.gradstream.demo;
 
 import io.gradstream.client.GradientPublisher;
-import io.gradstream.client.ModelLayouts;
+import io.gradstream.model.ModelLayouts;
 import io.gradstream.client.ParameterSubscriber;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.RdpAccountant;
@@ -106,7 +106,7 @@ public final class DigitsDemo {
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
         ModelSpec spec = spec(workers, dp, steps);
         try {
-            io.gradstream.operators.ModelConfig.of(model, spec); // the job's own checks, before anything is sent
+            io.gradstream.model.ModelConfig.of(model, spec); // the job's own checks, before anything is sent
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid demo model: " + e.getMessage(), e);
         }

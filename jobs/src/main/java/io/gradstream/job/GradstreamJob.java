@@ -59,7 +59,8 @@ public final class GradstreamJob {
         DataStream<RawRecord> commands = env.fromSource(control, WatermarkStrategy.noWatermarks(), "control")
                 .uid("control-source").setParallelism(1);
         GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, commands,
-                settings.unknownModelGrace().toMillis(), settings.maxWaitingPerShard(), settings.backend());
+                settings.unknownModelGrace().toMillis(), settings.maxWaitingPerShard(), settings.backend(),
+                settings.limits());
         out.parameters().sinkTo(parameters).name("parameters").uid("parameters-sink");
         out.rejected().sinkTo(rejected).name("rejected").uid("rejected-sink");
         out.status().sinkTo(status).name("status").uid("status-sink");

@@ -103,9 +103,60 @@ public final class GradstreamOptions {
             .durationType().defaultValue(Duration.ofMillis(2))
             .withDescription("Longest a completed step waits for its batch to fill; checkpoints flush at once.");
 
+    public static final ConfigOption<MemorySize> LIMIT_RECORD_BYTES = key("gradstream.limits.record-bytes")
+            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .withDescription("Largest gradient or control record the job decodes; larger ones are rejected as "
+                    + "TOO_LARGE unread.");
+
+    public static final ConfigOption<MemorySize> LIMIT_REJECTED_VALUE_BYTES = key("gradstream.limits.rejected-value-bytes")
+            .memoryType().defaultValue(MemorySize.parse("1mb"))
+            .withDescription("Most bytes of a refused record's value kept on the rejected topic; a longer value is "
+                    + "cut to this prefix and its length and SHA-256 are named in the detail.");
+
+    public static final ConfigOption<Integer> LIMIT_SHARD_ELEMENTS = key("gradstream.limits.shard-elements")
+            .intType().defaultValue(io.gradstream.model.Limits.MAX_SHARD_ELEMENTS)
+            .withDescription("Most elements in one shard (a CREATE's shardSize), so that a shard's update fits one "
+                    + "16 MiB Kafka record; this default is also the largest allowed value.");
+
+    public static final ConfigOption<Integer> LIMIT_MODEL_SHARDS = key("gradstream.limits.model-shards")
+            .intType().defaultValue(65_536).withDescription("Most shards in one model.");
+
+    public static final ConfigOption<Long> LIMIT_MODEL_ELEMENTS = key("gradstream.limits.model-elements")
+            .longType().defaultValue(1L << 28).withDescription("Most elements in one model, all tensors together.");
+
+    public static final ConfigOption<Integer> LIMIT_MODELS = key("gradstream.limits.models")
+            .intType().defaultValue(1000).withDescription("Most models that exist at once.");
+
+    public static final ConfigOption<Integer> LIMIT_SYNC_WORKERS = key("gradstream.limits.sync-workers")
+            .intType().defaultValue(10_000).withDescription("Most workers a SYNC step may wait for.");
+
+    public static final ConfigOption<Long> LIMIT_EXAMPLES = key("gradstream.limits.examples")
+            .longType().defaultValue(1L << 24)
+            .withDescription("Largest numExamples of one contribution (2^24 keeps counts exact in float32).");
+
+    public static final ConfigOption<Long> LIMIT_WORKER_STEP_WINDOW = key("gradstream.limits.worker-step-window")
+            .longType().defaultValue(1_000_000L)
+            .withDescription("How far a workerStep may run ahead of the worker's last accepted step (or the shard's "
+                    + "version, if larger); beyond it the record is rejected as OUT_OF_RANGE, so one wild value "
+                    + "cannot lock a worker out of a shard.");
+
+    public static final ConfigOption<Integer> LIMIT_NAME_LENGTH = key("gradstream.limits.name-length")
+            .intType().defaultValue(256).withDescription("Longest model, tensor or worker id, in characters.");
+
+    public static final ConfigOption<MemorySize> LIMIT_WAITING_BYTES_PER_SHARD =
+            key("gradstream.limits.waiting-bytes-per-shard").memoryType().defaultValue(MemorySize.parse("32mb"))
+                    .withDescription("Bytes of gradients one shard holds while their model does not exist yet.");
+
+    public static final ConfigOption<MemorySize> LIMIT_WAITING_BYTES = key("gradstream.limits.waiting-bytes")
+            .memoryType().defaultValue(MemorySize.parse("128mb"))
+            .withDescription("Bytes of such waiting gradients one subtask holds in all.");
+
     /** All options, for documentation and {@code --help}. */
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, GROUP_ID, CONTROL_TOPIC,
             GRADIENTS_TOPIC, PARAMETERS_TOPIC, REJECTED_TOPIC, STATUS_TOPIC, DELIVERY, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, UNKNOWN_MODEL_GRACE, MAX_WAITING_PER_SHARD, BACKEND, OPENCL_PLATFORM,
-            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, OPENCL_RESIDENT_STATE, BATCH_SHARDS, BATCH_DELAY);
+            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, OPENCL_RESIDENT_STATE, BATCH_SHARDS, BATCH_DELAY, LIMIT_RECORD_BYTES,
+            LIMIT_REJECTED_VALUE_BYTES, LIMIT_SHARD_ELEMENTS, LIMIT_MODEL_SHARDS, LIMIT_MODEL_ELEMENTS, LIMIT_MODELS,
+            LIMIT_SYNC_WORKERS, LIMIT_EXAMPLES, LIMIT_WORKER_STEP_WINDOW, LIMIT_NAME_LENGTH,
+            LIMIT_WAITING_BYTES_PER_SHARD, LIMIT_WAITING_BYTES);
 }

@@ -1,5 +1,6 @@
 package io.gradstream.job;
 
+import io.gradstream.model.Limits;
 import io.gradstream.operators.BackendSettings;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Rejections;
@@ -35,13 +36,19 @@ public final class GradstreamPipeline {
     /** As {@link #build(DataStream, DataStream, long, int)} with the backend that runs the optimizer loops. */
     public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
             long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend) {
+        return build(gradients, control, unknownModelGraceMs, maxWaitingPerShard, backend, Limits.DEFAULT);
+    }
+
+    /** As {@link #build(DataStream, DataStream, long, int, BackendSettings)} within {@code limits}. */
+    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
+            long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend, Limits limits) {
         // ShardOptimizerOperator is Flink's keyed-broadcast operator plus what batched steps need; the broadcast
         // state is the same MODELS/PAUSED pair that a BroadcastStream would declare.
         SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
                 .keyBy(RawRecord::keyString)
                 .connect(control.broadcast())
                 .transform("shard optimizer", new AvroTypeInfo<>(ParameterUpdate.class), new ShardOptimizerOperator(
-                        new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard, backend)))
+                        new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard, backend, limits)))
                 .uid("shard-optimizer");
         return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG),
                 parameters.getSideOutput(ShardOptimizerFunction.STATUS));

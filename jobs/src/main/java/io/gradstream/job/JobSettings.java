@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import io.gradstream.model.Limits;
 import io.gradstream.opencl.ClConfig;
 import io.gradstream.operators.BackendSettings;
 import org.apache.flink.configuration.Configuration;
@@ -16,7 +17,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  */
 public record JobSettings(String bootstrapServers, String groupId, String controlTopic, String gradientsTopic,
         String parametersTopic, String rejectedTopic, String statusTopic, DeliveryGuarantee delivery, String transactionalIdPrefix,
-        Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard, BackendSettings backend) {
+        Duration transactionTimeout, Duration unknownModelGrace, int maxWaitingPerShard, BackendSettings backend,
+        Limits limits) {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
@@ -54,7 +56,23 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
                 c.get(GradstreamOptions.STATUS_TOPIC),
                 delivery(c.get(GradstreamOptions.DELIVERY)), c.get(GradstreamOptions.TRANSACTIONAL_ID_PREFIX),
                 c.get(GradstreamOptions.TRANSACTION_TIMEOUT), c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
-                c.get(GradstreamOptions.MAX_WAITING_PER_SHARD), backend(c));
+                c.get(GradstreamOptions.MAX_WAITING_PER_SHARD), backend(c), limits(c));
+    }
+
+    /** The bounds on what producers can make the job hold or do (gradstream.limits.*). */
+    static Limits limits(Configuration c) {
+        long record = c.get(GradstreamOptions.LIMIT_RECORD_BYTES).getBytes();
+        long rejected = c.get(GradstreamOptions.LIMIT_REJECTED_VALUE_BYTES).getBytes();
+        require(record <= Integer.MAX_VALUE, GradstreamOptions.LIMIT_RECORD_BYTES.key(), record, "must be below 2 GiB");
+        require(rejected <= Integer.MAX_VALUE, GradstreamOptions.LIMIT_REJECTED_VALUE_BYTES.key(), rejected,
+                "must be below 2 GiB");
+        return new Limits((int) record, (int) rejected, c.get(GradstreamOptions.LIMIT_SHARD_ELEMENTS),
+                c.get(GradstreamOptions.LIMIT_MODEL_SHARDS), c.get(GradstreamOptions.LIMIT_MODEL_ELEMENTS),
+                c.get(GradstreamOptions.LIMIT_MODELS), c.get(GradstreamOptions.LIMIT_SYNC_WORKERS),
+                c.get(GradstreamOptions.LIMIT_EXAMPLES), c.get(GradstreamOptions.LIMIT_WORKER_STEP_WINDOW),
+                c.get(GradstreamOptions.LIMIT_NAME_LENGTH),
+                c.get(GradstreamOptions.LIMIT_WAITING_BYTES_PER_SHARD).getBytes(),
+                c.get(GradstreamOptions.LIMIT_WAITING_BYTES).getBytes());
     }
 
     /** The step backend: kind, OpenCL device (checked here, opened on the task managers) and batching. */

@@ -9,7 +9,8 @@ import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.local.EmbeddedKafka;
-import io.gradstream.operators.ModelConfig;
+import io.gradstream.model.Limits;
+import io.gradstream.model.ModelConfig;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
@@ -257,7 +258,8 @@ class PrivacyRecoveryITCase {
 
     /** The failure-free computation: each shard's contributions in publish order through the same stepper. */
     private static float[][] expected(ModelSpec spec, Map<Integer, List<Contribution>> byShard) {
-        ModelConfig config = ModelConfig.of("m", spec);
+        // The model's incarnation is where its CREATE was read: the first record of control partition 0.
+        ModelConfig config = ModelConfig.of("m", spec, "control-0@0", Limits.DEFAULT, System::getenv);
         float[][] out = new float[3][];
         for (int s = 0; s < 3; s++) {
             ShardKey key = new ShardKey("m", "w", s);

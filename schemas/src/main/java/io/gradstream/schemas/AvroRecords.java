@@ -3,9 +3,7 @@ package io.gradstream.schemas;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
@@ -18,7 +16,6 @@ import org.apache.avro.specific.SpecificRecordBase;
 public final class AvroRecords<T extends SpecificRecordBase> {
     private final SpecificDatumReader<T> reader;
     private final SpecificDatumWriter<T> writer;
-    private BinaryDecoder decoder;
     private BinaryEncoder encoder;
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
 
@@ -28,13 +25,17 @@ public final class AvroRecords<T extends SpecificRecordBase> {
     }
 
     /**
-     * @throws IOException when the bytes are not a record of this type (truncated, garbage, trailing bytes)
+     * Decodes one record. No length or count the bytes declare can allocate more than the bytes hold
+     * ({@link BoundedDecoder}), so hostile input costs at most a few times its own size.
+     *
+     * @throws IOException when the bytes are not a record of this type (truncated, garbage, trailing bytes, a length
+     *     or count beyond the record)
      */
     public T decode(byte[] bytes) throws IOException {
         if (bytes == null) {
             throw new IOException("no value");
         }
-        decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
+        BoundedDecoder decoder = new BoundedDecoder(bytes);
         T record;
         try {
             record = reader.read(null, decoder);

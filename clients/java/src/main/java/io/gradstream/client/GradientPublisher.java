@@ -1,7 +1,6 @@
 package io.gradstream.client;
 
 import io.gradstream.core.codec.PayloadCodec;
-import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.Encoding;
@@ -45,7 +44,7 @@ public final class GradientPublisher {
         this.layouts = layouts;
         this.workerId = workerId;
         this.encoding = encoding;
-        this.codec = PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(encoding.name()));
+        this.codec = io.gradstream.model.Encodings.encoder(encoding);
     }
 
     /**

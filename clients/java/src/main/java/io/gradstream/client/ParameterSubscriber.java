@@ -60,7 +60,7 @@ public final class ParameterSubscriber {
             if (s < 0 || s >= v.length || u.getVersion() <= v[s] || u.getPayload().getElementCount() != l.shardLength(s)) {
                 continue;
             }
-            var enc = io.gradstream.core.codec.Encoding.valueOf(u.getPayload().getEncoding().name());
+            var enc = io.gradstream.model.Encodings.core(u.getPayload().getEncoding());
             PayloadCodec codec = codecs.computeIfAbsent(enc, PayloadCodecs::forEncoding);
             ByteBuffer data = u.getPayload().getData().duplicate();
             codec.decode(data, tensors.get(u.getTensor()), (int) l.shardOffset(s), l.shardLength(s));

@@ -1,9 +1,5 @@
 package io.gradstream.operators;
 
-import io.gradstream.schemas.AvroRecords;
-
-import io.gradstream.core.codec.PayloadCodec;
-import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.RejectCode;
@@ -11,19 +7,20 @@ import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.core.shard.TensorLayout;
-import io.gradstream.schemas.ControlCommand;
-import io.gradstream.schemas.GradientBatch;
-import io.gradstream.schemas.GradientKind;
+import io.gradstream.model.ControlLog;
+import io.gradstream.model.GradientAdmission;
+import io.gradstream.model.Limits;
+import io.gradstream.model.ModelConfig;
+import io.gradstream.model.RejectedRecords;
+import io.gradstream.model.UpdateEncoder;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
-import io.gradstream.schemas.TensorPayload;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.state.ListState;
@@ -36,6 +33,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -71,20 +69,36 @@ public class ShardOptimizerFunction
             (TypeInformation<RawRecord>) TypeExtractor.createTypeInfo(RawRecord.class));
     static final ValueStateDescriptor<Long> WAITING_SINCE = new ValueStateDescriptor<>("waitingSince", Types.LONG);
 
+    /** Where each model's CREATE was read (its incarnation), which keys its DP noise. */
+    public static final MapStateDescriptor<String, String> INCARNATIONS = new MapStateDescriptor<>("incarnations",
+            Types.STRING, Types.STRING);
+
+    /** The broadcast state of the operator: models, paused models, incarnations. */
+    public static final List<MapStateDescriptor<?, ?>> BROADCAST_STATES = List.of(MODELS, PAUSED, INCARNATIONS);
+
+    static final ValueStateDescriptor<Long> WAITING_BYTES = new ValueStateDescriptor<>("waitingBytes", Types.LONG);
+    /** The privacy ledger a shard's key had when its model was deleted: a model created again continues it. */
+    static final ValueStateDescriptor<ShardState> RETIRED_LEDGER = new ValueStateDescriptor<>("retiredLedger",
+            new ShardStateSerializer());
+
     private final long unknownModelGraceMs;
     private final int maxWaitingPerShard;
     private final long retryIntervalMs;
     private final BackendSettings backendSettings;
+    private final Limits limits;
 
     private transient ValueState<ShardState> shard;
     private transient ValueState<Long> deadline;
     private transient ListState<RawRecord> waiting;
     private transient ValueState<Long> waitingSince;
-    private transient AvroRecords<GradientBatch> gradients;
-    private transient AvroRecords<ControlCommand> commands;
+    private transient ValueState<Long> waitingBytes;
+    private transient ValueState<ShardState> retiredLedger;
+    /** Bytes of waiting records on this subtask (those restored from a checkpoint are not counted). */
+    private transient long waitingHere;
+    private transient GradientAdmission admission;
+    private transient ControlLog control;
+    private transient UpdateEncoder encoder;
     private transient Map<String, ModelConfig> configs;
-    private transient Map<io.gradstream.core.codec.Encoding, PayloadCodec> inputCodecs;
-    private transient Map<String, PayloadCodec> outputCodecs;
     private transient Map<String, ModelMetrics> metrics;
     private transient StepBatch steps;
     private transient BatchHost host;
@@ -119,7 +133,14 @@ public class ShardOptimizerFunction
 
     /** As {@link #ShardOptimizerFunction(long, int)} with the backend that runs the optimizer loops. */
     public ShardOptimizerFunction(long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend) {
+        this(unknownModelGraceMs, maxWaitingPerShard, backend, Limits.DEFAULT);
+    }
+
+    /** As {@link #ShardOptimizerFunction(long, int, BackendSettings)} within {@code limits}. */
+    public ShardOptimizerFunction(long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend,
+            Limits limits) {
         this.backendSettings = java.util.Objects.requireNonNull(backend, "backend must not be null");
+        this.limits = java.util.Objects.requireNonNull(limits, "limits must not be null");
         if (unknownModelGraceMs < 0 || maxWaitingPerShard < 0) {
             throw new IllegalArgumentException("grace and waiting capacity must be >= 0");
         }
@@ -134,11 +155,12 @@ public class ShardOptimizerFunction
         deadline = getRuntimeContext().getState(DEADLINE);
         waiting = getRuntimeContext().getListState(WAITING);
         waitingSince = getRuntimeContext().getState(WAITING_SINCE);
-        gradients = new AvroRecords<>(GradientBatch.class);
-        commands = new AvroRecords<>(ControlCommand.class);
+        waitingBytes = getRuntimeContext().getState(WAITING_BYTES);
+        retiredLedger = getRuntimeContext().getState(RETIRED_LEDGER);
+        admission = new GradientAdmission(limits);
+        control = new ControlLog(limits, System::getenv);
+        encoder = new UpdateEncoder();
         configs = new HashMap<>();
-        inputCodecs = new HashMap<>();
-        outputCodecs = new HashMap<>();
         metrics = new HashMap<>();
         steps = StepBatch.open(backendSettings, getRuntimeContext().getMetricGroup().addGroup("gradstream"));
     }
@@ -241,101 +263,64 @@ public class ShardOptimizerFunction
     @Override
     public void processElement(RawRecord record, ReadOnlyContext ctx, Collector<ParameterUpdate> out)
             throws Exception {
-        if (waitingSince.value() != null) {
-            // Keep the shard's records in arrival order behind the ones already waiting.
-            enqueue(record, ctx);
-            drainIfModelKnown(ctx.getBroadcastState(MODELS), ctx.getBroadcastState(PAUSED), ctx, out);
+        GradientAdmission.Decoded decoded = admission.decode(ctx.getCurrentKey(), record.value);
+        if (decoded instanceof GradientAdmission.Refused r) {
+            reject(ctx, r.code(), r.detail(), record, r.model());
             return;
         }
-        process(record, ctx.getBroadcastState(MODELS), ctx.getBroadcastState(PAUSED), ctx, out);
+        String model = ((GradientAdmission.Parsed) decoded).key().model();
+        if (waitingSince.value() != null || ctx.getBroadcastState(MODELS).get(model) == null) {
+            // Behind the shard's waiting records, so that its records keep their arrival order.
+            enqueue(record, ctx);
+            drainIfModelKnown(ctx, out);
+            return;
+        }
+        process((GradientAdmission.Parsed) decoded, record, ctx, out);
     }
 
-    private void process(RawRecord record, ReadOnlyBroadcastState<String, ModelSpec> models,
-            ReadOnlyBroadcastState<String, Boolean> paused, ReadOnlyContext ctx, Collector<ParameterUpdate> out)
-            throws Exception {
-        GradientBatch batch;
-        try {
-            batch = gradients.decode(record.value);
-        } catch (IOException e) {
-            reject(ctx, RejectCode.UNDECODABLE, "not a GradientBatch: " + e.getMessage(), record, null);
-            return;
-        }
-        String model = batch.getModelId();
+    /** Admits a well-formed record of an existing model and offers it to its shard. */
+    private void process(GradientAdmission.Parsed parsed, RawRecord record, ReadOnlyContext ctx,
+            Collector<ParameterUpdate> out) throws Exception {
+        ShardKey shardKey = parsed.key();
+        String model = shardKey.model();
         String key = ctx.getCurrentKey();
-        String valueKey = model + "/" + batch.getTensor() + "/" + batch.getShard();
-        if (!key.equals(valueKey)) {
-            reject(ctx, RejectCode.OTHER, "record key '" + key + "' does not match its value's " + valueKey,
-                    record, model);
-            return;
-        }
-        ModelSpec spec = models.get(model);
-        if (spec == null) {
-            if (unknownModelGraceMs > 0 && maxWaitingPerShard > 0) {
-                enqueue(record, ctx);
-            } else {
-                reject(ctx, RejectCode.UNKNOWN_MODEL, "no model '" + model + "' (create it on the control topic)",
-                        record, model);
-            }
-            return;
-        }
-        if (Boolean.TRUE.equals(paused.get(model))) {
+        if (Boolean.TRUE.equals(ctx.getBroadcastState(PAUSED).get(model))) {
             reject(ctx, RejectCode.PAUSED, "model " + model + " is paused", record, model);
             return;
         }
         ModelConfig config;
         try {
-            config = config(model, spec);
+            config = config(model, ctx.getBroadcastState(MODELS).get(model), ctx.getBroadcastState(INCARNATIONS));
         } catch (IllegalArgumentException e) {
             // A spec accepted at CREATE can fail here after a restore, e.g. when a task manager lacks the DP secret.
             reject(ctx, RejectCode.OTHER, "model " + model + " cannot be configured on this task: "
                     + e.getMessage(), record, model);
             return;
         }
-        TensorLayout layout = config.tensors().get(batch.getTensor());
-        if (layout == null) {
-            reject(ctx, RejectCode.UNKNOWN_TENSOR, "model " + model + " has no tensor '" + batch.getTensor()
-                    + "'; it has " + config.tensors().keySet(), record, model);
-            return;
-        }
-        if (batch.getShard() < 0 || batch.getShard() >= layout.shardCount()) {
-            reject(ctx, RejectCode.UNKNOWN_SHARD, "tensor " + batch.getTensor() + " has shards 0.."
-                    + (layout.shardCount() - 1) + ", not " + batch.getShard(), record, model);
-            return;
-        }
-        int length = layout.shardLength(batch.getShard());
-        TensorPayload payload = batch.getPayload();
-        if (payload.getElementCount() != length) {
-            reject(ctx, RejectCode.WRONG_ELEMENT_COUNT, "payload has " + payload.getElementCount()
-                    + " elements, shard " + key + " has " + length, record, model);
-            return;
-        }
-        float[] values;
-        try {
-            values = decodePayload(payload, length);
-        } catch (IllegalArgumentException e) {
-            reject(ctx, RejectCode.UNDECODABLE, "payload: " + e.getMessage(), record, model);
+        GradientAdmission.Admission admitted = admission.admit(parsed, config);
+        if (admitted instanceof GradientAdmission.Refused r) {
+            reject(ctx, r.code(), r.detail(), record, model);
             return;
         }
         if (steps.contains(key)) {
             flushBatch(); // this shard's previous step must be complete before it is read
         }
         ShardState state = shard.value();
-        ShardKey shardKey = new ShardKey(model, batch.getTensor(), batch.getShard());
-        if (batch.getKind() == GradientKind.INIT) {
-            init(state, values, config, shardKey, record, ctx, out);
+        if (admitted instanceof GradientAdmission.Initialize init) {
+            init(state, init.values(), config, shardKey, record, ctx, out);
             return;
         }
+        GradientAdmission.Contribute contribute = (GradientAdmission.Contribute) admitted;
+        Contribution c = contribute.contribution();
+        int length = c.gradient().length;
         if (state == null) {
             if (config.explicitInit()) {
                 reject(ctx, RejectCode.NOT_INITIALIZED, "shard " + key + " waits for its INIT values", record,
                         model);
                 return;
             }
-            state = ShardState.initial(config.initialValues(shardKey, length));
+            state = fresh(config.initialValues(shardKey, length));
         }
-        Contribution c = new Contribution(batch.getWorkerId(), batch.getWorkerStep(), batch.getBaseVersion(),
-                batch.getNumExamples(), values, batch.getLoss() == null ? Double.NaN : batch.getLoss(),
-                batch.getPublishedAtMs());
         io.gradstream.core.optim.Optimizer optimizer;
         try {
             optimizer = config.optimizerAt(state.version());
@@ -345,7 +330,7 @@ public class ShardOptimizerFunction
                     + e.getMessage(), record, model);
             return;
         }
-        long staleness = state.version() - batch.getBaseVersion();
+        long staleness = state.version() - c.baseVersion();
         long started = System.nanoTime();
         ModelMetrics m = metrics(model);
         ShardStepper.Kernel kernel = kernel();
@@ -368,7 +353,7 @@ public class ShardOptimizerFunction
         if (!(outcome instanceof ShardStepper.Rejected)) {
             m.gradientsAccepted.inc();
             m.bytesIn.inc(record.value.length);
-            m.payloadIn(payload.getData().remaining(), length);
+            m.payloadIn(contribute.payloadBytes(), length);
             m.staleness.update(staleness);
         }
         if (outcome instanceof ShardStepper.Rejected r) {
@@ -405,6 +390,15 @@ public class ShardOptimizerFunction
         m.stateBytes(key, stateBytes(state));
     }
 
+    /**
+     * A new shard of the current key at version 0. Its privacy ledger continues the one its key had when an earlier
+     * model of the same id was deleted, so that re-creating a model never resets the epsilon it has spent.
+     */
+    private ShardState fresh(float[] values) throws IOException {
+        ShardState retired = retiredLedger.value();
+        return retired == null ? ShardState.initial(values) : ShardState.initial(values, retired.ledger());
+    }
+
     /** What a shard's state holds, about as its checkpoint does: parameters, slots and a pending sum in floats. */
     private static long stateBytes(ShardState s) {
         long floats = s.params().length;
@@ -428,46 +422,23 @@ public class ShardOptimizerFunction
     }
 
     private void init(ShardState state, float[] values, ModelConfig config, ShardKey key, RawRecord record,
-            ReadOnlyContext ctx, Collector<ParameterUpdate> out) throws IOException {
+            ReadOnlyContext ctx, Collector<ParameterUpdate> out) throws Exception {
         if (state != null) {
             reject(ctx, RejectCode.ALREADY_INITIALIZED, "shard " + key + " is at version " + state.version()
                     + "; INIT only starts a shard", record, key.model());
             return;
         }
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                reject(ctx, RejectCode.NON_FINITE, "INIT element " + i + " is " + values[i], record, key.model());
-                return;
-            }
-        }
-        ShardState fresh = ShardState.initial(values);
-        shard.update(fresh);
-        out.collect(update(key, fresh, config, null));
-    }
-
-    private float[] decodePayload(TensorPayload payload, int length) {
-        io.gradstream.core.codec.Encoding e = io.gradstream.core.codec.Encoding.valueOf(
-                payload.getEncoding().name());
-        PayloadCodec codec = inputCodecs.computeIfAbsent(e, x -> x == io.gradstream.core.codec.Encoding.TOPK
-                ? PayloadCodecs.topK(1) : PayloadCodecs.forEncoding(x));
-        ByteBuffer data = payload.getData().duplicate();
-        float[] values = new float[length];
-        codec.decode(data, values, 0, length);
-        if (data.hasRemaining()) {
-            throw new IllegalArgumentException(data.remaining() + " trailing bytes after " + length + " elements");
-        }
-        return values;
+        ShardState started = fresh(values);
+        shard.update(started);
+        out.collect(update(key, started, config, null));
     }
 
     private ParameterUpdate update(ShardKey key, ShardState state, ModelConfig config, ShardStepper.StepResult step) {
-        PayloadCodec codec = outputCodecs.computeIfAbsent(config.modelId() + "@" + config.outputEncoding(),
-                x -> config.outputCodec());
-        float[] p = state.params();
-        byte[] bytes = new byte[codec.maxEncodedSize(p.length)];
-        int n = codec.encode(p, 0, p.length, ByteBuffer.wrap(bytes));
+        ParameterUpdate u = encoder.encode(key, state, config, step);
         ModelMetrics m = metrics(key.model());
+        int n = u.getPayload().getData().remaining();
         m.bytesOut.inc(n);
-        m.payloadOut(n, p.length);
+        m.payloadOut(n, state.params().length);
         if (step != null) {
             m.applied(state.version(), step.meanLoss());
             if (step.contributions() > 1) {
@@ -477,24 +448,11 @@ public class ShardOptimizerFunction
                 m.publishToStepMillis.update(Math.max(0, System.currentTimeMillis() - step.latestPublishedAtMs()));
             }
         }
-        Double epsilon = null;
-        if (config.privacy() != null) {
-            epsilon = step != null ? step.epsilon() : config.privacy().epsilon(state.ledger());
-            m.epsilonSpent(epsilon);
+        if (u.getEpsilonSpent() != null) {
+            m.epsilonSpent(u.getEpsilonSpent());
             m.epsilonTarget = config.privacy().targetEpsilon();
         }
-        return ParameterUpdate.newBuilder()
-                .setModelId(key.model())
-                .setTensor(key.tensor())
-                .setShard(key.shard())
-                .setVersion(state.version())
-                .setPayload(new TensorPayload(config.outputEncoding(), p.length, ByteBuffer.wrap(bytes, 0, n)))
-                .setContributions(step == null ? 0 : step.contributions())
-                .setExamples(step == null ? 0 : step.examples())
-                .setMeanLoss(step == null || Double.isNaN(step.meanLoss()) ? null : step.meanLoss())
-                .setLatestPublishedAtMs(step == null ? 0 : step.latestPublishedAtMs())
-                .setEpsilonSpent(epsilon)
-                .build();
+        return u;
     }
 
     /**
@@ -519,17 +477,37 @@ public class ShardOptimizerFunction
                 .build();
     }
 
+    /**
+     * Holds a well-formed record whose model does not exist (yet), or that must stay behind this shard's waiting
+     * ones, bounded in count and bytes per shard and in bytes per subtask; beyond a bound it is refused at once.
+     */
     private void enqueue(RawRecord record, ReadOnlyContext ctx) throws Exception {
+        if (unknownModelGraceMs == 0 || maxWaitingPerShard == 0) {
+            reject(ctx, RejectCode.UNKNOWN_MODEL, "no model for key " + ctx.getCurrentKey()
+                    + " (create it on the control topic)", record, null);
+            return;
+        }
         int count = 0;
         for (RawRecord ignored : waiting.get()) {
             count++;
         }
+        long bytes = record.value.length;
+        long shardBytes = waitingBytes.value() == null ? 0 : waitingBytes.value();
         if (count >= maxWaitingPerShard) {
             reject(ctx, RejectCode.UNKNOWN_MODEL, "model not created and " + count + " records already wait",
                     record, null);
             return;
         }
+        if (shardBytes + bytes > limits.waitingBytesPerShard() || waitingHere + bytes > limits.waitingBytes()) {
+            reject(ctx, RejectCode.TOO_LARGE, "model not created and the waiting room is full: " + shardBytes
+                    + " bytes wait for this shard (gradstream.limits.waiting-bytes-per-shard = "
+                    + limits.waitingBytesPerShard() + "), " + waitingHere + " on this subtask "
+                    + "(gradstream.limits.waiting-bytes = " + limits.waitingBytes() + ")", record, null);
+            return;
+        }
         waiting.add(record);
+        waitingBytes.update(shardBytes + bytes);
+        waitingHere += bytes;
         if (waitingSince.value() == null) {
             long now = ctx.timerService().currentProcessingTime();
             waitingSince.update(now);
@@ -538,15 +516,14 @@ public class ShardOptimizerFunction
     }
 
     /** Processes the waiting records once their model exists; rejects them when the grace period is over. */
-    private void drainIfModelKnown(ReadOnlyBroadcastState<String, ModelSpec> models,
-            ReadOnlyBroadcastState<String, Boolean> paused, ReadOnlyContext ctx, Collector<ParameterUpdate> out)
-            throws Exception {
-        String model = ShardKey.parse(ctx.getCurrentKey()).model();
+    private void drainIfModelKnown(ReadOnlyContext ctx, Collector<ParameterUpdate> out) throws Exception {
         Long since = waitingSince.value();
         if (since == null) {
             return;
         }
-        boolean known = models.get(model) != null;
+        // Only well-formed records wait, so the key names a valid shard.
+        String model = ShardKey.parse(ctx.getCurrentKey()).model();
+        boolean known = ctx.getBroadcastState(MODELS).get(model) != null;
         long now = ctx.timerService().currentProcessingTime();
         if (!known && now - since < unknownModelGraceMs) {
             ctx.timerService().registerProcessingTimeTimer(now + retryIntervalMs);
@@ -556,12 +533,22 @@ public class ShardOptimizerFunction
         waiting.get().forEach(queued::add);
         waiting.clear();
         waitingSince.clear();
+        Long shardBytes = waitingBytes.value();
+        // After a restore the subtask's count starts at 0 while restored records wait: never below 0.
+        waitingHere = Math.max(0, waitingHere - (shardBytes == null ? 0 : shardBytes));
+        waitingBytes.clear();
         for (RawRecord r : queued) {
-            if (known) {
-                process(r, models, paused, ctx, out);
-            } else {
+            if (!known) {
                 reject(ctx, RejectCode.UNKNOWN_MODEL, "no model '" + model + "' was created within "
-                        + unknownModelGraceMs + " ms", r, model);
+                        + unknownModelGraceMs + " ms", r, null);
+                continue;
+            }
+            GradientAdmission.Decoded decoded = admission.decode(ctx.getCurrentKey(), r.value);
+            if (decoded instanceof GradientAdmission.Parsed parsed) {
+                process(parsed, r, ctx, out);
+            } else if (decoded instanceof GradientAdmission.Refused refused) {
+                // Records that waited in a savepoint of an earlier release were not checked on arrival.
+                reject(ctx, refused.code(), refused.detail(), r, refused.model());
             }
         }
     }
@@ -574,36 +561,42 @@ public class ShardOptimizerFunction
         Long due = deadline.value();
         if (due != null && due == timestamp) {
             deadline.clear();
-            ShardState state = shard.value();
-            ShardKey key = ShardKey.parse(ctx.getCurrentKey());
-            ModelSpec spec = ctx.getBroadcastState(MODELS).get(key.model());
-            if (state != null && spec != null) {
-                ModelConfig config;
-                try {
-                    config = config(key.model(), spec);
-                } catch (IllegalArgumentException e) {
-                    // E.g. the DP secret is not (yet) mounted after a restore: keep the step and try again later.
-                    long retry = timestamp + 1_000;
-                    deadline.update(retry);
-                    ctx.timerService().registerProcessingTimeTimer(retry);
-                    return;
-                }
-                ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()),
-                        config.privacy(key), kernel());
-                if (step != null && batching()) {
-                    addToBatch(ctx.getCurrentKey(), key, state, step, config, null, Double.NaN);
-                } else if (step != null) {
-                    shard.update(state);
-                    out.collect(update(key, state, config, step));
-                    StatusEvent event = budgetEvent(key, config, step);
-                    if (event != null) {
-                        ctx.output(STATUS, event);
-                    }
-                }
-            }
+            flushDueStep(timestamp, ctx, out);
         }
         if (waitingSince.value() != null) {
-            drainIfModelKnown(ctx.getBroadcastState(MODELS), ctx.getBroadcastState(PAUSED), ctx, out);
+            drainIfModelKnown(ctx, out);
+        }
+    }
+
+    /** The SYNC timeout: applies what arrived for the shard's current version. */
+    private void flushDueStep(long timestamp, OnTimerContext ctx, Collector<ParameterUpdate> out) throws Exception {
+        ShardState state = shard.value();
+        ShardKey key = ShardKey.parse(ctx.getCurrentKey());
+        ModelSpec spec = ctx.getBroadcastState(MODELS).get(key.model());
+        if (state == null || spec == null) {
+            return;
+        }
+        ModelConfig config;
+        try {
+            config = config(key.model(), spec, ctx.getBroadcastState(INCARNATIONS));
+        } catch (IllegalArgumentException e) {
+            // E.g. the DP secret is not (yet) mounted after a restore: keep the step and try again later.
+            long retry = timestamp + 1_000;
+            deadline.update(retry);
+            ctx.timerService().registerProcessingTimeTimer(retry);
+            return;
+        }
+        ShardStepper.StepResult step = ShardStepper.flush(state, config.optimizerAt(state.version()),
+                config.privacy(key), kernel());
+        if (step != null && batching()) {
+            addToBatch(ctx.getCurrentKey(), key, state, step, config, null, Double.NaN);
+        } else if (step != null) {
+            shard.update(state);
+            out.collect(update(key, state, config, step));
+            StatusEvent event = budgetEvent(key, config, step);
+            if (event != null) {
+                ctx.output(STATUS, event);
+            }
         }
     }
 
@@ -611,115 +604,125 @@ public class ShardOptimizerFunction
     public void processBroadcastElement(RawRecord record, Context ctx, Collector<ParameterUpdate> out)
             throws Exception {
         flushBatch(); // a command may change or delete the shards of the batch
-        // Every subtask receives every command; only subtask 0 reports problems and publishes initial values, so
-        // each happens once.
+        // Every subtask receives every command; only subtask 0 reports problems, so each is reported once.
         boolean reporter = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0;
-        ControlCommand cmd;
-        try {
-            cmd = commands.decode(record.value);
-        } catch (IOException e) {
-            if (reporter) {
-                ctx.output(Rejections.TAG, Rejections.of(RejectCode.UNDECODABLE, "not a ControlCommand: "
-                        + e.getMessage(), record, null));
-            }
-            return;
-        }
-        String model = cmd.getModelId();
-        try {
-            switch (cmd.getType()) {
-                case CREATE -> {
-                    ModelSpec existing = ctx.getBroadcastState(MODELS).get(model);
-                    if (existing != null) {
-                        if (existing.equals(cmd.getSpec())) {
-                            return; // the same CREATE again (a producer retry): nothing to do
+        var models = ctx.getBroadcastState(MODELS);
+        var incarnations = ctx.getBroadcastState(INCARNATIONS);
+        ControlLog.Change change = control.read(record.value, record.topic + "-" + record.partition + "@"
+                + record.offset, new ControlLog.Models() {
+                    @Override
+                    public ModelSpec spec(String model) throws Exception {
+                        return models.get(model);
+                    }
+
+                    @Override
+                    public String incarnation(String model) throws Exception {
+                        return incarnations.get(model);
+                    }
+
+                    @Override
+                    public int count() throws Exception {
+                        int n = 0;
+                        for (var ignored : models.entries()) {
+                            n++;
                         }
-                        throw new IllegalArgumentException("model " + model + " exists with another spec; use "
-                                + "UPDATE_HYPERPARAMETERS, or DELETE it first");
+                        return n;
                     }
-                    ModelConfig config = ModelConfig.of(model, cmd.getSpec());
-                    ctx.getBroadcastState(MODELS).put(model, cmd.getSpec());
-                    ctx.getBroadcastState(PAUSED).remove(model);
-                    configs.put(model, config);
-                    if (reporter && !config.explicitInit()) {
-                        publishInitialValues(config, out);
-                    }
-                }
-                case UPDATE_HYPERPARAMETERS -> {
-                    ModelSpec current = requireModel(ctx, model);
-                    Map<String, Object> merged = new LinkedHashMap<>(current.getHyperparameters());
-                    merged.putAll(cmd.getHyperparameters());
-                    ModelSpec.Builder next = ModelSpec.newBuilder(current).setHyperparameters(merged);
-                    if (cmd.getLrSchedule() != null) {
-                        next.setLrSchedule(cmd.getLrSchedule());
-                    }
-                    ModelSpec spec = next.build();
-                    configs.put(model, ModelConfig.of(model, spec)); // validates before anything changes
-                    ctx.getBroadcastState(MODELS).put(model, spec);
-                }
-                case PAUSE -> {
-                    requireModel(ctx, model);
-                    ctx.getBroadcastState(PAUSED).put(model, true);
-                }
-                case RESUME -> {
-                    requireModel(ctx, model);
-                    ctx.getBroadcastState(PAUSED).remove(model);
-                }
-                case DELETE -> {
-                    requireModel(ctx, model);
-                    ctx.getBroadcastState(MODELS).remove(model);
-                    ctx.getBroadcastState(PAUSED).remove(model);
-                    configs.remove(model);
-                    metrics(model).stateDeleted();
-                    String prefix = model + "/";
-                    ctx.applyToKeyedState(SHARD, (key, state) -> {
-                        if (key.startsWith(prefix)) {
-                            state.clear();
-                        }
-                    });
-                    ResidentState resident = steps.resident();
-                    if (resident != null) {
-                        resident.discard(key -> key.startsWith(prefix));
-                    }
-                }
+                });
+        String model = change.model();
+        if (change instanceof ControlLog.Created c) {
+            models.put(model, c.spec());
+            incarnations.put(model, c.incarnation());
+            ctx.getBroadcastState(PAUSED).remove(model);
+            configs.put(model, c.config());
+            if (!c.config().explicitInit()) {
+                publishInitialValues(c.config(), out);
             }
-        } catch (IllegalArgumentException e) {
-            if (reporter) {
-                ctx.output(Rejections.TAG, Rejections.of(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model
-                        + ": " + e.getMessage(), record, model));
-            }
+        } else if (change instanceof ControlLog.Updated u) {
+            configs.put(model, u.config());
+            models.put(model, u.spec());
+        } else if (change instanceof ControlLog.Paused) {
+            ctx.getBroadcastState(PAUSED).put(model, true);
+        } else if (change instanceof ControlLog.Resumed) {
+            ctx.getBroadcastState(PAUSED).remove(model);
+        } else if (change instanceof ControlLog.Deleted) {
+            delete(model, ctx);
+        } else if (change instanceof ControlLog.Invalid invalid && reporter) {
+            ctx.output(Rejections.TAG, rejection(invalid.code(), invalid.detail(), record, invalid.model()));
         }
     }
 
-    private static ModelSpec requireModel(Context ctx, String model) throws Exception {
-        ModelSpec spec = ctx.getBroadcastState(MODELS).get(model);
-        if (spec == null) {
-            throw new IllegalArgumentException("no model '" + model + "'");
+    /**
+     * Forgets a model: its broadcast entries, its shards' state and their device copies, its metrics. A private
+     * shard's privacy ledger is kept under its key, so that a model created again with this id goes on spending
+     * the same budget.
+     */
+    private void delete(String model, Context ctx) throws Exception {
+        ctx.getBroadcastState(MODELS).remove(model);
+        ctx.getBroadcastState(PAUSED).remove(model);
+        ctx.getBroadcastState(INCARNATIONS).remove(model);
+        configs.remove(model);
+        ModelMetrics m = metrics.remove(model);
+        if (m != null) {
+            m.close();
         }
-        return spec;
+        String prefix = model + "/";
+        // Flink makes each visited key the current one, so the ledger is kept under the same key.
+        ctx.applyToKeyedState(SHARD, (key, state) -> {
+            if (key.startsWith(prefix)) {
+                ShardState s = state.value();
+                if (s != null && s.ledger().steps() > 0) {
+                    retiredLedger.update(ShardState.initial(new float[0], s.ledger()));
+                }
+                state.clear();
+            }
+        });
+        ResidentState resident = steps.resident();
+        if (resident != null) {
+            resident.discard(key -> key.startsWith(prefix));
+        }
     }
 
+    /**
+     * Publishes version 0 of a rule-initialised model: each subtask the shards it owns (their key group), so that
+     * the work is spread and a shard's version 0 leaves from the subtask that later publishes its steps, in order.
+     */
     private void publishInitialValues(ModelConfig config, Collector<ParameterUpdate> out) {
+        var task = getRuntimeContext().getTaskInfo();
         for (TensorLayout t : config.tensors().values()) {
             for (int s = 0; s < t.shardCount(); s++) {
                 ShardKey key = new ShardKey(config.modelId(), t.name(), s);
-                out.collect(update(key, ShardState.initial(config.initialValues(key, t.shardLength(s))), config,
-                        null));
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(key.toString(),
+                        task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks())
+                        == task.getIndexOfThisSubtask()) {
+                    out.collect(update(key, ShardState.initial(config.initialValues(key, t.shardLength(s))), config,
+                            null));
+                }
             }
         }
     }
 
-    private ModelConfig config(String model, ModelSpec spec) {
+    private ModelConfig config(String model, ModelSpec spec, ReadOnlyBroadcastState<String, String> incarnations)
+            throws Exception {
         ModelConfig c = configs.get(model);
         if (c == null || (c.spec() != spec && !c.spec().equals(spec))) {
             // After a restore, or when another subtask's broadcast state is newer than this cache.
-            c = ModelConfig.of(model, spec);
+            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv);
             configs.put(model, c);
         }
         return c;
     }
 
-    private void reject(ReadOnlyContext ctx, RejectCode code, String detail, RawRecord record, String model) {
-        metrics(model).rejected(code);
-        ctx.output(Rejections.TAG, Rejections.of(code, detail, record, model));
+    /** Refuses a record; its metrics count under its model only when the model exists, else under _unknown. */
+    private void reject(ReadOnlyContext ctx, RejectCode code, String detail, RawRecord record, String model)
+            throws Exception {
+        boolean known = model != null && ctx.getBroadcastState(MODELS).get(model) != null;
+        metrics(known ? model : null).rejected(code);
+        ctx.output(Rejections.TAG, rejection(code, detail, record, model));
+    }
+
+    private RejectedRecord rejection(RejectCode code, String detail, RawRecord record, String model) {
+        return RejectedRecords.of(code, detail, new RejectedRecords.Source(record.topic, record.partition,
+                record.offset, record.key, record.value), model, limits);
     }
 }

@@ -1,7 +1,6 @@
 package io.gradstream.operators;
 
 import io.gradstream.schemas.ParameterUpdate;
-import java.util.List;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
@@ -22,7 +21,7 @@ public final class ShardOptimizerOperator
     private transient boolean flushScheduled;
 
     public ShardOptimizerOperator(ShardOptimizerFunction function) {
-        super(function, List.of(ShardOptimizerFunction.MODELS, ShardOptimizerFunction.PAUSED));
+        super(function, ShardOptimizerFunction.BROADCAST_STATES);
         this.function = function;
     }
 

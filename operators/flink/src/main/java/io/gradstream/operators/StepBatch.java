@@ -7,6 +7,7 @@ import io.gradstream.core.optim.StepBackend;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
+import io.gradstream.model.ModelConfig;
 import io.gradstream.opencl.CircuitBreaker;
 import io.gradstream.opencl.ClConfig;
 import io.gradstream.opencl.OpenClStepBackend;

@@ -35,8 +35,7 @@ class BatchedStepsTest {
         ShardOptimizerFunction f = new ShardOptimizerFunction(1_000, 100, backend);
         CoBroadcastWithKeyedOperator<String, RawRecord, RawRecord, ParameterUpdate> op = backend.batched()
                 ? new ShardOptimizerOperator(f)
-                : new CoBroadcastWithKeyedOperator<>(f, List.of(ShardOptimizerFunction.MODELS,
-                        ShardOptimizerFunction.PAUSED));
+                : new CoBroadcastWithKeyedOperator<>(f, ShardOptimizerFunction.BROADCAST_STATES);
         var h = new KeyedBroadcastOperatorTestHarness<>(op, RawRecord::keyString, Types.STRING, 128, 1, 0);
         h.setup();
         if (restoreFrom != null) {
@@ -161,10 +160,11 @@ class BatchedStepsTest {
                 .setSeedFile(seed.toString()).build()).build();
         List<RawRecord> work = workload(3);
         var direct = open(BackendSettings.cpu(), null);
-        direct.processBroadcastElement(Records.create("m", spec), 0);
+        RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
+        direct.processBroadcastElement(create, 0);
         work.forEach(r -> process(direct, r));
         var batched = open(new BackendSettings(BackendSettings.Kind.CPU, Map.of(), 3, 60_000), null);
-        batched.processBroadcastElement(Records.create("m", spec), 0);
+        batched.processBroadcastElement(create, 0);
         work.forEach(r -> process(batched, r));
         batched.setProcessingTime(120_000);
         assertSameBits(byShardVersion(batched), byShardVersion(direct));

@@ -312,7 +312,8 @@ class ShardOptimizerFunctionTest {
         ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2), 6))
                 .setPrivacy(privacy(seed(dir)).build()).build();
         var straight = harness(null);
-        straight.processBroadcastElement(Records.create("m", spec), 0);
+        RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
+        straight.processBroadcastElement(create, 0);
         feed(straight, 1, 6, "a", "b");
         List<ParameterUpdate> expected = updates(straight);
         assertThat(expected).hasSize(2 + 12);
@@ -324,7 +325,7 @@ class ShardOptimizerFunctionTest {
         assertThat(rejected(straight)).isEmpty();
 
         var first = harness(null);
-        first.processBroadcastElement(Records.create("m", spec), 0);
+        first.processBroadcastElement(create, 0);
         feed(first, 1, 3, "a", "b");
         first.processElement(Records.gradient("m", 0, "a", 4, 3, 5, grad(4, 0, "a", 4)), 4); // pending
         OperatorSubtaskState snapshot = first.snapshot(1, 10);

@@ -1,6 +1,7 @@
 package io.gradstream.core.privacy;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -12,6 +13,11 @@ import java.util.function.Function;
  * checkpoints, logs, metrics or messages (which name the source and the length only).
  */
 public final class SecretSeed {
+    /**
+     * Longest secret read: a seed is 16 to a few hundred bytes, and a reference to a device or pipe that never ends
+     * ({@code /dev/zero}) must cost no more than this.
+     */
+    public static final int MAX_BYTES = 4096;
 
     private SecretSeed() {
     }
@@ -23,7 +29,8 @@ public final class SecretSeed {
      * @param file a path, or null
      * @param env an environment variable name, or null; exactly one of file and env must be given
      * @param environment the environment lookup ({@code System::getenv} outside tests)
-     * @throws IllegalArgumentException naming the source (never the value) when it is missing, unreadable or short
+     * @throws IllegalArgumentException naming the source (never the value) when it is missing, not a regular file,
+     *     unreadable, short, or longer than {@link #MAX_BYTES}
      */
     public static byte[] read(String file, String env, Function<String, String> environment) {
         boolean hasFile = file != null && !file.isEmpty();
@@ -36,11 +43,7 @@ public final class SecretSeed {
         String source;
         if (hasFile) {
             source = "seedFile " + file;
-            try {
-                raw = Files.readAllBytes(Path.of(file));
-            } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException(source + " cannot be read (" + e.getClass().getSimpleName() + ")");
-            }
+            raw = readFile(source, file);
         } else {
             source = "seedEnv " + env;
             String v = environment.apply(env);
@@ -62,6 +65,36 @@ public final class SecretSeed {
                     + NoiseGenerator.MIN_SEED_BYTES + " (e.g. openssl rand -hex 32)");
         }
         return seed;
+    }
+
+    /** At most {@link #MAX_BYTES} of a regular file; devices, pipes and directories are refused before reading. */
+    private static byte[] readFile(String source, String file) {
+        Path path;
+        try {
+            path = Path.of(file);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(source + " is not a valid path");
+        }
+        if (!Files.exists(path)) {
+            throw new IllegalArgumentException(source + " cannot be read (NoSuchFileException)");
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new IllegalArgumentException(source + " is not a regular file");
+        }
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] raw = in.readNBytes(MAX_BYTES + 1);
+            if (raw.length > MAX_BYTES) {
+                Arrays.fill(raw, (byte) 0);
+                throw new IllegalArgumentException(source + " is longer than " + MAX_BYTES + " bytes; a noise seed is "
+                        + "16 to a few hundred bytes");
+            }
+            return raw;
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof IllegalArgumentException iae && iae.getMessage().startsWith(source)) {
+                throw iae;
+            }
+            throw new IllegalArgumentException(source + " cannot be read (" + e.getClass().getSimpleName() + ")");
+        }
     }
 
     /** A noise generator keyed by the secret of {@link #read}; the read bytes are wiped afterwards. */

@@ -3,11 +3,20 @@ package io.gradstream.core.shard;
 /**
  * When a shard applies a step. {@code SYNC}: once it holds contributions from {@code workers} distinct workers for its
  * current version (or, with {@code timeoutMs > 0}, when that long has passed since the first one); {@code ASYNC}: on
- * every contribution whose staleness (version − baseVersion) is at most {@code maxStaleness}.
+ * every contribution whose staleness (version − baseVersion) is at most {@code maxStaleness}. A contribution's
+ * workerStep may run at most {@code workerStepWindow} ahead of the larger of its worker's last accepted step and the
+ * shard's version, so that one wild value cannot lock the worker out of the shard.
  */
-public record AggregationPolicy(Mode mode, int workers, long timeoutMs, int maxStaleness) {
+public record AggregationPolicy(Mode mode, int workers, long timeoutMs, int maxStaleness, long workerStepWindow) {
 
     public enum Mode { SYNC, ASYNC }
+
+    /** The window of {@code gradstream.limits.worker-step-window}'s default. */
+    public static final long DEFAULT_WORKER_STEP_WINDOW = 1_000_000;
+
+    public AggregationPolicy(Mode mode, int workers, long timeoutMs, int maxStaleness) {
+        this(mode, workers, timeoutMs, maxStaleness, DEFAULT_WORKER_STEP_WINDOW);
+    }
 
     public AggregationPolicy {
         if (mode == null) {
@@ -21,6 +30,9 @@ public record AggregationPolicy(Mode mode, int workers, long timeoutMs, int maxS
         }
         if (maxStaleness < 0) {
             throw new IllegalArgumentException("aggregation.maxStaleness must be >= 0, got " + maxStaleness);
+        }
+        if (workerStepWindow <= 0) {
+            throw new IllegalArgumentException("workerStepWindow must be > 0, got " + workerStepWindow);
         }
     }
 

@@ -1,8 +1,17 @@
 package io.gradstream.core.shard;
 
-/** Why an input was refused; the same symbols as the {@code RejectReason} of the rejected topic's records. */
+/**
+ * Why an input was refused; the same symbols as the {@code RejectReason} of the rejected topic's records. New symbols
+ * go at the end: readers with an older schema read them as the enum's default, OTHER.
+ */
 public enum RejectCode {
     UNDECODABLE, UNKNOWN_MODEL, UNKNOWN_TENSOR, UNKNOWN_SHARD, WRONG_ELEMENT_COUNT, NON_FINITE,
     INVALID_EXAMPLE_COUNT, STALE, FUTURE_VERSION, DUPLICATE, PAUSED, NOT_INITIALIZED, ALREADY_INITIALIZED,
-    INVALID_COMMAND, NORM_TOO_LARGE, BUDGET_EXHAUSTED, OTHER
+    INVALID_COMMAND, NORM_TOO_LARGE, BUDGET_EXHAUSTED, OTHER,
+    /** Beyond a configured size limit (a record, a waiting room); the detail names the limit's key. */
+    TOO_LARGE,
+    /** A number outside its valid range (a negative baseVersion, a workerStep far beyond the worker's last). */
+    OUT_OF_RANGE,
+    /** The aggregate or the new parameters would not be finite; the step was not applied. */
+    NON_FINITE_RESULT
 }

@@ -12,10 +12,11 @@ import java.util.Objects;
 /**
  * What {@link ShardStepper} needs to make one shard's steps differentially private: the model's policy and
  * mechanism, this shard's clip threshold C_s (sum of C_s^2 over the model's shards = C^2), and where to count
- * clipped contributions.
+ * clipped contributions. The model's {@code incarnation} (null for a model from before incarnations) is part of the
+ * noise key, so that a model id deleted and created again never redraws the noise of its earlier releases.
  */
 public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key,
-        ClipCounter clips) {
+        ClipCounter clips, String incarnation) {
 
     public ShardPrivacy {
         Objects.requireNonNull(policy, "policy must not be null");
@@ -25,6 +26,20 @@ public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, do
         if (!(threshold > 0) || Double.isInfinite(threshold)) {
             throw new IllegalArgumentException("threshold must be finite and > 0, got " + threshold);
         }
+    }
+
+    /** A shard of a model without an incarnation. */
+    public ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key,
+            ClipCounter clips) {
+        this(policy, mechanism, threshold, key, clips, null);
+    }
+
+    /**
+     * The model name the noise is keyed by: {@code model/incarnation}, or the bare model id without an incarnation.
+     * Model ids never contain {@code /}, so the two forms cannot collide.
+     */
+    public String noiseModel() {
+        return incarnation == null ? key.model() : key.model() + "/" + incarnation;
     }
 
     /**

@@ -34,6 +34,14 @@ public final class ShardState {
                 PrivacyLedger.EMPTY);
     }
 
+    /**
+     * A fresh shard at version 0 whose privacy ledger continues {@code ledger}: the releases of an earlier life of
+     * the same model id still count against its budget.
+     */
+    public static ShardState initial(float[] params, PrivacyLedger ledger) {
+        return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>(), ledger);
+    }
+
     /** The noised steps applied to this shard (empty for a model without privacy). */
     public PrivacyLedger ledger() {
         return ledger;

@@ -95,14 +95,19 @@ public final class ShardStepper {
             double norm = Clipping.clipInPlace(c.gradient(), dp.threshold());
             dp.clips().record(norm > dp.threshold());
         }
-        state.workerWatermarks().put(c.workerId(), c.workerStep());
-        if (policy.mode() == AggregationPolicy.Mode.ASYNC) {
-            if (dp != null) {
-                add(state.pending(), c, true);
-                return new Applied(applyPending(state, optimizer, dp, kernel));
-            }
+        if (policy.mode() == AggregationPolicy.Mode.ASYNC && dp == null) {
+            state.workerWatermarks().put(c.workerId(), c.workerStep());
             return new Applied(apply(state, optimizer, c.gradient(), 1, c.numExamples(),
                     Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, kernel, 0));
+        }
+        Rejected overflow = overflows(state.pending(), c, dp != null);
+        if (overflow != null) {
+            return overflow;
+        }
+        state.workerWatermarks().put(c.workerId(), c.workerStep());
+        if (policy.mode() == AggregationPolicy.Mode.ASYNC) {
+            add(state.pending(), c, true);
+            return new Applied(applyPending(state, optimizer, dp, kernel));
         }
         add(state.pending(), c, dp != null);
         if (state.pending().count() < policy.workers()) {
@@ -149,12 +154,23 @@ public final class ShardStepper {
         if (Double.isInfinite(c.loss())) { // NaN means "no loss reported"
             return new Rejected(RejectCode.NON_FINITE, "loss is " + c.loss());
         }
+        long version = s.version();
+        if (c.baseVersion() < 0 || c.workerStep() < 0) {
+            return new Rejected(RejectCode.OUT_OF_RANGE, "baseVersion and workerStep must be >= 0, got "
+                    + c.baseVersion() + " and " + c.workerStep());
+        }
         Long watermark = s.workerWatermarks().get(c.workerId());
         if (watermark != null && c.workerStep() <= watermark) {
             return new Rejected(RejectCode.DUPLICATE, "worker " + c.workerId() + " step " + c.workerStep()
                     + " is not after its last accepted step " + watermark);
         }
-        long version = s.version();
+        long reference = Math.max(watermark == null ? 0 : watermark, version);
+        if (c.workerStep() - reference > policy.workerStepWindow()) {
+            return new Rejected(RejectCode.OUT_OF_RANGE, "worker " + c.workerId() + " step " + c.workerStep()
+                    + " is more than gradstream.limits.worker-step-window = " + policy.workerStepWindow()
+                    + " ahead of " + (watermark == null ? "the shard's version " : "its last accepted step ")
+                    + reference);
+        }
         if (c.baseVersion() > version) {
             return new Rejected(RejectCode.FUTURE_VERSION, "baseVersion " + c.baseVersion()
                     + " is ahead of the shard's version " + version);
@@ -187,6 +203,31 @@ public final class ShardStepper {
             return new Rejected(RejectCode.NORM_TOO_LARGE, "the sum of " + c.numExamples() + " examples has L2 norm "
                     + Clipping.norm(c.gradient()) + " on this shard, above numExamples x C_s = " + c.numExamples()
                     + " x " + dp.threshold() + " (clip every example to C_s on each shard before summing)");
+        }
+        return null;
+    }
+
+    /**
+     * Refuses a contribution whose sum with the pending ones would not be finite (each is finite, but two large ones
+     * can overflow float32), before anything in the state changes. Evaluates exactly the operations of
+     * {@link #add}.
+     */
+    private static Rejected overflows(PendingStep p, Contribution c, boolean unweighted) {
+        if (p.isEmpty()) {
+            return null; // the sum is the contribution itself, finite by validation
+        }
+        float[] sum = p.weightedSum;
+        float[] g = c.gradient();
+        float n = c.numExamples();
+        float n1 = p.examples;
+        boolean rescale = !unweighted && p.count() == 1;
+        for (int i = 0; i < sum.length; i++) {
+            float s = rescale ? n1 * sum[i] : sum[i];
+            float next = unweighted ? s + g[i] : s + n * g[i];
+            if (!Float.isFinite(next)) {
+                return new Rejected(RejectCode.NON_FINITE_RESULT, "the aggregate's element " + i + " would be "
+                        + next + " with this contribution; the step is not applied");
+            }
         }
         return null;
     }
@@ -235,9 +276,10 @@ public final class ShardStepper {
         float[] mean = p.weightedSum;
         int count = p.count();
         if (dp != null) {
-            // The noise of (model, tensor, shard, version before the step): a replay after a restore redraws it.
+            // The noise of (model incarnation, tensor, shard, version before the step): a replay after a restore
+            // redraws it; another life of the model id draws other noise.
             ShardKey k = dp.key();
-            dp.mechanism().privatize(mean, dp.policy().clipNorm(), dp.policy().expectedPerStep(), k.model(),
+            dp.mechanism().privatize(mean, dp.policy().clipNorm(), dp.policy().expectedPerStep(), dp.noiseModel(),
                     k.tensor(), k.shard(), s.version());
         } else if (count > 1) {
             float total = p.examples;

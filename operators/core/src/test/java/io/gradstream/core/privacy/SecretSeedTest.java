@@ -41,4 +41,21 @@ class SecretSeedTest {
         assertThatThrownBy(() -> SecretSeed.read(null, null, k -> null)).hasMessageContaining("exactly one");
         assertThatThrownBy(() -> SecretSeed.read("f", "E", k -> SECRET)).hasMessageContaining("exactly one");
     }
+
+    @Test
+    void devicesDirectoriesAndEndlessFilesAreRefusedWithoutReadingThem(@TempDir Path dir) throws Exception {
+        // /dev/zero never ends: reading it whole was an OutOfMemoryError on the task.
+        assertThatThrownBy(() -> SecretSeed.read("/dev/zero", null, k -> null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+        assertThatThrownBy(() -> SecretSeed.read(dir.toString(), null, k -> null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+        Path big = dir.resolve("big");
+        java.nio.file.Files.write(big, new byte[SecretSeed.MAX_BYTES + 1]);
+        assertThatThrownBy(() -> SecretSeed.read(big.toString(), null, k -> null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("longer than");
+        Path justRight = dir.resolve("ok");
+        java.nio.file.Files.write(justRight, "a".repeat(SecretSeed.MAX_BYTES).getBytes());
+        org.assertj.core.api.Assertions.assertThat(SecretSeed.read(justRight.toString(), null, k -> null))
+                .hasSize(SecretSeed.MAX_BYTES);
+    }
 }

@@ -1,16 +1,15 @@
-package io.gradstream.operators;
+package io.gradstream.model;
 
 import io.gradstream.core.codec.PayloadCodec;
-import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.optim.Hyperparameters;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
-import io.gradstream.core.schedule.LrCursor;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
+import io.gradstream.core.schedule.ScheduleTable;
 import io.gradstream.core.shard.AggregationPolicy;
 import io.gradstream.core.shard.ShardInitializer;
 import io.gradstream.core.shard.ShardKey;
@@ -25,7 +24,6 @@ import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
-import io.gradstream.schemas.TensorSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +34,9 @@ import java.util.function.Function;
  * A validated {@link ModelSpec} in the numeric core's terms: tensor layouts, the optimizer, the schedule, the
  * aggregation policy, the init rule, the output codec and, for a private model, the privacy policy, the noise keyed by
  * the secret the spec refers to, and every shard's clip threshold. Building one is the single place where a spec is
- * checked; every problem is reported with the offending field and value. Not thread-safe (caches schedule values).
+ * checked, against the configured {@link Limits} before anything is allocated; every problem is reported with the
+ * offending field and value. A model's incarnation (where its CREATE was read) keys its DP noise, so two lives of one
+ * model id never draw the same noise. Not thread-safe (caches schedule values).
  */
 public final class ModelConfig {
     private final String modelId;
@@ -48,11 +48,8 @@ public final class ModelConfig {
     private final InitSpec init;
     private final Encoding outputEncoding;
     private final double baseMomentum;
-    private LrCursor cursor;
-    /** Schedule values by step, extended on demand: shards of one model ask for nearby steps. */
-    private double[] lrs = new double[0];
-    private double[] momenta = new double[0];
-    private int known;
+    private final String incarnation;
+    private ScheduleTable table;
     private long lastVersion = -1;
     private Optimizer lastOptimizer;
     private final PrivacyPolicy privacy;
@@ -60,20 +57,16 @@ public final class ModelConfig {
     private final Map<String, double[]> clipThresholds;
     private final ShardPrivacy.ClipCounter clips = new ShardPrivacy.ClipCounter();
 
-    private ModelConfig(String modelId, ModelSpec spec, Function<String, String> environment) {
-        ShardKey.requireName("model", modelId);
+    private ModelConfig(String modelId, ModelSpec spec, String incarnation, Limits limits,
+            Function<String, String> environment) {
+        limits.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
-        if (spec.getTensors().isEmpty()) {
-            throw new IllegalArgumentException("model " + modelId + " has no tensors");
-        }
-        tensors = new LinkedHashMap<>();
-        for (TensorSpec t : spec.getTensors()) {
-            int[] shape = t.getShape().stream().mapToInt(Integer::intValue).toArray();
-            TensorLayout layout = new TensorLayout(t.getName(), shape, spec.getShardSize());
-            if (tensors.put(t.getName(), layout) != null) {
-                throw new IllegalArgumentException("model " + modelId + " lists tensor " + t.getName() + " twice");
-            }
+        this.incarnation = incarnation;
+        try {
+            tensors = ModelLayouts.of(spec, limits);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model " + modelId + ": " + e.getMessage(), e);
         }
         optimizer = Optimizers.create(spec.getOptimizer(), javaValues(spec.getHyperparameters()));
         Hyperparameters resolved = optimizer.hyperparameters();
@@ -82,8 +75,13 @@ public final class ModelConfig {
         schedule = spec.getLrSchedule() == null ? LrSchedules.constant() : schedule(spec.getLrSchedule());
         schedule.start(optimizer.learningRate(), baseMomentum); // e.g. OneCycleLR needs a momentum to cycle
         var a = spec.getAggregation();
+        if (a.getWorkers() > limits.syncWorkers()) {
+            throw new IllegalArgumentException("aggregation.workers " + a.getWorkers() + " is above "
+                    + "gradstream.limits.sync-workers = " + limits.syncWorkers());
+        }
         policy = new AggregationPolicy(a.getMode() == AggregationMode.ASYNC ? AggregationPolicy.Mode.ASYNC
-                : AggregationPolicy.Mode.SYNC, a.getWorkers(), a.getTimeoutMs(), a.getMaxStaleness());
+                : AggregationPolicy.Mode.SYNC, a.getWorkers(), a.getTimeoutMs(), a.getMaxStaleness(),
+                limits.workerStepWindow());
         init = spec.getInit();
         if (init.getRule() != InitRule.EXPLICIT && init.getRule() != InitRule.ZEROS) {
             // Validates std / bounds once, here.
@@ -115,17 +113,37 @@ public final class ModelConfig {
         }
     }
 
-    /** @throws IllegalArgumentException naming the problem when the spec is invalid */
+    /**
+     * A model without an incarnation (one read from a savepoint of a release before incarnations) within the default
+     * limits.
+     *
+     * @throws IllegalArgumentException naming the problem when the spec is invalid
+     */
     public static ModelConfig of(String modelId, ModelSpec spec) {
         return of(modelId, spec, System::getenv);
     }
 
     /** As {@link #of(String, ModelSpec)} with the environment a private model's {@code seedEnv} is looked up in. */
     public static ModelConfig of(String modelId, ModelSpec spec, Function<String, String> environment) {
+        return of(modelId, spec, null, Limits.DEFAULT, environment);
+    }
+
+    /**
+     * @param incarnation where the model's CREATE was read ({@code topic-partition@offset}), part of its DP noise key;
+     *     null for a model restored from a release before incarnations, whose noise keeps the old key
+     * @param limits the bounds the spec must stay within
+     */
+    public static ModelConfig of(String modelId, ModelSpec spec, String incarnation, Limits limits,
+            Function<String, String> environment) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
-        return new ModelConfig(modelId, spec, environment);
+        return new ModelConfig(modelId, spec, incarnation, limits, environment);
+    }
+
+    /** Where the model's CREATE was read, or null for a model from before incarnations. */
+    public String incarnation() {
+        return incarnation;
     }
 
     private static PrivacyPolicy privacyPolicy(PrivacySpec p) {
@@ -154,7 +172,7 @@ public final class ModelConfig {
     /** What the stepper needs for a private step of {@code key}, or null when the model is not private. */
     public ShardPrivacy privacy(ShardKey key) {
         return privacy == null ? null : new ShardPrivacy(privacy, mechanism,
-                clipThresholds.get(key.tensor())[key.shard()], key, clips);
+                clipThresholds.get(key.tensor())[key.shard()], key, clips, incarnation);
     }
 
     /** Contributions clipped so far on this subtask. */
@@ -193,7 +211,7 @@ public final class ModelConfig {
 
     /** A codec for the published parameters (a new instance: codecs are not thread-safe). */
     public PayloadCodec outputCodec() {
-        return PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(outputEncoding.name()));
+        return Encodings.encoder(outputEncoding);
     }
 
     /** Rule-based initial values of a shard (ZEROS, NORMAL, UNIFORM): a pure function of seed and key. */
@@ -215,28 +233,14 @@ public final class ModelConfig {
         if (version == lastVersion) {
             return lastOptimizer;
         }
-        if (version >= Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException("version " + version + " is beyond the schedule table");
+        if (table == null) {
+            table = new ScheduleTable(schedule, optimizer.learningRate(), baseMomentum);
         }
-        if (cursor == null) {
-            cursor = schedule.start(optimizer.learningRate(), baseMomentum);
-        }
-        while (known <= version) {
-            if (known == lrs.length) {
-                lrs = java.util.Arrays.copyOf(lrs, Math.max(16, 2 * known));
-                momenta = java.util.Arrays.copyOf(momenta, lrs.length);
-            }
-            if (known > 0) {
-                cursor.step();
-            }
-            lrs[known] = cursor.lr();
-            momenta[known] = cursor.momentum();
-            known++;
-        }
-        int i = (int) version;
-        Optimizer o = optimizer.withLearningRate(lrs[i]);
-        if (!Double.isNaN(momenta[i]) && !Double.isNaN(baseMomentum)) {
-            o = o.withMomentum(momenta[i]);
+        double lr = table.lr(version);
+        double momentum = table.momentum(version);
+        Optimizer o = optimizer.withLearningRate(lr);
+        if (!Double.isNaN(momentum) && !Double.isNaN(baseMomentum)) {
+            o = o.withMomentum(momentum);
         }
         lastVersion = version;
         lastOptimizer = o;

@@ -1,0 +1,151 @@
+package io.gradstream.model;
+
+import io.gradstream.core.shard.RejectCode;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.ModelSpec;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The meaning of a control record against the models that exist: a {@link Change} to apply, nothing to do, or why
+ * it is refused. Every check a CREATE needs, the configured {@link Limits} included, runs here before anything is
+ * allocated or changed, so the caller only applies the change. Not thread-safe (keeps a decoder).
+ */
+public final class ControlLog {
+
+    /** What a command does. */
+    public sealed interface Change permits Created, Updated, Paused, Resumed, Deleted, NoOp, Invalid {
+        String model();
+    }
+
+    /** A new model; {@code incarnation} is where its CREATE was read, which keys its DP noise. */
+    public record Created(String model, ModelSpec spec, ModelConfig config, String incarnation) implements Change {
+    }
+
+    /** New hyperparameters or schedule for an existing model (its incarnation is unchanged). */
+    public record Updated(String model, ModelSpec spec, ModelConfig config) implements Change {
+    }
+
+    public record Paused(String model) implements Change {
+    }
+
+    public record Resumed(String model) implements Change {
+    }
+
+    public record Deleted(String model) implements Change {
+    }
+
+    /** Nothing changes, e.g. the same CREATE again after a producer retry. */
+    public record NoOp(String model) implements Change {
+    }
+
+    /** Refused with a reason; {@code model} is null when the record could not be read. */
+    public record Invalid(RejectCode code, String detail, String model) implements Change {
+    }
+
+    /** The models that exist and their incarnations, as the operator's broadcast state holds them. */
+    public interface Models {
+        ModelSpec spec(String model) throws Exception;
+
+        /** Where the model's CREATE was read, or null for a model from before incarnations. */
+        String incarnation(String model) throws Exception;
+
+        int count() throws Exception;
+    }
+
+    private final Limits limits;
+    private final Function<String, String> environment;
+    private final AvroRecords<ControlCommand> avro = new AvroRecords<>(ControlCommand.class);
+
+    /** @param environment where a private model's {@code seedEnv} is looked up ({@code System::getenv}) */
+    public ControlLog(Limits limits, Function<String, String> environment) {
+        this.limits = limits;
+        this.environment = environment;
+    }
+
+    /**
+     * @param value the control record's bytes
+     * @param incarnation where the record was read ({@code topic-partition@offset}): deterministic on replay
+     */
+    public Change read(byte[] value, String incarnation, Models models) throws Exception {
+        if (value != null && value.length > limits.recordBytes()) {
+            return new Invalid(RejectCode.TOO_LARGE, "record of " + value.length + " bytes is above "
+                    + "gradstream.limits.record-bytes = " + limits.recordBytes(), null);
+        }
+        ControlCommand cmd;
+        try {
+            cmd = avro.decode(value);
+        } catch (IOException e) {
+            return new Invalid(RejectCode.UNDECODABLE, "not a ControlCommand: " + e.getMessage(), null);
+        }
+        String model = cmd.getModelId();
+        try {
+            limits.requireName("model", model);
+        } catch (IllegalArgumentException e) {
+            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + ": "
+                    + GradientAdmission.shorten(e.getMessage()), null);
+        }
+        try {
+            return switch (cmd.getType()) {
+                case CREATE -> create(model, cmd.getSpec(), incarnation, models);
+                case UPDATE_HYPERPARAMETERS -> update(model, cmd, models);
+                case PAUSE -> {
+                    require(model, models);
+                    yield new Paused(model);
+                }
+                case RESUME -> {
+                    require(model, models);
+                    yield new Resumed(model);
+                }
+                case DELETE -> {
+                    require(model, models);
+                    yield new Deleted(model);
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model + ": "
+                    + GradientAdmission.shorten(String.valueOf(e.getMessage())), model);
+        }
+    }
+
+    private Change create(String model, ModelSpec spec, String incarnation, Models models) throws Exception {
+        ModelSpec existing = models.spec(model);
+        if (existing != null) {
+            if (existing.equals(spec)) {
+                return new NoOp(model);
+            }
+            throw new IllegalArgumentException("model " + model + " exists with another spec; use "
+                    + "UPDATE_HYPERPARAMETERS, or DELETE it first");
+        }
+        if (models.count() >= limits.models()) {
+            throw new IllegalArgumentException(models.count() + " models exist, gradstream.limits.models = "
+                    + limits.models() + "; DELETE one first");
+        }
+        return new Created(model, spec, ModelConfig.of(model, spec, incarnation, limits, environment), incarnation);
+    }
+
+    private Change update(String model, ControlCommand cmd, Models models) throws Exception {
+        ModelSpec current = require(model, models);
+        Map<String, Object> merged = new LinkedHashMap<>(current.getHyperparameters());
+        merged.putAll(cmd.getHyperparameters());
+        ModelSpec.Builder next = ModelSpec.newBuilder(current).setHyperparameters(merged);
+        if (cmd.getLrSchedule() != null) {
+            next.setLrSchedule(cmd.getLrSchedule());
+        }
+        ModelSpec spec = next.build();
+        // Validates the whole new spec before anything changes.
+        return new Updated(model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits,
+                environment));
+    }
+
+    private static ModelSpec require(String model, Models models) throws Exception {
+        ModelSpec spec = models.spec(model);
+        if (spec == null) {
+            throw new IllegalArgumentException("no model '" + model + "'");
+        }
+        return spec;
+    }
+}
