@@ -208,25 +208,28 @@ public final class ShardStepper {
     }
 
     /**
-     * Refuses a contribution whose sum with the pending ones would not be finite (each is finite, but two large ones
-     * can overflow float32), before anything in the state changes. Evaluates exactly the operations of
-     * {@link #add}.
+     * Refuses a contribution whose weighted gradient {@code numExamples·g}, or whose sum with the pending ones, would
+     * not be finite (each gradient is finite, but a large weight or two large gradients can overflow float32), before
+     * anything in the state changes. Evaluates exactly the operations of {@link #add}; checking each contribution's
+     * own weighted values keeps the pending sum's later rescaling finite, so a SYNC step cannot get stuck.
      */
     private static Rejected overflows(PendingStep p, Contribution c, boolean unweighted) {
-        if (p.isEmpty()) {
-            return null; // the sum is the contribution itself, finite by validation
-        }
         float[] sum = p.weightedSum;
         float[] g = c.gradient();
         float n = c.numExamples();
         float n1 = p.examples;
+        boolean pending = !p.isEmpty();
         boolean rescale = !unweighted && p.count() == 1;
-        for (int i = 0; i < sum.length; i++) {
-            float s = rescale ? n1 * sum[i] : sum[i];
-            float next = unweighted ? s + g[i] : s + n * g[i];
-            if (!Float.isFinite(next)) {
+        for (int i = 0; i < g.length; i++) {
+            float w = unweighted ? g[i] : n * g[i];
+            float next = w;
+            if (pending) {
+                next = (rescale ? n1 * sum[i] : sum[i]) + w;
+            }
+            if (!Float.isFinite(w) || !Float.isFinite(next)) {
                 return new Rejected(RejectCode.NON_FINITE_RESULT, "the aggregate's element " + i + " would be "
-                        + next + " with this contribution; the step is not applied");
+                        + next + " with this contribution (numExamples " + c.numExamples() + "); the step is not "
+                        + "applied");
             }
         }
         return null;
