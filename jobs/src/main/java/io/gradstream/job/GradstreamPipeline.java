@@ -4,7 +4,6 @@ import io.gradstream.model.Limits;
 import io.gradstream.operators.BackendSettings;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Rejections;
-import io.gradstream.operators.ShardOptimizerFunction;
 import io.gradstream.operators.ShardOptimizerOperator;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
@@ -42,16 +41,16 @@ public final class GradstreamPipeline {
     /** As {@link #build(DataStream, DataStream, long, int, BackendSettings)} within {@code limits}. */
     public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
             long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend, Limits limits) {
-        // ShardOptimizerOperator is Flink's keyed-broadcast operator plus what batched steps need; the broadcast
-        // state is the same MODELS/PAUSED pair that a BroadcastStream would declare.
+        // The gradients' key is the shard; every subtask sees every command (the operator keeps them in broadcast
+        // state).
         SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
                 .keyBy(RawRecord::keyString)
                 .connect(control.broadcast())
                 .transform("shard optimizer", new AvroTypeInfo<>(ParameterUpdate.class), new ShardOptimizerOperator(
-                        new ShardOptimizerFunction(unknownModelGraceMs, maxWaitingPerShard, backend, limits)))
+                        unknownModelGraceMs, maxWaitingPerShard, backend, limits))
                 .uid("shard-optimizer");
         return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG),
-                parameters.getSideOutput(ShardOptimizerFunction.STATUS));
+                parameters.getSideOutput(ShardOptimizerOperator.STATUS));
     }
 
     private GradstreamPipeline() {

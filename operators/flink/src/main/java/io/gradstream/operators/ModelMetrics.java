@@ -95,8 +95,38 @@ final class ModelMetrics {
         updateNorm = update;
     }
 
+    /** An accepted gradient record: its size, its payload's, its element count and its staleness. */
+    void accepted(long recordBytes, long payloadBytes, long elements, long staleness) {
+        gradientsAccepted.inc();
+        bytesIn.inc(recordBytes);
+        payloadIn(payloadBytes, elements);
+        this.staleness.update(staleness);
+    }
+
+    /** What a shard's state holds, about as its checkpoint does: parameters, slots and a pending sum in floats. */
+    void stateBytes(String shardKey, io.gradstream.core.shard.ShardState s) {
+        long floats = s.params().length;
+        for (float[] slot : s.optimizer().tensors().values()) {
+            floats += slot.length;
+        }
+        if (s.pending().weightedSum() != null) {
+            floats += s.pending().weightedSum().length;
+        }
+        stateBytes(shardKey, 4 * floats);
+    }
+
+    /** The L2 norm of {@code after - before}, in double. */
+    static double distance(float[] before, float[] after) {
+        double sum = 0;
+        for (int i = 0; i < before.length; i++) {
+            double d = (double) after[i] - before[i];
+            sum += d * d;
+        }
+        return Math.sqrt(sum);
+    }
+
     /** The state one shard keeps on this subtask, so that the gauge is the model's total here. */
-    void stateBytes(String shardKey, long bytes) {
+    private void stateBytes(String shardKey, long bytes) {
         Long previous = stateBytesByShard.put(shardKey, bytes);
         stateBytes += bytes - (previous == null ? 0 : previous);
     }

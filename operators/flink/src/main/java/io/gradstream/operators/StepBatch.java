@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The step backend of one shard-operator subtask and the completed shard steps waiting to run on it as one call:
- * {@link #kernel()} records a step's optimizer loop instead of running it, {@link #add} keeps the step with what the
- * operator needs to finish it, {@link #run()} runs the batch and hands the steps back to be written and published.
+ * {@link #add} keeps a step's optimizer loop with what the operator needs to finish it, {@link #run()} runs the batch
+ * and hands the steps back to be written and published.
  */
 final class StepBatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StepBatch.class);
@@ -36,14 +36,15 @@ final class StepBatch implements AutoCloseable {
     private final StepBackend backend;
     private final BackendMetrics metrics;
     private final int maxShards;
+    private final boolean batched;
     private List<Entry> entries = new ArrayList<>();
     private final Set<String> keys = new HashSet<>();
-    private ShardStep deferred;
 
-    private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards) {
+    private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards, boolean batched) {
         this.backend = backend;
         this.metrics = metrics;
         this.maxShards = maxShards;
+        this.batched = batched;
     }
 
     /**
@@ -61,12 +62,13 @@ final class StepBatch implements AutoCloseable {
                         settings.batchShards(), settings.residentBytes() > 0 ? ", up to " + settings.residentBytes()
                                 + " bytes of optimizer slots resident on the device between checkpoints" : "");
                 return new StepBatch(new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
-                        System::currentTimeMillis), metrics), metrics, settings.batchShards());
+                        System::currentTimeMillis), metrics), metrics, settings.batchShards(), true);
             } catch (RuntimeException e) {
                 LOG.warn("OpenCL backend unavailable, optimizer steps run on the CPU: {}", e.getMessage());
             }
         }
-        return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards());
+        return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards(),
+                settings.batched());
     }
 
     String backendName() {
@@ -77,11 +79,6 @@ final class StepBatch implements AutoCloseable {
         return metrics;
     }
 
-    /** A kernel that records the step's loop for {@link #add} instead of running it. */
-    ShardStepper.Kernel kernel() {
-        return (optimizer, params, grad, state) -> deferred = new ShardStep(optimizer, params, grad, state);
-    }
-
     boolean contains(String key) {
         return keys.contains(key);
     }
@@ -90,13 +87,17 @@ final class StepBatch implements AutoCloseable {
         return entries.isEmpty();
     }
 
-    /** Adds the step {@link #kernel()} just recorded; true when the batch is full. */
-    boolean add(String key, ShardKey shardKey, ShardState state, ShardStepper.StepResult result, ModelConfig config,
+    /** Whether steps wait for a batch at all; otherwise each runs as it completes. */
+    boolean batched() {
+        return batched;
+    }
+
+    /** Adds a completed step whose optimizer loop has not run; true when the batch is full. */
+    boolean add(String key, ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config,
             float[] before, double gradientNorm) {
-        ShardStep keyed = new ShardStep(deferred.optimizer(), deferred.params(), deferred.grad(), deferred.state(),
-                key);
-        entries.add(new Entry(key, shardKey, state, keyed, result, config, before, gradientNorm));
-        deferred = null;
+        ShardStep w = applied.work();
+        ShardStep keyed = new ShardStep(w.optimizer(), w.params(), w.grad(), w.state(), key);
+        entries.add(new Entry(key, shardKey, state, keyed, applied.step(), config, before, gradientNorm));
         keys.add(key);
         return entries.size() >= maxShards;
     }

@@ -14,9 +14,9 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import io.gradstream.model.Limits;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,16 +27,23 @@ import org.junit.jupiter.api.io.TempDir;
  * record or by a checkpoint barrier, across a snapshot and restore, and for a private model.
  */
 class BatchedStepsTest {
-    private final List<KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
+    private final List<KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
             new ArrayList<>();
 
-    static KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
+    static KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
             BackendSettings backend, OperatorSubtaskState restoreFrom) throws Exception {
-        ShardOptimizerFunction f = new ShardOptimizerFunction(1_000, 100, backend);
-        CoBroadcastWithKeyedOperator<String, RawRecord, RawRecord, ParameterUpdate> op = backend.batched()
-                ? new ShardOptimizerOperator(f)
-                : new CoBroadcastWithKeyedOperator<>(f, ShardOptimizerFunction.BROADCAST_STATES);
-        var h = new KeyedBroadcastOperatorTestHarness<>(op, RawRecord::keyString, Types.STRING, 128, 1, 0);
+        return harness(new ShardOptimizerOperator(1_000, 100, backend, Limits.DEFAULT), 1, 0, restoreFrom);
+    }
+
+    /**
+     * The operator under Flink's two-input harness: gradients keyed by shard on input 1, control commands unkeyed on
+     * input 2, as in the job.
+     */
+    static KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
+            ShardOptimizerOperator op, int parallelism, int subtask, OperatorSubtaskState restoreFrom)
+            throws Exception {
+        var h = new KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>(op,
+                RawRecord::keyString, null, Types.STRING, 128, parallelism, subtask);
         h.setup();
         if (restoreFrom != null) {
             h.initializeState(restoreFrom);
@@ -45,7 +52,7 @@ class BatchedStepsTest {
         return h;
     }
 
-    private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> open(
+    private KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> open(
             BackendSettings backend, OperatorSubtaskState restoreFrom) throws Exception {
         var h = harness(backend, restoreFrom);
         open.add(h);
@@ -60,7 +67,7 @@ class BatchedStepsTest {
     }
 
     /** Updates by "shard@version", so runs that publish in another order compare equal. */
-    static Map<String, float[]> byShardVersion(KeyedBroadcastOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
+    static Map<String, float[]> byShardVersion(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
         Map<String, float[]> out = new TreeMap<>();
         for (Object o : h.getOutput()) {
             if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
@@ -101,18 +108,18 @@ class BatchedStepsTest {
     void batchesPublishWhatDirectStepsPublish() throws Exception {
         List<RawRecord> work = workload(6);
         var direct = open(BackendSettings.cpu(), null);
-        direct.processBroadcastElement(Records.create("m", ADAM), 0);
+        direct.processElement2(Records.create("m", ADAM), 0);
         for (RawRecord r : work) {
-            direct.processElement(r, 1);
+            direct.processElement1(r, 1);
         }
         Map<String, float[]> expected = byShardVersion(direct);
         assertThat(expected).hasSize(3 * 7);
 
         // Batches of up to 2 shards flushed by size, and by the next record of a shard already in the batch.
         var batched = open(new BackendSettings(BackendSettings.Kind.CPU, Map.of(), 2, 60_000), null);
-        batched.processBroadcastElement(Records.create("m", ADAM), 0);
+        batched.processElement2(Records.create("m", ADAM), 0);
         for (RawRecord r : work) {
-            batched.processElement(r, 1);
+            batched.processElement1(r, 1);
         }
         batched.setProcessingTime(120_000); // the delay flushes the rest
         assertSameBits(byShardVersion(batched), expected);
@@ -122,13 +129,13 @@ class BatchedStepsTest {
     void stepsWaitForTheFlushAndACheckpointBarrierFlushes() throws Exception {
         List<RawRecord> work = workload(4);
         var direct = open(BackendSettings.cpu(), null);
-        direct.processBroadcastElement(Records.create("m", ADAM), 0);
+        direct.processElement2(Records.create("m", ADAM), 0);
         work.forEach(r -> process(direct, r));
         Map<String, float[]> expected = byShardVersion(direct);
 
         var first = open(new BackendSettings(BackendSettings.Kind.CPU, Map.of(), 64, 5), null);
         first.setProcessingTime(0);
-        first.processBroadcastElement(Records.create("m", ADAM), 0);
+        first.processElement2(Records.create("m", ADAM), 0);
         work.subList(0, 6).forEach(r -> process(first, r));
         // Version 1 of every shard is due but waits in the batch (only the three version-0 updates are out).
         assertThat(byShardVersion(first)).hasSize(3);
@@ -161,19 +168,19 @@ class BatchedStepsTest {
         List<RawRecord> work = workload(3);
         var direct = open(BackendSettings.cpu(), null);
         RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
-        direct.processBroadcastElement(create, 0);
+        direct.processElement2(create, 0);
         work.forEach(r -> process(direct, r));
         var batched = open(new BackendSettings(BackendSettings.Kind.CPU, Map.of(), 3, 60_000), null);
-        batched.processBroadcastElement(create, 0);
+        batched.processElement2(create, 0);
         work.forEach(r -> process(batched, r));
         batched.setProcessingTime(120_000);
         assertSameBits(byShardVersion(batched), byShardVersion(direct));
     }
 
-    static void process(KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
+    static void process(KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
             RawRecord r) {
         try {
-            h.processElement(r, 1);
+            h.processElement1(r, 1);
         } catch (Exception e) {
             throw new AssertionError(e);
         }

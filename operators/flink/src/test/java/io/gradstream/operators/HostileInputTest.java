@@ -24,12 +24,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,25 +37,18 @@ import org.junit.jupiter.api.io.TempDir;
  * and leaves the state as it was, and two lives of a model id never share DP noise or reset its privacy ledger.
  */
 class HostileInputTest {
-    private final List<KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
+    private final List<KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
             new ArrayList<>();
 
-    private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(Limits limits,
+    private KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(Limits limits,
             int parallelism, int subtask, OperatorSubtaskState restoreFrom) throws Exception {
-        var f = new ShardOptimizerFunction(60_000, 100, BackendSettings.cpu(), limits);
-        var h = new KeyedBroadcastOperatorTestHarness<>(
-                new CoBroadcastWithKeyedOperator<>(f, ShardOptimizerFunction.BROADCAST_STATES), RawRecord::keyString,
-                Types.STRING, 128, parallelism, subtask);
-        h.setup();
-        if (restoreFrom != null) {
-            h.initializeState(restoreFrom);
-        }
-        h.open();
+        var h = BatchedStepsTest.harness(new ShardOptimizerOperator(60_000, 100, BackendSettings.cpu(), limits),
+                parallelism, subtask, restoreFrom);
         open.add(h);
         return h;
     }
 
-    private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness()
+    private KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness()
             throws Exception {
         return harness(Limits.DEFAULT, 1, 0, null);
     }
@@ -69,7 +60,7 @@ class HostileInputTest {
         }
     }
 
-    private static List<ParameterUpdate> updates(KeyedBroadcastOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
+    private static List<ParameterUpdate> updates(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
         List<ParameterUpdate> out = new ArrayList<>();
         for (Object o : h.getOutput()) {
             if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
@@ -79,7 +70,7 @@ class HostileInputTest {
         return out;
     }
 
-    private static List<RejectedRecord> rejected(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) {
+    private static List<RejectedRecord> rejected(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) {
         List<RejectedRecord> out = new ArrayList<>();
         var side = h.getSideOutput(Rejections.TAG);
         if (side != null) {
@@ -100,15 +91,15 @@ class HostileInputTest {
                 .setNoiseMultiplier(1.0).setDelta(1e-5).setExpectedPerStep(1.0).setPopulationSize(1000L)
                 .setSeedFile(seed.toString()).build()).build();
         var h = harness();
-        h.processBroadcastElement(Records.create("m", spec), 0);
+        h.processElement2(Records.create("m", spec), 0);
         float[] zero = new float[n];
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, zero), 1);
-        h.processElement(Records.gradient("m", 0, "a", 2, 1, 1, zero), 2);
-        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, zero), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 2, 1, 1, zero), 2);
+        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
                 .setType(CommandType.DELETE).build()), 3);
-        h.processBroadcastElement(Records.create("m", spec), 4); // the same spec, read at another offset
+        h.processElement2(Records.create("m", spec), 4); // the same spec, read at another offset
         OperatorSubtaskState snapshot = h.snapshot(1, 5);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, zero), 6);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, zero), 6);
         List<ParameterUpdate> u = updates(h);
         assertThat(u).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L, 2L, 0L, 1L);
         // With zero gradients, lr 1 and a zero start, version 1 is minus the noise of that life's first release.
@@ -132,7 +123,7 @@ class HostileInputTest {
 
         // A restore keeps both: the incarnation (same noise) and the retired ledger (same epsilon).
         var restored = harness(Limits.DEFAULT, 1, 0, snapshot);
-        restored.processElement(Records.gradient("m", 0, "a", 1, 0, 1, zero), 6);
+        restored.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, zero), 6);
         assertThat(updates(restored)).hasSize(1);
         assertThat(Records.values(updates(restored).get(0))).containsExactly(second);
         assertThat(updates(restored).get(0).getEpsilonSpent()).isEqualTo(third);
@@ -141,8 +132,8 @@ class HostileInputTest {
     @Test
     void initIsOnlyForExplicitModelsAndVersionZeroIsPublishedOnce() throws Exception {
         var h = harness();
-        h.processBroadcastElement(Records.create("m", sgd(4, 4)), 0); // ZEROS
-        h.processElement(Records.batch(GradientBatch.newBuilder().setModelId("m").setTensor("w").setShard(0)
+        h.processElement2(Records.create("m", sgd(4, 4)), 0); // ZEROS
+        h.processElement1(Records.batch(GradientBatch.newBuilder().setModelId("m").setTensor("w").setShard(0)
                 .setWorkerId("a").setWorkerStep(0).setBaseVersion(0).setKind(GradientKind.INIT)
                 .setPayload(Records.payload(new float[] {1, 2, 3, 4})).build()), 1);
         assertThat(updates(h)).hasSize(1);
@@ -156,9 +147,9 @@ class HostileInputTest {
     @Test
     void aWildWorkerStepIsRefusedAndDoesNotLockTheWorkerOut() throws Exception {
         var h = harness();
-        h.processBroadcastElement(Records.create("m", sgd(4, 4)), 0);
-        h.processElement(Records.gradient("m", 0, "a", Long.MAX_VALUE, 0, 1, new float[] {1, 1, 1, 1}), 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1, 1, 1, 1}), 2);
+        h.processElement2(Records.create("m", sgd(4, 4)), 0);
+        h.processElement1(Records.gradient("m", 0, "a", Long.MAX_VALUE, 0, 1, new float[] {1, 1, 1, 1}), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1, 1, 1, 1}), 2);
         assertThat(rejected(h)).singleElement().extracting(RejectedRecord::getReason)
                 .isEqualTo(RejectReason.OUT_OF_RANGE);
         assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
@@ -167,16 +158,16 @@ class HostileInputTest {
     @Test
     void numbersOutOfRangeAndOverflowingAggregatesLeaveTheStateAsItWas() throws Exception {
         var h = harness();
-        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 1e-30), 2, Records.sync(2),
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1e-30), 2, Records.sync(2),
                 2)), 0);
-        h.processElement(Records.gradient("m", 0, "a", 1, Long.MIN_VALUE, 1, new float[] {1, 1}), 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, Long.MAX_VALUE, new float[] {1, 1}), 2);
-        h.processElement(Records.gradient("m", 0, "b", 1, 0, 1, new float[] {3e38f, 1}), 3);
+        h.processElement1(Records.gradient("m", 0, "a", 1, Long.MIN_VALUE, 1, new float[] {1, 1}), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, Long.MAX_VALUE, new float[] {1, 1}), 2);
+        h.processElement1(Records.gradient("m", 0, "b", 1, 0, 1, new float[] {3e38f, 1}), 3);
         // Finite, but 1000 x 3e38 is not: refused before it touches the pending sum.
-        h.processElement(Records.gradient("m", 0, "d", 1, 0, 1000, new float[] {3e38f, 1}), 4);
+        h.processElement1(Records.gradient("m", 0, "d", 1, 0, 1000, new float[] {3e38f, 1}), 4);
         // Finite alone, but 3e38 + 3e38 overflows float32: refused, and worker c may still contribute.
-        h.processElement(Records.gradient("m", 0, "c", 1, 0, 1, new float[] {3e38f, 1}), 5);
-        h.processElement(Records.gradient("m", 0, "c", 1, 0, 1, new float[] {-1, 1}), 6);
+        h.processElement1(Records.gradient("m", 0, "c", 1, 0, 1, new float[] {3e38f, 1}), 5);
+        h.processElement1(Records.gradient("m", 0, "c", 1, 0, 1, new float[] {-1, 1}), 6);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OUT_OF_RANGE,
                 RejectReason.INVALID_EXAMPLE_COUNT, RejectReason.NON_FINITE_RESULT, RejectReason.NON_FINITE_RESULT);
         List<ParameterUpdate> u = updates(h);
@@ -193,13 +184,13 @@ class HostileInputTest {
         RawRecord good = Records.gradient("later", 0, "a", 1, 0, 1, new float[] {1});
         RawRecord wrongKey = new RawRecord("later/w/1".getBytes(StandardCharsets.UTF_8), good.value, "gradients", 0,
                 99);
-        h.processElement(wrongKey, 1);
-        h.processElement(new RawRecord(good.key, new byte[] {(byte) 0xfe, (byte) 0xff, (byte) 0xff, (byte) 0xff,
+        h.processElement1(wrongKey, 1);
+        h.processElement1(new RawRecord(good.key, new byte[] {(byte) 0xfe, (byte) 0xff, (byte) 0xff, (byte) 0xff,
             0x0f}, "gradients", 0, 100), 2);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OTHER,
                 RejectReason.UNDECODABLE);
         assertThat(h.numProcessingTimeTimers()).isZero();
-        h.processElement(good, 3); // well-formed: waits for its model
+        h.processElement1(good, 3); // well-formed: waits for its model
         assertThat(h.numProcessingTimeTimers()).isOne();
     }
 
@@ -214,7 +205,7 @@ class HostileInputTest {
                 3L * size + size / 2, 1 << 20);
         var h = harness(small, 1, 0, null);
         for (int i = 0; i < records.size(); i++) {
-            h.processElement(records.get(i), i);
+            h.processElement1(records.get(i), i);
         }
         // Three records fit in 3.5 records' bytes, the fourth does not.
         assertThat(rejected(h)).singleElement().satisfies(r -> {
@@ -230,8 +221,8 @@ class HostileInputTest {
         ModelSpec billion = ModelSpec.newBuilder(sgd(1, 1)).setTensors(List.of(TensorSpec.newBuilder().setName("w")
                 .setShape(List.of(Integer.MAX_VALUE)).build())).build();
         ModelSpec hugeShard = sgd(Limits.MAX_SHARD_ELEMENTS + 1, 8);
-        h.processBroadcastElement(Records.create("a", billion), 0);
-        h.processBroadcastElement(Records.create("b", hugeShard), 1);
+        h.processElement2(Records.create("a", billion), 0);
+        h.processElement2(Records.create("b", hugeShard), 1);
         assertThat(updates(h)).isEmpty();
         assertThat(rejected(h)).hasSize(2).allSatisfy(r -> {
             assertThat(r.getReason()).isEqualTo(RejectReason.INVALID_COMMAND);
@@ -247,7 +238,7 @@ class HostileInputTest {
         Set<Integer> seen = new HashSet<>();
         for (int subtask = 0; subtask < 2; subtask++) {
             var h = harness(Limits.DEFAULT, 2, subtask, null);
-            h.processBroadcastElement(create, 0);
+            h.processElement2(create, 0);
             for (ParameterUpdate u : updates(h)) {
                 assertThat(KeyGroupRangeAssignment.assignKeyToParallelOperator("m/w/" + u.getShard(), 128, 2))
                         .isEqualTo(subtask);

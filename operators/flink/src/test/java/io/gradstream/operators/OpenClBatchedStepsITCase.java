@@ -8,7 +8,7 @@ import io.gradstream.schemas.ParameterUpdate;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,14 +37,13 @@ class OpenClBatchedStepsITCase {
 
     private Map<String, float[]> run(BackendSettings settings) throws Exception {
         List<RawRecord> work = BatchedStepsTest.workload(5);
-        KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h =
+        KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h =
                 BatchedStepsTest.harness(settings, null);
         try {
-            backend = ((ShardOptimizerFunction) ((org.apache.flink.streaming.api.operators.AbstractUdfStreamOperator<?, ?>)
-                    h.getOperator()).getUserFunction()).backendName();
-            h.processBroadcastElement(Records.create("m", BatchedStepsTest.ADAM), 0);
+            backend = ((ShardOptimizerOperator) h.getOperator()).backendName();
+            h.processElement2(Records.create("m", BatchedStepsTest.ADAM), 0);
             for (RawRecord r : work) {
-                h.processElement(r, 1);
+                h.processElement1(r, 1);
             }
             h.setProcessingTime(60_000);
             return BatchedStepsTest.byShardVersion(h);
@@ -90,10 +89,9 @@ class OpenClBatchedStepsITCase {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
         try {
             first.setProcessingTime(0);
-            first.processBroadcastElement(Records.create("m", BatchedStepsTest.ADAM), 0);
+            first.processElement2(Records.create("m", BatchedStepsTest.ADAM), 0);
             work.subList(0, 15).forEach(r -> BatchedStepsTest.process(first, r));
-            ShardOptimizerFunction function = (ShardOptimizerFunction) ((org.apache.flink.streaming.api.operators
-                    .AbstractUdfStreamOperator<?, ?>) first.getOperator()).getUserFunction();
+            ShardOptimizerOperator function = (ShardOptimizerOperator) first.getOperator();
             assertThat(function.residentDirtyKeys()).as("slots newer on the device than in keyed state")
                     .isNotEmpty();
             first.prepareSnapshotPreBarrier(1); // flushes the batch, then writes the device's slots back

@@ -159,6 +159,9 @@ public final class GradientAdmission {
 
     /** At most 200 characters of a text that came from a record, so a detail never grows with the input. */
     static String shorten(String s) {
+        if (s == null) {
+            return "(none)";
+        }
         return s.length() <= 200 ? s : s.substring(0, 200) + "... (" + s.length() + " characters)";
     }
 }

@@ -51,10 +51,11 @@ public final class ModelLayouts {
                     throw new IllegalArgumentException("tensor " + t.getName() + " has a non-positive dimension: "
                             + t.getShape());
                 }
-                n *= d;
-                if (n > limits.modelElements()) {
-                    break; // refused below, before the product can overflow
+                if (n > limits.modelElements() / d) {
+                    n = limits.modelElements() + 1; // refused below; multiplying could overflow
+                    break;
                 }
+                n *= d;
             }
             elements += n;
             shards += (n + shardSize - 1) / shardSize;

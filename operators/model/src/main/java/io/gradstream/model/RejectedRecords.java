@@ -29,6 +29,9 @@ public final class RejectedRecords {
     public static RejectedRecord of(RejectCode code, String detail, Source in, String modelId, Limits limits) {
         byte[] value = in.value() == null ? new byte[0] : in.value();
         String text = detail == null ? "" : detail;
+        if (text.length() > 2 * MAX_TEXT) { // before the notes below, which must survive
+            text = text.substring(0, 2 * MAX_TEXT) + "...";
+        }
         if (value.length > limits.rejectedValueBytes()) {
             text += " [original value: " + value.length + " bytes, SHA-256 " + sha256(value) + "; the first "
                     + limits.rejectedValueBytes() + " bytes are kept]";
@@ -39,9 +42,6 @@ public final class RejectedRecords {
             text += " [original key: " + key.length + " bytes, SHA-256 " + sha256(key) + "; the first " + MAX_TEXT
                     + " bytes are kept]";
             key = Arrays.copyOf(key, MAX_TEXT);
-        }
-        if (text.length() > 2 * MAX_TEXT) {
-            text = text.substring(0, 2 * MAX_TEXT) + "...";
         }
         String model = modelId == null || modelId.length() <= MAX_TEXT ? modelId : modelId.substring(0, MAX_TEXT);
         return RejectedRecord.newBuilder()

@@ -1,6 +1,7 @@
 package io.gradstream.core.shard;
 
 import io.gradstream.core.optim.Optimizer;
+import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.PrivacyPolicy;
 
@@ -31,8 +32,12 @@ public final class ShardStepper {
     public record Accepted(int contributions, int expected) implements Outcome {
     }
 
-    /** A step was applied; the state holds the new parameters at {@code step.version()}. */
-    public record Applied(StepResult step) implements Outcome {
+    /**
+     * A step was applied: version, ledger and pending sum have advanced to {@code step.version()}, and {@code work} is
+     * the optimizer loop that moves the parameters and slots there. {@link #offer} has run it; after {@link #prepare}
+     * the caller runs it (alone, or batched on a {@code StepBackend}) before anyone reads the shard again.
+     */
+    public record Applied(StepResult step, ShardStep work) implements Outcome {
     }
 
     /**
@@ -47,23 +52,11 @@ public final class ShardStepper {
             long latestPublishedAtMs, double epsilon, boolean budgetExhausted, long aggregationWaitMs) {
     }
 
-    /**
-     * Runs the optimizer kernel of a step. {@link #DIRECT} runs it at once; an operator that batches steps for a
-     * {@code StepBackend} records the arrays instead and runs the batch before anyone reads the shard again.
-     */
-    @FunctionalInterface
-    public interface Kernel {
-        void step(Optimizer optimizer, float[] params, float[] grad, io.gradstream.core.optim.OptimizerState state);
-    }
-
-    /** The optimizer's own loop, right away. */
-    public static final Kernel DIRECT = Optimizer::step;
-
     private ShardStepper() {
     }
 
     /**
-     * Offers one contribution to a shard.
+     * Offers one contribution to a shard and runs the step's optimizer loop, if one is due.
      *
      * @param optimizer the optimizer for the shard's next step (its learning rate already scheduled for
      *     {@code state.version()})
@@ -73,20 +66,24 @@ public final class ShardStepper {
     }
 
     /**
-     * Offers one contribution to a shard of a private model ({@code dp} null: not private). In the CONTRIBUTION unit
-     * the contribution's gradient array is clipped in place.
+     * Offers one contribution to a shard of a private model ({@code dp} null: not private) and runs the step's
+     * optimizer loop, if one is due. In the CONTRIBUTION unit the contribution's gradient array is clipped in place.
      */
     public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
             ShardPrivacy dp) {
-        return offer(state, c, policy, optimizer, dp, DIRECT);
+        Outcome o = prepare(state, c, policy, optimizer, dp);
+        if (o instanceof Applied a) {
+            run(a.work());
+        }
+        return o;
     }
 
     /**
-     * As {@link #offer(ShardState, Contribution, AggregationPolicy, Optimizer, ShardPrivacy)} with the optimizer loop
-     * run by {@code kernel}; version, ledger and everything but the parameters and slots advance at once.
+     * As {@link #offer(ShardState, Contribution, AggregationPolicy, Optimizer, ShardPrivacy)}, but a due step's
+     * optimizer loop is returned in {@link Applied#work()} instead of run; everything else has advanced.
      */
-    public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
-            ShardPrivacy dp, Kernel kernel) {
+    public static Outcome prepare(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
+            ShardPrivacy dp) {
         Rejected invalid = validate(state, c, policy, dp);
         if (invalid != null) {
             return invalid;
@@ -97,8 +94,8 @@ public final class ShardStepper {
         }
         if (policy.mode() == AggregationPolicy.Mode.ASYNC && dp == null) {
             state.workerWatermarks().put(c.workerId(), c.workerStep());
-            return new Applied(apply(state, optimizer, c.gradient(), 1, c.numExamples(),
-                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, kernel, 0));
+            return apply(state, optimizer, c.gradient(), 1, c.numExamples(),
+                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, 0);
         }
         Rejected overflow = overflows(state.pending(), c, dp != null);
         if (overflow != null) {
@@ -107,18 +104,18 @@ public final class ShardStepper {
         state.workerWatermarks().put(c.workerId(), c.workerStep());
         if (policy.mode() == AggregationPolicy.Mode.ASYNC) {
             add(state.pending(), c, true);
-            return new Applied(applyPending(state, optimizer, dp, kernel));
+            return applyPending(state, optimizer, dp);
         }
         add(state.pending(), c, dp != null);
         if (state.pending().count() < policy.workers()) {
             return new Accepted(state.pending().count(), policy.workers());
         }
-        return new Applied(applyPending(state, optimizer, dp, kernel));
+        return applyPending(state, optimizer, dp);
     }
 
     /**
-     * Applies the SYNC step gathered so far, if any (the timeout policy: apply what arrived). Returns null when
-     * nothing is pending.
+     * Applies the SYNC step gathered so far, if any (the timeout policy: apply what arrived), and runs its optimizer
+     * loop. Returns null when nothing is pending.
      */
     public static StepResult flush(ShardState state, Optimizer optimizer) {
         return flush(state, optimizer, null);
@@ -126,12 +123,22 @@ public final class ShardStepper {
 
     /** As {@link #flush(ShardState, Optimizer)} for a shard of a private model; the divisor stays the expected one. */
     public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp) {
-        return flush(state, optimizer, dp, DIRECT);
+        Applied a = prepareFlush(state, optimizer, dp);
+        if (a == null) {
+            return null;
+        }
+        run(a.work());
+        return a.step();
     }
 
-    /** As {@link #flush(ShardState, Optimizer, ShardPrivacy)} with the optimizer loop run by {@code kernel}. */
-    public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp, Kernel kernel) {
-        return state.pending().isEmpty() ? null : applyPending(state, optimizer, dp, kernel);
+    /** As {@link #flush(ShardState, Optimizer, ShardPrivacy)} with the optimizer loop returned instead of run. */
+    public static Applied prepareFlush(ShardState state, Optimizer optimizer, ShardPrivacy dp) {
+        return state.pending().isEmpty() ? null : applyPending(state, optimizer, dp);
+    }
+
+    /** Runs one step's optimizer loop on this thread. */
+    public static void run(ShardStep work) {
+        work.optimizer().step(work.params(), work.grad(), work.state());
     }
 
     private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy, ShardPrivacy dp) {
@@ -274,7 +281,7 @@ public final class ShardStepper {
         p.workers.add(c.workerId());
     }
 
-    private static StepResult applyPending(ShardState s, Optimizer optimizer, ShardPrivacy dp, Kernel kernel) {
+    private static Applied applyPending(ShardState s, Optimizer optimizer, ShardPrivacy dp) {
         PendingStep p = s.pending();
         float[] mean = p.weightedSum;
         int count = p.count();
@@ -292,15 +299,16 @@ public final class ShardStepper {
         }
         double meanLoss = p.lossExamples == 0 ? Double.NaN : p.lossSum / p.lossExamples;
         long wait = p.earliestPublishedAtMs == 0 ? 0 : p.latestPublishedAtMs - p.earliestPublishedAtMs;
-        StepResult r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp, kernel, wait);
+        Applied r = apply(s, optimizer, mean, count, p.examples, meanLoss, p.latestPublishedAtMs, dp, wait);
         p.clear();
         return r;
     }
 
-    private static StepResult apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
-            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, Kernel kernel,
-            long aggregationWaitMs) {
-        kernel.step(optimizer, s.params(), gradient, s.optimizer());
+    private static Applied apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
+            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, long aggregationWaitMs) {
+        // The loop only moves parameters and slots, so it may run later, batched, as long as it runs before the shard
+        // is read again; version and ledger advance now.
+        ShardStep work = new ShardStep(optimizer, s.params(), gradient, s.optimizer());
         s.advanceVersion();
         double epsilon = Double.NaN;
         boolean exhausted = false;
@@ -310,7 +318,7 @@ public final class ShardStepper {
             epsilon = p.epsilon(s.ledger());
             exhausted = !p.allowsStep(s.ledger());
         }
-        return new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
-                exhausted, aggregationWaitMs);
+        return new Applied(new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
+                exhausted, aggregationWaitMs), work);
     }
 }

@@ -20,10 +20,10 @@ public record TensorLayout(String name, int[] shape, int shardSize) {
                 throw new IllegalArgumentException("tensor " + name + " has a non-positive dimension: "
                         + java.util.Arrays.toString(shape));
             }
-            n *= d;
-            if (n > Integer.MAX_VALUE * (long) shardSize) {
+            if (n > Integer.MAX_VALUE * (long) shardSize / d) { // checked before multiplying: no overflow
                 throw new IllegalArgumentException("tensor " + name + " is too large");
             }
+            n *= d;
         }
         shape = shape.clone();
     }

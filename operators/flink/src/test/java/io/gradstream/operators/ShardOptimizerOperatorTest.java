@@ -26,17 +26,17 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The keyed operator driven by Flink's test harness: outputs, rejections, keyed state, timers, snapshot/restore. */
-class ShardOptimizerFunctionTest {
+class ShardOptimizerOperatorTest {
     private static final Map<String, Object> ADAM_HP = Map.of("lr", 0.01);
-    private final List<KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
+    private final List<KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>> open =
             new ArrayList<>();
 
-    private KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
+    private KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
             OperatorSubtaskState restoreFrom) throws Exception {
         var h = BatchedStepsTest.harness(BackendSettings.cpu(), restoreFrom);
         open.add(h);
@@ -50,7 +50,7 @@ class ShardOptimizerFunctionTest {
         }
     }
 
-    private static List<ParameterUpdate> updates(KeyedBroadcastOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
+    private static List<ParameterUpdate> updates(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
         List<ParameterUpdate> out = new ArrayList<>();
         for (Object o : h.getOutput()) {
             if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
@@ -60,7 +60,7 @@ class ShardOptimizerFunctionTest {
         return out;
     }
 
-    private static List<RejectedRecord> rejected(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) {
+    private static List<RejectedRecord> rejected(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) {
         List<RejectedRecord> out = new ArrayList<>();
         var side = h.getSideOutput(Rejections.TAG);
         if (side != null) {
@@ -69,7 +69,7 @@ class ShardOptimizerFunctionTest {
         return out;
     }
 
-    private static long shardsInState(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) throws Exception {
+    private static long shardsInState(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) throws Exception {
         var backend = ((AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend();
         try (var keys = backend.getKeys("shard", VoidNamespace.INSTANCE)) {
             return keys.count();
@@ -79,16 +79,16 @@ class ShardOptimizerFunctionTest {
     @Test
     void syncStepsPublishTheKernelsResultOnTheMeanGradient() throws Exception {
         var h = harness(null);
-        h.processBroadcastElement(Records.create("m", Records.spec("Adam", ADAM_HP, 4, Records.sync(2), 6)), 0);
+        h.processElement2(Records.create("m", Records.spec("Adam", ADAM_HP, 4, Records.sync(2), 6)), 0);
         // CREATE publishes version 0 of both shards (rule ZEROS), once.
         assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L);
         assertThat(Records.values(updates(h).get(1))).containsExactly(0f, 0f);
 
         float[] g1 = {0.5f, -1f, 2f, 0.25f};
         float[] g2 = {1.5f, 1f, -2f, 0.75f};
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, g1), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, g1), 1);
         assertThat(updates(h)).hasSize(2);
-        h.processElement(Records.gradient("m", 0, "b", 1, 0, 3, g2), 2);
+        h.processElement1(Records.gradient("m", 0, "b", 1, 0, 3, g2), 2);
         List<ParameterUpdate> ups = updates(h);
         assertThat(ups).hasSize(3);
         ParameterUpdate u = ups.get(2);
@@ -110,19 +110,19 @@ class ShardOptimizerFunctionTest {
     @Test
     void badInputIsRejectedWithItsReasonAndOriginalBytes() throws Exception {
         var h = harness(null);
-        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(0),
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(0),
                 6)), 0);
         RawRecord garbage = new RawRecord("m/w/0".getBytes(), new byte[] {1, 2, 3}, "gradients", 3, 77);
-        h.processElement(garbage, 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, Float.NaN, 0f, 0f}), 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
-        h.processElement(Records.gradient("m", 0, "a", 1, 1, 1, new float[] {1f, 1f, 1f, 1f}), 1);
-        h.processElement(Records.gradient("m", 0, "b", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
-        h.processElement(Records.gradient("m", 5, "a", 2, 0, 1, new float[] {1f}), 1);
+        h.processElement1(garbage, 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, Float.NaN, 0f, 0f}), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 1, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement1(Records.gradient("m", 0, "b", 1, 0, 1, new float[] {1f, 1f, 1f, 1f}), 1);
+        h.processElement1(Records.gradient("m", 5, "a", 2, 0, 1, new float[] {1f}), 1);
         RawRecord wrongKey = Records.gradient("m", 1, "a", 2, 0, 1, new float[] {1f, 1f});
         wrongKey.key = "m/w/0".getBytes();
-        h.processElement(wrongKey, 1);
+        h.processElement1(wrongKey, 1);
 
         List<RejectedRecord> r = rejected(h);
         assertThat(r).extracting(RejectedRecord::getReason).containsExactly(RejectReason.UNDECODABLE,
@@ -140,10 +140,10 @@ class ShardOptimizerFunctionTest {
     void gradientsWaitForTheirModelAndAreRejectedWhenItNeverComes() throws Exception {
         var h = harness(null);
         h.setProcessingTime(0);
-        h.processElement(Records.gradient("late", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
-        h.processElement(Records.gradient("never", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
+        h.processElement1(Records.gradient("late", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
+        h.processElement1(Records.gradient("never", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
         assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
-        h.processBroadcastElement(Records.create("late", Records.spec("SGD", Map.of("lr", 0.1), 2,
+        h.processElement2(Records.create("late", Records.spec("SGD", Map.of("lr", 0.1), 2,
                 Records.sync(1), 2)), 10);
         h.setProcessingTime(300);
         assertThat(updates(h).stream().filter(u -> u.getModelId().equals("late") && u.getVersion() == 1))
@@ -160,8 +160,8 @@ class ShardOptimizerFunctionTest {
         h.setProcessingTime(0);
         var agg = Records.sync(3);
         agg.setTimeoutMs(500L);
-        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, agg, 2)), 0);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, agg, 2)), 0);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
         assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
         h.setProcessingTime(499);
         assertThat(updates(h)).hasSize(1); // only version 0
@@ -175,19 +175,19 @@ class ShardOptimizerFunctionTest {
     @Test
     void controlCommandsPauseUpdateAndDelete() throws Exception {
         var h = harness(null);
-        h.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, Records.async(5),
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, Records.async(5),
                 2)), 0);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
-        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
+        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
                 .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", 0.5)).build()), 2);
-        h.processElement(Records.gradient("m", 0, "a", 2, 1, 1, new float[] {1f, 1f}), 3);
+        h.processElement1(Records.gradient("m", 0, "a", 2, 1, 1, new float[] {1f, 1f}), 3);
         assertThat(Records.values(updates(h).get(2))).containsExactly(-1.5f, -1.5f);
-        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
                 .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", -1.0)).build()), 4);
-        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
                 .setType(CommandType.PAUSE).build()), 5);
-        h.processElement(Records.gradient("m", 0, "a", 3, 2, 1, new float[] {1f, 1f}), 6);
-        h.processBroadcastElement(Records.command(ControlCommand.newBuilder().setModelId("m")
+        h.processElement1(Records.gradient("m", 0, "a", 3, 2, 1, new float[] {1f, 1f}), 6);
+        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
                 .setType(CommandType.DELETE).build()), 7);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason)
                 .containsExactly(RejectReason.INVALID_COMMAND, RejectReason.PAUSED);
@@ -201,25 +201,25 @@ class ShardOptimizerFunctionTest {
         float[][] grads = {{0.1f, 0.2f, -0.3f}, {0.5f, -0.25f, 1f}, {-1f, 0.75f, 0.5f}, {2f, 0.1f, 0.1f}};
 
         var straight = harness(null);
-        straight.processBroadcastElement(Records.create("m", spec), 0);
+        straight.processElement2(Records.create("m", spec), 0);
         for (int t = 0; t < 4; t++) {
-            straight.processElement(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
-            straight.processElement(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
+            straight.processElement1(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
+            straight.processElement1(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
         }
 
         var first = harness(null);
-        first.processBroadcastElement(Records.create("m", spec), 0);
+        first.processElement2(Records.create("m", spec), 0);
         for (int t = 0; t < 2; t++) {
-            first.processElement(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
-            first.processElement(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
+            first.processElement1(Records.gradient("m", 0, "a", t + 1, t, 2, grads[t]), t);
+            first.processElement1(Records.gradient("m", 0, "b", t + 1, t, 1, grads[3 - t]), t);
         }
-        first.processElement(Records.gradient("m", 0, "a", 3, 2, 2, grads[2]), 3); // pending across the snapshot
+        first.processElement1(Records.gradient("m", 0, "a", 3, 2, 2, grads[2]), 3); // pending across the snapshot
         OperatorSubtaskState snapshot = first.snapshot(1, 10);
         var restored = harness(snapshot);
-        restored.processElement(Records.gradient("m", 0, "b", 3, 2, 1, grads[1]), 3);
-        restored.processElement(Records.gradient("m", 0, "a", 4, 3, 2, grads[3]), 4);
-        restored.processElement(Records.gradient("m", 0, "b", 4, 3, 1, grads[0]), 4);
-        restored.processElement(Records.gradient("m", 0, "a", 2, 1, 2, grads[1]), 5); // a duplicate after restore
+        restored.processElement1(Records.gradient("m", 0, "b", 3, 2, 1, grads[1]), 3);
+        restored.processElement1(Records.gradient("m", 0, "a", 4, 3, 2, grads[3]), 4);
+        restored.processElement1(Records.gradient("m", 0, "b", 4, 3, 1, grads[0]), 4);
+        restored.processElement1(Records.gradient("m", 0, "a", 2, 1, 2, grads[1]), 5); // a duplicate after restore
 
         List<ParameterUpdate> a = updates(straight);
         List<ParameterUpdate> b = updates(restored);
@@ -235,7 +235,7 @@ class ShardOptimizerFunctionTest {
         spec.getInit().setRule(io.gradstream.schemas.InitRule.NORMAL);
         spec.getInit().setSeed(42L);
         spec.getInit().setStd(0.5);
-        h.processBroadcastElement(Records.create("m", spec), 0);
+        h.processElement2(Records.create("m", spec), 0);
         ParameterUpdate second = updates(h).get(1);
         assertThat(Records.values(second)).containsExactly(ShardInitializer.initialValues(
                 ShardInitializer.Rule.NORMAL, 42, 0.5, 0, new ShardKey("m", "w", 1), 2));
@@ -247,9 +247,9 @@ class ShardOptimizerFunctionTest {
         var spec = Records.spec("SGD", Map.of("lr", 0.1, "momentum", 0.9), 2, Records.async(10), 2);
         spec.setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder().setName("OneCycleLR")
                 .setHyperparameters(Map.of("max_lr", 0.5, "total_steps", 2.0)).build());
-        h.processBroadcastElement(Records.create("m", spec), 0);
+        h.processElement2(Records.create("m", spec), 0);
         for (int t = 0; t < 4; t++) {
-            h.processElement(Records.gradient("m", 0, "a", t + 1, t, 1, new float[] {1f, 1f}), t);
+            h.processElement1(Records.gradient("m", 0, "a", t + 1, t, 1, new float[] {1f, 1f}), t);
         }
         assertThat(updates(h).stream().mapToLong(ParameterUpdate::getVersion).max().orElse(-1)).isEqualTo(3);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OTHER);
@@ -260,10 +260,10 @@ class ShardOptimizerFunctionTest {
     void aRepeatedCreateIsIdempotentAndAConflictingOneRefused() throws Exception {
         var h = harness(null);
         var spec = Records.spec("SGD", Map.of("lr", 0.1), 2, Records.sync(1), 2);
-        h.processBroadcastElement(Records.create("m", spec), 0);
-        h.processElement(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
-        h.processBroadcastElement(Records.create("m", spec), 2);
-        h.processBroadcastElement(Records.create("m", Records.spec("Adam", Map.of(), 2, Records.sync(1), 2)), 3);
+        h.processElement2(Records.create("m", spec), 0);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
+        h.processElement2(Records.create("m", spec), 2);
+        h.processElement2(Records.create("m", Records.spec("Adam", Map.of(), 2, Records.sync(1), 2)), 3);
         assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.INVALID_COMMAND);
         assertThat(rejected(h).get(0).getDetail()).contains("exists with another spec");
@@ -280,9 +280,9 @@ class ShardOptimizerFunctionTest {
         return Files.writeString(dir.resolve("dp-seed"), SECRET + "\n");
     }
 
-    private static List<StatusEvent> status(KeyedBroadcastOperatorTestHarness<?, ?, ?, ?> h) {
+    private static List<StatusEvent> status(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) {
         List<StatusEvent> out = new ArrayList<>();
-        var side = h.getSideOutput(ShardOptimizerFunction.STATUS);
+        var side = h.getSideOutput(ShardOptimizerOperator.STATUS);
         if (side != null) {
             side.forEach(r -> out.add(r.getValue()));
         }
@@ -297,12 +297,12 @@ class ShardOptimizerFunctionTest {
         return g;
     }
 
-    private static void feed(KeyedBroadcastOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
+    private static void feed(KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
             int fromStep, int toStep, String... workers) throws Exception {
         for (int t = fromStep; t <= toStep; t++) {
             for (String w : workers) {
-                h.processElement(Records.gradient("m", 0, w, t, t - 1, 5, grad(t, 0, w, 4)), t);
-                h.processElement(Records.gradient("m", 1, w, t, t - 1, 5, grad(t, 1, w, 2)), t);
+                h.processElement1(Records.gradient("m", 0, w, t, t - 1, 5, grad(t, 0, w, 4)), t);
+                h.processElement1(Records.gradient("m", 1, w, t, t - 1, 5, grad(t, 1, w, 2)), t);
             }
         }
     }
@@ -313,7 +313,7 @@ class ShardOptimizerFunctionTest {
                 .setPrivacy(privacy(seed(dir)).build()).build();
         var straight = harness(null);
         RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
-        straight.processBroadcastElement(create, 0);
+        straight.processElement2(create, 0);
         feed(straight, 1, 6, "a", "b");
         List<ParameterUpdate> expected = updates(straight);
         assertThat(expected).hasSize(2 + 12);
@@ -325,14 +325,14 @@ class ShardOptimizerFunctionTest {
         assertThat(rejected(straight)).isEmpty();
 
         var first = harness(null);
-        first.processBroadcastElement(create, 0);
+        first.processElement2(create, 0);
         feed(first, 1, 3, "a", "b");
-        first.processElement(Records.gradient("m", 0, "a", 4, 3, 5, grad(4, 0, "a", 4)), 4); // pending
+        first.processElement1(Records.gradient("m", 0, "a", 4, 3, 5, grad(4, 0, "a", 4)), 4); // pending
         OperatorSubtaskState snapshot = first.snapshot(1, 10);
         var restored = harness(snapshot);
-        restored.processElement(Records.gradient("m", 0, "b", 4, 3, 5, grad(4, 0, "b", 4)), 4);
-        restored.processElement(Records.gradient("m", 1, "a", 4, 3, 5, grad(4, 1, "a", 2)), 4);
-        restored.processElement(Records.gradient("m", 1, "b", 4, 3, 5, grad(4, 1, "b", 2)), 4);
+        restored.processElement1(Records.gradient("m", 0, "b", 4, 3, 5, grad(4, 0, "b", 4)), 4);
+        restored.processElement1(Records.gradient("m", 1, "a", 4, 3, 5, grad(4, 1, "a", 2)), 4);
+        restored.processElement1(Records.gradient("m", 1, "b", 4, 3, 5, grad(4, 1, "b", 2)), 4);
         feed(restored, 5, 6, "a", "b");
         List<ParameterUpdate> replayed = new ArrayList<>(updates(first));
         replayed.addAll(updates(restored));
@@ -344,7 +344,7 @@ class ShardOptimizerFunctionTest {
         }
         // Noise was added: the parameters differ from the same steps without privacy.
         var plain = harness(null);
-        plain.processBroadcastElement(Records.create("m", Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2),
+        plain.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2),
                 6)), 0);
         feed(plain, 1, 1, "a", "b");
         assertThat(Records.values(updates(plain).get(2))).isNotEqualTo(Records.values(expected.get(2)));
@@ -357,11 +357,11 @@ class ShardOptimizerFunctionTest {
         ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6))
                 .setPrivacy(privacy(seed(dir)).setTargetEpsilon(target).build()).build();
         var h = harness(null);
-        h.processBroadcastElement(Records.create("m", spec), 0);
+        h.processElement2(Records.create("m", spec), 0);
         feed(h, 1, 4, "a");
         // A worker that keeps going sends gradients on the last version it saw.
-        h.processElement(Records.gradient("m", 0, "a", 5, 3, 5, grad(5, 0, "a", 4)), 5);
-        h.processElement(Records.gradient("m", 1, "a", 5, 3, 5, grad(5, 1, "a", 2)), 5);
+        h.processElement1(Records.gradient("m", 0, "a", 5, 3, 5, grad(5, 0, "a", 4)), 5);
+        h.processElement1(Records.gradient("m", 1, "a", 5, 3, 5, grad(5, 1, "a", 2)), 5);
         assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L, 1L, 1L, 2L, 2L, 3L,
                 3L);
         assertThat(updates(h).get(7).getEpsilonSpent()).isEqualTo(target);
@@ -381,15 +381,15 @@ class ShardOptimizerFunctionTest {
         Path seedFile = seed(dir);
         ModelSpec base = Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6);
         var h = harness(null);
-        h.processBroadcastElement(Records.create("a", ModelSpec.newBuilder(base)
+        h.processElement2(Records.create("a", ModelSpec.newBuilder(base)
                 .setPrivacy(privacy(seedFile).setDelta(1e-3).build()).build()), 0);
-        h.processBroadcastElement(Records.create("b", ModelSpec.newBuilder(base).setAggregation(Records.async(1))
+        h.processElement2(Records.create("b", ModelSpec.newBuilder(base).setAggregation(Records.async(1))
                 .setPrivacy(privacy(seedFile).build()).build()), 0);
-        h.processBroadcastElement(Records.create("c", ModelSpec.newBuilder(base)
+        h.processElement2(Records.create("c", ModelSpec.newBuilder(base)
                 .setPrivacy(privacy(dir.resolve("missing")).build()).build()), 0);
-        h.processBroadcastElement(Records.create("d", ModelSpec.newBuilder(base)
+        h.processElement2(Records.create("d", ModelSpec.newBuilder(base)
                 .setPrivacy(privacy(seedFile).setSampleRate(0.5).build()).build()), 0);
-        h.processBroadcastElement(Records.create("e", ModelSpec.newBuilder(base)
+        h.processElement2(Records.create("e", ModelSpec.newBuilder(base)
                 .setPrivacy(privacy(seedFile).setClipNorm(0).build()).build()), 0);
         List<RejectedRecord> r = rejected(h);
         assertThat(r).extracting(RejectedRecord::getReason).containsOnly(RejectReason.INVALID_COMMAND).hasSize(5);

@@ -1,0 +1,110 @@
+package io.gradstream.operators;
+
+import io.gradstream.core.shard.RejectCode;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardState;
+import io.gradstream.core.shard.ShardStepper;
+import io.gradstream.model.Limits;
+import io.gradstream.model.ModelConfig;
+import io.gradstream.model.RejectedRecords;
+import io.gradstream.model.UpdateEncoder;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.StatusEvent;
+import io.gradstream.schemas.StatusType;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.operators.Output;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * What the shard operator sends out, with the metrics that count it: parameter updates (and the budget's status
+ * event), and rejections with their reason. Metrics are per model; refusals of records for models that do not exist
+ * count under {@code _unknown}, so hostile model names cannot grow the metric registry.
+ */
+final class ShardOutputs {
+    private final Output<StreamRecord<ParameterUpdate>> output;
+    private final MetricGroup group;
+    private final Limits limits;
+    private final UpdateEncoder encoder = new UpdateEncoder();
+    private final Map<String, ModelMetrics> metrics = new HashMap<>();
+
+    ShardOutputs(Output<StreamRecord<ParameterUpdate>> output, MetricGroup group, Limits limits) {
+        this.output = output;
+        this.group = group;
+        this.limits = limits;
+    }
+
+    /** Metrics of {@code model}, or of {@code _unknown} for null. */
+    ModelMetrics metrics(String model) {
+        String name = model == null || model.isEmpty() ? "_unknown" : model;
+        return metrics.computeIfAbsent(name, m -> new ModelMetrics(group, m));
+    }
+
+    /** Releases a deleted model's metrics. */
+    void forget(String model) {
+        ModelMetrics m = metrics.remove(model);
+        if (m != null) {
+            m.close();
+        }
+    }
+
+    /** Publishes a shard's parameters after {@code step} (null: version 0) and, once, a spent budget. */
+    void update(ShardKey key, ShardState state, ModelConfig config, ShardStepper.StepResult step) {
+        ParameterUpdate u = encoder.encode(key, state, config, step);
+        ModelMetrics m = metrics(key.model());
+        int n = u.getPayload().getData().remaining();
+        m.bytesOut.inc(n);
+        m.payloadOut(n, state.params().length);
+        if (step != null) {
+            m.applied(state.version(), step.meanLoss());
+            if (step.contributions() > 1) {
+                m.aggregationWaitMillis.update(step.aggregationWaitMs());
+            }
+            if (step.latestPublishedAtMs() > 0) {
+                m.publishToStepMillis.update(Math.max(0, System.currentTimeMillis() - step.latestPublishedAtMs()));
+            }
+        }
+        if (u.getEpsilonSpent() != null) {
+            m.epsilonSpent(u.getEpsilonSpent());
+            m.epsilonTarget = config.privacy().targetEpsilon();
+        }
+        output.collect(new StreamRecord<>(u));
+        if (step != null && step.budgetExhausted() && config.isReporter(key)) {
+            output.collect(ShardOptimizerOperator.STATUS, new StreamRecord<>(budgetEvent(key, config, step)));
+        }
+    }
+
+    /**
+     * After the last step the budget allows, the model's reporter shard announces it, once: the step is applied
+     * exactly once per version, and a replay after a restore re-emits it within the same checkpoint epoch.
+     */
+    private static StatusEvent budgetEvent(ShardKey key, ModelConfig config, ShardStepper.StepResult step) {
+        return StatusEvent.newBuilder()
+                .setModelId(key.model())
+                .setType(StatusType.BUDGET_EXHAUSTED)
+                .setVersion(step.version())
+                .setEpsilonSpent(step.epsilon())
+                .setTargetEpsilon(config.privacy().targetEpsilon())
+                .setDetail("privacy budget spent: epsilon " + step.epsilon() + " of " + config.privacy().targetEpsilon()
+                        + " at delta " + config.privacy().delta() + " after " + step.version() + " steps; further "
+                        + "gradients are rejected with BUDGET_EXHAUSTED")
+                .setRaisedAtMs(System.currentTimeMillis())
+                .build();
+    }
+
+    /**
+     * Sends a refused record to the rejected topic.
+     *
+     * @param known whether {@code model} exists, so that its metrics count the refusal
+     * @param counted whether to count it in the metrics (control records are not)
+     */
+    void reject(RejectCode code, String detail, RawRecord record, String model, boolean known, boolean counted) {
+        if (counted) {
+            metrics(known ? model : null).rejected(code);
+        }
+        output.collect(Rejections.TAG, new StreamRecord<>(RejectedRecords.of(code, detail,
+                new RejectedRecords.Source(record.topic, record.partition, record.offset, record.key, record.value),
+                model, limits)));
+    }
+}
