@@ -35,7 +35,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -178,9 +177,6 @@ class ControlLogTest {
     }
 
     @Test
-    @Disabled("bug: ModelLayouts.of multiplies a shape's product (up to model-elements) by a dimension "
-            + "(up to 2^31 - 1) in a long; with gradstream.limits.model-elements above 2^32 (Limits allows 2^40) "
-            + "the product can overflow, e.g. [2^20, 2^20, 2^24] wraps to 0 elements and is created")
     void shapesWhoseProductOverflowsAreInvalidUnderTheLargestModelElements() throws Exception {
         ControlLog roomy = new ControlLog(withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40),
                 name -> null);

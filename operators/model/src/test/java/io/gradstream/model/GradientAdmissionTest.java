@@ -33,7 +33,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -169,9 +168,6 @@ class GradientAdmissionTest {
     }
 
     @Test
-    @Disabled("bug (minor, not reachable from ShardOptimizerFunction, whose key is RawRecord.keyString(), never null): "
-            + "GradientAdmission.decode builds the mismatch detail with shorten(key), which throws a "
-            + "NullPointerException for a null key instead of returning Refused(OTHER)")
     void aNullKeyIsRefused() {
         refused(admission.decode(null, bytes(w0(new float[64]))), RejectCode.OTHER);
     }

@@ -15,7 +15,6 @@ import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.TensorSpec;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** How a spec is cut into shards, and every size bound checked before a layout exists. */
@@ -128,11 +127,6 @@ class ModelLayoutsTest {
     }
 
     @Test
-    @Disabled("bug: ModelLayouts.of stops multiplying a shape only once the product exceeds model-elements, so the "
-            + "next dimension multiplies up to model-elements * (2^31 - 1) in a long; with "
-            + "gradstream.limits.model-elements above 2^32 (Limits allows 2^40) this overflows: [2^20, 2^20, 2^24] "
-            + "wraps to 0 elements and is accepted, [2^20, 2^20, 2^23 + 1] wraps negative and lets a further tensor "
-            + "pass model-elements and model-shards")
     void shapesWhoseProductOverflowsAreRefusedUnderTheLargestModelElements() {
         Limits roomy = withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40);
         int shardSize = Limits.MAX_SHARD_ELEMENTS;
