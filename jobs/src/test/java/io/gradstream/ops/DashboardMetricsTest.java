@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 class DashboardMetricsTest {
     /** Prometheus scope of an operator metric: "flink_" + the operator's logical scope, '.' turned into '_'. */
     private static final String OPERATOR = "flink_taskmanager_job_task_operator";
-    /** The group the shard operator opens under its operator group (ShardOptimizerFunction). */
+    /** The group the shard operator opens under its operator group (ShardOptimizerOperator). */
     private static final String GRADSTREAM_GROUP = "gradstream";
 
     enum Kind { COUNTER, GAUGE, METER, HISTOGRAM }
@@ -73,7 +73,7 @@ class DashboardMetricsTest {
 
     @Test
     void theShardOperatorRegistersItsMetricsUnderTheGradstreamGroup() {
-        assertThat(OpsFiles.text("operators/flink/src/main/java/io/gradstream/operators/ShardOptimizerFunction.java"))
+        assertThat(OpsFiles.text("operators/flink/src/main/java/io/gradstream/operators/ShardOptimizerOperator.java"))
                 .as("the group name this test puts in front of ModelMetrics' names")
                 .contains("addGroup(\"" + GRADSTREAM_GROUP + "\")");
         assertThat(registered).containsEntry(OPERATOR + "_gradstream_model_gradientsAccepted", Kind.COUNTER)
