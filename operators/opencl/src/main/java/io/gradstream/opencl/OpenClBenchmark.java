@@ -124,12 +124,8 @@ public final class OpenClBenchmark {
         double e2eResident = median(iterations, () -> residentSlots.step(keyed));
         residentSlots.discard(key -> true);
         // Device-resident: relaunch the kernel on the buffers and arguments the last step left on the device.
-        cl_kernel k = ctx.kernel("optimizers", OptimizerKernels.spec(opt).kernel());
-        long padded = 0;
-        for (ShardStep s : batch) {
-            padded += (s.length() + ClContext.CHUNK - 1) / ClContext.CHUNK * ClContext.CHUNK;
-        }
-        final long global = padded;
+        cl_kernel k = ctx.kernel("optimizers", OptimizerKernels.pack(opt.scalars(batch.get(0).state())).kernel());
+        final long global = BatchLayout.of(batch.stream().mapToInt(ShardStep::length).toArray()).padded();
         double resident = median(iterations, () -> {
             CL.clEnqueueNDRangeKernel(ctx.queue(), k, 1, null, new long[] {global}, new long[] {ClContext.CHUNK}, 0,
                     null, null);

@@ -3,11 +3,12 @@
  * boundary and the elementwise kernels run with work-groups of exactly CHUNK items, so work-group c belongs to shard
  * chunk_shard[c] as a whole: the shard's scalars are uniform across the group, which lets a CPU runtime such as POCL
  * vectorise the group (a per-item shard lookup or an early return cost it 5x, measured). The padding past a shard's
- * end is computed too and never read back. Per-shard scalars (bias corrections, learning rates, flags) are computed
- * on the host in double exactly as the CPU optimizers compute them, rounded to float, NSC per shard in sc. Element
+ * end is computed too and never read back. Per-shard scalars (bias corrections, learning rates, flags) are the core
+ * optimizer's StepScalars record, the very values its CPU loop uses: its components in declaration order, flags as
+ * 1 or 0, NSC per shard in sc (OptimizerKernels packs them). Element
  * arithmetic is float32 in the CPU kernels' order of operations; FP_CONTRACT OFF stops the compiler fusing a*b+c
- * into an fma (Java never does). Every elementwise kernel has the same arguments: p, g, three slots (unused ones
- * bound to a dummy), sc, chunk_shard, shard_end.
+ * into an fma (Java never does). Every elementwise kernel has the same arguments: p, g, three slots (the
+ * optimizer's slots() in order, unused ones bound to a dummy), sc, chunk_shard, shard_end.
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -39,7 +40,8 @@ inline float jmin(float a, float b) {
 /* Scalars are read into private values first and flags steer plain if statements: a conditional expression with a
    load in it (flag ? p[i] * f : p[i]) kept POCL from vectorising (measured 5x slower). */
 
-/* SGD. k: sign, wd, addL2, negLr, -, momentum, firstStep, nesterov, 1-dampening. s0: momentum_buffer.
+/* SGD. k: StepScalars.Sgd (sign, wd, addL2, negLr, hasMomentum, momentum, firstStep, nesterov, 1-dampening).
+   s0: momentum_buffer.
    Without momentum s0 is never touched, so that case is its own kernel, as for Adam. */
 kernel void sgd(ARGS) {
     PROLOGUE
@@ -66,8 +68,8 @@ kernel void sgd_momentum(ARGS) {
     p[i] = pi + negLr * u;
 }
 
-/* Adam and AdamW. k: sign, l2, addL2, -, decayFactor (exactly 1 without decoupled decay: x * 1 == x, so no
-   branch), b1, 1-b1, b2, 1-b2, negStepSize, sqrt(bc2), eps.
+/* Adam and AdamW. k: StepScalars.Adam (sign, l2, addL2, decoupledDecay, decayFactor (exactly 1 without decoupled
+   decay: x * 1 == x, so no branch), b1, 1-b1, b2, 1-b2, negStepSize, sqrt(bc2), eps, amsgrad).
    s0: exp_avg, s1: exp_avg_sq, s2: max_exp_avg_sq. The variants are separate kernels (a constant argument folds
    away): with a run-time flag POCL still evaluated the amsgrad branch on s2's contents, 7x slower. */
 inline void adam_step(const int i, global const float* k, global float* p, global const float* g, global float* s0,
@@ -101,27 +103,28 @@ kernel void adam_amsgrad(ARGS) {
     adam_step(i, k, p, g, s0, s1, s2, true);
 }
 
-/* RMSprop. k: sign, wd, addL2, alpha, 1-alpha, eps, negLr, momentum.
-   s0: square_avg, s1: momentum_buffer, s2: grad_avg. One kernel per (centered, momentum), as for Adam. */
+/* RMSprop. k: StepScalars.RmsProp (sign, wd, addL2, alpha, 1-alpha, eps, negLr, momentum, ...).
+   Slots in order: square_avg, then momentum_buffer with momentum, then grad_avg when centered; the step takes them
+   as sq, buf, ga. One kernel per (centered, momentum), as for Adam. */
 inline void rmsprop_step(const int i, global const float* k, global float* p, global const float* g,
-        global float* s0, global float* s1, global float* s2, const bool centered, const bool momentum) {
+        global float* sq_avg, global float* buf, global float* grad_avg, const bool centered, const bool momentum) {
     const float sign = k[0], wd = k[1], a = k[3], oma = k[4], eps = k[5], negLr = k[6], mom = k[7];
     const bool addL2 = k[2] != 0.0f;
     const float pi = p[i];
     float gi = sign * g[i];
     if (addL2) gi = gi + wd * pi;
-    const float sq = s0[i] * a + (oma * gi) * gi;
-    s0[i] = sq;
+    const float sq = sq_avg[i] * a + (oma * gi) * gi;
+    sq_avg[i] = sq;
     float centeredSq = sq;
     if (centered) {
-        const float ga = s2[i] * a + oma * gi;
-        s2[i] = ga;
+        const float ga = grad_avg[i] * a + oma * gi;
+        grad_avg[i] = ga;
         centeredSq = sq + (-1.0f * ga) * ga;
     }
     const float avg = sqrt(centeredSq) + eps;
     if (momentum) {
-        const float b = s1[i] * mom + gi / avg;
-        s1[i] = b;
+        const float b = buf[i] * mom + gi / avg;
+        buf[i] = b;
         p[i] = pi + negLr * b;
     } else {
         p[i] = pi + (negLr * gi) / avg;
@@ -140,7 +143,7 @@ kernel void rmsprop_momentum(ARGS) {
 
 kernel void rmsprop_centered(ARGS) {
     PROLOGUE
-    rmsprop_step(i, k, p, g, s0, s1, s2, true, false);
+    rmsprop_step(i, k, p, g, s0, s2, s1, true, false);
 }
 
 kernel void rmsprop_centered_momentum(ARGS) {
@@ -148,7 +151,7 @@ kernel void rmsprop_centered_momentum(ARGS) {
     rmsprop_step(i, k, p, g, s0, s1, s2, true, true);
 }
 
-/* Adagrad. k: sign, wd, addL2, negClr, eps. s0: sum. */
+/* Adagrad. k: StepScalars.Adagrad (sign, wd, addL2, negClr, eps). s0: sum. */
 kernel void adagrad(ARGS) {
     PROLOGUE
     const float sign = k[0], wd = k[1], negClr = k[3], eps = k[4];
@@ -162,7 +165,7 @@ kernel void adagrad(ARGS) {
     p[i] = pi + (negClr * gi) / std;
 }
 
-/* Adamax. k: sign, wd, addL2, b1, 1-b1, b2, eps, negClr. s0: exp_avg, s1: exp_inf. */
+/* Adamax. k: StepScalars.Adamax (sign, wd, addL2, b1, 1-b1, b2, eps, negClr). s0: exp_avg, s1: exp_inf. */
 kernel void adamax(ARGS) {
     PROLOGUE
     const float sign = k[0], wd = k[1], b1 = k[3], omb1 = k[4], b2 = k[5], eps = k[6], negClr = k[7];
@@ -177,8 +180,8 @@ kernel void adamax(ARGS) {
     p[i] = pi + (negClr * mi) / ui;
 }
 
-/* NAdam (torch 1.13's mu_product already applied on the host). k: sign, wd, addL2, b1, 1-b1, b2, 1-b2, eps, bc2,
-   gradCoef, avgCoef. s0: exp_avg, s1: exp_avg_sq. */
+/* NAdam (torch 1.13's mu_product already applied on the host). k: StepScalars.NAdam (sign, wd, addL2, b1, 1-b1,
+   b2, 1-b2, eps, bc2, gradCoef, avgCoef, muProduct). s0: exp_avg, s1: exp_avg_sq. */
 kernel void nadam(ARGS) {
     PROLOGUE
     const float sign = k[0], wd = k[1], b1 = k[3], omb1 = k[4], b2 = k[5], omb2 = k[6], eps = k[7], bc2 = k[8],
@@ -196,7 +199,7 @@ kernel void nadam(ARGS) {
     p[i] = p1 + (avgCoef * mi) / denom;
 }
 
-/* RAdam. k: sign, wd, addL2, b1, 1-b1, b2, 1-b2, eps, bc1, lr, sqrt(bc2), rect, rectified.
+/* RAdam. k: StepScalars.RAdam (sign, wd, addL2, b1, 1-b1, b2, 1-b2, eps, bc1, lr, sqrt(bc2), rect, rectified).
    s0: exp_avg, s1: exp_avg_sq. */
 kernel void radam(ARGS) {
     PROLOGUE
@@ -219,7 +222,7 @@ kernel void radam(ARGS) {
     p[i] = pi - step;
 }
 
-/* Lion. k: sign, b1, 1-b1, b2, 1-b2, lr, wd. s0: exp_avg. sign(c) as the CPU's branch-free clamp. */
+/* Lion. k: StepScalars.Lion (sign, b1, 1-b1, b2, 1-b2, lr, wd). s0: exp_avg. sign(c) as the CPU's branch-free clamp. */
 kernel void lion(ARGS) {
     PROLOGUE
     const float sign = k[0], b1 = k[1], omb1 = k[2], b2 = k[3], omb2 = k[4], lr = k[5], wd = k[6];
@@ -234,7 +237,7 @@ kernel void lion(ARGS) {
 }
 
 /* LAMB, three launches: moments, per-chunk norms (reduced per shard on the host), apply.
-   k: sign, b1, 1-b1, b2, 1-b2, eps, wd, bc1, bc2. s0: exp_avg, s1: exp_avg_sq. */
+   k: StepScalars.Lamb (sign, b1, 1-b1, b2, 1-b2, eps, wd, bc1, bc2, lr). s0: exp_avg, s1: exp_avg_sq. */
 kernel void lamb_moments(ARGS) {
     PROLOGUE
     float gi = k[0] * g[i];

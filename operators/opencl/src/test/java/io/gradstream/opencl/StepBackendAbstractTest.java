@@ -54,6 +54,8 @@ abstract class StepBackendAbstractTest {
                 Arguments.of("AdamW", Map.of("lr", 1e-2, "weight_decay", 0.1)),
                 Arguments.of("AdamW", Map.of("lr", 1e-2, "weight_decay", 0.1, "amsgrad", true)),
                 Arguments.of("RMSprop", Map.of("lr", 1e-2)),
+                Arguments.of("RMSprop", Map.of("lr", 1e-2, "centered", true)),
+                Arguments.of("RMSprop", Map.of("lr", 1e-2, "momentum", 0.9, "maximize", true)),
                 Arguments.of("RMSprop", Map.of("lr", 1e-2, "centered", true, "momentum", 0.9, "weight_decay", 0.01)),
                 Arguments.of("Adagrad", Map.of("lr", 1e-1, "lr_decay", 0.01, "initial_accumulator_value", 0.1)),
                 Arguments.of("Adamax", Map.of("lr", 2e-3, "weight_decay", 0.01)),

@@ -1,5 +1,7 @@
 package io.gradstream.core.optim;
 
+import java.util.List;
+
 /**
  * Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", arXiv:2302.06675, Algorithm 2):
  * {@code c = β1·m + (1−β1)·g; p = p − lr·(sign(c) + wd·p); m = β2·m + (1−β2)·g}, sign(0) = 0, decoupled weight
@@ -22,23 +24,28 @@ final class Lion extends AbstractOptimizer {
     }
 
     @Override
+    public List<Slot> slots() {
+        return List.of(Slot.EXP_AVG);
+    }
+
+    @Override
+    public StepScalars.Lion scalars(OptimizerState state) {
+        return new StepScalars.Lion(gradSign(), (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
+                (float) lr, (float) weightDecay);
+    }
+
+    @Override
     public void step(float[] p, float[] g, OptimizerState state) {
         final int n = checkLengths(p, g);
-        final float[] m = state.tensorOrFill("exp_avg", n, 0f);
+        final float[] m = state.tensorOrFill(Slot.EXP_AVG, n);
+        final StepScalars.Lion k = scalars(state);
         state.advance();
-        final float sign = gradSign();
-        final float b1 = (float) beta1;
-        final float oneMinusB1 = (float) (1 - beta1);
-        final float b2 = (float) beta2;
-        final float oneMinusB2 = (float) (1 - beta2);
-        final float lrF = (float) lr;
-        final float wd = (float) weightDecay;
         for (int i = 0; i < n; i++) {
-            float gi = sign * g[i];
-            float c = b1 * m[i] + oneMinusB1 * gi;
-            float u = sign(c) + wd * p[i];
-            p[i] = p[i] - lrF * u;
-            m[i] = b2 * m[i] + oneMinusB2 * gi;
+            float gi = k.gradSign() * g[i];
+            float c = k.beta1() * m[i] + k.oneMinusBeta1() * gi;
+            float u = sign(c) + k.weightDecay() * p[i];
+            p[i] = p[i] - k.lr() * u;
+            m[i] = k.beta2() * m[i] + k.oneMinusBeta2() * gi;
         }
     }
 

@@ -1,5 +1,7 @@
 package io.gradstream.core.optim;
 
+import java.util.List;
+
 /**
  * torch.optim.NAdam (1.13; Dozat 2016, "Incorporating Nesterov Momentum into Adam", with the momentum schedule
  * {@code μ_t = β1·(1 − 0.5·0.96^(t·ψ))}). torch keeps {@code mu_product = Π μ_t} as a float32 scalar even for
@@ -22,13 +24,15 @@ final class NAdam extends AbstractOptimizer {
     }
 
     @Override
-    public void step(float[] p, float[] g, OptimizerState state) {
-        final int n = checkLengths(p, g);
-        final float[] m = state.tensorOrFill("exp_avg", n, 0f);
-        final float[] v = state.tensorOrFill("exp_avg_sq", n, 0f);
-        Double storedMuProduct = state.scalar("mu_product");
+    public List<Slot> slots() {
+        return List.of(Slot.EXP_AVG, Slot.EXP_AVG_SQ);
+    }
+
+    @Override
+    public StepScalars.NAdam scalars(OptimizerState state) {
+        Double storedMuProduct = state.scalar(StepScalars.NAdam.MU_PRODUCT);
         final float muProductBefore = storedMuProduct == null ? 1f : storedMuProduct.floatValue();
-        final long t = state.advance();
+        final long t = state.step() + 1;
 
         final double bc2 = 1 - Math.pow(h.beta2(), t);
         final double mu = h.beta1() * (1. - 0.5 * Math.pow(0.96, t * momentumDecay));
@@ -37,32 +41,34 @@ final class NAdam extends AbstractOptimizer {
         // to float32, and "mu_product_next = mu_product * mu * mu_next" (mu applied a second time -- torch 1.13's
         // formula, fixed in later releases) is two more float32 products.
         final float muProduct = muProductBefore * (float) mu;
-        state.putScalar("mu_product", muProduct);
         final double muProductNext = (muProduct * (float) mu) * (float) muNext;
-        final float gradCoef = (float) (-lr * (1. - mu) / (1. - muProduct));
-        final float avgCoef = (float) ((-lr * muNext) / (1. - muProductNext));
-        final float bc2F = (float) bc2;
+        return new StepScalars.NAdam(gradSign(), (float) h.weightDecay(), h.weightDecay() != 0, (float) h.beta1(),
+                (float) (1 - h.beta1()), (float) h.beta2(), (float) (1 - h.beta2()), (float) h.eps(), (float) bc2,
+                (float) (-lr * (1. - mu) / (1. - muProduct)), (float) ((-lr * muNext) / (1. - muProductNext)),
+                muProduct);
+    }
 
-        final float sign = gradSign();
-        final float wd = (float) h.weightDecay();
-        final boolean addL2 = h.weightDecay() != 0;
-        final float b1 = (float) h.beta1();
-        final float oneMinusB1 = (float) (1 - h.beta1());
-        final float b2 = (float) h.beta2();
-        final float oneMinusB2 = (float) (1 - h.beta2());
-        final float epsF = (float) h.eps();
+    @Override
+    public void step(float[] p, float[] g, OptimizerState state) {
+        final int n = checkLengths(p, g);
+        final float[] m = state.tensorOrFill(Slot.EXP_AVG, n);
+        final float[] v = state.tensorOrFill(Slot.EXP_AVG_SQ, n);
+        final StepScalars.NAdam k = scalars(state);
+        state.advance();
+        state.putScalar(StepScalars.NAdam.MU_PRODUCT, k.muProduct());
+
         for (int i = 0; i < n; i++) {
-            float gi = sign * g[i];
-            if (addL2) {
-                gi = gi + wd * p[i];
+            float gi = k.gradSign() * g[i];
+            if (k.addL2()) {
+                gi = gi + k.weightDecay() * p[i];
             }
-            float mi = m[i] * b1 + oneMinusB1 * gi;
-            float vi = v[i] * b2 + (oneMinusB2 * gi) * gi;
+            float mi = m[i] * k.beta1() + k.oneMinusBeta1() * gi;
+            float vi = v[i] * k.beta2() + (k.oneMinusBeta2() * gi) * gi;
             m[i] = mi;
             v[i] = vi;
-            float denom = (float) Math.sqrt(vi / bc2F) + epsF;
-            float pi = p[i] + (gradCoef * gi) / denom;
-            p[i] = pi + (avgCoef * mi) / denom;
+            float denom = (float) Math.sqrt(vi / k.biasCorrection2()) + k.eps();
+            float pi = p[i] + (k.gradCoef() * gi) / denom;
+            p[i] = pi + (k.avgCoef() * mi) / denom;
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.gradstream.core.optim;
 
+import java.util.List;
+
 /**
  * One optimizer with fixed hyperparameters, applying in-place steps to float32 parameter shards with exactly
  * torch.optim's update rule (scalar hyperparameter arithmetic in double, element arithmetic in float32). Instances
@@ -15,6 +17,18 @@ public interface Optimizer {
 
     /** The learning rate this instance applies. */
     double learningRate();
+
+    /**
+     * The tensor slots a step of this configuration reads and writes, in a fixed order (an accelerator binds them to
+     * its kernel's slot arguments in this order); torch creates absent ones on the first step.
+     */
+    List<Slot> slots();
+
+    /**
+     * The scalars of the next step of {@code state} (step number {@code state.step() + 1}): exactly the values
+     * {@link #step} uses. Only reads {@code state}.
+     */
+    StepScalars scalars(OptimizerState state);
 
     /**
      * Applies one step: updates {@code params} and {@code state} in place from {@code grad}. Slots absent from
@@ -39,7 +53,7 @@ public interface Optimizer {
         Hyperparameters hp = hyperparameters();
         if (hp.has("betas")) {
             double[] betas = hp.pair("betas", 0.9, 0.999);
-            return Optimizers.create(name(), hp.with("betas", java.util.List.of(momentum, betas[1])));
+            return Optimizers.create(name(), hp.with("betas", List.of(momentum, betas[1])));
         }
         if (hp.has("momentum")) {
             return Optimizers.create(name(), hp.with("momentum", momentum));

@@ -41,6 +41,11 @@ public final class OptimizerState {
         tensors.put(name, values);
     }
 
+    /** The tensor of {@code slot}, created as torch creates it when absent. */
+    float[] tensorOrFill(Slot slot, int length) {
+        return tensorOrFill(slot.name(), length, slot.initialValue());
+    }
+
     /** The slot {@code name}, created filled with {@code initial} when absent. */
     float[] tensorOrFill(String name, int length, float initial) {
         float[] t = tensors.get(name);

@@ -1,5 +1,7 @@
 package io.gradstream.core.optim;
 
+import java.util.List;
+
 /**
  * torch.optim.SGD (1.13, single-tensor path) with momentum, dampening, Nesterov momentum, L2 weight decay and
  * maximize. {@code d = g + wd·p; buf = d (first step) else buf = momentum·buf + (1 − dampening)·d;
@@ -30,52 +32,60 @@ final class Sgd extends AbstractOptimizer {
     }
 
     @Override
+    public List<Slot> slots() {
+        return momentum == 0 ? List.of() : List.of(Slot.MOMENTUM_BUFFER);
+    }
+
+    @Override
+    public StepScalars.Sgd scalars(OptimizerState state) {
+        return new StepScalars.Sgd(gradSign(), (float) weightDecay, weightDecay != 0, (float) -lr, momentum != 0,
+                (float) momentum, state.tensor(Slot.MOMENTUM_BUFFER.name()) == null, nesterov,
+                (float) (1 - dampening));
+    }
+
+    @Override
     public void step(float[] p, float[] g, OptimizerState state) {
         final int n = checkLengths(p, g);
+        final StepScalars.Sgd k = scalars(state);
         state.advance();
-        final float sign = gradSign();
-        final float wd = (float) weightDecay;
-        final float negLr = (float) -lr;
-        if (momentum == 0) {
+        if (!k.hasMomentum()) {
             for (int i = 0; i < n; i++) {
-                float d = sign * g[i];
-                if (weightDecay != 0) {
-                    d = d + wd * p[i];
+                float d = k.gradSign() * g[i];
+                if (k.addL2()) {
+                    d = d + k.weightDecay() * p[i];
                 }
-                p[i] = p[i] + negLr * d;
+                p[i] = p[i] + k.negLr() * d;
             }
             return;
         }
-        final float mom = (float) momentum;
-        float[] buf = state.tensor("momentum_buffer");
-        if (buf == null) {
+        float[] buf = state.tensor(Slot.MOMENTUM_BUFFER.name());
+        if (k.firstMomentumStep()) {
             // torch's first momentum step: buf = clone(d), no dampening.
             buf = new float[n];
-            state.putTensor("momentum_buffer", buf);
+            state.putTensor(Slot.MOMENTUM_BUFFER.name(), buf);
             for (int i = 0; i < n; i++) {
-                float d = sign * g[i];
-                if (weightDecay != 0) {
-                    d = d + wd * p[i];
+                float d = k.gradSign() * g[i];
+                if (k.addL2()) {
+                    d = d + k.weightDecay() * p[i];
                 }
                 buf[i] = d;
-                float u = nesterov ? d + mom * d : d;
-                p[i] = p[i] + negLr * u;
+                float u = k.nesterov() ? d + k.momentum() * d : d;
+                p[i] = p[i] + k.negLr() * u;
             }
             return;
         }
         if (buf.length != n) {
             throw new IllegalArgumentException("momentum_buffer has " + buf.length + " elements but params have " + n);
         }
-        final float oneMinusDampening = (float) (1 - dampening);
         for (int i = 0; i < n; i++) {
-            float d = sign * g[i];
-            if (weightDecay != 0) {
-                d = d + wd * p[i];
+            float d = k.gradSign() * g[i];
+            if (k.addL2()) {
+                d = d + k.weightDecay() * p[i];
             }
-            float b = buf[i] * mom + oneMinusDampening * d;
+            float b = buf[i] * k.momentum() + k.oneMinusDampening() * d;
             buf[i] = b;
-            float u = nesterov ? d + mom * b : b;
-            p[i] = p[i] + negLr * u;
+            float u = k.nesterov() ? d + k.momentum() * b : b;
+            p[i] = p[i] + k.negLr() * u;
         }
     }
 }
