@@ -94,6 +94,18 @@ public final class GradstreamOptions {
                     + "A device failure that loses slots not yet written back fails the task, which restarts from "
                     + "the last checkpoint.");
 
+    public static final ConfigOption<Integer> OPENCL_BREAKER_FAILURES = key("gradstream.backend.opencl.breaker.failures")
+            .intType().defaultValue(3)
+            .withDescription("Device failures within the breaker's window that send batches to the CPU.");
+
+    public static final ConfigOption<Duration> OPENCL_BREAKER_WINDOW = key("gradstream.backend.opencl.breaker.window")
+            .durationType().defaultValue(Duration.ofSeconds(60))
+            .withDescription("The window in which device failures count towards opening the breaker.");
+
+    public static final ConfigOption<Duration> OPENCL_BREAKER_COOL_DOWN = key("gradstream.backend.opencl.breaker.cool-down")
+            .durationType().defaultValue(Duration.ofSeconds(30))
+            .withDescription("How long an open breaker keeps batches on the CPU before it tries the device again.");
+
     public static final ConfigOption<Integer> BATCH_SHARDS = key("gradstream.backend.batch-shards")
             .intType().defaultValue(0)
             .withDescription("Most completed shard steps run as one backend call (one kernel launch); 0 picks 1 "
@@ -155,7 +167,8 @@ public final class GradstreamOptions {
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, GROUP_ID, CONTROL_TOPIC,
             GRADIENTS_TOPIC, PARAMETERS_TOPIC, REJECTED_TOPIC, STATUS_TOPIC, DELIVERY, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, UNKNOWN_MODEL_GRACE, MAX_WAITING_PER_SHARD, BACKEND, OPENCL_PLATFORM,
-            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, OPENCL_RESIDENT_STATE, BATCH_SHARDS, BATCH_DELAY, LIMIT_RECORD_BYTES,
+            OPENCL_DEVICE_TYPE, OPENCL_DEVICE, OPENCL_RESIDENT_STATE, OPENCL_BREAKER_FAILURES, OPENCL_BREAKER_WINDOW,
+            OPENCL_BREAKER_COOL_DOWN, BATCH_SHARDS, BATCH_DELAY, LIMIT_RECORD_BYTES,
             LIMIT_REJECTED_VALUE_BYTES, LIMIT_SHARD_ELEMENTS, LIMIT_MODEL_SHARDS, LIMIT_MODEL_ELEMENTS, LIMIT_MODELS,
             LIMIT_SYNC_WORKERS, LIMIT_EXAMPLES, LIMIT_WORKER_STEP_WINDOW, LIMIT_NAME_LENGTH,
             LIMIT_WAITING_BYTES_PER_SHARD, LIMIT_WAITING_BYTES);

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import io.gradstream.model.Limits;
 import io.gradstream.opencl.ClConfig;
+import io.gradstream.opencl.OpenClBackendFactory;
 import io.gradstream.operators.BackendSettings;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -88,6 +89,17 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
         c.getOptional(GradstreamOptions.OPENCL_PLATFORM).ifPresent(v -> opencl.put(ClConfig.PLATFORM, v));
         c.getOptional(GradstreamOptions.OPENCL_DEVICE_TYPE).ifPresent(v -> opencl.put(ClConfig.DEVICE_TYPE, v));
         c.getOptional(GradstreamOptions.OPENCL_DEVICE).ifPresent(v -> opencl.put(ClConfig.DEVICE, v));
+        int failures = c.get(GradstreamOptions.OPENCL_BREAKER_FAILURES);
+        Duration window = c.get(GradstreamOptions.OPENCL_BREAKER_WINDOW);
+        Duration coolDown = c.get(GradstreamOptions.OPENCL_BREAKER_COOL_DOWN);
+        require(failures > 0, GradstreamOptions.OPENCL_BREAKER_FAILURES.key(), failures, "must be > 0");
+        require(window.toMillis() > 0 && window.toMillis() <= Integer.MAX_VALUE,
+                GradstreamOptions.OPENCL_BREAKER_WINDOW.key(), window, "must be positive");
+        require(coolDown.toMillis() > 0 && coolDown.toMillis() <= Integer.MAX_VALUE,
+                GradstreamOptions.OPENCL_BREAKER_COOL_DOWN.key(), coolDown, "must be positive");
+        opencl.put(OpenClBackendFactory.BREAKER_FAILURES, String.valueOf(failures));
+        opencl.put(OpenClBackendFactory.BREAKER_WINDOW, String.valueOf(window.toMillis()));
+        opencl.put(OpenClBackendFactory.BREAKER_COOL_DOWN, String.valueOf(coolDown.toMillis()));
         try {
             ClConfig.fromMap(opencl);
         } catch (IllegalArgumentException e) {

@@ -1,7 +1,6 @@
 package io.gradstream.operators;
 
-import io.gradstream.opencl.BackendListener;
-import io.gradstream.opencl.CircuitBreaker;
+import io.gradstream.core.optim.StepBackendFactory;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
@@ -13,7 +12,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * kernel time per launch, batch sizes, CPU fallbacks and bypasses, the circuit breaker's state (0 closed,
  * 1 half-open, 2 open) and the bytes of optimizer slots resident on the device.
  */
-final class BackendMetrics implements BackendListener {
+final class BackendMetrics implements StepBackendFactory.Events {
     final Histogram kernelMicros;
     final Histogram batchShards;
     private final Counter fallbacks;
@@ -32,7 +31,8 @@ final class BackendMetrics implements BackendListener {
     }
 
     /** Where the {@code residentBytes} gauge reads the device's resident optimizer slots from. */
-    void residentBytes(java.util.function.LongSupplier source) {
+    @Override
+    public void residentBytes(java.util.function.LongSupplier source) {
         this.residentBytes = source;
     }
 
@@ -47,12 +47,8 @@ final class BackendMetrics implements BackendListener {
     }
 
     @Override
-    public void breakerStateChanged(CircuitBreaker.State from, CircuitBreaker.State to) {
-        circuitState = switch (to) {
-            case CLOSED -> 0;
-            case HALF_OPEN -> 1;
-            case OPEN -> 2;
-        };
+    public void circuitState(int state) {
+        circuitState = state;
     }
 
     long fallbacks() {

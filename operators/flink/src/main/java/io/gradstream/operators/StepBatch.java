@@ -4,17 +4,16 @@ import io.gradstream.core.optim.CpuStepBackend;
 import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.optim.StepBackend;
+import io.gradstream.core.optim.StepBackendFactory;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.model.ModelConfig;
-import io.gradstream.opencl.CircuitBreaker;
-import io.gradstream.opencl.ClConfig;
-import io.gradstream.opencl.OpenClStepBackend;
-import io.gradstream.opencl.ResilientBackend;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import java.util.Set;
 import org.apache.flink.metrics.MetricGroup;
 import org.slf4j.Logger;
@@ -48,23 +47,25 @@ final class StepBatch implements AutoCloseable {
     }
 
     /**
-     * The backend of {@code settings}, its metrics in {@code group}. An OpenCL device that cannot be opened (no
+     * The backend of {@code settings}, its metrics in {@code group}. An accelerated backend is found with
+     * {@link ServiceLoader} ({@link StepBackendFactory#kind()}); one that is not on the class path or cannot open (no
      * runtime, no platform, no such device) leaves the CPU in its place, logged once: the job runs either way.
      */
     static StepBatch open(BackendSettings settings, MetricGroup group) {
-        if (settings.kind() == BackendSettings.Kind.OPENCL) {
+        if (settings.kind() != BackendSettings.Kind.CPU) {
+            String kind = settings.kind().name().toLowerCase(java.util.Locale.ROOT);
+            BackendMetrics metrics = new BackendMetrics(group, kind);
             try {
-                OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(settings.opencl()),
-                        settings.residentBytes());
-                BackendMetrics metrics = new BackendMetrics(group, "opencl");
-                metrics.residentBytes(device::residentBytes);
-                LOG.info("optimizer steps run on {} in batches of up to {} shards{}", device.name(),
+                StepBackendFactory factory = ServiceLoader.load(StepBackendFactory.class).stream()
+                        .map(ServiceLoader.Provider::get).filter(f -> f.kind().equals(kind)).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no " + kind + " backend on the class path"));
+                StepBackend backend = factory.open(settings.opencl(), settings.residentBytes(), metrics);
+                LOG.info("optimizer steps run on {} in batches of up to {} shards{}", backend.name(),
                         settings.batchShards(), settings.residentBytes() > 0 ? ", up to " + settings.residentBytes()
                                 + " bytes of optimizer slots resident on the device between checkpoints" : "");
-                return new StepBatch(new ResilientBackend(device, new CircuitBreaker(3, 60_000, 30_000,
-                        System::currentTimeMillis), metrics), metrics, settings.batchShards(), true);
-            } catch (RuntimeException e) {
-                LOG.warn("OpenCL backend unavailable, optimizer steps run on the CPU: {}", e.getMessage());
+                return new StepBatch(backend, metrics, settings.batchShards(), true);
+            } catch (RuntimeException | ServiceConfigurationError e) {
+                LOG.warn("{} backend unavailable, optimizer steps run on the CPU: {}", kind, e.getMessage());
             }
         }
         return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards(),
