@@ -1,6 +1,7 @@
 package io.gradstream.job;
 
 import io.gradstream.kafka.KafkaIo;
+import io.gradstream.kafka.KafkaSettings;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
@@ -41,9 +42,10 @@ public final class GradstreamJob {
 
     /** The job on the Kafka topics of {@code settings}. */
     public static GradstreamJob kafka(JobSettings settings) {
-        return new GradstreamJob(KafkaIo.source(settings, settings.gradientsTopic()),
-                KafkaIo.source(settings, settings.controlTopic()), KafkaIo.parameterSink(settings),
-                KafkaIo.rejectedSink(settings), KafkaIo.statusSink(settings), settings);
+        KafkaSettings kafka = settings.kafka();
+        return new GradstreamJob(KafkaIo.source(kafka, kafka.gradientsTopic()),
+                KafkaIo.source(kafka, kafka.controlTopic()), KafkaIo.parameterSink(kafka),
+                KafkaIo.rejectedSink(kafka), KafkaIo.statusSink(kafka), settings);
     }
 
     /** Inserts {@code tap} after the gradient source (tests use it to inject failures). */

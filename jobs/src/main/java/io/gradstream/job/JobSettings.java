@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import io.gradstream.kafka.KafkaSettings;
 import io.gradstream.model.Limits;
 import io.gradstream.opencl.ClConfig;
 import io.gradstream.opencl.OpenClBackendFactory;
@@ -48,6 +49,12 @@ public record JobSettings(String bootstrapServers, String groupId, String contro
                 "must not be negative");
         require(maxWaitingPerShard >= 0, GradstreamOptions.MAX_WAITING_PER_SHARD.key(), maxWaitingPerShard,
                 "must not be negative");
+    }
+
+    /** The Kafka part, for {@code KafkaIo}. */
+    public KafkaSettings kafka() {
+        return new KafkaSettings(bootstrapServers, groupId, controlTopic, gradientsTopic, parametersTopic, rejectedTopic,
+                statusTopic, delivery, transactionalIdPrefix, transactionTimeout);
     }
 
     public static JobSettings from(Configuration c) {

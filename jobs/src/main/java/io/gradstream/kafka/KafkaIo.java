@@ -1,6 +1,5 @@
 package io.gradstream.kafka;
 
-import io.gradstream.job.JobSettings;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.ParameterUpdate;
@@ -34,7 +33,7 @@ public final class KafkaIo {
     }
 
     /** Reads {@code topic} from the earliest offset on a fresh start, from the checkpoint after a restore. */
-    public static KafkaSource<RawRecord> source(JobSettings s, String topic) {
+    public static KafkaSource<RawRecord> source(KafkaSettings s, String topic) {
         return KafkaSource.<RawRecord>builder()
                 .setBootstrapServers(s.bootstrapServers())
                 .setGroupId(s.groupId())
@@ -48,22 +47,22 @@ public final class KafkaIo {
                 .build();
     }
 
-    public static KafkaSink<ParameterUpdate> parameterSink(JobSettings s) {
+    public static KafkaSink<ParameterUpdate> parameterSink(KafkaSettings s) {
         return sink(s, new KeyedAvroSerializer<>(s.parametersTopic(), ParameterUpdate.class, KafkaIo::shardKey),
                 "params");
     }
 
-    public static KafkaSink<RejectedRecord> rejectedSink(JobSettings s) {
+    public static KafkaSink<RejectedRecord> rejectedSink(KafkaSettings s) {
         return sink(s, new KeyedAvroSerializer<>(s.rejectedTopic(), RejectedRecord.class, KafkaIo::originalKey),
                 "rejected");
     }
 
-    public static KafkaSink<StatusEvent> statusSink(JobSettings s) {
+    public static KafkaSink<StatusEvent> statusSink(KafkaSettings s) {
         return sink(s, new KeyedAvroSerializer<>(s.statusTopic(), StatusEvent.class,
                 e -> e.getModelId().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "status");
     }
 
-    private static <T> KafkaSink<T> sink(JobSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {
+    private static <T> KafkaSink<T> sink(KafkaSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {
         Properties p = new Properties();
         p.setProperty("transaction.timeout.ms", String.valueOf(s.transactionTimeout().toMillis()));
         p.setProperty("batch.size", String.valueOf(1 << 20));

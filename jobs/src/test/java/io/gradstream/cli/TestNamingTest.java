@@ -52,7 +52,9 @@ class TestNamingTest {
     void heavyTestsAreIntegrationTests() throws IOException {
         List<String> heavyUnitTests = testSources().stream()
                 .filter(p -> p.getFileName().toString().endsWith("Test.java"))
-                .filter(p -> !p.getFileName().toString().equals("TestNamingTest.java"))
+                // These two name the markers (and JOCL's packages) in their rules, without using them.
+                .filter(p -> !p.getFileName().toString().equals("TestNamingTest.java")
+                        && !p.getFileName().toString().equals("LayeringTest.java"))
                 .filter(p -> HEAVY_MARKERS.stream().anyMatch(read(p)::contains))
                 .map(p -> p.getFileName().toString())
                 .toList();

@@ -26,7 +26,8 @@ class JobSettingsTest {
     void theBackendIsReadWithItsBatchingAndResidentSlots() {
         assertThat(JobSettings.from(new Configuration()).backend())
                 .isEqualTo(new io.gradstream.operators.BackendSettings(io.gradstream.operators.BackendSettings.Kind.CPU,
-                        java.util.Map.of(), 1, 2, 0));
+                        java.util.Map.of("breaker.failures", "3", "breaker.window-ms", "60000",
+                                "breaker.cool-down-ms", "30000"), 1, 2, 0));
         Configuration c = new Configuration();
         c.setString("gradstream.backend", "OpenCL");
         c.setString("gradstream.backend.opencl.device-type", "gpu");
@@ -39,6 +40,28 @@ class JobSettingsTest {
         Configuration bad = new Configuration();
         bad.setString("gradstream.backend.opencl.resident-state", "lots");
         assertThatThrownBy(() -> JobSettings.from(bad)).hasMessageContaining("resident-state");
+        Configuration breaker = new Configuration();
+        breaker.setString("gradstream.backend.opencl.breaker.failures", "5");
+        breaker.setString("gradstream.backend.opencl.breaker.cool-down", "2 min");
+        assertThat(JobSettings.from(breaker).backend().opencl()).containsEntry("breaker.failures", "5")
+                .containsEntry("breaker.cool-down-ms", "120000");
+        breaker.setString("gradstream.backend.opencl.breaker.failures", "0");
+        assertThatThrownBy(() -> JobSettings.from(breaker)).hasMessageContaining("breaker.failures");
+    }
+
+    @Test
+    void theLimitsAreReadAndCheckedWithTheirKeys() {
+        assertThat(JobSettings.from(new Configuration()).limits()).isEqualTo(io.gradstream.model.Limits.DEFAULT);
+        Configuration c = new Configuration();
+        c.setString("gradstream.limits.record-bytes", "2 mb");
+        c.setString("gradstream.limits.models", "7");
+        var limits = JobSettings.from(c).limits();
+        assertThat(limits.recordBytes()).isEqualTo(2 << 20);
+        assertThat(limits.models()).isEqualTo(7);
+        Configuration tooBig = new Configuration();
+        tooBig.setString("gradstream.limits.shard-elements", String.valueOf(io.gradstream.model.Limits.MAX_SHARD_ELEMENTS
+                + 1));
+        assertThatThrownBy(() -> JobSettings.from(tooBig)).hasMessageContaining("gradstream.limits.shard-elements");
     }
 
     @Test
