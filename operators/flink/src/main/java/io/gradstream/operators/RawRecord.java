@@ -45,4 +45,9 @@ public class RawRecord {
     public int hashCode() {
         return Arrays.hashCode(value) * 31 + Long.hashCode(offset);
     }
+
+    /** Where the record was read: {@code topic-partition@offset}. */
+    public String position() {
+        return topic + "-" + partition + "@" + offset;
+    }
 }

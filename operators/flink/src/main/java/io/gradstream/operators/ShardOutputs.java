@@ -4,6 +4,7 @@ import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
+import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.model.RejectedRecords;
@@ -13,7 +14,9 @@ import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.operators.Output;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
@@ -39,6 +42,15 @@ final class ShardOutputs {
     ModelMetrics metrics(String model) {
         String name = model == null || model.isEmpty() ? "_unknown" : model;
         return metrics.computeIfAbsent(name, m -> new ModelMetrics(group, m));
+    }
+
+    /** Metrics of a known model, its share of clipped contributions brought up to date. */
+    ModelMetrics metrics(String model, ModelConfig config) {
+        ModelMetrics m = metrics(model);
+        if (config.privacy() != null) {
+            m.clippedFraction = config.clips().fraction();
+        }
+        return m;
     }
 
     /** Releases a deleted model's metrics. */
@@ -76,6 +88,23 @@ final class ShardOutputs {
     }
 
     /**
+     * Publishes a shard whose batched step has run, with the step's metrics.
+     *
+     * @param stepMicros how long its optimizer loop took when it ran alone, or -1 when it ran in a batch
+     */
+    void stepped(StepBatch.Entry b, long stepMicros) {
+        ModelMetrics m = metrics(b.shardKey().model());
+        if (stepMicros >= 0) {
+            m.stepMicros.update(stepMicros);
+        }
+        m.stateBytes(b.key(), b.state());
+        if (b.before() != null) {
+            m.norms(b.gradientNorm(), ModelMetrics.distance(b.before(), b.state().params()));
+        }
+        update(b.shardKey(), b.state(), b.config(), b.result());
+    }
+
+    /**
      * After the last step the budget allows, the model's reporter shard announces it, once: the step is applied
      * exactly once per version, and a replay after a restore re-emits it within the same checkpoint epoch.
      */
@@ -91,6 +120,23 @@ final class ShardOutputs {
                         + "gradients are rejected with BUDGET_EXHAUSTED")
                 .setRaisedAtMs(System.currentTimeMillis())
                 .build();
+    }
+
+    /**
+     * Publishes version 0 of a rule-initialised model's shards that this subtask owns (their key group), so that the
+     * work is spread and a shard's version 0 leaves before its steps, from the same subtask.
+     */
+    void initialValues(ModelConfig config, TaskInfo task) {
+        for (TensorLayout t : config.tensors().values()) {
+            for (int s = 0; s < t.shardCount(); s++) {
+                ShardKey key = new ShardKey(config.modelId(), t.name(), s);
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(key.toString(),
+                        task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks())
+                        == task.getIndexOfThisSubtask()) {
+                    update(key, ShardState.initial(config.initialValues(key, t.shardLength(s))), config, null);
+                }
+            }
+        }
     }
 
     /**

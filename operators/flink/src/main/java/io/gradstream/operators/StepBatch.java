@@ -5,6 +5,7 @@ import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.optim.StepBackend;
 import io.gradstream.core.optim.StepBackendFactory;
+import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
@@ -16,6 +17,8 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
+import org.apache.flink.util.function.ThrowingRunnable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,11 +39,15 @@ final class StepBatch implements AutoCloseable {
     private final BackendMetrics metrics;
     private final int maxShards;
     private final boolean batched;
+    private final long batchDelayMs;
     private List<Entry> entries = new ArrayList<>();
     private final Set<String> keys = new HashSet<>();
+    private long lastMicros;
+    private boolean runScheduled;
 
-    private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards, boolean batched) {
+    private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards, boolean batched, long batchDelayMs) {
         this.backend = backend;
+        this.batchDelayMs = batchDelayMs;
         this.metrics = metrics;
         this.maxShards = maxShards;
         this.batched = batched;
@@ -63,13 +70,13 @@ final class StepBatch implements AutoCloseable {
                 LOG.info("optimizer steps run on {} in batches of up to {} shards{}", backend.name(),
                         settings.batchShards(), settings.residentBytes() > 0 ? ", up to " + settings.residentBytes()
                                 + " bytes of optimizer slots resident on the device between checkpoints" : "");
-                return new StepBatch(backend, metrics, settings.batchShards(), true);
+                return new StepBatch(backend, metrics, settings.batchShards(), true, settings.batchDelayMs());
             } catch (RuntimeException | ServiceConfigurationError e) {
                 LOG.warn("{} backend unavailable, optimizer steps run on the CPU: {}", kind, e.getMessage());
             }
         }
         return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards(),
-                settings.batched());
+                settings.batched(), settings.batchDelayMs());
     }
 
     String backendName() {
@@ -93,14 +100,29 @@ final class StepBatch implements AutoCloseable {
         return batched;
     }
 
-    /** Adds a completed step whose optimizer loop has not run; true when the batch is full. */
-    boolean add(String key, ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config,
-            float[] before, double gradientNorm) {
+    /** Adds a completed step whose optimizer loop has not run; true when it should run now (unbatched, or full). */
+    boolean add(ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config,
+            boolean sampleNorms) {
+        String key = shardKey.toString();
         ShardStep w = applied.work();
+        // The update's norm needs the parameters before the loop moves them.
+        float[] before = sampleNorms ? state.params().clone() : null;
+        double gradientNorm = sampleNorms ? Clipping.norm(w.grad()) : Double.NaN;
         ShardStep keyed = new ShardStep(w.optimizer(), w.params(), w.grad(), w.state(), key);
         entries.add(new Entry(key, shardKey, state, keyed, applied.step(), config, before, gradientNorm));
         keys.add(key);
-        return entries.size() >= maxShards;
+        return !batched || entries.size() >= maxShards;
+    }
+
+    /** Has {@code run} (the operator's flush) called once the batch delay has passed, unless a call is pending. */
+    void runLater(ProcessingTimeService time, ThrowingRunnable<Exception> run) {
+        if (!runScheduled) {
+            runScheduled = true;
+            time.registerTimer(time.getCurrentProcessingTime() + batchDelayMs, t -> {
+                runScheduled = false;
+                run.run();
+            });
+        }
     }
 
     /** Runs every waiting step on the backend as one call and returns them, emptying the batch. */
@@ -114,14 +136,36 @@ final class StepBatch implements AutoCloseable {
         }
         long started = System.nanoTime();
         backend.step(steps);
-        metrics.kernelMicros.update((System.nanoTime() - started) / 1000);
-        metrics.batchShards.update(steps.size());
+        lastMicros = (System.nanoTime() - started) / 1000;
+        metrics.kernelMicros.update(lastMicros);
+        if (batched) {
+            metrics.batchShards.update(steps.size());
+        }
         return todo;
+    }
+
+    /** How long the last {@link #run()} took, in microseconds. */
+    long lastMicros() {
+        return lastMicros;
+    }
+
+    /** Shards whose newest optimizer slots are only on the device (resident state). */
+    List<String> residentDirtyKeys() {
+        ResidentState resident = resident();
+        return resident == null ? List.of() : resident.dirtyKeys();
     }
 
     /** The backend's device-resident optimizer slots, or null when it keeps none. */
     ResidentState resident() {
         return backend instanceof ResidentState r ? r : null;
+    }
+
+    /** Drops a deleted model's optimizer slots from the device. */
+    void forget(String model) {
+        ResidentState resident = resident();
+        if (resident != null) {
+            resident.discard(key -> key.startsWith(model + "/"));
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.api.common.state.KeyedStateStore;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -28,16 +29,40 @@ final class WaitingRoom {
     private final ListState<RawRecord> records;
     private final ValueState<Long> since;
     private final ValueState<Long> bytes;
+    private final long graceMs;
     private final int maxRecordsPerShard;
     private final Limits limits;
     /** Bytes waiting on this subtask; records restored from a checkpoint are not counted (at most 2x the bound). */
     private long here;
 
-    WaitingRoom(ListState<RawRecord> records, ValueState<Long> since, ValueState<Long> bytes, int maxRecordsPerShard,
-            Limits limits) {
-        this.records = records;
-        this.since = since;
-        this.bytes = bytes;
+    /** What the waiting records of the current shard do next: go on waiting, be offered, or be refused. */
+    sealed interface Release {
+    }
+
+    /** The model is still unknown and the grace period runs: ask again at {@code retryAt}. */
+    record Wait(long retryAt) implements Release {
+    }
+
+    /** The model exists: the room is emptied and its records are offered, in arrival order. */
+    record Ready(List<RawRecord> records) implements Release {
+    }
+
+    /** The grace period is over and the model still unknown: the room is emptied and its records refused. */
+    record Expired(List<RawRecord> records) implements Release {
+    }
+
+    /**
+     * @param graceMs how long a record for a model that does not exist (yet) waits; 0 disables the room
+     * @param maxRecordsPerShard how many records a shard holds at most; 0 disables the room
+     */
+    WaitingRoom(KeyedStateStore states, long graceMs, int maxRecordsPerShard, Limits limits) {
+        if (graceMs < 0 || maxRecordsPerShard < 0) {
+            throw new IllegalArgumentException("grace and waiting capacity must be >= 0");
+        }
+        this.records = states.getListState(WAITING);
+        this.since = states.getState(SINCE);
+        this.bytes = states.getState(BYTES);
+        this.graceMs = graceMs;
         this.maxRecordsPerShard = maxRecordsPerShard;
         this.limits = limits;
     }
@@ -53,7 +78,11 @@ final class WaitingRoom {
      * @param now the processing time; the first record of an empty room starts its grace period
      * @return null when held; otherwise the refusal (the room is full)
      */
-    GradientAdmission.Refused hold(RawRecord record, long now) throws Exception {
+    GradientAdmission.Refused hold(String key, RawRecord record, long now) throws Exception {
+        if (graceMs == 0 || maxRecordsPerShard == 0) {
+            return new GradientAdmission.Refused(RejectCode.UNKNOWN_MODEL, "no model for key " + key
+                    + " (create it on the control topic)", null);
+        }
         int count = 0;
         for (RawRecord ignored : stored()) {
             count++;
@@ -85,8 +114,28 @@ final class WaitingRoom {
         return held == null ? List.of() : held;
     }
 
+    /**
+     * What the current shard's waiting records do now that {@code known} says whether their model exists.
+     *
+     * @return null when none waits
+     */
+    Release release(boolean known, long now) throws Exception {
+        Long first = since.value();
+        if (first == null) {
+            return null;
+        }
+        if (!known && now - first < graceMs) {
+            return new Wait(now + retryMs());
+        }
+        return known ? new Ready(takeAll()) : new Expired(takeAll());
+    }
+
+    private long retryMs() {
+        return Math.max(1, Math.min(200, graceMs));
+    }
+
     /** Empties the current shard's room and returns its records in arrival order. */
-    List<RawRecord> takeAll() throws Exception {
+    private List<RawRecord> takeAll() throws Exception {
         List<RawRecord> out = new ArrayList<>();
         stored().forEach(out::add);
         Long shard = bytes.value();

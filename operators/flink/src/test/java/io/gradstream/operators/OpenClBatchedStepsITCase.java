@@ -40,7 +40,7 @@ class OpenClBatchedStepsITCase {
         KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h =
                 BatchedStepsTest.harness(settings, null);
         try {
-            backend = ((ShardOptimizerOperator) h.getOperator()).backendName();
+            backend = ((ShardOptimizerOperator) h.getOperator()).steps().backendName();
             h.processElement2(Records.create("m", BatchedStepsTest.ADAM), 0);
             for (RawRecord r : work) {
                 h.processElement1(r, 1);
@@ -92,10 +92,10 @@ class OpenClBatchedStepsITCase {
             first.processElement2(Records.create("m", BatchedStepsTest.ADAM), 0);
             work.subList(0, 15).forEach(r -> BatchedStepsTest.process(first, r));
             ShardOptimizerOperator function = (ShardOptimizerOperator) first.getOperator();
-            assertThat(function.residentDirtyKeys()).as("slots newer on the device than in keyed state")
+            assertThat(function.steps().residentDirtyKeys()).as("slots newer on the device than in keyed state")
                     .isNotEmpty();
             first.prepareSnapshotPreBarrier(1); // flushes the batch, then writes the device's slots back
-            assertThat(function.residentDirtyKeys()).isEmpty();
+            assertThat(function.steps().residentDirtyKeys()).isEmpty();
             snapshot = first.snapshot(1, 10);
             beforeRestore = BatchedStepsTest.byShardVersion(first);
         } finally {

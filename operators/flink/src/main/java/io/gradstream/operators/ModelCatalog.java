@@ -1,0 +1,142 @@
+package io.gradstream.operators;
+
+import io.gradstream.core.shard.RejectCode;
+import io.gradstream.model.ControlLog;
+import io.gradstream.model.GradientAdmission;
+import io.gradstream.model.Limits;
+import io.gradstream.model.ModelConfig;
+import io.gradstream.schemas.ModelSpec;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.OperatorStateStore;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+
+/**
+ * The models a shard-operator subtask knows: the broadcast state every subtask holds the same copy of (specs, paused
+ * models, incarnations), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
+ */
+final class ModelCatalog implements ControlLog.Models {
+    static final MapStateDescriptor<String, ModelSpec> MODELS = new MapStateDescriptor<>("models", Types.STRING,
+            new AvroTypeInfo<>(ModelSpec.class));
+    static final MapStateDescriptor<String, Boolean> PAUSED = new MapStateDescriptor<>("paused", Types.STRING,
+            Types.BOOLEAN);
+    /** Where each model's CREATE was read (its incarnation), which keys its DP noise. */
+    static final MapStateDescriptor<String, String> INCARNATIONS = new MapStateDescriptor<>("incarnations",
+            Types.STRING, Types.STRING);
+
+    private final BroadcastState<String, ModelSpec> models;
+    private final BroadcastState<String, Boolean> paused;
+    private final BroadcastState<String, String> incarnations;
+    private final Limits limits;
+    private final Map<String, ModelConfig> configs = new HashMap<>();
+
+    ModelCatalog(OperatorStateStore store, Limits limits) throws Exception {
+        this.models = store.getBroadcastState(MODELS);
+        this.paused = store.getBroadcastState(PAUSED);
+        this.incarnations = store.getBroadcastState(INCARNATIONS);
+        this.limits = limits;
+    }
+
+    boolean known(String model) throws Exception {
+        return model != null && models.get(model) != null;
+    }
+
+    boolean paused(String model) throws Exception {
+        return Boolean.TRUE.equals(paused.get(model));
+    }
+
+    /** A parsed record checked against its model, and the model's configuration when it has one here. */
+    record Admitted(GradientAdmission.Admission admission, ModelConfig config) {
+    }
+
+    /** Admits a record of a known model: refused while the model is paused or cannot be configured here. */
+    Admitted admit(GradientAdmission admission, GradientAdmission.Parsed parsed) throws Exception {
+        String model = parsed.key().model();
+        if (paused(model)) {
+            return refused(RejectCode.PAUSED, "model " + model + " is paused", model);
+        }
+        ModelConfig config;
+        try {
+            config = config(model);
+        } catch (IllegalArgumentException e) {
+            return refused(RejectCode.OTHER, "model " + model + " cannot be configured on this task: "
+                    + e.getMessage(), model);
+        }
+        return new Admitted(admission.admit(parsed, config), config);
+    }
+
+    private static Admitted refused(RejectCode code, String detail, String model) {
+        return new Admitted(new GradientAdmission.Refused(code, detail, model), null);
+    }
+
+    /**
+     * The model's configuration, built once per subtask and spec.
+     *
+     * @throws IllegalArgumentException when it cannot be built here although it was accepted at CREATE, e.g. a task
+     *     manager without the DP secret after a restore
+     */
+    ModelConfig config(String model) throws Exception {
+        ModelSpec spec = models.get(model);
+        ModelConfig c = configs.get(model);
+        if (c == null || (c.spec() != spec && !c.spec().equals(spec))) {
+            // After a restore, or when another subtask's broadcast state is newer than this cache.
+            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv);
+            configs.put(model, c);
+        }
+        return c;
+    }
+
+    /** The model's configuration, or null when it cannot be built here (see {@link #config}). */
+    ModelConfig configOrNull(String model) throws Exception {
+        try {
+            return config(model);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** Records what a control command changed; the keyed side of a change (shards, outputs) is the operator's. */
+    void apply(ControlLog.Change change) throws Exception {
+        String model = change.model();
+        if (change instanceof ControlLog.Created c) {
+            models.put(model, c.spec());
+            incarnations.put(model, c.incarnation());
+            paused.remove(model);
+            configs.put(model, c.config());
+        } else if (change instanceof ControlLog.Updated u) {
+            models.put(model, u.spec());
+            configs.put(model, u.config());
+        } else if (change instanceof ControlLog.Paused) {
+            paused.put(model, true);
+        } else if (change instanceof ControlLog.Resumed) {
+            paused.remove(model);
+        } else if (change instanceof ControlLog.Deleted) {
+            models.remove(model);
+            paused.remove(model);
+            incarnations.remove(model);
+            configs.remove(model);
+        }
+    }
+
+    @Override
+    public ModelSpec spec(String model) throws Exception {
+        return models.get(model);
+    }
+
+    @Override
+    public String incarnation(String model) throws Exception {
+        return incarnations.get(model);
+    }
+
+    @Override
+    public int count() throws Exception {
+        int n = 0;
+        for (var ignored : models.entries()) {
+            n++;
+        }
+        return n;
+    }
+}
