@@ -138,7 +138,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         m.accepted(record.value.length, c.payloadBytes(), c.contribution().gradient().length, offered.staleness());
         if (offered.outcome() instanceof ShardStepper.Applied applied) {
             store.deadline(null);
-            step(key, state, applied, config, m.sampleNorms()); // writes the state once the loop has run
+            step(key, state, applied, config, record, m.sampleNorms()); // writes the state once the loop has run
         } else {
             store.put(state); // the contribution waits in the pending sum
             if (((ShardStepper.Accepted) offered.outcome()).contributions() == 1 && config.policy().timeoutMs() > 0) {
@@ -159,8 +159,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
 
     /** Gives a completed step's optimizer loop to the batch, which runs it now unless it gathers several. */
     private void step(ShardKey key, ShardState state, ShardStepper.Applied applied, ModelConfig config,
-            boolean sampleNorms) throws Exception {
-        if (steps.add(key, state, applied, config, sampleNorms)) {
+            RawRecord record, boolean sampleNorms) throws Exception {
+        if (steps.add(key, state, applied, config, record, sampleNorms)) {
             flushBatch();
         } else {
             steps.runLater(getProcessingTimeService(), this::flushBatch);
@@ -245,7 +245,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         ShardStepper.Applied applied = ShardStepper.prepareFlush(state, config.optimizerAt(state.version()),
                 config.privacy(key));
         if (applied != null) {
-            step(key, state, applied, config, false);
+            step(key, state, applied, config, null, false);
         }
     }
 
@@ -281,9 +281,9 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         if (steps == null || steps.isEmpty()) {
             return;
         }
-        for (StepBatch.Entry b : steps.run()) {
-            store.put(b.key(), b.state());
-            outputs.stepped(b, steps.batched() ? -1 : steps.lastMicros());
+        for (StepBatch.Ran ran : steps.run()) {
+            store.put(ran.entry().key(), ran.entry().state()); // stepped, or as before the step
+            outputs.stepped(ran, steps.batched() ? -1 : steps.lastMicros());
         }
     }
 

@@ -19,6 +19,8 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.operators.Output;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the shard operator sends out, with the metrics that count it: parameter updates (and the budget's status
@@ -26,6 +28,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * count under {@code _unknown}, so hostile model names cannot grow the metric registry.
  */
 final class ShardOutputs {
+    private static final Logger LOG = LoggerFactory.getLogger(ShardOutputs.class);
     private final Output<StreamRecord<ParameterUpdate>> output;
     private final MetricGroup group;
     private final Limits limits;
@@ -88,12 +91,24 @@ final class ShardOutputs {
     }
 
     /**
-     * Publishes a shard whose batched step has run, with the step's metrics.
+     * Publishes a shard whose step has run, with the step's metrics; or, for a step taken back because its result was
+     * not finite, sends the gradient that completed it to the rejected topic (a SYNC timeout has none: it is counted
+     * and logged).
      *
      * @param stepMicros how long its optimizer loop took when it ran alone, or -1 when it ran in a batch
      */
-    void stepped(StepBatch.Entry b, long stepMicros) {
+    void stepped(StepBatch.Ran ran, long stepMicros) {
+        StepBatch.Entry b = ran.entry();
         ModelMetrics m = metrics(b.shardKey().model());
+        if (ran.refused() != null) {
+            if (b.record() != null) {
+                reject(ran.refused().code(), ran.refused().detail(), b.record(), b.shardKey().model(), true, true);
+            } else {
+                m.rejected(ran.refused().code());
+                LOG.warn("shard {}: {}", b.key(), ran.refused().detail());
+            }
+            return;
+        }
         if (stepMicros >= 0) {
             m.stepMicros.update(stepMicros);
         }

@@ -30,9 +30,19 @@ import org.slf4j.LoggerFactory;
 final class StepBatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StepBatch.class);
 
-    /** A completed step whose optimizer loop waits in the batch; the shard is written and published after it. */
-    record Entry(String key, ShardKey shardKey, ShardState state, ShardStep step, ShardStepper.StepResult result,
-            ModelConfig config, float[] before, double gradientNorm) {
+    /**
+     * A completed step whose optimizer loop waits in the batch; the shard is written and published after it.
+     * {@code record} is the gradient that completed the step (null for a SYNC timeout).
+     */
+    record Entry(String key, ShardKey shardKey, ShardState state, ShardStep step, ShardStepper.Applied applied,
+            ModelConfig config, RawRecord record, float[] before, double gradientNorm) {
+        ShardStepper.StepResult result() {
+            return applied.step();
+        }
+    }
+
+    /** A step after its loop ran: it stands ({@code refused} null), or was taken back because its result overflowed. */
+    record Ran(Entry entry, ShardStepper.Rejected refused) {
     }
 
     private final StepBackend backend;
@@ -102,14 +112,14 @@ final class StepBatch implements AutoCloseable {
 
     /** Adds a completed step whose optimizer loop has not run; true when it should run now (unbatched, or full). */
     boolean add(ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config,
-            boolean sampleNorms) {
+            RawRecord record, boolean sampleNorms) {
         String key = shardKey.toString();
         ShardStep w = applied.work();
         // The update's norm needs the parameters before the loop moves them.
         float[] before = sampleNorms ? state.params().clone() : null;
         double gradientNorm = sampleNorms ? Clipping.norm(w.grad()) : Double.NaN;
         ShardStep keyed = new ShardStep(w.optimizer(), w.params(), w.grad(), w.state(), key);
-        entries.add(new Entry(key, shardKey, state, keyed, applied.step(), config, before, gradientNorm));
+        entries.add(new Entry(key, shardKey, state, keyed, applied, config, record, before, gradientNorm));
         keys.add(key);
         return !batched || entries.size() >= maxShards;
     }
@@ -125,13 +135,18 @@ final class StepBatch implements AutoCloseable {
         }
     }
 
-    /** Runs every waiting step on the backend as one call and returns them, emptying the batch. */
-    List<Entry> run() {
+    /**
+     * Runs every waiting step on the backend as one call and returns them, emptying the batch. A step whose result is
+     * not finite is taken back ({@link ShardStepper#checkResult}); with device-resident slots, its device copy is
+     * dropped too, so that the shard's slots are read again from keyed state (as of the last checkpoint barrier).
+     */
+    List<Ran> run() {
         List<Entry> todo = entries;
         entries = new ArrayList<>();
         keys.clear();
         List<ShardStep> steps = new ArrayList<>(todo.size());
         for (Entry e : todo) {
+            e.applied().undo().keep(e.state());
             steps.add(e.step());
         }
         long started = System.nanoTime();
@@ -141,7 +156,15 @@ final class StepBatch implements AutoCloseable {
         if (batched) {
             metrics.batchShards.update(steps.size());
         }
-        return todo;
+        List<Ran> ran = new ArrayList<>(todo.size());
+        for (Entry e : todo) {
+            ShardStepper.Rejected refused = ShardStepper.checkResult(e.state(), e.applied());
+            if (refused != null && resident() != null) {
+                resident().discard(e.key()::equals);
+            }
+            ran.add(new Ran(e, refused));
+        }
+        return ran;
     }
 
     /** How long the last {@link #run()} took, in microseconds. */

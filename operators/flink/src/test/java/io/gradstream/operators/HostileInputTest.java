@@ -179,6 +179,29 @@ class HostileInputTest {
     }
 
     @Test
+    void aStepWhoseResultOverflowsIsRefusedAndTakenBackAloneAndInABatch() throws Exception {
+        for (BackendSettings backend : List.of(BackendSettings.cpu(),
+                new BackendSettings(BackendSettings.Kind.CPU, Map.of(), 2, 60_000))) {
+            var h = BatchedStepsTest.harness(new ShardOptimizerOperator(60_000, 100, backend, Limits.DEFAULT), 1, 0,
+                    null);
+            open.add(h);
+            // Finite inputs, but 1e30 x 1e10 is not a float32: the step would store -Inf.
+            h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1e30), 2, Records.sync(1), 2)), 0);
+            h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1e10f, 1}), 1);
+            h.processElement1(Records.gradient("m", 0, "a", 2, 0, 1, new float[] {1e-10f, 0}), 2);
+            h.prepareSnapshotPreBarrier(1); // runs what the batch holds
+            assertThat(rejected(h)).as(backend.toString()).singleElement().satisfies(r -> {
+                assertThat(r.getReason()).isEqualTo(RejectReason.NON_FINITE_RESULT);
+                assertThat(r.getDetail()).contains("stays at version 0");
+            });
+            List<ParameterUpdate> u = updates(h);
+            assertThat(u).as(backend.toString()).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
+            // Version 1 is the second gradient's step from the untouched zeros: -1e30 x 1e-10.
+            assertThat(Records.values(u.get(1))).containsExactly(-1e20f, 0f);
+        }
+    }
+
+    @Test
     void malformedRecordsOfUnknownModelsAreRefusedOnArrivalAndNothingWaits() throws Exception {
         var h = harness();
         RawRecord good = Records.gradient("later", 0, "a", 1, 0, 1, new float[] {1});

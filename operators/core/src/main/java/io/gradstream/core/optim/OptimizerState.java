@@ -147,6 +147,15 @@ public final class OptimizerState {
         return c;
     }
 
+    /** Becomes {@code saved} (a {@link #copy()} taken earlier, whose arrays it adopts): slots created since are gone. */
+    public void restore(OptimizerState saved) {
+        step = saved.step;
+        tensors.clear();
+        tensors.putAll(saved.tensors);
+        scalars.clear();
+        scalars.putAll(saved.scalars);
+    }
+
     /** Bytes held by tensor slots: what checkpointing this state costs per shard, besides a few scalars. */
     public long tensorBytes() {
         long b = 0;

@@ -67,6 +67,12 @@ public final class ShardState {
         version++;
     }
 
+    /** Takes back a step (see {@link StepUndo}). */
+    void restore(long version, PrivacyLedger ledger) {
+        this.version = version;
+        this.ledger = ledger;
+    }
+
     public PendingStep pending() {
         return pending;
     }

@@ -35,9 +35,10 @@ public final class ShardStepper {
     /**
      * A step was applied: version, ledger and pending sum have advanced to {@code step.version()}, and {@code work} is
      * the optimizer loop that moves the parameters and slots there. {@link #offer} has run it; after {@link #prepare}
-     * the caller runs it (alone, or batched on a {@code StepBackend}) before anyone reads the shard again.
+     * the caller runs it (alone, or batched on a {@code StepBackend}) before anyone reads the shard again, between
+     * {@code undo.keep} and a check of the result ({@link #runChecked} does all three).
      */
-    public record Applied(StepResult step, ShardStep work) implements Outcome {
+    public record Applied(StepResult step, ShardStep work, StepUndo undo) implements Outcome {
     }
 
     /**
@@ -73,7 +74,10 @@ public final class ShardStepper {
             ShardPrivacy dp) {
         Outcome o = prepare(state, c, policy, optimizer, dp);
         if (o instanceof Applied a) {
-            run(a.work());
+            Rejected overflow = runChecked(state, a);
+            if (overflow != null) {
+                return overflow;
+            }
         }
         return o;
     }
@@ -124,10 +128,9 @@ public final class ShardStepper {
     /** As {@link #flush(ShardState, Optimizer)} for a shard of a private model; the divisor stays the expected one. */
     public static StepResult flush(ShardState state, Optimizer optimizer, ShardPrivacy dp) {
         Applied a = prepareFlush(state, optimizer, dp);
-        if (a == null) {
+        if (a == null || runChecked(state, a) != null) {
             return null;
         }
-        run(a.work());
         return a.step();
     }
 
@@ -139,6 +142,33 @@ public final class ShardStepper {
     /** Runs one step's optimizer loop on this thread. */
     public static void run(ShardStep work) {
         work.optimizer().step(work.params(), work.grad(), work.state());
+    }
+
+    /**
+     * Runs an applied step's loop on this thread and checks its result: a step that would leave a parameter or slot
+     * Inf or NaN is taken back ({@link StepUndo#restore}) and refused.
+     *
+     * @return null when the step stands, else its refusal (NON_FINITE_RESULT)
+     */
+    public static Rejected runChecked(ShardState state, Applied a) {
+        a.undo().keep(state);
+        run(a.work());
+        return checkResult(state, a);
+    }
+
+    /**
+     * After an applied step's loop ran (here or on a backend): null when its result is finite, else the step is taken
+     * back and this is its refusal.
+     */
+    public static Rejected checkResult(ShardState state, Applied a) {
+        long bad = StepUndo.firstNonFinite(state);
+        if (bad < 0) {
+            return null;
+        }
+        a.undo().restore(state);
+        return new Rejected(RejectCode.NON_FINITE_RESULT, "step " + a.step().version() + " would leave element "
+                + bad + " of the parameters and optimizer slots non-finite; the shard stays at version "
+                + state.version() + " and the step's " + a.step().contributions() + " contribution(s) are dropped");
     }
 
     private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy, ShardPrivacy dp) {
@@ -309,6 +339,7 @@ public final class ShardStepper {
         // The loop only moves parameters and slots, so it may run later, batched, as long as it runs before the shard
         // is read again; version and ledger advance now.
         ShardStep work = new ShardStep(optimizer, s.params(), gradient, s.optimizer());
+        StepUndo undo = new StepUndo(s.version(), s.ledger());
         s.advanceVersion();
         double epsilon = Double.NaN;
         boolean exhausted = false;
@@ -319,6 +350,6 @@ public final class ShardStepper {
             exhausted = !p.allowsStep(s.ledger());
         }
         return new Applied(new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
-                exhausted, aggregationWaitMs), work);
+                exhausted, aggregationWaitMs), work, undo);
     }
 }
