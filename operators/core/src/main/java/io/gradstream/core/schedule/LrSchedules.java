@@ -184,7 +184,7 @@ public final class LrSchedules {
             throw new InvalidHyperparameterException(divFactor <= 0 ? "div_factor" : "final_div_factor",
                     divFactor <= 0 ? divFactor : finalDivFactor, "must be > 0");
         }
-        return new Schedulers.OneCycleLr(g, totalSteps, maxLr, pctStart, strategy.equals("cos"), cycleMomentum,
+        return new PhasedSchedulers.OneCycleLr(g, totalSteps, maxLr, pctStart, strategy.equals("cos"), cycleMomentum,
                 hp.number("base_momentum", 0.85), hp.number("max_momentum", 0.95), divFactor, finalDivFactor,
                 hp.flag("three_phase", false)).initialStep();
     }
@@ -221,7 +221,7 @@ public final class LrSchedules {
             Map<String, ?> subMap = (Map<String, ?>) m;
             subs.add(build(canonical, Hyperparameters.of(subMap), g));
         }
-        return new Schedulers.SequentialLr(g, subs, milestones);
+        return new PhasedSchedulers.SequentialLr(g, subs, milestones);
     }
 
     private static long positive(Hyperparameters hp, String name, long defaultValue) {
