@@ -30,18 +30,12 @@ import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 import org.apache.flink.configuration.Configuration;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * End-to-end pipeline benchmark on an embedded broker and {@code gradstream local}, synthetic gradients for M shards
@@ -106,7 +100,7 @@ public final class PipelineBenchmark {
 
             // 0. The pipe's limit: a consume -> produce copy of a backlog of records of the same size through the
             // same broker, nothing else running.
-            double copyMBps = copyLoop(bootstrap, recordBytes, records, o);
+            double copyMBps = KafkaCopyLoop.copyLoop(bootstrap, recordBytes, records, o, PARTITIONS);
             out.printf(Locale.ROOT, "copy loop: %.1f MB/s (%d records)%n", copyMBps, records);
             out.flush();
 
@@ -128,7 +122,7 @@ public final class PipelineBenchmark {
             // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same machine.
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> publishers = startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, 0);
-            Counter counter = new Counter(bootstrap, s.parametersTopic(), "bench");
+            ParameterCounter counter = new ParameterCounter(bootstrap, s.parametersTopic(), "bench");
             counter.start();
             Thread.sleep(o.warmup().toMillis());
             long n0 = counter.updates.sum();
@@ -190,13 +184,13 @@ public final class PipelineBenchmark {
     private static void writeBacklog(String bootstrap, String topic, String model, byte[][] payloads, int records)
             throws Exception {
         AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = producer(bootstrap)) {
-            awaitLeaders(p, topic);
+        try (var p = KafkaCopyLoop.producer(bootstrap)) {
+            KafkaCopyLoop.awaitLeaders(p, topic);
             for (int i = 0; i < records && failed.get() == null; i++) {
                 int shard = i % payloads.length;
                 byte[] key = (model + "/w/" + shard).getBytes(StandardCharsets.UTF_8);
                 p.send(new ProducerRecord<>(topic, key, gradientRecord(model, shard, "backlog",
-                        i / payloads.length + 1, payloads[shard])), failureInto(failed));
+                        i / payloads.length + 1, payloads[shard])), KafkaCopyLoop.failureInto(failed));
                 if (i % 256 == 255) {
                     p.flush();
                 }
@@ -205,14 +199,6 @@ public final class PipelineBenchmark {
         if (failed.get() != null) {
             throw new IllegalStateException("writing the gradient backlog failed: " + failed.get(), failed.get());
         }
-    }
-
-    private static Callback failureInto(AtomicReference<Exception> failed) {
-        return (meta, e) -> {
-            if (e != null) {
-                failed.compareAndSet(null, e);
-            }
-        };
     }
 
     /**
@@ -293,7 +279,7 @@ public final class PipelineBenchmark {
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(Encoding.FP32)
                 .build();
-        try (var p = producer(bootstrap)) {
+        try (var p = KafkaCopyLoop.producer(bootstrap)) {
             p.send(new ProducerRecord<>(topic, model.getBytes(StandardCharsets.UTF_8),
                     new AvroRecords<>(ControlCommand.class).encode(ControlCommand.newBuilder().setModelId(model)
                             .setType(CommandType.CREATE).setSpec(spec).build()))).get();
@@ -330,7 +316,7 @@ public final class PipelineBenchmark {
         for (int w = 0; w < o.workers(); w++) {
             String worker = "w" + w + "-" + System.nanoTime();
             Thread t = new Thread(() -> {
-                try (var p = producer(bootstrap)) {
+                try (var p = KafkaCopyLoop.producer(bootstrap)) {
                     long step = 0;
                     long sent = 0;
                     long start = System.nanoTime();
@@ -363,172 +349,6 @@ public final class PipelineBenchmark {
             threads.add(t);
         }
         return threads;
-    }
-
-    /** Reads the parameters topic: counts updates and bytes, and optionally publish-to-visibility latency. */
-    private static final class Counter extends Thread implements AutoCloseable {
-        final LongAdder updates = new LongAdder();
-        final LongAdder bytes = new LongAdder();
-        final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
-        volatile boolean recordLatency;
-        volatile long lastUpdateNanos = System.nanoTime();
-        private final KafkaConsumer<byte[], byte[]> consumer;
-        private final String model;
-        private final AtomicBoolean stop = new AtomicBoolean();
-        private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
-
-        Counter(String bootstrap, String topic, String model) {
-            super("bench-counter");
-            setDaemon(true);
-            Properties p = new Properties();
-            p.put("bootstrap.servers", bootstrap);
-            p.put("group.id", "bench-" + System.nanoTime());
-            p.put("auto.offset.reset", "latest");
-            p.put("isolation.level", "read_committed");
-            p.put("fetch.max.wait.ms", "5");
-            p.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
-            consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-            consumer.subscribe(List.of(topic));
-            this.model = model;
-        }
-
-        @Override
-        public void run() {
-            while (!stop.get()) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-                    long now = System.currentTimeMillis();
-                    try {
-                        ParameterUpdate u = avro.decode(r.value());
-                        if (!model.equals(u.getModelId()) || u.getVersion() == 0) {
-                            continue;
-                        }
-                        updates.increment();
-                        bytes.add(r.value().length + (r.key() == null ? 0 : r.key().length));
-                        lastUpdateNanos = System.nanoTime();
-                        if (recordLatency) {
-                            latencies.add((now - u.getLatestPublishedAtMs()) * 1000);
-                        }
-                    } catch (java.io.IOException e) {
-                        // not an update of ours
-                    }
-                }
-            }
-            consumer.close();
-        }
-
-        void awaitQuiet(Duration quiet, Duration max) throws InterruptedException {
-            long deadline = System.nanoTime() + max.toNanos();
-            while (System.nanoTime() - lastUpdateNanos < quiet.toNanos() && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-        }
-
-        long[] latencySnapshot() {
-            synchronized (latencies) {
-                return latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            join(5_000);
-        }
-    }
-
-    /**
-     * Consume -> produce copy of a backlog of {@code records} records of {@code recordBytes}, as fast as one thread
-     * can; MB/s over the last three quarters of it, the window {@link #drain} uses.
-     */
-    private static double copyLoop(String bootstrap, int recordBytes, int records, Options o) throws Exception {
-        String in = "bench-copy-in-" + System.nanoTime();
-        String out = "bench-copy-out-" + System.nanoTime();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(in, PARTITIONS, (short) 1).configs(Map.of("max.message.bytes",
-                    String.valueOf(16 << 20))), new NewTopic(out, PARTITIONS, (short) 1).configs(Map.of(
-                    "max.message.bytes", String.valueOf(16 << 20))))).all().get();
-        }
-        byte[] value = new byte[recordBytes];
-        new SplittableRandom(1).nextBytes(value);
-        // Written in flushed chunks: a single 2 GiB burst made the broker fall behind.
-        AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = producer(bootstrap)) {
-            awaitLeaders(p, in);
-            for (long i = 0; i < records && failed.get() == null; i++) {
-                p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
-                        failureInto(failed));
-                if (i % 256 == 255) {
-                    p.flush();
-                }
-            }
-        }
-        if (failed.get() != null) {
-            throw new IllegalStateException("copy loop: filling its input topic failed: " + failed.get(), failed.get());
-        }
-        Properties cp = new Properties();
-        cp.put("bootstrap.servers", bootstrap);
-        cp.put("group.id", "copy-" + System.nanoTime());
-        cp.put("auto.offset.reset", "earliest");
-        cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
-        long copied = 0;
-        long windowBytes = 0;
-        long start = 0;
-        long deadline = System.nanoTime() + o.measure().toNanos() + o.warmup().toNanos() + Duration.ofMinutes(1)
-                .toNanos();
-        try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                var p = producer(bootstrap)) {
-            c.subscribe(List.of(in));
-            while (copied < records && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-                    p.send(new ProducerRecord<>(out, r.key(), r.value()));
-                    copied++;
-                    if (copied == records / 4) {
-                        start = System.nanoTime();
-                    } else if (copied > records / 4) {
-                        windowBytes += r.value().length;
-                    }
-                }
-            }
-            p.flush();
-        }
-        // The copies served their purpose: delete them, so that the phases after this one do not share the page
-        // cache and the disk's write-back with 2 x records of dead data.
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.deleteTopics(List.of(in, out)).all().get();
-        }
-        if (copied < records) {
-            throw new IllegalStateException("copy loop: " + copied + " of " + records + " records copied in time");
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return windowBytes / seconds / 1e6;
-    }
-
-    /** Waits until every partition of a topic just created has a leader in the producer's metadata. */
-    private static void awaitLeaders(KafkaProducer<byte[], byte[]> p, String topic) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            var partitions = p.partitionsFor(topic);
-            if (!partitions.isEmpty() && partitions.stream().allMatch(i -> i.leader() != null && !i.leader().isEmpty())) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new IllegalStateException("topic " + topic + " has partitions without a leader after 30 s");
-    }
-
-    private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
-        // Not idempotent: on a topic created a moment ago the first batches can get NOT_LEADER_OR_FOLLOWER even
-        // after the metadata names a leader, and an idempotent producer's retries of them then fail forever with
-        // out-of-order sequence numbers. A benchmark's synthetic records may be duplicated by a retry; the job's own
-        // producers are not these.
-        p.put("enable.idempotence", "false");
-        p.put("batch.size", String.valueOf(1 << 20));
-        p.put("linger.ms", "5");
-        p.put("max.request.size", String.valueOf(16 << 20));
-        p.put("buffer.memory", String.valueOf(256L << 20));
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     static long percentile(long[] sorted, double q) {

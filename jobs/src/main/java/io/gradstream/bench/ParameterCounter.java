@@ -1,0 +1,84 @@
+package io.gradstream.bench;
+
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.ParameterUpdate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** Reads the parameters topic of a benchmark: counts updates and bytes, and optionally publish-to-visibility latency. */
+final class ParameterCounter extends Thread implements AutoCloseable {
+    final LongAdder updates = new LongAdder();
+    final LongAdder bytes = new LongAdder();
+    final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+    volatile boolean recordLatency;
+    volatile long lastUpdateNanos = System.nanoTime();
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final String model;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
+
+    ParameterCounter(String bootstrap, String topic, String model) {
+        super("bench-counter");
+        setDaemon(true);
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("group.id", "bench-" + System.nanoTime());
+        p.put("auto.offset.reset", "latest");
+        p.put("isolation.level", "read_committed");
+        p.put("fetch.max.wait.ms", "5");
+        p.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
+        consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer.subscribe(List.of(topic));
+        this.model = model;
+    }
+
+    @Override
+    public void run() {
+        while (!stop.get()) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+                long now = System.currentTimeMillis();
+                try {
+                    ParameterUpdate u = avro.decode(r.value());
+                    if (!model.equals(u.getModelId()) || u.getVersion() == 0) {
+                        continue;
+                    }
+                    updates.increment();
+                    bytes.add(r.value().length + (r.key() == null ? 0 : r.key().length));
+                    lastUpdateNanos = System.nanoTime();
+                    if (recordLatency) {
+                        latencies.add((now - u.getLatestPublishedAtMs()) * 1000);
+                    }
+                } catch (java.io.IOException e) {
+                    // not an update of ours
+                }
+            }
+        }
+        consumer.close();
+    }
+
+    void awaitQuiet(Duration quiet, Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() - lastUpdateNanos < quiet.toNanos() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+    }
+
+    long[] latencySnapshot() {
+        synchronized (latencies) {
+            return latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop.set(true);
+        join(5_000);
+    }
+}
