@@ -29,7 +29,8 @@ class LayeringTest {
     void everyModuleIsImported() {
         // A rule over an empty import would pass vacuously: check the importer saw each layer.
         for (String pkg : new String[] {"io.gradstream.core", "io.gradstream.schemas", "io.gradstream.model",
-            "io.gradstream.operators", "io.gradstream.opencl", "io.gradstream.client", "io.gradstream.job"}) {
+            "io.gradstream.operators", "io.gradstream.opencl", "io.gradstream.client", "io.gradstream.job",
+            "io.gradstream.cli"}) {
             org.assertj.core.api.Assertions.assertThat(classes.stream().anyMatch(c -> c.getPackageName()
                     .startsWith(pkg))).as(pkg).isTrue();
         }
@@ -68,6 +69,15 @@ class LayeringTest {
         noClasses().that().resideInAnyPackage("io.gradstream.schemas..", "io.gradstream.client..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.apache.flink..", "org.jocl..",
                         "io.gradstream.operators..", "io.gradstream.opencl..", "io.gradstream.job..")
+                .check(classes);
+    }
+
+    @Test
+    void theJobKnowsNoTool() {
+        noClasses().that().resideInAnyPackage("io.gradstream.job..", "io.gradstream.kafka..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.gradstream.cli..", "io.gradstream.local..",
+                        "io.gradstream.demo..", "io.gradstream.ops..", "io.gradstream.bench..")
+                .because("the jobs module (and its cluster jar) is the job only; the tools module builds on it")
                 .check(classes);
     }
 

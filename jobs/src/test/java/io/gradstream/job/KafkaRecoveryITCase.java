@@ -3,7 +3,7 @@ package io.gradstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.kafka.KafkaIo;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;

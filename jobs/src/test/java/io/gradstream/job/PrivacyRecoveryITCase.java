@@ -8,7 +8,7 @@ import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.kafka.KafkaIo;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.operators.RawRecord;

@@ -2,7 +2,7 @@ package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.schemas.ParameterUpdate;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package io.gradstream.job;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.gradstream.kafka.KafkaIo;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;

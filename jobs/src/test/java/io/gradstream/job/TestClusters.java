@@ -11,11 +11,11 @@ import org.apache.flink.configuration.Configuration;
  * Shared set-up of the integration tests: MiniCluster settings that keep Flink's scratch folders under target/, and
  * a Kafka consumer that reads a topic from the beginning as the job's downstream consumers do.
  */
-final class TestClusters {
+public final class TestClusters {
     private TestClusters() {
     }
 
-    static Configuration keepFilesInTarget() {
+    public static Configuration keepFilesInTarget() {
         Path dir = Path.of("target", "minicluster").toAbsolutePath();
         Configuration c = new Configuration();
         c.setString("web.upload.dir", dir.resolve("web-upload").toString());
@@ -27,7 +27,7 @@ final class TestClusters {
      * Avro records of {@code topic} (read_committed) until {@code expected} arrived or 30 s passed, then one more
      * second of polling so that a record too many shows up.
      */
-    static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(String bootstrap, String topic,
+    public static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(String bootstrap, String topic,
             Class<T> type, int expected) throws java.io.IOException {
         io.gradstream.schemas.AvroRecords<T> avro = new io.gradstream.schemas.AvroRecords<>(type);
         List<T> out = new java.util.ArrayList<>();
@@ -45,21 +45,8 @@ final class TestClusters {
         return out;
     }
 
-    /** What a {@code gradstream} command printed and returned. */
-    record CliRun(int status, String out, String err) {
-    }
-
-    /** Runs a {@code gradstream} command in this JVM. */
-    static CliRun cli(String... args) {
-        java.io.StringWriter out = new java.io.StringWriter();
-        java.io.StringWriter err = new java.io.StringWriter();
-        int rc = io.gradstream.cli.GradstreamCli.execute(new java.io.PrintWriter(out, true),
-                new java.io.PrintWriter(err, true), args);
-        return new CliRun(rc, out.toString(), err.toString());
-    }
-
     /** Sends the workload's CREATE to {@code control} and its gradients to {@code gradients}. */
-    static void publish(String bootstrap, Workload work) throws Exception {
+    public static void publish(String bootstrap, Workload work) throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(p,
@@ -78,7 +65,7 @@ final class TestClusters {
      * The newest update of each shard in {@code parameters}, read until every shard reached the workload's last step
      * or 60 s passed.
      */
-    static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(String bootstrap,
+    public static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(String bootstrap,
             Workload work) throws java.io.IOException {
         java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latest = new java.util.HashMap<>();
         io.gradstream.schemas.AvroRecords<io.gradstream.schemas.ParameterUpdate> avro =
@@ -97,7 +84,7 @@ final class TestClusters {
     }
 
     /** Reads {@code topic} from the earliest offset with isolation.level=read_committed, in its own group. */
-    static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrap, String topic) {
+    public static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrap, String topic) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", "read_committed");

@@ -16,13 +16,13 @@ import java.util.SplittableRandom;
  * publish over T steps, in publish order, and the parameters the kernel gives when applied locally -- SYNC: to the
  * example-weighted mean {@code Σ fl32(n_k·g_k) / N} summed in publish order; ASYNC: to each gradient in turn.
  */
-final class Workload {
-    final RawRecord create;
-    final List<RawRecord> gradients = new ArrayList<>();
-    final float[][] expected;
-    final long steps;
+public final class Workload {
+    public final RawRecord create;
+    public final List<RawRecord> gradients = new ArrayList<>();
+    public final float[][] expected;
+    public final long steps;
 
-    Workload(String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize, int workers,
+    public Workload(String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize, int workers,
             int steps, long seed) {
         AggregationSpec aggregation = sync ? Records.sync(workers) : Records.async(1_000);
         create = Records.create("m", Records.spec(optimizer, hp, shardSize, aggregation, length));
@@ -72,7 +72,7 @@ final class Workload {
         this.steps = sync ? steps : (long) steps * workers;
     }
 
-    int shards() {
+    public int shards() {
         return expected.length;
     }
 }

@@ -1,4 +1,4 @@
-package io.gradstream.job;
+package io.gradstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

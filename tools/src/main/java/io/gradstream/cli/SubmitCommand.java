@@ -33,7 +33,7 @@ final class SubmitCommand implements Callable<Integer> {
     ClusterOptions cluster;
 
     @Option(names = "--jar", paramLabel = "FILE", description = "The job jar (default: the cluster jar "
-            + "gradstream-jobs*-cluster.jar beside the CLI's own jar, built by mvn -pl jobs -am package).")
+            + "gradstream-jobs*-cluster.jar beside the CLI's own jar, built by mvn -pl tools -am package).")
     Path jar;
 
     @Option(names = "--entry-class", defaultValue = "io.gradstream.job.GradstreamJob", paramLabel = "CLASS",
@@ -114,11 +114,11 @@ final class SubmitCommand implements Callable<Integer> {
         } catch (java.net.URISyntaxException | SecurityException e) {
             throw new IOException("cannot locate the CLI's jar; give --jar", e);
         }
-        Path dir = here.getParent(); // jobs/target/ from jobs/target/gradstream-jobs.jar or jobs/target/classes
+        Path dir = here.getParent(); // tools/target/ from tools/target/gradstream.jar or tools/target/classes
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().matches("gradstream-jobs.*-cluster\\.jar"))
                     .findFirst().orElseThrow(() -> new IllegalArgumentException("no cluster jar "
-                            + "(gradstream-jobs*-cluster.jar) in " + dir + ": build it with mvn -B -pl jobs -am "
+                            + "(gradstream-jobs*-cluster.jar) in " + dir + ": build it with mvn -B -pl tools -am "
                             + "package, or give --jar"));
         }
     }

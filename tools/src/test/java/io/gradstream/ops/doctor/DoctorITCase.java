@@ -3,7 +3,7 @@ package io.gradstream.ops.doctor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.cli.GradstreamCli;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;

@@ -1,9 +1,13 @@
-package io.gradstream.job;
+package io.gradstream.cli;
 
-import static io.gradstream.job.TestClusters.cli;
+import static io.gradstream.cli.CliRuns.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.job.GradstreamOptions;
+import io.gradstream.job.JobSettings;
+import io.gradstream.job.TestClusters;
+import io.gradstream.job.Workload;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.operators.Records;
 import io.gradstream.ops.FlinkRest;

@@ -1,8 +1,10 @@
-package io.gradstream.job;
+package io.gradstream.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.local.LocalGradstream;
+import io.gradstream.job.JobSettings;
+import io.gradstream.job.TestClusters;
+import io.gradstream.job.Workload;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;

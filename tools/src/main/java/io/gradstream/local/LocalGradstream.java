@@ -1,5 +1,6 @@
 package io.gradstream.local;
 
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.job.GradstreamJob;
 import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
@@ -211,11 +212,6 @@ public final class LocalGradstream implements AutoCloseable {
 
     /** Removes {@code dir} and everything in it; nothing if it does not exist. */
     public static void delete(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
+        EmbeddedKafka.deleteTree(dir);
     }
 }

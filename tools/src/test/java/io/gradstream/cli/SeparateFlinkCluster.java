@@ -1,4 +1,4 @@
-package io.gradstream.job;
+package io.gradstream.cli;
 
 import java.io.IOException;
 import org.apache.flink.configuration.Configuration;

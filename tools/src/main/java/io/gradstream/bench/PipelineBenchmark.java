@@ -2,7 +2,7 @@ package io.gradstream.bench;
 
 import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.job.JobSettings;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;

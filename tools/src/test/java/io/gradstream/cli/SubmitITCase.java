@@ -1,9 +1,13 @@
-package io.gradstream.job;
+package io.gradstream.cli;
 
-import static io.gradstream.job.TestClusters.cli;
+import static io.gradstream.cli.CliRuns.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.job.GradstreamOptions;
+import io.gradstream.job.JobSettings;
+import io.gradstream.job.TestClusters;
+import io.gradstream.job.Workload;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.operators.Records;
 import io.gradstream.ops.FlinkRest;
@@ -35,7 +39,8 @@ class SubmitITCase {
      * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's;
      * ClusterJarITCase runs it on a cluster in its own JVM.)
      */
-    private static final Path JAR = Path.of("target", "gradstream-jobs.jar");
+    private static final Path JAR = Path.of("target", "lib", "gradstream-jobs-" + System.getProperty(
+            "gradstream.version", "0.1.0-SNAPSHOT") + ".jar");
 
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(

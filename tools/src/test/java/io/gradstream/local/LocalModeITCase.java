@@ -1,4 +1,4 @@
-package io.gradstream.job;
+package io.gradstream.local;
 
 import static io.gradstream.ops.Sockets.freePort;
 import static org.assertj.core.api.Assertions.assertThat;

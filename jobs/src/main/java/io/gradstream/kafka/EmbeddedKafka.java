@@ -1,7 +1,9 @@
-package io.gradstream.local;
+package io.gradstream.kafka;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.stream.Stream;
+import java.util.Comparator;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -91,7 +93,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.shutdown();
         server.awaitShutdown();
         if (deleteDir) {
-            LocalGradstream.delete(dir);
+            deleteTree(dir);
+        }
+    }
+
+    /** Deletes a folder and everything in it; nothing when it does not exist. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
     }
 
