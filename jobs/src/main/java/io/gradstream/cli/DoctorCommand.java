@@ -29,13 +29,13 @@ import picocli.CommandLine.Spec;
         description = {"Checks what gradstream needs: Java >= 17, memory, the job configuration, Kafka (reachable; "
                 + "the job's topics exist, parameters compacted) and Flink's REST API (reachable, version, free "
                 + "slots).",
-            "Then the health of the running job (the newest named --job-name): job restarts (numRestarts; FAIL while "
-                    + "RESTARTING or FAILING), job checkpoint (age of the last completed checkpoint), job lag (records "
-                    + "its consumer group, gradstream.kafka.group-id, is behind on the gradients and control topics) "
-                    + "and job rejections (records written to the rejected topic per input record, lately). Pass the "
-                    + "job's own --config/--set, so that topics and group match.",
+            "Then the health of the running job, the newest one named --job-name: job restarts (Flink's "
+                    + "numRestarts; FAIL while RESTARTING or FAILING), checkpoint (age of the last completed one), "
+                    + "consumer lag (records the group gradstream.kafka.group-id is behind on the gradients and "
+                    + "control topics) and rejections (records written to the rejected topic per input record, "
+                    + "lately). Pass the job's own --config/--set, so that topics and group match.",
             "Prints OK, WARN or FAIL with a reason per check, then a summary; exits with 1 if any check failed.",
-            "Durations: 90s, 5 min, 1 h; percentages: 5 or 5%."})
+            "Durations: 90s, 5 min, 1 h; percentages: 5 or 5%%."})
 final class DoctorCommand implements Callable<Integer> {
 
     @Spec
@@ -61,34 +61,34 @@ final class DoctorCommand implements Callable<Integer> {
     int maxRestarts;
 
     @Option(names = "--checkpoint-warn", defaultValue = "5 min", paramLabel = "DURATION",
-            converter = DurationConverter.class, description = "job checkpoint: WARN when the last completed "
+            converter = DurationConverter.class, description = "checkpoint: WARN when the last completed "
                     + "checkpoint is this old, or none completed this long after the start (default: 5 min).")
     Duration checkpointWarn;
 
     @Option(names = "--checkpoint-fail", defaultValue = "15 min", paramLabel = "DURATION",
-            converter = DurationConverter.class, description = "job checkpoint: FAIL from this age (default: 15 min).")
+            converter = DurationConverter.class, description = "checkpoint: FAIL from this age (default: 15 min).")
     Duration checkpointFail;
 
     @Option(names = "--lag-warn", defaultValue = "100000", paramLabel = "RECORDS",
-            description = "job lag: WARN from this many records behind (default: ${DEFAULT-VALUE}).")
+            description = "consumer lag: WARN from this many records behind (default: ${DEFAULT-VALUE}).")
     long lagWarn;
 
     @Option(names = "--lag-fail", defaultValue = "1000000", paramLabel = "RECORDS",
-            description = "job lag: FAIL from this many records behind (default: ${DEFAULT-VALUE}).")
+            description = "consumer lag: FAIL from this many records behind (default: ${DEFAULT-VALUE}).")
     long lagFail;
 
     @Option(names = "--rejection-warn", defaultValue = "5", paramLabel = "PERCENT",
             converter = PercentConverter.class,
-            description = "job rejections: WARN from this share of input records rejected (default: 5%%).")
+            description = "rejections: WARN from this share of input records rejected (default: 5%%).")
     double rejectionWarn;
 
     @Option(names = "--rejection-fail", defaultValue = "50", paramLabel = "PERCENT",
-            converter = PercentConverter.class, description = "job rejections: FAIL from this share (default: 50%%).")
+            converter = PercentConverter.class, description = "rejections: FAIL from this share (default: 50%%).")
     double rejectionFail;
 
     @Option(names = "--rejection-window", defaultValue = "5 min", paramLabel = "DURATION",
             converter = DurationConverter.class,
-            description = "job rejections: count the records of this last period (default: 5 min).")
+            description = "rejections: count the records of this last period (default: 5 min).")
     Duration rejectionWindow;
 
     /** The thresholds of the job checks, from the options. */

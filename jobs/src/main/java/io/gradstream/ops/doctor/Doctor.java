@@ -30,7 +30,7 @@ public final class Doctor {
 
     /** Checks that read the job's settings (topics, group), left out when those are invalid. */
     public static boolean needsSettings(String check) {
-        return check.startsWith("kafka") || check.equals("job lag") || check.equals("job rejections");
+        return check.startsWith("kafka") || check.equals("consumer lag") || check.equals("rejections");
     }
 
     /** One line of the report. */

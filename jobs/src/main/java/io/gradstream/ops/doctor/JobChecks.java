@@ -40,7 +40,7 @@ final class JobChecks {
 
     static List<Check> of(String flinkUrl, String jobName, JobThresholds limits) {
         JobChecks j = new JobChecks(flinkUrl, jobName, limits);
-        return List.of(Check.of("job restarts", j::restarts), Check.of("job checkpoint", j::checkpoint));
+        return List.of(Check.of("job restarts", j::restarts), Check.of("checkpoint", j::checkpoint));
     }
 
     private Check.Result restarts() throws FlinkRestException, InterruptedException {

@@ -49,7 +49,7 @@ final class JobKafkaChecks {
 
     static List<Check> of(JobSettings settings, JobThresholds limits, Supplier<String> unreachable) {
         JobKafkaChecks k = new JobKafkaChecks(settings, limits, unreachable);
-        return List.of(Check.of("job lag", k::lag), Check.of("job rejections", k::rejections));
+        return List.of(Check.of("consumer lag", k::lag), Check.of("rejections", k::rejections));
     }
 
     private Check.Result lag() throws InterruptedException {

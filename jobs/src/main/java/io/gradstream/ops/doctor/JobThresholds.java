@@ -8,15 +8,15 @@ import java.util.Locale;
  * reaches it counts), and a FAIL limit is tested before its WARN limit, so a limit of 0 makes that check fail.
  *
  * @param maxRestarts restarts of the job from which {@code job restarts} fails (one restart already warns)
- * @param checkpointWarn age of the last completed checkpoint from which {@code job checkpoint} warns; also how long
+ * @param checkpointWarn age of the last completed checkpoint from which {@code checkpoint} warns; also how long
  *     a job may run before its first checkpoint completes
  * @param checkpointFail the same, for FAIL
- * @param lagWarn records the job's consumer group is behind on its input topics, from which {@code job lag} warns
+ * @param lagWarn records the job's consumer group is behind on its input topics, from which {@code consumer lag} warns
  * @param lagFail the same, for FAIL
  * @param rejectionWarnPercent share of input records written to the rejected topic, in percent, from which
- *     {@code job rejections} warns
+ *     {@code rejections} warns
  * @param rejectionFailPercent the same, for FAIL
- * @param rejectionWindow how far back {@code job rejections} counts records
+ * @param rejectionWindow how far back {@code rejections} counts records
  */
 public record JobThresholds(int maxRestarts, Duration checkpointWarn, Duration checkpointFail, long lagWarn,
         long lagFail, double rejectionWarnPercent, double rejectionFailPercent, Duration rejectionWindow) {
