@@ -210,16 +210,11 @@ class JobHealthTest {
 
     @Test
     void flagsDefaultToTheDefaultThresholdsAndAreDocumentedInHelp() {
-        picocli.CommandLine cl = new picocli.CommandLine(new GradstreamCli());
-        picocli.CommandLine doctor = cl.getSubcommands().get("doctor");
-        doctor.parseArgs();
-        Object command = doctor.getCommand();
-        assertThat(thresholds(command)).isEqualTo(JobThresholds.DEFAULTS);
-        doctor.parseArgs("--max-restarts", "0", "--checkpoint-warn", "90s", "--checkpoint-fail", "2 min",
+        assertThat(parse()).isEqualTo(JobThresholds.DEFAULTS);
+        assertThat(parse("--max-restarts", "0", "--checkpoint-warn", "90s", "--checkpoint-fail", "2 min",
                 "--lag-warn", "7", "--lag-fail", "8", "--rejection-warn", "2.5%", "--rejection-fail", "10",
-                "--rejection-window", "1 h");
-        assertThat(thresholds(command)).isEqualTo(new JobThresholds(0, Duration.ofSeconds(90), Duration.ofMinutes(2),
-                7, 8, 2.5, 10, Duration.ofHours(1)));
+                "--rejection-window", "1 h")).isEqualTo(new JobThresholds(0, Duration.ofSeconds(90),
+                Duration.ofMinutes(2), 7, 8, 2.5, 10, Duration.ofHours(1)));
 
         String help = run(0, "doctor", "--help")[0];
         assertThat(help).contains("--job-name=NAME", "--max-restarts=N", "--checkpoint-warn=DURATION",
@@ -232,11 +227,17 @@ class JobHealthTest {
         assertThat(negative).contains("gradstream doctor: Invalid --max-restarts: '-1' (must not be negative)");
     }
 
-    private static JobThresholds thresholds(Object doctorCommand) {
+    /** The thresholds {@code gradstream doctor ARGS} would use. */
+    private static JobThresholds parse(String... args) {
+        String[] all = new String[args.length + 1];
+        all[0] = "doctor";
+        System.arraycopy(args, 0, all, 1, args.length);
+        Object doctor = new picocli.CommandLine(new GradstreamCli()).parseArgs(all).subcommand().commandSpec()
+                .userObject();
         try {
-            var m = doctorCommand.getClass().getDeclaredMethod("thresholds");
+            var m = doctor.getClass().getDeclaredMethod("thresholds");
             m.setAccessible(true);
-            return (JobThresholds) m.invoke(doctorCommand);
+            return (JobThresholds) m.invoke(doctor);
         } catch (ReflectiveOperationException e) {
             throw new AssertionError(e);
         }
