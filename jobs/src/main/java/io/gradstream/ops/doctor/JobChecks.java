@@ -127,18 +127,29 @@ final class JobChecks {
         }
     }
 
-    /** First line of the newest entry of Flink's exception history ({@code /jobs/:id/exceptions}), or null. */
+    /**
+     * The root cause of the newest entry of Flink's exception history ({@code /jobs/:id/exceptions}) and the task it
+     * hit, or null. The root cause, because Flink often wraps a user function's exception (a source chained to a map
+     * reports "Failed to deserialize consumer record").
+     */
     static String lastFailure(JsonNode exceptions) {
         JsonNode entries = exceptions.path("exceptionHistory").path("entries");
         if (entries.isEmpty()) {
             return null;
         }
         JsonNode newest = entries.get(0);
-        String trace = newest.path("stacktrace").asText("").strip();
-        String first = trace.isEmpty() ? newest.path("exceptionName").asText("?") : trace.lines().findFirst()
-                .orElse("").strip();
+        String cause = newest.path("exceptionName").asText("?");
+        List<String> lines = newest.path("stacktrace").asText("").strip().lines().map(String::strip).toList();
+        if (!lines.isEmpty() && !lines.get(0).isEmpty()) {
+            cause = lines.get(0);
+        }
+        for (String l : lines) {
+            if (l.startsWith("Caused by: ")) {
+                cause = l.substring("Caused by: ".length());
+            }
+        }
         String where = newest.path("taskName").asText("");
-        String line = first + (where.isEmpty() || where.equals("null") ? "" : " in " + where);
+        String line = cause + (where.isEmpty() || where.equals("null") ? "" : " in " + where);
         return line.length() <= 200 ? line : line.substring(0, 200) + " ...";
     }
 

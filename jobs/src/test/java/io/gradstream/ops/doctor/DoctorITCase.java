@@ -72,6 +72,8 @@ class DoctorITCase {
         c.setString("taskmanager.bind-host", "127.0.0.1");
         // The REST API serves metrics from a store it refreshes at most this often (default 10 s).
         c.setString("metrics.fetcher.update-interval", "300 ms");
+        // ... and job details, checkpoints and exceptions from a cache of the execution graph (default 3 s).
+        c.setString("web.refresh-interval", "300 ms");
         return c;
     }
 
@@ -250,7 +252,7 @@ class DoctorITCase {
         assertThat(behind).as("records the job's group has not committed yet").isEmpty();
     }
 
-    /** Until Flink reports the job RUNNING again after its first restart. */
+    /** Until Flink reports the job RUNNING again after its first restart, with the failure in its history. */
     private static void awaitRestarted(FlinkRest rest, String id) throws Exception {
         long deadline = System.currentTimeMillis() + 60_000;
         String seen = "";
@@ -260,8 +262,9 @@ class DoctorITCase {
                 restarts = m.path("value").asText();
             }
             String state = rest.jobState(id);
-            seen = state + ", numRestarts " + restarts;
-            if (restarts.equals("1") && state.equals("RUNNING")) {
+            int failures = rest.get("jobs/" + id + "/exceptions").path("exceptionHistory").path("entries").size();
+            seen = state + ", numRestarts " + restarts + ", " + failures + " exception(s)";
+            if (restarts.equals("1") && state.equals("RUNNING") && failures > 0) {
                 return;
             }
             Thread.sleep(200);

@@ -93,13 +93,21 @@ class JobHealthTest {
     }
 
     @Test
-    void lastFailureIsTheFirstLineOfTheNewestException() throws Exception {
-        JsonNode history = json("{'exceptionHistory': {'entries': [{'exceptionName': 'java.lang.IllegalStateException',"
+    void lastFailureIsTheRootCauseOfTheNewestException() throws Exception {
+        JsonNode history = json("{'exceptionHistory': {'entries': [{"
+                + " 'exceptionName': 'java.lang.IllegalStateException',"
                 + " 'stacktrace': 'java.lang.IllegalStateException: injected failure\\n\\tat io.x.Map.map(Map.java:1)',"
                 + " 'timestamp': 5, 'taskName': 'failure injection (1/2)'}], 'truncated': false}}");
         assertThat(JobChecks.lastFailure(history))
                 .isEqualTo("java.lang.IllegalStateException: injected failure in failure injection (1/2)");
         assertThat(JobChecks.lastFailure(json("{'exceptionHistory': {'entries': []}}"))).isNull();
+        JsonNode wrapped = json("{'exceptionHistory': {'entries': [{'exceptionName': 'java.io.IOException',"
+                + " 'stacktrace': 'java.io.IOException: Failed to deserialize consumer record due to"
+                + "\\n\\tat a.B(B.java:1)\\nCaused by: org.x.Wrapper: wrapped\\n\\tat c.D(D.java:2)"
+                + "\\nCaused by: java.lang.IllegalStateException: injected failure\\n\\t... 12 more',"
+                + " 'taskName': 'Source: gradients (1/1)'}]}}");
+        assertThat(JobChecks.lastFailure(wrapped)).as("the root cause")
+                .isEqualTo("java.lang.IllegalStateException: injected failure in Source: gradients (1/1)");
     }
 
     private static JsonNode checkpoints(Long ackAgoMs) throws Exception {
