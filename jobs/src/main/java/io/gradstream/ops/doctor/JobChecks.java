@@ -48,7 +48,8 @@ final class JobChecks {
             return noJob;
         }
         FlinkRest rest = new FlinkRest(flinkUrl);
-        long restarts = numRestarts(rest, job.id());
+        // An ended job's metrics are gone: its state and last failure say enough.
+        long restarts = TERMINAL.contains(job.state()) ? -1 : numRestarts(rest, job.id());
         String failure = null;
         if (restarts != 0 || !job.state().equals("RUNNING")) {
             failure = lastFailure(rest.get("jobs/" + job.id() + "/exceptions?maxExceptions=1"));
@@ -59,6 +60,10 @@ final class JobChecks {
     private Check.Result checkpoint() throws FlinkRestException {
         if (!find()) {
             return new Check.Result(noJob.status(), "not checked: " + noJob.detail());
+        }
+        if (TERMINAL.contains(job.state())) {
+            // An ended job takes no checkpoints; job restarts already judges its state.
+            return Check.Result.warn("not checked: job " + job.id() + " is " + job.state());
         }
         return checkpointVerdict(job, new FlinkRest(flinkUrl).get("jobs/" + job.id() + "/checkpoints"), limits);
     }
@@ -159,10 +164,10 @@ final class JobChecks {
      * RESTARTING or FAILING now, or FAILED. {@code restarts} is -1 when unknown.
      */
     static Check.Result restartsVerdict(Job job, long restarts, String lastFailure, JobThresholds limits) {
-        String count = restarts < 0 ? "restarts unknown (Flink's metric store has no numRestarts yet)"
-                : restarts + " restart(s)";
-        String what = "job " + job.id() + " " + job.state() + ", " + count + " since it started "
-                + JobThresholds.human(job.uptime()) + " ago";
+        String count = restarts >= 0 ? restarts + " restart(s)" : TERMINAL.contains(job.state()) ? ""
+                : "restarts unknown (Flink's metric store has no numRestarts yet)";
+        String what = "job " + job.id() + " " + job.state() + (count.isEmpty() ? ", started " : ", " + count
+                + " since it started ") + JobThresholds.human(job.uptime()) + " ago";
         String failure = lastFailure == null ? "" : "; last failure: " + lastFailure;
         switch (job.state()) {
             case "FAILED", "RESTARTING", "FAILING":

@@ -19,6 +19,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * The checks of the running job that ask Kafka: how far the job's consumer group is behind on its input topics, and
@@ -72,7 +73,7 @@ final class JobKafkaChecks {
             }
             return lagVerdict(settings.groupId(), inputs, lags, limits);
         } catch (ExecutionException | TimeoutException e) {
-            return Check.Result.fail("cannot read offsets: " + KafkaChecks.cause(e));
+            return offsetsUnreadable(e);
         }
     }
 
@@ -86,8 +87,15 @@ final class JobKafkaChecks {
             long inputs = recordsSince(admin, List.of(settings.gradientsTopic(), settings.controlTopic()), since);
             return rejectionVerdict(settings, rejected, inputs, limits);
         } catch (ExecutionException | TimeoutException e) {
-            return Check.Result.fail("cannot read offsets: " + KafkaChecks.cause(e));
+            return offsetsUnreadable(e);
         }
+    }
+
+    private static Check.Result offsetsUnreadable(Exception e) {
+        if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+            return Check.Result.fail("not checked: a topic is missing (see kafka topics)");
+        }
+        return Check.Result.fail("cannot read offsets: " + KafkaChecks.cause(e));
     }
 
     /**

@@ -100,7 +100,8 @@ class DoctorITCase {
 
             String missing = doctor(1, "--skip", skip, "--bootstrap-servers", bs);
             assertThat(missing).contains("OK    kafka         " + bs + ": cluster ")
-                    .contains("FAIL  kafka topics  missing topic(s) rejected, status");
+                    .contains("FAIL  kafka topics  missing topic(s) rejected, status")
+                    .contains("FAIL  rejections    not checked: a topic is missing (see kafka topics)");
 
             admin.createTopics(List.of(new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1)))
                     .all().get(30, TimeUnit.SECONDS);

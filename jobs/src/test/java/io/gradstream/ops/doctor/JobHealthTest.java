@@ -71,8 +71,8 @@ class JobHealthTest {
             assertThat(r.detail()).contains("job a1b2 " + state)
                     .endsWith("last failure: java.io.IOException: disk full");
         }
-        assertThat(JobChecks.restartsVerdict(job("CANCELED", MIN), 0, null, DEFAULTS).status())
-                .isEqualTo(Status.WARN);
+        assertThat(JobChecks.restartsVerdict(job("CANCELED", MIN), -1, null, DEFAULTS)).isEqualTo(Result.warn(
+                "job a1b2 CANCELED, started 1 min ago: nothing trains until it is submitted again"));
         assertThat(JobChecks.restartsVerdict(job("INITIALIZING", 0), 0, null, DEFAULTS).status())
                 .isEqualTo(Status.WARN);
     }
