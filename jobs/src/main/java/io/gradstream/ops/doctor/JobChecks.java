@@ -78,7 +78,8 @@ final class JobChecks {
         try {
             overview = rest.get("jobs/overview");
         } catch (FlinkRestException e) {
-            noJob = Check.Result.fail(e.getMessage());
+            // This check reports the reason; the next one only refers to it.
+            noJob = Check.Result.fail("Flink's REST API did not answer (see above)");
             throw e;
         }
         JsonNode chosen = select(overview, jobName);
