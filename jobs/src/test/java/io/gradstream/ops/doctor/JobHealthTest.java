@@ -146,6 +146,20 @@ class JobHealthTest {
         assertThat(never.detail()).startsWith("no checkpoint completed since the job started 2 h ago");
     }
 
+    @Test
+    void unreachableFlinkFailsTheJobChecksOnceWithTheReason() throws Exception {
+        int port;
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort(); // closed again: nothing listens there
+        }
+        List<Doctor.Finding> f = Doctor.run(JobChecks.of("http://127.0.0.1:" + port, "gradstream", DEFAULTS));
+        assertThat(f.get(0).check()).isEqualTo("job restarts");
+        assertThat(f.get(0).result().status()).isEqualTo(Status.FAIL);
+        assertThat(f.get(0).result().detail()).contains("127.0.0.1:" + port).contains("connection refused");
+        assertThat(f.get(1)).isEqualTo(new Doctor.Finding("checkpoint",
+                Result.fail("not checked: Flink's REST API did not answer (see above)")));
+    }
+
     private static PartitionLag part(String topic, int p, Long committed, long start, long end) {
         return new PartitionLag(new TopicPartition(topic, p), committed, start, end);
     }
