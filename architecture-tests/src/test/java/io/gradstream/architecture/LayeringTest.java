@@ -1,5 +1,8 @@
 package io.gradstream.architecture;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -12,8 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The module layering of docs/architecture.md as rules over the main classes of every module, so that a wrong import
- * fails the build instead of waiting for a reviewer: the numeric core and the model layer know nothing of Flink,
- * Kafka or JOCL, the Flink operator nothing of OpenCL, and no package depends on itself through others.
+ * fails the build instead of waiting for a reviewer: the numeric core, the model layer and the conformance library
+ * know nothing of Flink, Kafka or JOCL, the Flink operator nothing of OpenCL, and no package depends on itself through
+ * others.
  */
 class LayeringTest {
     private static JavaClasses classes;
@@ -29,8 +33,8 @@ class LayeringTest {
     void everyModuleIsImported() {
         // A rule over an empty import would pass vacuously: check the importer saw each layer.
         for (String pkg : new String[] {"io.gradstream.core", "io.gradstream.schemas", "io.gradstream.model",
-            "io.gradstream.operators", "io.gradstream.opencl", "io.gradstream.client", "io.gradstream.job",
-            "io.gradstream.cli"}) {
+            "io.gradstream.conformance", "io.gradstream.operators", "io.gradstream.opencl", "io.gradstream.client",
+            "io.gradstream.job", "io.gradstream.cli"}) {
             org.assertj.core.api.Assertions.assertThat(classes.stream().anyMatch(c -> c.getPackageName()
                     .startsWith(pkg))).as(pkg).isTrue();
         }
@@ -53,6 +57,17 @@ class LayeringTest {
                 .should().dependOnClassesThat().resideInAnyPackage("org.apache.flink..", "org.apache.kafka..",
                         "org.jocl..", "io.gradstream.operators..", "io.gradstream.opencl..", "io.gradstream.job..")
                 .because("admission and the control log are plain classes, unit-tested without a MiniCluster")
+                .check(classes);
+    }
+
+    @Test
+    void theConformanceLibraryKnowsNoFrameworkAndOnlyTheCore() {
+        noClasses().that().resideInAPackage("io.gradstream.conformance..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.apache.flink..", "org.apache.kafka..",
+                        "org.jocl..", "org.apache.avro..")
+                .orShould().dependOnClassesThat(resideInAPackage("io.gradstream..")
+                        .and(not(resideInAnyPackage("io.gradstream.core..", "io.gradstream.conformance.."))))
+                .because("one replay judges every StepBackend (the OpenCL one from its tests) and serves the CLI")
                 .check(classes);
     }
 

@@ -38,9 +38,14 @@ class DashboardMetricsTest {
 
     enum Kind { COUNTER, GAUGE, METER, HISTOGRAM }
 
-    /** Flink's own metrics in use (https://nightlies.apache.org/flink/flink-docs-release-2.2/docs/ops/metrics/). */
+    /**
+     * Flink's own metrics in use (https://nightlies.apache.org/flink/flink-docs-release-2.2/docs/ops/metrics/;
+     * lastCheckpointCompletedTimestamp, in ms and -1 before the first checkpoint, is registered by Flink 2.2's
+     * DefaultCheckpointStatsTracker).
+     */
     static final Set<String> FLINK = Set.of("flink_jobmanager_job_uptime", "flink_jobmanager_job_numRestarts",
-            "flink_jobmanager_job_numberOfFailedCheckpoints", "flink_jobmanager_job_lastCheckpointDuration");
+            "flink_jobmanager_job_numberOfFailedCheckpoints", "flink_jobmanager_job_lastCheckpointDuration",
+            "flink_jobmanager_job_lastCheckpointCompletedTimestamp");
 
     /** The quantiles Flink's reporter exports for a histogram (its HistogramSummaryProxy). */
     static final Set<String> QUANTILES = Set.of("0.5", "0.75", "0.95", "0.98", "0.99", "0.999");

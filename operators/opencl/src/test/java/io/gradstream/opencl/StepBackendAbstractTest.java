@@ -3,7 +3,10 @@ package io.gradstream.opencl;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradstream.conformance.Json;
+import io.gradstream.conformance.ReferenceFormatException;
+import io.gradstream.conformance.ReferenceReplay;
+import io.gradstream.conformance.Verdict;
 import io.gradstream.core.optim.CpuStepBackend;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
@@ -14,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -25,12 +29,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The contract every {@link StepBackend} passes, run against each implementation by a subclass (the pattern of
  * Hipparchus' RandomGeneratorAbstractTest): batches of shards must end where {@link CpuStepBackend} ends, within
- * {@link #maxUlps()}, and the golden torch trajectories must pass the conformance bound.
+ * {@link #maxUlps()}, and the golden torch trajectories, replayed by the conformance module, must pass its bound and
+ * stay within {@link #maxUlps()} of the same replay on the CPU.
  */
 abstract class StepBackendAbstractTest {
-    /** The conformance runner's bound on the scaled error against the torch reference files. */
+    /** The conformance bound on the scaled error against the torch reference files (the reference README's). */
     static final double REFERENCE_TOLERANCE = 1e-4;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The backend under test; opened by the subclass. */
     abstract StepBackend backend();
@@ -113,36 +117,30 @@ abstract class StepBackendAbstractTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("referenceFiles")
-    void referenceTrajectoriesPass(Path file) throws IOException {
-        JsonNode root = JSON.readTree(file.toFile());
-        @SuppressWarnings("unchecked")
-        Map<String, Object> hp = JSON.convertValue(root.get("hyperparameters"), Map.class);
-        Optimizer opt = Optimizers.create(root.get("optimizer").asText(), hp);
-        float[] params = floats(root.get("initial_params"));
-        float[] cpuParams = params.clone();
-        OptimizerState state = new OptimizerState();
-        OptimizerState cpuState = new OptimizerState();
-        JsonNode grads = root.get("grads");
-        JsonNode expected = root.get("params_after_step");
-        double[] history = new double[params.length];
-        for (int i = 0; i < params.length; i++) {
-            history[i] = Math.abs(params[i]);
-            for (JsonNode row : expected) {
-                history[i] = Math.max(history[i], Math.abs(row.get(i).asDouble()));
-            }
+    void referenceTrajectoriesPass(Path file) throws ReferenceFormatException {
+        JsonNode root = Json.read(file);
+        Verdict mine = new ReferenceReplay(backend()).replay(root);
+        assertThat(mine.status()).as(mine.detail()).isEqualTo(Verdict.Status.PASS);
+        assertThat(mine.tolerance()).isEqualTo(REFERENCE_TOLERANCE);
+        assertThat(mine.maxScaledError()).as(mine.detail()).isLessThanOrEqualTo(REFERENCE_TOLERANCE);
+        // The same replay on the CPU: every step's parameters and the final slots within maxUlps() of it.
+        Verdict cpu = new ReferenceReplay(CpuStepBackend.INSTANCE).replay(root);
+        JsonNode steps = mine.computed().get("params_after_step");
+        JsonNode cpuSteps = cpu.computed().get("params_after_step");
+        assertThat(steps).hasSameSizeAs(cpuSteps).hasSize(root.get("grads").size());
+        for (int t = 0; t < steps.size(); t++) {
+            assertClose(Json.floats(steps.get(t), "params_after_step"), Json.floats(cpuSteps.get(t), "cpu"),
+                    file.getFileName() + " step " + (t + 1) + " vs CPU");
         }
-        for (int t = 0; t < grads.size(); t++) {
-            float[] g = floats(grads.get(t));
-            backend().step(List.of(new ShardStep(opt, params, g, state)));
-            opt.step(cpuParams, g, cpuState);
-            for (int i = 0; i < params.length; i++) {
-                double want = expected.get(t).get(i).asDouble();
-                double scale = Math.max(Math.abs(want), history[i]);
-                double err = params[i] == want ? 0 : Math.abs(params[i] - want) / scale;
-                assertThat(err).as("%s step %d element %d", file.getFileName(), t + 1, i)
-                        .isLessThanOrEqualTo(REFERENCE_TOLERANCE);
+        JsonNode slots = mine.computed().path("final_state");
+        JsonNode cpuSlots = cpu.computed().path("final_state");
+        assertThat(slots.size()).isEqualTo(cpuSlots.size());
+        for (Iterator<String> it = cpuSlots.fieldNames(); it.hasNext(); ) {
+            String slot = it.next();
+            if (cpuSlots.get(slot).isArray()) {
+                assertClose(Json.floats(slots.get(slot), slot), Json.floats(cpuSlots.get(slot), slot),
+                        file.getFileName() + " final " + slot + " vs CPU");
             }
-            assertClose(params, cpuParams, file.getFileName() + " step " + (t + 1) + " vs CPU");
         }
     }
 
@@ -171,10 +169,7 @@ abstract class StepBackendAbstractTest {
     }
 
     static Stream<Path> referenceFiles() throws IOException {
-        Path dir = referenceDir().resolve("optimizers");
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.toString().endsWith(".json")).sorted().toList().stream();
-        }
+        return ReferenceReplay.files(referenceDir().resolve("optimizers")).stream();
     }
 
     static Path referenceDir() {
@@ -214,13 +209,5 @@ abstract class StepBackendAbstractTest {
             a[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
         }
         return a;
-    }
-
-    private static float[] floats(JsonNode list) {
-        float[] out = new float[list.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (float) list.get(i).asDouble();
-        }
-        return out;
     }
 }

@@ -15,8 +15,22 @@ public final class Doctor {
     private Doctor() {
     }
 
-    /** What the standard checks look at; {@code settings} are the job's, already validated. */
-    public record Target(JobSettings settings, String flinkUrl) {
+    /**
+     * What the standard checks look at: {@code settings} are the job's, already validated; the running job is the
+     * newest one named {@code jobName} on the Flink cluster at {@code flinkUrl}.
+     */
+    public record Target(JobSettings settings, String flinkUrl, String jobName, JobThresholds thresholds) {
+        public Target(JobSettings settings, String flinkUrl) {
+            this(settings, flinkUrl, DEFAULT_JOB_NAME, JobThresholds.DEFAULTS);
+        }
+    }
+
+    /** The name {@code GradstreamJob} and {@code gradstream local} run the job under. */
+    public static final String DEFAULT_JOB_NAME = "gradstream";
+
+    /** Checks that read the job's settings (topics, group), left out when those are invalid. */
+    public static boolean needsSettings(String check) {
+        return check.startsWith("kafka") || check.equals("consumer lag") || check.equals("rejections");
     }
 
     /** One line of the report. */
@@ -32,8 +46,11 @@ public final class Doctor {
         checks.add(Checks.java(Runtime.version()));
         checks.add(Checks.memory(Runtime.getRuntime().maxMemory(), Checks.physicalMemory()));
         checks.add(Checks.opencl(t.settings().backend(), io.gradstream.opencl.ClContext::devices));
-        checks.addAll(KafkaChecks.of(t.settings()));
+        KafkaChecks kafka = KafkaChecks.create(t.settings());
+        checks.addAll(kafka.checks());
         checks.add(Checks.flink(t.flinkUrl()));
+        checks.addAll(JobChecks.of(t.flinkUrl(), t.jobName(), t.thresholds()));
+        checks.addAll(JobKafkaChecks.of(t.settings(), t.thresholds(), kafka::unreachable));
         return checks;
     }
 

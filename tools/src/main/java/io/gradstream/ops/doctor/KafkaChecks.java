@@ -31,15 +31,34 @@ final class KafkaChecks {
         this.settings = settings;
     }
 
-    static List<Check> of(JobSettings settings) {
-        KafkaChecks k = new KafkaChecks(settings);
-        return List.of(Check.of("kafka", k::reachable), Check.of("kafka topics", k::topics));
+    /** {@link #checks()} and, once they ran, {@link #unreachable()} for the later checks that ask Kafka. */
+    static KafkaChecks create(JobSettings settings) {
+        return new KafkaChecks(settings);
+    }
+
+    /** {@code kafka} (the brokers answer) and {@code kafka topics}. */
+    List<Check> checks() {
+        return List.of(Check.of("kafka", this::reachable), Check.of("kafka topics", this::topics));
+    }
+
+    /** Why the reachability check failed, or null (also when it has not run). */
+    String unreachable() {
+        return unreachable;
     }
 
     private Admin admin() {
+        return admin(settings);
+    }
+
+    static Admin admin(JobSettings settings) {
         return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S),
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S)));
+    }
+
+    /** The message of an Admin call's failure: its cause's, which names what went wrong. */
+    static String cause(Exception e) {
+        return e.getCause() != null ? e.getCause().getMessage() : e.getClass().getSimpleName();
     }
 
     private Check.Result reachable() throws InterruptedException {
@@ -49,8 +68,7 @@ final class KafkaChecks {
             return Check.Result.ok(settings.bootstrapServers() + ": cluster " + c.clusterId().get(TIMEOUT_S,
                     TimeUnit.SECONDS) + ", " + brokers + " broker(s)");
         } catch (ExecutionException | TimeoutException e) {
-            unreachable = settings.bootstrapServers() + " did not answer within " + TIMEOUT_S + " s ("
-                    + (e.getCause() != null ? e.getCause().getMessage() : e.getClass().getSimpleName()) + ")";
+            unreachable = settings.bootstrapServers() + " did not answer within " + TIMEOUT_S + " s (" + cause(e) + ")";
             return Check.Result.fail(unreachable);
         }
     }
@@ -74,8 +92,7 @@ final class KafkaChecks {
             String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
             return verdict(settings.parametersTopic(), wanted, policy);
         } catch (ExecutionException | TimeoutException e) {
-            return Check.Result.fail("cannot read topics: " + (e.getCause() != null ? e.getCause().getMessage()
-                    : e.getClass().getSimpleName()));
+            return Check.Result.fail("cannot read topics: " + cause(e));
         }
     }
 

@@ -3,59 +3,14 @@ package io.gradstream.core.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gradstream.core.testing.ReferenceData;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestFactory;
 
 class Int8BlockCodecTest {
 
     private final Int8BlockCodec codec = new Int8BlockCodec();
-
-    @TestFactory
-    Stream<DynamicTest> matchesGoldenVectors() {
-        Map<String, Object> file = ReferenceData.load("numeric_formats/int8_blockwise_quantization.json");
-        List<?> vectors = (List<?>) file.get("vectors");
-        assertThat(vectors).isNotEmpty();
-        return vectors.stream().map(v -> (Map<?, ?>) v).map(v -> DynamicTest.dynamicTest((String) v.get("name"), () -> {
-            assertThat(((Double) v.get("block_size")).intValue()).isEqualTo(Int8BlockCodec.BLOCK_SIZE);
-            float[] x = ReferenceData.floats(v.get("x"));
-            float[] expectedScales = ReferenceData.floats(v.get("scales"));
-            byte[] expectedQ = bytes((List<?>) v.get("q"));
-            float[] expectedDequantized = ReferenceData.floats(v.get("dequantized"));
-            assertThat(x).hasSize(((Double) v.get("length")).intValue());
-            assertThat(Int8BlockCodec.numBlocks(x.length)).isEqualTo(((Double) v.get("n_blocks")).intValue());
-
-            float[] scales = new float[Int8BlockCodec.numBlocks(x.length)];
-            byte[] q = new byte[x.length];
-            Int8BlockCodec.quantize(x, 0, x.length, scales, q);
-            assertThat(bits(scales)).isEqualTo(bits(expectedScales));
-            assertThat(q).isEqualTo(expectedQ);
-
-            float[] dequantized = new float[x.length];
-            Int8BlockCodec.dequantize(scales, q, dequantized);
-            assertThat(bits(dequantized)).isEqualTo(bits(expectedDequantized));
-
-            // The codec writes the same numbers: per block the float32 scale (LE), then that block's q bytes.
-            byte[] encoded = codec.encode(x);
-            assertThat(encoded).hasSize(codec.maxEncodedSize(x.length)).hasSize(4 * scales.length + x.length);
-            ByteBuffer le = ByteBuffer.wrap(encoded).order(ByteOrder.LITTLE_ENDIAN);
-            for (int b = 0; b < scales.length; b++) {
-                int blockStart = b * (Int8BlockCodec.BLOCK_SIZE + 4);
-                assertThat(Float.floatToRawIntBits(le.getFloat(blockStart))).isEqualTo(Float.floatToRawIntBits(scales[b]));
-                for (int i = b * Int8BlockCodec.BLOCK_SIZE; i < Math.min((b + 1) * Int8BlockCodec.BLOCK_SIZE, x.length); i++) {
-                    assertThat(encoded[blockStart + 4 + i - b * Int8BlockCodec.BLOCK_SIZE]).isEqualTo(expectedQ[i]);
-                }
-            }
-            assertThat(bits(codec.decode(encoded, x.length))).isEqualTo(bits(expectedDequantized));
-        }));
-    }
 
     @Test
     void quantizeHonoursOffset() {
@@ -178,23 +133,5 @@ class Int8BlockCodecTest {
             x[i] = (float) random.nextGaussian() * scale;
         }
         return x;
-    }
-
-    private static byte[] bytes(List<?> values) {
-        byte[] out = new byte[values.size()];
-        for (int i = 0; i < out.length; i++) {
-            double v = (Double) values.get(i);
-            assertThat(v).isBetween(-127.0, 127.0);
-            out[i] = (byte) v;
-        }
-        return out;
-    }
-
-    private static int[] bits(float[] values) {
-        int[] out = new int[values.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = Float.floatToRawIntBits(values[i]);
-        }
-        return out;
     }
 }

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Runs gradstream's kernels against reference files in the format of {@code shared/reference}: one line per file
@@ -26,7 +25,7 @@ public final class ConformanceRunner {
     private final PrintWriter out;
     private final PrintWriter err;
     private final Path outputDir;
-    private final StepBackend backend;
+    private final ReferenceReplay replay;
 
     /** @param outputDir where to write what the kernels computed, per input file; null for none */
     public ConformanceRunner(PrintWriter out, PrintWriter err, Path outputDir) {
@@ -38,7 +37,7 @@ public final class ConformanceRunner {
         this.out = out;
         this.err = err;
         this.outputDir = outputDir;
-        this.backend = backend;
+        this.replay = new ReferenceReplay(backend);
     }
 
     /** Checks every file under {@code paths}; returns the exit status. */
@@ -102,10 +101,8 @@ public final class ConformanceRunner {
     private static List<Input> expand(Path p) throws IOException {
         List<Input> result = new ArrayList<>();
         if (Files.isDirectory(p)) {
-            try (Stream<Path> walk = Files.walk(p)) {
-                walk.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().endsWith(".json"))
-                        .sorted()
-                        .forEach(f -> result.add(new Input(f, p, true)));
+            for (Path f : ReferenceReplay.files(p)) {
+                result.add(new Input(f, p, true));
             }
         } else {
             result.add(new Input(p, p.getParent() == null ? Path.of(".") : p.getParent(), false));
@@ -115,39 +112,11 @@ public final class ConformanceRunner {
 
     /** The verdict for one file, or null for a manifest met while walking a directory. */
     private Verdict check(Input input) throws ReferenceFormatException {
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(input.file.toFile());
-        } catch (IOException e) {
-            throw new ReferenceFormatException("not readable as JSON: " + firstLine(e.getMessage()), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new ReferenceFormatException("not a JSON object");
-        }
-        try {
-            if (OptimizerCheck.accepts(root)) {
-                return OptimizerCheck.run(root, backend);
-            }
-            if (ScheduleCheck.accepts(root)) {
-                return ScheduleCheck.run(root);
-            }
-            // Before the numeric formats: rdp_per_alpha.json also has "cases".
-            if (PrivacyCheck.accepts(root)) {
-                return PrivacyCheck.run(root);
-            }
-            if (NumericFormatCheck.accepts(root)) {
-                return NumericFormatCheck.run(root);
-            }
-        } catch (RuntimeException e) {
-            // Malformed values inside a known format (wrong types, sizes) must read as bad input, not a crash.
-            throw new ReferenceFormatException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
-        }
-        if (input.fromDirectory && root.has("files") && root.get("files").isArray()) {
+        JsonNode root = Json.read(input.file);
+        if (input.fromDirectory && ReferenceReplay.isManifest(root)) {
             return null;
         }
-        throw new ReferenceFormatException("unknown reference file: expected an optimizer trajectory (optimizer, "
-                + "grads, params_after_step), an LR schedule (scheduler, lrs), numeric-format vectors (cases or "
-                + "vectors) or privacy accounting values (rows, cases or entries with an accountant)");
+        return replay.replay(root);
     }
 
     static String format(Verdict v, Path file) {
@@ -165,13 +134,5 @@ public final class ConformanceRunner {
         } catch (IOException e) {
             err.println("WARN  could not write " + target + ": " + e.getMessage());
         }
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

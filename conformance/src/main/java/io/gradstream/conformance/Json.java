@@ -4,23 +4,40 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Reading and writing the reference files' JSON conventions: numbers are exact binary64 values, and NaN/±Inf are the
- * strings {@code "nan"}, {@code "inf"}, {@code "-inf"}. Accessors fail with the field's name when it is missing.
+ * The one reader (and writer) of the reference files' JSON conventions: numbers are exact binary64 values, NaN/±Inf
+ * are the strings {@code "nan"}, {@code "inf"}, {@code "-inf"}, bit patterns hex strings. Accessors fail with the
+ * field's name when it is missing or of the wrong kind.
  */
-final class Json {
+public final class Json {
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private Json() {
     }
 
-    static JsonNode field(JsonNode obj, String name) throws ReferenceFormatException {
+    /** Parses a whole file; anything that is not one JSON object is a {@link ReferenceFormatException}. */
+    public static JsonNode read(Path file) throws ReferenceFormatException {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ReferenceFormatException("not readable as JSON: " + firstLine(e.getMessage()), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new ReferenceFormatException("not a JSON object");
+        }
+        return root;
+    }
+
+    public static JsonNode field(JsonNode obj, String name) throws ReferenceFormatException {
         JsonNode n = obj.get(name);
         if (n == null || n.isNull()) {
             throw new ReferenceFormatException("missing field '" + name + "'");
@@ -28,7 +45,7 @@ final class Json {
         return n;
     }
 
-    static double number(JsonNode n, String what) throws ReferenceFormatException {
+    public static double number(JsonNode n, String what) throws ReferenceFormatException {
         if (n.isNumber()) {
             return n.doubleValue();
         }
@@ -47,7 +64,7 @@ final class Json {
         throw new ReferenceFormatException(what + " is not a number: " + abbreviate(n));
     }
 
-    static double[] numbers(JsonNode n, String what) throws ReferenceFormatException {
+    public static double[] numbers(JsonNode n, String what) throws ReferenceFormatException {
         if (!n.isArray()) {
             throw new ReferenceFormatException(what + " is not a list of numbers");
         }
@@ -58,7 +75,7 @@ final class Json {
         return out;
     }
 
-    static float[] floats(JsonNode n, String what) throws ReferenceFormatException {
+    public static float[] floats(JsonNode n, String what) throws ReferenceFormatException {
         double[] d = numbers(n, what);
         float[] f = new float[d.length];
         for (int i = 0; i < d.length; i++) {
@@ -67,7 +84,7 @@ final class Json {
         return f;
     }
 
-    static double[][] matrix(JsonNode n, String what) throws ReferenceFormatException {
+    public static double[][] matrix(JsonNode n, String what) throws ReferenceFormatException {
         if (!n.isArray()) {
             throw new ReferenceFormatException(what + " is not a list of lists");
         }
@@ -76,6 +93,16 @@ final class Json {
             out[i] = numbers(n.get(i), what + "[" + i + "]");
         }
         return out;
+    }
+
+    /** A bit pattern such as {@code "0x7fc00000"} (the {@code 0x} is optional). */
+    public static long hexBits(JsonNode n, String what) throws ReferenceFormatException {
+        String s = n.asText().trim();
+        try {
+            return Long.parseLong(s.startsWith("0x") || s.startsWith("0X") ? s.substring(2) : s, 16);
+        } catch (NumberFormatException e) {
+            throw new ReferenceFormatException(what + " is not a hex bit pattern: " + s, e);
+        }
     }
 
     /** A finite value as a JSON number, a non-finite one as the reference files' string. */
@@ -106,7 +133,7 @@ final class Json {
     }
 
     /** A JSON object as plain Java values (Map, List, Double/Long, Boolean, String, null) for hyperparameters. */
-    static Map<String, Object> toMap(JsonNode obj, String what) throws ReferenceFormatException {
+    public static Map<String, Object> toMap(JsonNode obj, String what) throws ReferenceFormatException {
         if (!obj.isObject()) {
             throw new ReferenceFormatException(what + " is not an object");
         }
@@ -144,5 +171,13 @@ final class Json {
     static String abbreviate(JsonNode n) {
         String s = n.toString();
         return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 }

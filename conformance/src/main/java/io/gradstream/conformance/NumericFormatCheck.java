@@ -43,8 +43,8 @@ final class NumericFormatCheck {
         for (int c = 0; c < root.get("cases").size(); c++) {
             JsonNode cs = root.get("cases").get(c);
             String id = cs.has("id") ? cs.get("id").asText() : "case " + c;
-            int f32Bits = (int) hex(Json.field(cs, "f32_bits"), id + ".f32_bits");
-            int wantBits = (int) hex(Json.field(cs, prefix + "_bits"), id + "." + prefix + "_bits");
+            int f32Bits = (int) Json.hexBits(Json.field(cs, "f32_bits"), id + ".f32_bits");
+            int wantBits = (int) Json.hexBits(Json.field(cs, prefix + "_bits"), id + "." + prefix + "_bits");
             float input = Float.intBitsToFloat(f32Bits);
             short got = bf16 ? Bf16.fromFloat(input) : Fp16.fromFloat(input);
             float gotValue = bf16 ? Bf16.toFloat(got) : Fp16.toFloat(got);
@@ -63,7 +63,7 @@ final class NumericFormatCheck {
             }
             // Back-conversion of the reference bits must be exact too (it is what decode does).
             if (cs.has(prefix + "_to_f32_bits") && !Float.isNaN(wantValue)) {
-                int back = (int) hex(cs.get(prefix + "_to_f32_bits"), id + "." + prefix + "_to_f32_bits");
+                int back = (int) Json.hexBits(cs.get(prefix + "_to_f32_bits"), id + "." + prefix + "_to_f32_bits");
                 ok &= Float.floatToRawIntBits(wantValue) == back;
             }
             if (!ok) {
@@ -138,14 +138,5 @@ final class NumericFormatCheck {
         ObjectNode meta = computed.putObject("gradstream");
         meta.put("mismatches", mismatches);
         return Verdict.judge(maxError, 0, mismatches == 0, detail, computed);
-    }
-
-    private static long hex(JsonNode n, String what) throws ReferenceFormatException {
-        String s = n.asText().trim();
-        try {
-            return Long.parseLong(s.startsWith("0x") || s.startsWith("0X") ? s.substring(2) : s, 16);
-        } catch (NumberFormatException e) {
-            throw new ReferenceFormatException(what + " is not a hex bit pattern: " + s, e);
-        }
     }
 }
