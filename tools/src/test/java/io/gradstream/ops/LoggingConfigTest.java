@@ -41,7 +41,7 @@ class LoggingConfigTest {
     @Test
     void localModeLogsTextByDefault() throws Exception {
         assumeTrue(System.getenv("GRADSTREAM_LOG_FORMAT") == null, "GRADSTREAM_LOG_FORMAT is set");
-        LoggerContext ctx = start("jobs/src/main/resources/log4j2.properties");
+        LoggerContext ctx = start("tools/src/main/resources/log4j2.properties");
         try {
             assertThat(rootLayouts(ctx)).singleElement().isInstanceOf(PatternLayout.class);
         } finally {
@@ -52,7 +52,7 @@ class LoggingConfigTest {
     @Test
     void localModeLogsJsonOnRequest() throws Exception {
         System.setProperty(FORMAT, "json");
-        LoggerContext ctx = start("jobs/src/main/resources/log4j2.properties");
+        LoggerContext ctx = start("tools/src/main/resources/log4j2.properties");
         try {
             List<Layout<?>> layouts = rootLayouts(ctx);
             assertThat(layouts).singleElement().isInstanceOf(JsonTemplateLayout.class);
