@@ -141,6 +141,8 @@ class FuzzITCase {
             producer.flush();
             awaitVersionZero(valid);
             long created = System.currentTimeMillis();
+            // Checkpoints triggered while the job's tasks start may be declined; none may fail from here on.
+            int failedBefore = get(jobUrl + "/checkpoints").path("counts").path("failed").asInt();
 
             List<Sent> plan = send(producer, hostile, valid, new SplittableRandom(SEED ^ 0x5eed));
             sent.addAll(plan);
@@ -222,8 +224,10 @@ class FuzzITCase {
             assertThat(checkpoint.path("latest").path("completed").path("trigger_timestamp").asLong())
                     .as("%s: a checkpoint triggered after every record was handled completes; %s", REPLAY,
                             checkpoint.path("counts")).isGreaterThan(observedAt);
-            assertThat(checkpoint.path("counts").path("failed").asInt()).as("%s: failed checkpoints: %s", REPLAY,
-                    checkpoint.path("latest").path("failed")).isZero();
+            System.out.println("FuzzITCase: checkpoints " + checkpoint.path("counts"));
+            assertThat(checkpoint.path("counts").path("failed").asInt()).as("%s: checkpoints failed after the "
+                    + "models were created: %s", REPLAY, checkpoint.path("latest").path("failed"))
+                    .isEqualTo(failedBefore);
             System.out.printf("FuzzITCase: %s passed in %d ms%n", REPLAY, System.currentTimeMillis() - started);
         } finally {
             // Kafka stops after this test: the job's transactional producers must be gone by then.

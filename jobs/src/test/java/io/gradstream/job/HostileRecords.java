@@ -464,8 +464,10 @@ final class HostileRecords {
                 cmd.setHyperparameters(Map.of("lr", 0.1));
             }
             h = new Hostile(type + " of an unknown model", null, COMMANDS.encode(cmd), INVALID_COMMAND);
-        } else if (c < 93) {
+        } else if (c < 90) {
             h = invalidUpdate();
+        } else if (c < 96) {
+            return misfiled();
         } else {
             Workload w = pick();
             ModelSpec other = ModelSpec.newBuilder(spec(w)).setHyperparameters(Map.of("lr", 0.5 + rnd.nextDouble()))
@@ -473,19 +475,20 @@ final class HostileRecords {
             h = new Hostile("CREATE of an existing model with another spec", null, COMMANDS.encode(create(w.model,
                     other)), INVALID_COMMAND);
         }
-        // The key of a control record names its model; these records are refused whatever key they carry.
-        byte[] key = switch (rnd.nextInt(4)) {
+        // Mostly under their model's key, as producers send them; the others are refused whatever key they carry.
+        byte[] key = switch (rnd.nextInt(6)) {
             case 0 -> null;
             case 1 -> bytes(1 + rnd.nextInt(20));
             case 2 -> utf8(pick().model);
-            default -> utf8("c" + rnd.nextInt(1000));
+            default -> modelKey(h.value());
         };
         return new Hostile(h.kind(), key, h.value(), h.reasons());
     }
 
     /**
-     * Control records near the 16 MiB limit whose Avro is well-formed: millions of empty tensors (each a few bytes on
-     * the wire, an object on the heap), and one tensor with millions of dimensions.
+     * Control records near the 16 MiB limit whose Avro is well-formed: millions of empty tensors (two bytes each on
+     * the wire, about a hundred on the heap once decoded), and one tensor with millions of dimensions. Both have more
+     * items than a control record may hold.
      */
     List<Hostile> oversizeControl() {
         List<Hostile> out = new ArrayList<>();
@@ -495,7 +498,8 @@ final class HostileRecords {
         byte[] empty = new byte[2 * count]; // name "" and shape [] per tensor
         tensors.raw(empty).varint(0);
         tensors.raw(specTail());
-        out.add(new Hostile("CREATE of millions of tensors", utf8("bomb"), tensors.toBytes(), CONTROL_REFUSALS));
+        out.add(new Hostile("CREATE of millions of tensors", utf8("bomb"), tensors.toBytes(),
+                EnumSet.of(RejectReason.TOO_LARGE)));
         Wire dims = new Wire();
         int d = (16 << 20) - 8192;
         dims.string("dims-" + serial++).varint(0).varint(1).varint(1).string("w").varint(d);
@@ -503,7 +507,7 @@ final class HostileRecords {
         Arrays.fill(twos, (byte) 4); // zig-zag 2
         dims.raw(twos).varint(0).varint(0).raw(specTail());
         out.add(new Hostile("CREATE of a tensor with millions of dimensions", utf8("dims"), dims.toBytes(),
-                CONTROL_REFUSALS));
+                EnumSet.of(RejectReason.TOO_LARGE)));
         return out;
     }
 
@@ -672,6 +676,34 @@ final class HostileRecords {
         return new Hostile(kind, null, COMMANDS.encode(create(model, b.build())), INVALID_COMMAND);
     }
 
+    /**
+     * Commands that would be applied under their own key -- DELETE, PAUSE or UPDATE of a valid model, a valid CREATE
+     * -- filed under another model's key, a malformed key or none.
+     */
+    private Hostile misfiled() {
+        Workload w = pick();
+        ControlCommand cmd = switch (rnd.nextInt(4)) {
+            case 0 -> command(w.model, CommandType.DELETE);
+            case 1 -> command(w.model, CommandType.PAUSE);
+            case 2 -> {
+                ControlCommand u = command(w.model, CommandType.UPDATE_HYPERPARAMETERS);
+                u.setHyperparameters(Map.of("lr", 0.5));
+                yield u;
+            }
+            default -> create("k" + serial++, validSpec());
+        };
+        String model = cmd.getModelId().toString();
+        Workload other = models.stream().filter(x -> !x.model.equals(model)).findFirst().orElseThrow();
+        byte[] key = switch (rnd.nextInt(5)) {
+            case 0 -> null;
+            case 1 -> new byte[0];
+            case 2 -> utf8(other.model);
+            case 3 -> utf8(model + " ");
+            default -> utf8(model + "/w/0");
+        };
+        return new Hostile(cmd.getType() + " under another key", key, COMMANDS.encode(cmd), INVALID_COMMAND);
+    }
+
     /** Hyperparameter updates of a valid model that are refused as a whole, so nothing changes. */
     private Hostile invalidUpdate() {
         Workload w = pick();
@@ -687,6 +719,15 @@ final class HostileRecords {
     }
 
     // ---- building blocks
+
+    /** The model id of an encoded command as its key, or none when the bytes are not a command. */
+    private static byte[] modelKey(byte[] value) {
+        try {
+            return utf8(COMMANDS.decode(value).getModelId().toString());
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
 
     private Workload pick() {
         return models.get(rnd.nextInt(models.size()));

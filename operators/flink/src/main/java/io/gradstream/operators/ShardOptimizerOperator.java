@@ -362,8 +362,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     public void processElement2(StreamRecord<RawRecord> element) throws Exception {
         flushBatch(); // a command may change or delete the shards of the batch
         RawRecord record = element.getValue();
-        ControlLog.Change change = control.read(record.value, record.topic + "-" + record.partition + "@"
-                + record.offset, new BroadcastModels());
+        ControlLog.Change change = control.read(record.key, record.value,
+                record.topic + "-" + record.partition + "@" + record.offset, new BroadcastModels());
         String model = change.model();
         if (change instanceof ControlLog.Created c) {
             models.put(model, c.spec());
