@@ -17,6 +17,8 @@ import java.util.SplittableRandom;
  * example-weighted mean {@code Σ fl32(n_k·g_k) / N} summed in publish order; ASYNC: to each gradient in turn.
  */
 public final class Workload {
+    public final String model;
+    public final boolean sync;
     public final RawRecord create;
     public final List<RawRecord> gradients = new ArrayList<>();
     public final float[][] expected;
@@ -24,8 +26,16 @@ public final class Workload {
 
     public Workload(String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize, int workers,
             int steps, long seed) {
+        this("m", optimizer, hp, sync, length, shardSize, workers, steps, seed);
+    }
+
+    /** As above for a model named {@code model} (several workloads can then share the topics). */
+    public Workload(String model, String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize,
+            int workers, int steps, long seed) {
+        this.model = model;
+        this.sync = sync;
         AggregationSpec aggregation = sync ? Records.sync(workers) : Records.async(1_000);
-        create = Records.create("m", Records.spec(optimizer, hp, shardSize, aggregation, length));
+        create = Records.create(model, Records.spec(optimizer, hp, shardSize, aggregation, length));
         int shards = (length + shardSize - 1) / shardSize;
         expected = new float[shards][];
         OptimizerState[] states = new OptimizerState[shards];
@@ -46,7 +56,7 @@ public final class Workload {
                         g[i] = (float) rnd.nextGaussian();
                     }
                     long n = 1 + rnd.nextInt(64);
-                    gradients.add(Records.gradient("m", s, "w" + w, t + 1, sync ? t : 0, n, g));
+                    gradients.add(Records.gradient(model, s, "w" + w, t + 1, sync ? t : 0, n, g));
                     if (!sync) {
                         kernel.step(expected[s], g, states[s]);
                     } else if (sum == null) {

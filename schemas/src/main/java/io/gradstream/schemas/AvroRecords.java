@@ -16,12 +16,35 @@ import org.apache.avro.specific.SpecificRecordBase;
 public final class AvroRecords<T extends SpecificRecordBase> {
     private final SpecificDatumReader<T> reader;
     private final SpecificDatumWriter<T> writer;
+    private final long maxItems;
     private BinaryEncoder encoder;
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
 
+    /** A record's array and map items (each an object on the heap) exceed the decoder's budget. */
+    public static final class TooManyItemsException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TooManyItemsException(String message) {
+            super(message);
+        }
+    }
+
     public AvroRecords(Class<T> type) {
+        this(type, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param maxItems most array and map items one decoded record may hold, over all its collections: an item of a
+     *     byte or two on the wire is an object of about a hundred bytes on the heap, so the record's size alone
+     *     bounds a decoded record only to some fifty times that size
+     */
+    public AvroRecords(Class<T> type, long maxItems) {
+        if (maxItems < 0) {
+            throw new IllegalArgumentException("maxItems must be >= 0, got " + maxItems);
+        }
         this.reader = new SpecificDatumReader<>(type);
         this.writer = new SpecificDatumWriter<>(type);
+        this.maxItems = maxItems;
     }
 
     /**
@@ -29,13 +52,13 @@ public final class AvroRecords<T extends SpecificRecordBase> {
      * ({@link BoundedDecoder}), so hostile input costs at most a few times its own size.
      *
      * @throws IOException when the bytes are not a record of this type (truncated, garbage, trailing bytes, a length
-     *     or count beyond the record)
+     *     or count beyond the record); {@link TooManyItemsException} when it has more items than {@code maxItems}
      */
     public T decode(byte[] bytes) throws IOException {
         if (bytes == null) {
             throw new IOException("no value");
         }
-        BoundedDecoder decoder = new BoundedDecoder(bytes);
+        BoundedDecoder decoder = new BoundedDecoder(bytes, maxItems);
         T record;
         try {
             record = reader.read(null, decoder);

@@ -13,17 +13,28 @@ import org.apache.avro.util.Utf8;
  * record before anything is allocated. Avro's own {@code BinaryDecoder} trusts those prefixes (5 bytes declaring a
  * 2 GiB string are an {@code OutOfMemoryError}); its JVM-wide {@code org.apache.avro.limits.*} properties bound them
  * by a constant, not by the record. Every item of gradstream's schemas takes at least one byte, so the count check
- * bounds an array's allocation by the record's size.
+ * bounds an array's allocation by the record's size. An item of one or two bytes still becomes an object of about a
+ * hundred bytes on the heap, so a budget of items across the whole record ({@code maxItems}) bounds what the decoded
+ * record holds.
  */
 final class BoundedDecoder extends Decoder {
     private final byte[] buf;
     private int pos;
     private final int end;
+    private final long maxItems;
+    private long itemsLeft;
 
     BoundedDecoder(byte[] bytes) {
+        this(bytes, Long.MAX_VALUE);
+    }
+
+    /** @param maxItems most array and map items in the whole record, over every collection and block */
+    BoundedDecoder(byte[] bytes, long maxItems) {
         this.buf = bytes;
         this.pos = 0;
         this.end = bytes.length;
+        this.maxItems = maxItems;
+        this.itemsLeft = maxItems;
     }
 
     /** Whether every byte was read. */
@@ -183,6 +194,11 @@ final class BoundedDecoder extends Decoder {
         if (n > remaining()) {
             throw new EOFException(what + " declares " + n + " items, " + remaining() + " bytes remain in the record");
         }
+        if (n > itemsLeft) {
+            throw new AvroRecords.TooManyItemsException("the record has more than " + maxItems + " array and map "
+                    + "items");
+        }
+        itemsLeft -= n;
         return n;
     }
 

@@ -60,6 +60,44 @@ class AvroRecordsTest {
                 .isInstanceOf(IOException.class).hasMessageContaining("items");
     }
 
+    private static ControlCommand createOf(int tensors, int dims) {
+        List<TensorSpec> specs = new java.util.ArrayList<>();
+        for (int i = 0; i < tensors; i++) {
+            specs.add(TensorSpec.newBuilder().setName("").setShape(java.util.Collections.nCopies(dims, 1)).build());
+        }
+        ModelSpec spec = ModelSpec.newBuilder().setTensors(specs).setOptimizer("SGD")
+                .setHyperparameters(java.util.Map.of("lr", 0.1)).setAggregation(AggregationSpec.newBuilder().build())
+                .setInit(InitSpec.newBuilder().build()).build();
+        return ControlCommand.newBuilder().setModelId("m").setType(CommandType.CREATE).setSpec(spec).build();
+    }
+
+    @Test
+    void theItemBudgetCountsEveryArrayAndMapItemOfTheRecord() throws IOException {
+        // 10 tensors, each with 3 dimensions, and one hyperparameter: 10 + 30 + 1 items.
+        byte[] bytes = new AvroRecords<>(ControlCommand.class).encode(createOf(10, 3));
+        assertThat(new AvroRecords<>(ControlCommand.class, 41).decode(bytes).getSpec().getTensors()).hasSize(10);
+        assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 40).decode(bytes))
+                .isInstanceOf(AvroRecords.TooManyItemsException.class).hasMessageContaining("more than 40");
+    }
+
+    @Test
+    void millionsOfTwoByteItemsAreRefusedBeforeTheyBecomeObjects() {
+        // An empty tensor takes two bytes on the wire (name "", shape []) and some 90 bytes of heap once decoded:
+        // 16 MiB of them would be 700 MB. Written as many blocks, so the budget holds across blocks.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(varint(1));
+        out.write('m');
+        out.writeBytes(varint(0)); // CREATE
+        out.writeBytes(varint(1)); // spec present
+        for (int block = 0; block < 1000; block++) {
+            out.writeBytes(varint(1000));
+            out.writeBytes(new byte[2000]);
+        }
+        out.writeBytes(varint(0));
+        assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 100_000).decode(out.toByteArray()))
+                .isInstanceOf(AvroRecords.TooManyItemsException.class).hasMessageContaining("more than 100000");
+    }
+
     @Test
     void negativeLengthsTruncationsAndTrailingBytesAreRefused() {
         AvroRecords<GradientBatch> avro = new AvroRecords<>(GradientBatch.class);

@@ -255,7 +255,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     public void processElement2(StreamRecord<RawRecord> element) throws Exception {
         flushBatch(); // a command may change or delete the shards of the batch
         RawRecord record = element.getValue();
-        ControlLog.Change change = control.read(record.value, record.position(), catalog);
+        ControlLog.Change change = control.read(record.key, record.value, record.position(), catalog);
         catalog.apply(change);
         var task = getRuntimeContext().getTaskInfo();
         if (change instanceof ControlLog.Created c && !c.config().explicitInit()) {

@@ -218,6 +218,22 @@ class HostileInputTest {
     }
 
     @Test
+    void aCommandUnderAnotherModelsKeyIsRefusedAndChangesNothing() throws Exception {
+        var h = harness();
+        h.processElement2(Records.create("m", sgd(4, 4)), 0);
+        RawRecord delete = Records.command(ControlCommand.newBuilder().setModelId("m").setType(CommandType.DELETE)
+                .build());
+        h.processElement2(new RawRecord("other".getBytes(StandardCharsets.UTF_8), delete.value, "control", 0, 50), 1);
+        h.processElement2(new RawRecord(null, delete.value, "control", 0, 51), 2);
+        h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1, 1, 1, 1}), 3);
+        assertThat(rejected(h)).hasSize(2).allSatisfy(r -> {
+            assertThat(r.getReason()).isEqualTo(RejectReason.INVALID_COMMAND);
+            assertThat(r.getDetail()).contains("record key");
+        });
+        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 1L);
+    }
+
+    @Test
     void theWaitingRoomIsBoundedInBytes() throws Exception {
         List<RawRecord> records = new ArrayList<>();
         for (int step = 1; step <= 4; step++) {

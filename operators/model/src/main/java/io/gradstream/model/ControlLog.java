@@ -5,6 +5,7 @@ import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
@@ -58,19 +59,36 @@ public final class ControlLog {
 
     private final Limits limits;
     private final Function<String, String> environment;
-    private final AvroRecords<ControlCommand> avro = new AvroRecords<>(ControlCommand.class);
+    private final AvroRecords<ControlCommand> avro;
 
     /** @param environment where a private model's {@code seedEnv} is looked up ({@code System::getenv}) */
     public ControlLog(Limits limits, Function<String, String> environment) {
         this.limits = limits;
         this.environment = environment;
+        this.avro = new AvroRecords<>(ControlCommand.class, limits.controlItems());
     }
 
     /**
+     * A command read without its record key (every key is accepted).
+     *
      * @param value the control record's bytes
      * @param incarnation where the record was read ({@code topic-partition@offset}): deterministic on replay
      */
     public Change read(byte[] value, String incarnation, Models models) throws Exception {
+        return read(value, incarnation, models, null, false);
+    }
+
+    /**
+     * A command read with its record key, which must be the command's model id (UTF-8), as a gradient's key must be
+     * its shard: the key decides the partition and so the order of a model's commands, and a command filed under
+     * another model's key (or none) is refused before it can change anything.
+     */
+    public Change read(byte[] key, byte[] value, String incarnation, Models models) throws Exception {
+        return read(value, incarnation, models, key, true);
+    }
+
+    private Change read(byte[] value, String incarnation, Models models, byte[] key, boolean keyed)
+            throws Exception {
         if (value != null && value.length > limits.recordBytes()) {
             return new Invalid(RejectCode.TOO_LARGE, "record of " + value.length + " bytes is above "
                     + "gradstream.limits.record-bytes = " + limits.recordBytes(), null);
@@ -78,6 +96,9 @@ public final class ControlLog {
         ControlCommand cmd;
         try {
             cmd = avro.decode(value);
+        } catch (AvroRecords.TooManyItemsException e) {
+            return new Invalid(RejectCode.TOO_LARGE, e.getMessage() + " (8 x gradstream.limits.model-shards + 4096 = "
+                    + limits.controlItems() + ")", null);
         } catch (IOException e) {
             return new Invalid(RejectCode.UNDECODABLE, "not a ControlCommand: " + e.getMessage(), null);
         }
@@ -87,6 +108,12 @@ public final class ControlLog {
         } catch (IllegalArgumentException e) {
             return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + ": "
                     + GradientAdmission.shorten(e.getMessage()), null);
+        }
+        if (keyed && (key == null || !model.equals(new String(key, StandardCharsets.UTF_8)))) {
+            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model + ": the record key "
+                    + (key == null ? "is missing" : "'" + GradientAdmission.shorten(new String(key,
+                    StandardCharsets.UTF_8)) + "' is not the model id") + "; a command is keyed by its model id",
+                    null);
         }
         try {
             return switch (cmd.getType()) {

@@ -73,6 +73,17 @@ public record Limits(int recordBytes, int rejectedValueBytes, int shardElements,
         }
     }
 
+    /**
+     * Most array and map items a decoded control record may hold. Each item is an object of about a hundred bytes on
+     * the heap however few bytes it takes on the wire, so this bounds a decoded command by configuration rather than
+     * at some fifty times the record's size. A tensor has at least one shard, so a valid model has at most
+     * {@link #modelShards} tensors: 8 items per tensor (itself and its dimensions) and 4096 for hyperparameters and
+     * schedules leave room for every valid spec.
+     */
+    public long controlItems() {
+        return 8L * modelShards + 4096;
+    }
+
     /** Checks a model, tensor or worker id: a valid name of at most {@link #nameLength} characters. */
     public void requireName(String what, String name) {
         io.gradstream.core.shard.ShardKey.requireName(what, name);

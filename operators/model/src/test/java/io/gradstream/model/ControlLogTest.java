@@ -349,6 +349,45 @@ class ControlLogTest {
     }
 
     @Test
+    void aCommandWithMoreItemsThanTheModelLimitsAllowIsTooLargeBeforeItIsDecoded() throws Exception {
+        // SMALL's bounds with room for the record's bytes: 16 shards, so 8 x 16 + 4096 = 4224 items.
+        Limits limits = new Limits(1 << 20, 1024, 64, 16, 1024, 4, 8, 100, 1000, 16, 1 << 16, 1 << 20);
+        assertThat(limits.controlItems()).isEqualTo(4224);
+        TensorSpec[] tensors = new TensorSpec[2200];
+        for (int i = 0; i < tensors.length; i++) {
+            tensors[i] = tensor("t" + i, 1); // 2 items each: the tensor and its dimension
+        }
+        byte[] many = create("m", withTensors(SPEC, 1, tensors));
+        Invalid i = invalid(new ControlLog(limits, name -> null).read(many, "control-0@7", models),
+                RejectCode.TOO_LARGE);
+        assertThat(i.model()).isNull();
+        assertThat(i.detail()).contains("4224").contains("gradstream.limits.model-shards");
+        // Where the limits allow 2200 shards, the same command is a model.
+        Limits roomy = withModelBounds(limits, 64, 4096, 1 << 20);
+        assertThat(new ControlLog(roomy, name -> null).read(many, "control-0@7", models)).isInstanceOf(Created.class);
+    }
+
+    @Test
+    void aCommandUnderAnotherKeyThanItsModelIdIsInvalidBeforeAnythingChanges() throws Exception {
+        models.with("m", SPEC, "control-0@1");
+        byte[] delete = command("m", CommandType.DELETE);
+        for (String key : new String[] {"x", "", "m ", "M", "m/w/0"}) {
+            Invalid i = invalid(log.read(key.getBytes(java.nio.charset.StandardCharsets.UTF_8), delete,
+                    "control-0@8", models), RejectCode.INVALID_COMMAND);
+            assertThat(i.model()).isNull();
+            assertThat(i.detail()).contains("record key").contains("model id");
+        }
+        invalid(log.read(null, delete, "control-0@8", models), RejectCode.INVALID_COMMAND);
+        invalid(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), create("n", SPEC), "control-0@8",
+                models), RejectCode.INVALID_COMMAND);
+        assertThat(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), delete, "control-0@8", models))
+                .isInstanceOf(Deleted.class);
+        // Undecodable records keep their reason: the key is only compared with a command that was read.
+        invalid(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[] {1}, "control-0@8",
+                models), RejectCode.UNDECODABLE);
+    }
+
+    @Test
     void aRecordAboveRecordBytesIsTooLarge() throws Exception {
         byte[] big = new byte[SMALL.recordBytes() + 1];
         Invalid i = invalid(log.read(big, "control-0@6", models), RejectCode.TOO_LARGE);
