@@ -1,4 +1,4 @@
-package io.gradstream.bench;
+package io.gradstream.jmh;
 
 import java.util.ArrayList;
 import java.util.Collection;

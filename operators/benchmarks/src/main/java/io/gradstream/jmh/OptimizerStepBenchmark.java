@@ -1,4 +1,4 @@
-package io.gradstream.bench;
+package io.gradstream.jmh;
 
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
