@@ -103,7 +103,7 @@ class ChaosITCase {
         List<Kind> kinds = new ArrayList<>(List.of(Kind.RECORD, Kind.SNAPSHOT, Kind.CHECKPOINT_COMPLETE,
                 taskKinds[rnd.nextInt(3)], Kind.KILL_TASK_MANAGER, Kind.RESTART_KAFKA));
         List<Integer> steps = new ArrayList<>();
-        for (int s = 2; s < STEPS; s++) {
+        for (int s = 1; s < STEPS; s++) {
             steps.add(s);
         }
         for (int i = kinds.size() - 1; i > 0; i--) {
@@ -248,6 +248,9 @@ class ChaosITCase {
                 assertExactlyOnce(out, training, target);
                 // Each task failure and the lost TaskManager failed the job (the broker restart may have, too).
                 assertThat(failures).as("job failures").hasSizeGreaterThanOrEqualTo(5);
+                assertThat(failures).as("the lost TaskManager in the job's exception history")
+                        .anySatisfy(f -> assertThat(f.toLowerCase(Locale.ROOT).replace(" ", ""))
+                                .contains("taskmanager"));
                 for (Event e : schedule) {
                     if (e.kind().ordinal() <= Kind.CHECKPOINT_COMPLETE.ordinal()) {
                         assertThat(failures).as("failure %s in the job's exception history", e)

@@ -89,6 +89,16 @@ final class RestartableKafka implements AutoCloseable {
     /** Waits until the broker answers metadata requests, or fails with its log after {@code timeout}. */
     void awaitReady(Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
+        // The listener first: an admin client created earlier would back off between connection attempts.
+        while (!accepts()) {
+            if (!jvm.isAlive()) {
+                throw new AssertionError(jvm.name + " exited while starting:\n" + jvm.tail(60));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(jvm.name + " not listening after " + timeout + ":\n" + jvm.tail(60));
+            }
+            Thread.sleep(100);
+        }
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers(),
                 "request.timeout.ms", "2000", "default.api.timeout.ms", "3000"))) {
             while (true) {
@@ -109,16 +119,18 @@ final class RestartableKafka implements AutoCloseable {
         }
     }
 
+    private boolean accepts() {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** A clean stop: SIGTERM runs the broker's controlled shutdown (SIGKILL after 30 s). */
     void stop() throws InterruptedException {
         jvm.stop(Duration.ofSeconds(30));
-    }
-
-    /** Stops the broker and starts it again on the same ports and log folder. */
-    void restart(Duration timeout) throws Exception {
-        stop();
-        start();
-        awaitReady(timeout);
     }
 
     String logTail(int lines) {
