@@ -184,6 +184,8 @@ class ChaosITCase {
                 // it; far below the broker's transaction.max.timeout.ms (15 min). A transaction the restored job
                 // failed to abort would hold back read_committed readers for this long: the step wait fails first.
                 conf.set(GradstreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(2));
+                // hashmap by default (the fastest restore); -Dgradstream.chaos.state-backend=rocksdb for RocksDB.
+                conf.setString("state.backend.type", System.getProperty("gradstream.chaos.state-backend", "hashmap"));
                 conf.setString("execution.checkpointing.interval", "500 ms");
                 conf.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
                 // A failed checkpoint (the SNAPSHOT failures) fails the job instead of being skipped.
@@ -199,7 +201,8 @@ class ChaosITCase {
                         .withGradientTap(s -> s.map(new ChaosTap(markerDir)).name("chaos injection"))
                         .start(env, "chaos test");
                 String jobId = job.getJobID().toHexString();
-                log(t0, "job " + jobId + " submitted");
+                log(t0, "job " + jobId + " submitted (state backend " + conf.getString("state.backend.type", "")
+                        + ")");
                 OutputCollector out = outputs;
                 awaitVersion(out, 0, flink, jobId, t0);
 
