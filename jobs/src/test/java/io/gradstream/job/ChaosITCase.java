@@ -80,7 +80,13 @@ class ChaosITCase {
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(60);
 
     /** What the test does to the running job; the first three make a task throw, where the name says. */
-    enum Kind { RECORD, SNAPSHOT, CHECKPOINT_COMPLETE, KILL_TASK_MANAGER, RESTART_KAFKA }
+    enum Kind {
+        RECORD, SNAPSHOT, CHECKPOINT_COMPLETE, KILL_TASK_MANAGER, RESTART_KAFKA;
+
+        boolean inTask() {
+            return this == RECORD || this == SNAPSHOT || this == CHECKPOINT_COMPLETE;
+        }
+    }
 
     /**
      * One failure: before step {@code step}'s gradients are published (task failures), or {@code delayMs} after
@@ -89,10 +95,8 @@ class ChaosITCase {
     record Event(int id, int step, Kind kind, int after, int delayMs) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "#%d step %d %s%s", id, step, kind, switch (kind) {
-                case RECORD, SNAPSHOT, CHECKPOINT_COMPLETE -> " after " + after + " record(s)";
-                default -> " " + delayMs + " ms after the step's gradients";
-            });
+            return String.format(Locale.ROOT, "#%d step %d %s%s", id, step, kind, kind.inTask()
+                    ? " after " + after + " record(s)" : " " + delayMs + " ms after the step's gradients");
         }
     }
 
@@ -209,7 +213,7 @@ class ChaosITCase {
                 // A worker's loop: publish step t on the version it saw, wait for version t, go on.
                 for (int t = 1; t <= STEPS; t++) {
                     Event e = byStep.get(t);
-                    boolean taskFailure = e != null && e.kind().ordinal() <= Kind.CHECKPOINT_COMPLETE.ordinal();
+                    boolean taskFailure = e != null && e.kind().inTask();
                     if (taskFailure) {
                         ChaosTap.arm(markers, e);
                         log(t0, "armed " + e);
@@ -256,7 +260,7 @@ class ChaosITCase {
                         .anySatisfy(f -> assertThat(f.toLowerCase(Locale.ROOT).replace(" ", ""))
                                 .contains("taskmanager"));
                 for (Event e : schedule) {
-                    if (e.kind().ordinal() <= Kind.CHECKPOINT_COMPLETE.ordinal()) {
+                    if (e.kind().inTask()) {
                         assertThat(failures).as("failure %s in the job's exception history", e)
                                 .anySatisfy(f -> assertThat(f).contains("chaos: injected failure #" + e.id() + " "));
                     }
