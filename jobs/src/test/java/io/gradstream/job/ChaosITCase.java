@@ -39,6 +39,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -151,7 +152,9 @@ class ChaosITCase {
                 // A killed TaskManager is noticed by its failed heartbeat RPCs, within about a second.
                 "heartbeat.interval", "500 ms", "heartbeat.timeout", "10 s",
                 // Room for every failure of the run, the broker's outage included, in the history checked below.
-                "web.exception-history-size", "100"));
+                "web.exception-history-size", "100",
+                // The REST API caches job details and checkpoint statistics for 3 s; the test waits on both.
+                "web.refresh-interval", "200 ms", "rest.cache.checkpoint-statistics.timeout", "200 ms"));
         OutputCollector outputs = null;
         JobClient job = null;
         try {
@@ -225,10 +228,13 @@ class ChaosITCase {
                     if (e != null && e.kind() == Kind.KILL_TASK_MANAGER) {
                         Thread.sleep(e.delayMs());
                         ChildJvm victim = flink.taskManager();
+                        long killedAt = System.currentTimeMillis();
                         victim.kill();
                         log(t0, e + ": SIGKILLed " + victim.name + " (pid " + victim.pid() + ")");
                         ChildJvm replacement = flink.startTaskManager();
                         log(t0, "started " + replacement.name);
+                        awaitRecovery(flink, jobId, killedAt, "the lost TaskManager",
+                                f -> f.toLowerCase(Locale.ROOT).replace(" ", "").contains("taskmanager"), t0);
                     } else if (e != null && e.kind() == Kind.RESTART_KAFKA) {
                         Thread.sleep(e.delayMs());
                         kafka.stop();
@@ -236,12 +242,16 @@ class ChaosITCase {
                         kafka.start();
                         kafka.awaitReady(Duration.ofSeconds(60));
                         log(t0, "broker up again on " + kafka.bootstrapServers());
+                        awaitRecovery(flink, jobId, System.currentTimeMillis(), "the broker restart", null, t0);
                     } else if (taskFailure) {
                         Event armed = e;
+                        long armedAt = System.currentTimeMillis();
                         await(() -> ChaosTap.fired(markers, armed), Duration.ofSeconds(60),
                                 () -> armed + " never fired\n" + flink.logTails(40));
                         ChaosTap.disarm(markers);
                         log(t0, e + ": fired");
+                        awaitRecovery(flink, jobId, armedAt, "failure #" + e.id(),
+                                f -> f.contains("chaos: injected failure #" + armed.id() + " "), t0);
                     }
                     awaitVersion(out, t, flink, jobId, t0);
                 }
@@ -316,6 +326,46 @@ class ChaosITCase {
     }
 
     /**
+     * Waits until Flink recorded the failure (a history entry after {@code sinceMs} that {@code failure} accepts; null:
+     * none expected) and then until a checkpoint triggered after it completed: the job runs again, restored, so the
+     * next failure cannot hit a job that is still failing over and be lost among the cancelled tasks.
+     */
+    private static void awaitRecovery(StandaloneFlinkCluster flink, String jobId, long sinceMs, String what,
+            Predicate<String> failure, long t0) throws InterruptedException {
+        long[] failedAt = {sinceMs};
+        if (failure != null) {
+            await(() -> {
+                JsonNode history = flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100");
+                if (history == null) {
+                    return false;
+                }
+                for (JsonNode entry : history.path("exceptionHistory").path("entries")) {
+                    long at = entry.path("timestamp").asLong();
+                    if (at >= sinceMs && failure.test(describe(entry))) {
+                        failedAt[0] = at;
+                        return true;
+                    }
+                }
+                return false;
+            }, Duration.ofSeconds(60), () -> what + " never failed the job; history "
+                    + flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100") + "\n" + flink.logTails(40));
+        }
+        long[] checkpoint = {-1};
+        await(() -> {
+            JsonNode stats = flink.getOrNull("/jobs/" + jobId + "/checkpoints");
+            JsonNode completed = stats == null ? null : stats.path("latest").path("completed");
+            if (completed == null || !completed.has("trigger_timestamp")
+                    || completed.path("trigger_timestamp").asLong() <= failedAt[0]) {
+                return false;
+            }
+            checkpoint[0] = completed.path("id").asLong();
+            return true;
+        }, Duration.ofSeconds(60), () -> "no checkpoint completed after " + what + "; job "
+                + flink.getOrNull("/jobs/" + jobId) + "\n" + flink.logTails(40));
+        log(t0, "recovered from " + what + ": checkpoint " + checkpoint[0] + " completed");
+    }
+
+    /**
      * The job's failures, oldest first, from Flink's exception history: one line per failure with its exception
      * and message, the messages of its causes and concurrent exceptions appended.
      */
@@ -324,14 +374,19 @@ class ChaosITCase {
         assertThat(history).as("exception history of job %s", jobId).isNotNull();
         List<String> out = new ArrayList<>();
         for (JsonNode entry : history.path("exceptionHistory").path("entries")) {
-            StringBuilder line = new StringBuilder(messages(entry));
-            for (JsonNode concurrent : entry.path("concurrentExceptions")) {
-                line.append(" | concurrent: ").append(messages(concurrent));
-            }
-            out.add(line.toString());
+            out.add(describe(entry));
         }
         Collections.reverse(out);
         return out;
+    }
+
+    /** A history entry in one line: its messages, then those of its concurrent exceptions. */
+    private static String describe(JsonNode entry) {
+        StringBuilder line = new StringBuilder(messages(entry));
+        for (JsonNode concurrent : entry.path("concurrentExceptions")) {
+            line.append(" | concurrent: ").append(messages(concurrent));
+        }
+        return line.toString();
     }
 
     /** The first line of the stack trace (exception and message) and the "Caused by:" lines. */
