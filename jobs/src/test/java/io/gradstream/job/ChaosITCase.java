@@ -154,7 +154,8 @@ class ChaosITCase {
                 // Room for every failure of the run, the broker's outage included, in the history checked below.
                 "web.exception-history-size", "100",
                 // The REST API caches job details and checkpoint statistics for 3 s; the test waits on both.
-                "web.refresh-interval", "200 ms", "rest.cache.checkpoint-statistics.timeout", "200 ms"));
+                "web.refresh-interval", "200 ms", "rest.cache.checkpoint-statistics.timeout", "200 ms",
+                "web.checkpoints.history", "200"));
         OutputCollector outputs = null;
         JobClient job = null;
         try {
@@ -259,6 +260,7 @@ class ChaosITCase {
                 await(() -> !out.status().isEmpty(), Duration.ofSeconds(30), () -> "no status event");
                 // A duplicate would be committed by one of the next checkpoints: wait for a few of them.
                 Thread.sleep(2000);
+                log(t0, checkpointSummary(flink, jobId));
                 List<String> failures = failureHistory(flink, jobId);
                 log(t0, failures.size() + " job failures in Flink's exception history:\n  "
                         + String.join("\n  ", failures));
@@ -363,6 +365,22 @@ class ChaosITCase {
         }, Duration.ofSeconds(60), () -> "no checkpoint completed after " + what + "; job "
                 + flink.getOrNull("/jobs/" + jobId) + "\n" + flink.logTails(40));
         log(t0, "recovered from " + what + ": checkpoint " + checkpoint[0] + " completed");
+    }
+
+    /** Checkpoint counts, and how many of the recent failed checkpoints failed with which message. */
+    private static String checkpointSummary(StandaloneFlinkCluster flink, String jobId) {
+        JsonNode stats = flink.getOrNull("/jobs/" + jobId + "/checkpoints");
+        if (stats == null) {
+            return "checkpoint statistics unavailable";
+        }
+        Map<String, Integer> reasons = new TreeMap<>();
+        for (JsonNode c : stats.path("history")) {
+            if (c.path("status").asText().equals("FAILED")) {
+                reasons.merge(c.path("failure_message").asText("?"), 1, Integer::sum);
+            }
+        }
+        return "checkpoints " + stats.path("counts") + "; failures among the last " + stats.path("history").size()
+                + ": " + reasons;
     }
 
     /**
