@@ -2,7 +2,7 @@ package io.gradstream.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.kafka.EmbeddedKafka;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
