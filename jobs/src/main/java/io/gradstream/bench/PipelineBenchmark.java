@@ -516,7 +516,7 @@ public final class PipelineBenchmark {
         throw new IllegalStateException("topic " + topic + " has partitions without a leader after 30 s");
     }
 
-    private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
+    static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         // Not idempotent: on a topic created a moment ago the first batches can get NOT_LEADER_OR_FOLLOWER even

@@ -1,0 +1,273 @@
+package io.gradstream.bench;
+
+import io.gradstream.job.JobConfig;
+import io.gradstream.job.JobSettings;
+import io.gradstream.local.EmbeddedKafka;
+import io.gradstream.local.LocalGradstream;
+import io.gradstream.ops.FlinkRest;
+import io.gradstream.schemas.AggregationMode;
+import io.gradstream.schemas.AggregationSpec;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.Encoding;
+import io.gradstream.schemas.InitSpec;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.TensorSpec;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * {@code gradstream bench soak}: the job as {@code gradstream local} runs it, on an embedded broker, under a steady
+ * load at half its measured maximum with rounds of hostile records, sampled for growth (heap after GC, state,
+ * checkpoint duration, lag, restarts, rejections) into a CSV, a PNG and a FLAT or GROWING verdict.
+ */
+public final class SoakBenchmark {
+
+    /**
+     * What to run.
+     *
+     * @param rate gradients per second of the steady load, or 0 to use half the rate measured by a probe first
+     * @param maxHeapSlope MiB/min of heap-after-GC growth over the second half above which the verdict is GROWING
+     */
+    public record Options(Duration duration, double rate, Path out, Duration hostileEvery, long seed, int shards,
+            int shardSize, Duration sampleEvery, Duration probe, double maxHeapSlope, Configuration flink) {
+    }
+
+    /**
+     * What it found.
+     *
+     * @param maxRate the probe's updates per second (NaN when the rate was given)
+     * @param missing hostile records ("topic/partition/offset kind") that never came back rejected
+     * @param unexpected rejections of records that were not hostile (the valid load)
+     */
+    public record Result(SoakAnalysis.Verdict verdict, double maxRate, double rate, double updatesPerSecond,
+            int samples, long hostileSent, long rejected, List<String> missing, long unexpected, Path csv, Path png) {
+
+        /** FLAT, every hostile record rejected, and nothing else rejected. */
+        public boolean passed() {
+            return verdict.flat() && missing.isEmpty() && unexpected == 0;
+        }
+    }
+
+    static final String MODEL = "soak";
+    private static final int PARTITIONS = 4;
+    /** Gradients the probe may have sent but not yet seen applied: enough to keep the job busy, no big backlog. */
+    private static final int PROBE_WINDOW = 256;
+
+    private SoakBenchmark() {
+    }
+
+    public static Result run(Options o, PrintWriter out) throws Exception {
+        Files.createDirectories(o.out());
+        Path dir = Files.createTempDirectory("gradstream-soak-");
+        AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
+        AtomicReference<LocalGradstream> local = new AtomicReference<>();
+        // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable close = () -> {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    if (local.get() != null) {
+                        local.get().close();
+                    }
+                    if (kafka.get() != null) {
+                        kafka.get().close();
+                    }
+                    LocalGradstream.delete(dir);
+                } catch (Exception e) {
+                    // best effort while the JVM exits
+                }
+            }
+        };
+        Thread hook = new Thread(close, "soak-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+            Configuration flink = new Configuration(o.flink());
+            flink.setString("gradstream.kafka.bootstrap-servers", kafka.get().bootstrapServers());
+            // Low enough that an oversize hostile record still fits the broker's 16 MiB message limit.
+            if (!flink.containsKey("gradstream.limits.record-bytes")) {
+                flink.setString("gradstream.limits.record-bytes", "1 mb");
+            }
+            JobSettings s = JobSettings.from(flink);
+            LocalGradstream.createTopics(s, PARTITIONS);
+            ModelSpec spec = spec(o);
+            try (var p = PipelineBenchmark.producer(s.bootstrapServers())) {
+                p.send(new ProducerRecord<>(s.controlTopic(), MODEL.getBytes(StandardCharsets.UTF_8),
+                        new AvroRecords<>(ControlCommand.class).encode(ControlCommand.newBuilder().setModelId(MODEL)
+                                .setType(CommandType.CREATE).setSpec(spec).build()))).get();
+            }
+            local.set(LocalGradstream.start(new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, PARTITIONS,
+                    dir.resolve("job"), flink)));
+            Duration interval = JobConfig.withDefaults(flink).get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+            out.printf(Locale.ROOT, "soak: %d shards x %d floats (Adam, ASYNC), delivery %s, state backend %s, "
+                    + "checkpoints every %d s, record limit %d bytes; web UI %s%n", o.shards(), o.shardSize(),
+                    s.delivery(), flink.getString("state.backend.type", "hashmap"), interval.toSeconds(),
+                    s.limits().recordBytes(), local.get().webUrl());
+            out.flush();
+            return soak(o, s, spec, local.get(), interval, out);
+        } finally {
+            close.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is already running
+            }
+        }
+    }
+
+    private static Result soak(Options o, JobSettings s, ModelSpec spec, LocalGradstream local, Duration interval,
+            PrintWriter out) throws Exception {
+        FlinkRest rest = new FlinkRest(local.webUrl());
+        String jobId = local.job().getJobID().toHexString();
+        HostileLoad hostile = new HostileLoad(o.seed(), MODEL, spec, (int) s.limits().recordBytes());
+        try (var rejected = new SoakLoad.RejectedReader(s);
+                var load = new SoakLoad(s, MODEL, o.shards(), o.shardSize(), hostile, o.seed());
+                var sampler = new SoakSampler(rest, jobId, s, rejected.total::get)) {
+            rejected.start();
+            awaitRunning(rest, jobId, sampler, o.shards());
+
+            double max = Double.NaN;
+            double rate = o.rate();
+            if (rate <= 0) {
+                max = load.probe(o.probe(), PROBE_WINDOW, sampler::updates);
+                rate = max / 2;
+                out.printf(Locale.ROOT, "probe: %.0f updates/s at most over %d s; steady load at half: %.1f "
+                        + "gradients/s (%.1f MB/s)%n", max, o.probe().toSeconds(), rate,
+                        rate * o.shardSize() * 4 / 1e6);
+                awaitQuiet(sampler);
+            } else {
+                out.printf(Locale.ROOT, "steady load: %.1f gradients/s (%.1f MB/s), as given%n", rate,
+                        rate * o.shardSize() * 4 / 1e6);
+            }
+            out.printf(Locale.ROOT, "soak: %.1f min, a round of %d hostile records every %d s (seed %d), a sample "
+                    + "every %d s%n", o.duration().toSeconds() / 60.0, HostileLoad.Kind.values().length,
+                    o.hostileEvery().toSeconds(), o.seed(), o.sampleEvery().toSeconds());
+            out.flush();
+
+            load.startPaced(rate, o.hostileEvery());
+            List<SoakAnalysis.Sample> samples = new ArrayList<>();
+            long start = System.nanoTime();
+            long end = start + o.duration().toNanos();
+            for (long next = start; next <= end; next += o.sampleEvery().toNanos()) {
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000);
+                }
+                load.checkFailure();
+                SoakAnalysis.Sample x = sampler.sample();
+                samples.add(x);
+                out.printf(Locale.ROOT, "t=%5.0f s  heap after GC %7.1f MiB  state %6.2f MiB  checkpoint #%d %5d ms  "
+                        + "lag %5d  %6.1f updates/s  rejected %6d  restarts %d%n", (System.nanoTime() - start) / 1e9,
+                        x.heapAfterGcMiB(), x.stateBytes() / 1048576.0, x.checkpointId(), x.checkpointMillis(),
+                        x.lag(), x.updatesPerSecond(), x.rejected(), x.restarts());
+                out.flush();
+            }
+            load.stopPaced();
+            load.checkFailure();
+
+            // Gradients for a model that does not exist wait for it (unknown-model-grace) before they are refused.
+            long deadline = System.nanoTime() + s.unknownModelGrace().plusSeconds(60).toNanos();
+            while (!rejected.missing(load.hostileSent).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            Set<String> missingKeys = rejected.missing(load.hostileSent);
+            List<String> missing = missingKeys.stream().map(k -> k + " " + load.hostileSent.get(k)).toList();
+            Set<String> unexpected = new java.util.TreeSet<>(rejected.sources.keySet());
+            unexpected.removeAll(load.hostileSent.keySet());
+
+            double gap = Math.max(60, 3 * interval.toSeconds() + 30);
+            SoakAnalysis.Verdict v = SoakAnalysis.judge(samples, new SoakAnalysis.Thresholds(o.maxHeapSlope(), gap));
+            Path csv = o.out().resolve("soak.csv");
+            Path png = o.out().resolve("soak.png");
+            SoakSampler.writeCsv(csv, samples);
+            SoakSampler.writePng(png, String.format(Locale.ROOT, "gradstream bench soak: %.0f min at %.0f "
+                    + "gradients/s, %d hostile records: %s", o.duration().toSeconds() / 60.0, rate,
+                    load.hostileSent.size(), v.word()), samples, v);
+
+            SoakAnalysis.Sample first = samples.get(0);
+            SoakAnalysis.Sample last = samples.get(samples.size() - 1);
+            double throughput = (last.updates() - first.updates()) / Math.max(1e-3, last.seconds() - first.seconds());
+            report(out, load.hostileSent, rejected.sources, missing, unexpected);
+            out.printf(Locale.ROOT, "throughput %.1f updates/s (%.1f MB/s in), %d checkpoints completed (%d failed), "
+                    + "state %.2f MiB, rejected %d%n", throughput, throughput * o.shardSize() * 4 / 1e6,
+                    last.checkpointsCompleted(), last.checkpointsFailed(), last.stateBytes() / 1048576.0,
+                    rejected.total.get());
+            out.printf("wrote %s and %s%n", csv, png);
+            out.println(v.summary());
+            out.flush();
+            return new Result(v, max, rate, throughput, samples.size(), load.hostileSent.size(), rejected.total.get(),
+                    missing, unexpected.size(), csv, png);
+        }
+    }
+
+    /** Per kind of hostile record: how many were sent and the reasons they were rejected with. */
+    private static void report(PrintWriter out, Map<String, HostileLoad.Kind> sent, Map<String, String> reasons,
+            List<String> missing, Set<String> unexpected) {
+        Map<HostileLoad.Kind, Map<String, Integer>> byKind = new TreeMap<>();
+        sent.forEach((where, kind) -> byKind.computeIfAbsent(kind, k -> new TreeMap<>())
+                .merge(reasons.getOrDefault(where, "NOT REJECTED"), 1, Integer::sum));
+        byKind.forEach((kind, r) -> out.printf("hostile %-26s %s%n", kind, r));
+        out.printf("hostile records: %d sent, %d not rejected%s; other records rejected: %d%s%n", sent.size(),
+                missing.size(), missing.isEmpty() ? "" : " " + missing.subList(0, Math.min(10, missing.size())),
+                unexpected.size(), unexpected.isEmpty() ? "" : " e.g. " + unexpected.stream().limit(5)
+                        .map(k -> k + " " + reasons.get(k)).toList());
+    }
+
+    /** Until the job runs and has published version 0 of every shard, i.e. it has read the CREATE. */
+    private static void awaitRunning(FlinkRest rest, String jobId, SoakSampler sampler, int shards)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            if ("RUNNING".equals(rest.jobState(jobId)) && sampler.updates() >= shards) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the job did not start and publish the model's initial values in 3 min");
+    }
+
+    /** Until the probe's window is applied: no new update for 3 s. */
+    private static void awaitQuiet(SoakSampler sampler) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        long last = -1;
+        long since = System.nanoTime();
+        while (System.nanoTime() < deadline && System.nanoTime() - since < 3_000_000_000L) {
+            long n = sampler.updates();
+            if (n != last) {
+                last = n;
+                since = System.nanoTime();
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static ModelSpec spec(Options o) {
+        return ModelSpec.newBuilder()
+                .setTensors(List.of(TensorSpec.newBuilder().setName("w").setShape(List.of(o.shards() * o.shardSize()))
+                        .build()))
+                .setShardSize(o.shardSize())
+                .setOptimizer("Adam")
+                .setHyperparameters(Map.of("lr", 1e-4))
+                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC)
+                        .setMaxStaleness(Integer.MAX_VALUE).build())
+                .setInit(InitSpec.newBuilder().build())
+                .setOutputEncoding(Encoding.FP32)
+                .build();
+    }
+}
