@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -97,7 +98,10 @@ public final class SoakBenchmark {
         Thread hook = new Thread(close, "soak-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+            // Old segments are deleted every 10 s (instead of 5 min): at tens of MB/s a soak would otherwise fill
+            // the disk with gradients and updates nobody reads again.
+            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false,
+                    Map.of("log.retention.check.interval.ms", "10000")));
             Configuration flink = new Configuration(o.flink());
             flink.setString("gradstream.kafka.bootstrap-servers", kafka.get().bootstrapServers());
             // Low enough that an oversize hostile record still fits the broker's 16 MiB message limit.
@@ -105,7 +109,7 @@ public final class SoakBenchmark {
                 flink.setString("gradstream.limits.record-bytes", "1 mb");
             }
             JobSettings s = JobSettings.from(flink);
-            LocalGradstream.createTopics(s, PARTITIONS);
+            createTopics(s);
             ModelSpec spec = spec(o);
             try (var p = PipelineBenchmark.producer(s.bootstrapServers())) {
                 p.send(new ProducerRecord<>(s.controlTopic(), MODEL.getBytes(StandardCharsets.UTF_8),
@@ -255,6 +259,26 @@ public final class SoakBenchmark {
             }
             Thread.sleep(200);
         }
+    }
+
+    /**
+     * The job's topics with their usual settings, but bounded on disk: 30 minutes at 30 MB/s in and out would be
+     * about 100 GB. The parameters topic is compacted as in production, and also deleted beyond its bound, since the
+     * cleaner does not promise to keep up with a soak's write rate.
+     */
+    private static void createTopics(JobSettings s) throws Exception {
+        Map<String, String> bounded = Map.of("retention.bytes", String.valueOf(256L << 20), "segment.bytes",
+                String.valueOf(32 << 20), "max.message.bytes", String.valueOf(16 << 20));
+        Map<String, String> parameters = new java.util.HashMap<>(bounded);
+        parameters.putAll(io.gradstream.kafka.KafkaIo.parametersTopicConfig());
+        parameters.put("cleanup.policy", "compact,delete");
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers",
+                s.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(s.gradientsTopic(), PARTITIONS, (short) 1).configs(bounded),
+                    new NewTopic(s.parametersTopic(), PARTITIONS, (short) 1).configs(parameters),
+                    new NewTopic(s.rejectedTopic(), 1, (short) 1).configs(bounded))).all().get();
+        }
+        LocalGradstream.createTopics(s, PARTITIONS); // the others
     }
 
     private static ModelSpec spec(Options o) {
