@@ -23,8 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -140,8 +138,8 @@ public final class SoakBenchmark {
         FlinkRest rest = new FlinkRest(local.webUrl());
         String jobId = local.job().getJobID().toHexString();
         HostileLoad hostile = new HostileLoad(o.seed(), MODEL, spec, (int) s.limits().recordBytes());
-        try (var rejected = new SoakLoad.RejectedReader(s);
-                var load = new SoakLoad(s, MODEL, o.shards(), o.shardSize(), hostile, o.seed());
+        try (var load = new SoakLoad(s, MODEL, o.shards(), o.shardSize(), hostile, o.seed());
+                var rejected = new SoakLoad.RejectedReader(s, load.ledger);
                 var sampler = new SoakSampler(rest, jobId, s, rejected.total::get)) {
             rejected.start();
             awaitRunning(rest, jobId, sampler, o.shards());
@@ -165,10 +163,11 @@ public final class SoakBenchmark {
             out.flush();
 
             load.startPaced(rate, o.hostileEvery());
+            sampler.startClock();
             List<SoakAnalysis.Sample> samples = new ArrayList<>();
             long start = System.nanoTime();
             long end = start + o.duration().toNanos();
-            for (long next = start; next <= end; next += o.sampleEvery().toNanos()) {
+            for (long next = start + o.sampleEvery().toNanos(); next <= end; next += o.sampleEvery().toNanos()) {
                 long wait = next - System.nanoTime();
                 if (wait > 0) {
                     Thread.sleep(wait / 1_000_000);
@@ -187,13 +186,11 @@ public final class SoakBenchmark {
 
             // Gradients for a model that does not exist wait for it (unknown-model-grace) before they are refused.
             long deadline = System.nanoTime() + s.unknownModelGrace().plusSeconds(60).toNanos();
-            while (!rejected.missing(load.hostileSent).isEmpty() && System.nanoTime() < deadline) {
+            while (!load.ledger.outstanding().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(500);
             }
-            Set<String> missingKeys = rejected.missing(load.hostileSent);
-            List<String> missing = missingKeys.stream().map(k -> k + " " + load.hostileSent.get(k)).toList();
-            Set<String> unexpected = new java.util.TreeSet<>(rejected.sources.keySet());
-            unexpected.removeAll(load.hostileSent.keySet());
+            List<String> missing = load.ledger.outstanding();
+            Map<String, String> unexpected = load.ledger.unmatched();
 
             double gap = Math.max(60, 3 * interval.toSeconds() + 30);
             SoakAnalysis.Verdict v = SoakAnalysis.judge(samples, new SoakAnalysis.Thresholds(o.maxHeapSlope(), gap));
@@ -202,12 +199,12 @@ public final class SoakBenchmark {
             SoakSampler.writeCsv(csv, samples);
             SoakSampler.writePng(png, String.format(Locale.ROOT, "gradstream bench soak: %.0f min at %.0f "
                     + "gradients/s, %d hostile records: %s", o.duration().toSeconds() / 60.0, rate,
-                    load.hostileSent.size(), v.word()), samples, v);
+                    load.ledger.sent(), v.word()), samples, v);
 
             SoakAnalysis.Sample first = samples.get(0);
             SoakAnalysis.Sample last = samples.get(samples.size() - 1);
             double throughput = (last.updates() - first.updates()) / Math.max(1e-3, last.seconds() - first.seconds());
-            report(out, load.hostileSent, rejected.sources, missing, unexpected);
+            report(out, load.ledger, missing, unexpected);
             out.printf(Locale.ROOT, "throughput %.1f updates/s (%.1f MB/s in), %d checkpoints completed (%d failed), "
                     + "state %.2f MiB, rejected %d%n", throughput, throughput * o.shardSize() * 4 / 1e6,
                     last.checkpointsCompleted(), last.checkpointsFailed(), last.stateBytes() / 1048576.0,
@@ -215,22 +212,19 @@ public final class SoakBenchmark {
             out.printf("wrote %s and %s%n", csv, png);
             out.println(v.summary());
             out.flush();
-            return new Result(v, max, rate, throughput, samples.size(), load.hostileSent.size(), rejected.total.get(),
+            return new Result(v, max, rate, throughput, samples.size(), load.ledger.sent(), rejected.total.get(),
                     missing, unexpected.size(), csv, png);
         }
     }
 
     /** Per kind of hostile record: how many were sent and the reasons they were rejected with. */
-    private static void report(PrintWriter out, Map<String, HostileLoad.Kind> sent, Map<String, String> reasons,
-            List<String> missing, Set<String> unexpected) {
-        Map<HostileLoad.Kind, Map<String, Integer>> byKind = new TreeMap<>();
-        sent.forEach((where, kind) -> byKind.computeIfAbsent(kind, k -> new TreeMap<>())
-                .merge(reasons.getOrDefault(where, "NOT REJECTED"), 1, Integer::sum));
-        byKind.forEach((kind, r) -> out.printf("hostile %-26s %s%n", kind, r));
-        out.printf("hostile records: %d sent, %d not rejected%s; other records rejected: %d%s%n", sent.size(),
+    private static void report(PrintWriter out, SoakLoad.HostileLedger ledger, List<String> missing,
+            Map<String, String> unexpected) {
+        ledger.reasons().forEach((kind, r) -> out.printf("hostile %-26s %s%n", kind, r));
+        out.printf("hostile records: %d sent, %d not rejected%s; other records rejected: %d%s%n", ledger.sent(),
                 missing.size(), missing.isEmpty() ? "" : " " + missing.subList(0, Math.min(10, missing.size())),
-                unexpected.size(), unexpected.isEmpty() ? "" : " e.g. " + unexpected.stream().limit(5)
-                        .map(k -> k + " " + reasons.get(k)).toList());
+                unexpected.size(), unexpected.isEmpty() ? "" : " e.g. " + unexpected.entrySet().stream().limit(5)
+                        .map(e -> e.getKey() + " " + e.getValue()).toList());
     }
 
     /** Until the job runs and has published version 0 of every shard, i.e. it has read the CREATE. */

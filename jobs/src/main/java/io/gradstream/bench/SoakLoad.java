@@ -13,9 +13,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,8 +44,8 @@ final class SoakLoad implements AutoCloseable {
     private final AtomicReference<HostileLoad.Sent> lastAcked = new AtomicReference<>();
     private final AtomicReference<Exception> failed = new AtomicReference<>();
     private final AtomicBoolean stop = new AtomicBoolean();
-    /** Hostile records the broker acknowledged: "topic/partition/offset" to kind. */
-    final Map<String, HostileLoad.Kind> hostileSent = new ConcurrentHashMap<>();
+    /** Hostile records the broker acknowledged, matched with their rejections. */
+    final HostileLedger ledger = new HostileLedger();
     final AtomicLong gradientsSent = new AtomicLong();
     private long step;
     private int shard;
@@ -97,7 +98,7 @@ final class SoakLoad implements AutoCloseable {
                     failed.compareAndSet(null, new IllegalStateException("sending a " + h.kind() + " record of "
                             + h.value().length + " bytes failed: " + e, e));
                 } else {
-                    hostileSent.put(topic + "/" + meta.partition() + "/" + meta.offset(), h.kind());
+                    ledger.sent(topic + "/" + meta.partition() + "/" + meta.offset(), h.kind());
                 }
             });
         }
@@ -191,17 +192,71 @@ final class SoakLoad implements AutoCloseable {
         producer.close(Duration.ofSeconds(10));
     }
 
-    /** Reads the rejected topic from the start: a total, and where each rejected record was read from. */
+    /**
+     * Matches hostile records with their rejections as either side arrives (a rejection can be read before the
+     * producer's callback runs), keeping only what is still unmatched and counts: the soak must not grow its own heap
+     * with bookkeeping.
+     */
+    static final class HostileLedger {
+        private final Map<String, HostileLoad.Kind> outstanding = new HashMap<>();
+        private final Map<String, String> unmatched = new HashMap<>();
+        private final Map<HostileLoad.Kind, Map<String, Integer>> reasons = new EnumMap<>(HostileLoad.Kind.class);
+        private long sent;
+
+        synchronized void sent(String where, HostileLoad.Kind kind) {
+            sent++;
+            String reason = unmatched.remove(where);
+            if (reason == null) {
+                outstanding.put(where, kind);
+            } else {
+                reasons.computeIfAbsent(kind, k -> new TreeMap<>()).merge(reason, 1, Integer::sum);
+            }
+        }
+
+        synchronized void rejected(String where, String reason) {
+            HostileLoad.Kind kind = outstanding.remove(where);
+            if (kind == null) {
+                unmatched.put(where, reason);
+            } else {
+                reasons.computeIfAbsent(kind, k -> new TreeMap<>()).merge(reason, 1, Integer::sum);
+            }
+        }
+
+        synchronized long sent() {
+            return sent;
+        }
+
+        /** Hostile records without a rejection so far, as "topic/partition/offset KIND". */
+        synchronized List<String> outstanding() {
+            return outstanding.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).sorted().toList();
+        }
+
+        /** Rejections of records that are not (yet) known as hostile, with their reasons. */
+        synchronized Map<String, String> unmatched() {
+            return new TreeMap<>(unmatched);
+        }
+
+        /** Per kind, the reasons its records were rejected with, and how often. */
+        synchronized Map<HostileLoad.Kind, Map<String, Integer>> reasons() {
+            Map<HostileLoad.Kind, Map<String, Integer>> copy = new EnumMap<>(HostileLoad.Kind.class);
+            reasons.forEach((k, v) -> copy.put(k, new TreeMap<>(v)));
+            outstanding.values().forEach(k -> copy.computeIfAbsent(k, x -> new TreeMap<>())
+                    .merge("NOT REJECTED", 1, Integer::sum));
+            return copy;
+        }
+    }
+
+    /** Reads the rejected topic from the start: a total, and each rejection into the {@link HostileLedger}. */
     static final class RejectedReader extends Thread implements AutoCloseable {
         final AtomicLong total = new AtomicLong();
-        /** "topic/partition/offset" of each rejected input, to its reason. */
-        final Map<String, String> sources = new ConcurrentHashMap<>();
+        private final HostileLedger ledger;
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final AtomicBoolean stop = new AtomicBoolean();
         private final AvroRecords<RejectedRecord> avro = new AvroRecords<>(RejectedRecord.class);
 
-        RejectedReader(JobSettings s) {
+        RejectedReader(JobSettings s, HostileLedger ledger) {
             super("soak-rejected-reader");
+            this.ledger = ledger;
             setDaemon(true);
             Properties p = new Properties();
             p.put("bootstrap.servers", s.bootstrapServers());
@@ -222,23 +277,16 @@ final class SoakLoad implements AutoCloseable {
                         total.incrementAndGet();
                         try {
                             RejectedRecord rr = avro.decode(r.value());
-                            sources.put(rr.getSourceTopic() + "/" + rr.getPartition() + "/" + rr.getOffset(),
+                            ledger.rejected(rr.getSourceTopic() + "/" + rr.getPartition() + "/" + rr.getOffset(),
                                     rr.getReason().name());
                         } catch (java.io.IOException e) {
-                            sources.put("undecodable-rejection@" + r.offset(), "?");
+                            ledger.rejected("undecodable-rejection@" + r.offset(), "?");
                         }
                     }
                 }
             } finally {
                 consumer.close();
             }
-        }
-
-        /** The hostile records sent that have no rejection yet. */
-        Set<String> missing(Map<String, HostileLoad.Kind> sent) {
-            Set<String> m = new java.util.TreeSet<>(sent.keySet());
-            m.removeAll(sources.keySet());
-            return m;
         }
 
         @Override

@@ -40,7 +40,7 @@ final class SoakSampler implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> offsets;
     private final List<TopicPartition> gradients;
     private final List<TopicPartition> parameters;
-    private final long start = System.nanoTime();
+    private long start = System.nanoTime();
     private double lastSeconds = -1;
     private long lastUpdates;
 
@@ -64,6 +64,13 @@ final class SoakSampler implements AutoCloseable {
     /** Records on the parameters topic so far: updates and initial values (a cheap progress counter). */
     long updates() {
         return offsets.endOffsets(parameters).values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Samples count their seconds from here: the start of the steady phase. */
+    void startClock() {
+        start = System.nanoTime();
+        lastSeconds = 0;
+        lastUpdates = updates();
     }
 
     SoakAnalysis.Sample sample() throws Exception {
@@ -158,10 +165,17 @@ final class SoakSampler implements AutoCloseable {
     static void writePng(Path file, String title, List<SoakAnalysis.Sample> samples, SoakAnalysis.Verdict v)
             throws IOException {
         double[] t = samples.stream().mapToDouble(s -> s.seconds() / 60).toArray();
+        List<SoakAnalysis.Sample> second = samples.stream().filter(s -> s.seconds() >= v.secondHalfFromSeconds())
+                .toList();
         List<PngPlot.Panel> panels = List.of(
                 new PngPlot.Panel(String.format(Locale.ROOT, "heap used after full GC, MiB (fit over the second "
                         + "half: %+.3f MiB/min ± %.3f)", v.heap().slope(), v.heap().slopeError()), t,
                         samples.stream().mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB).toArray(),
+                        v.secondHalfFromSeconds() / 60, v.heap().slope(), v.heap().intercept()),
+                // The warm-up's step would flatten a slow trend in the full-range panel: the judged half on its own.
+                new PngPlot.Panel("the same over the second half only (the judged samples), MiB",
+                        second.stream().mapToDouble(s -> s.seconds() / 60).toArray(),
+                        second.stream().mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB).toArray(),
                         v.secondHalfFromSeconds() / 60, v.heap().slope(), v.heap().intercept()),
                 new PngPlot.Panel("checkpointed state size, MiB", t,
                         samples.stream().mapToDouble(s -> s.stateBytes() / 1048576.0).toArray()),
@@ -175,9 +189,6 @@ final class SoakSampler implements AutoCloseable {
                         samples.stream().mapToDouble(SoakAnalysis.Sample::rejected).toArray()));
         PngPlot.write(file, title, "min", panels);
     }
-
-    /** How many panels {@link #writePng} draws. */
-    static final int PANELS = 6;
 
     @Override
     public void close() {

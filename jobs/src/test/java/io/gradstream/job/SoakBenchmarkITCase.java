@@ -63,7 +63,7 @@ class SoakBenchmarkITCase {
         BufferedImage png = ImageIO.read(out.resolve("soak.png").toFile());
         assertThat(png).isNotNull();
         assertThat(png.getWidth()).isEqualTo(PngPlot.WIDTH);
-        assertThat(png.getHeight()).isEqualTo(PngPlot.height(6));
+        assertThat(png.getHeight()).isEqualTo(PngPlot.height(7));
     }
 
     @Test
