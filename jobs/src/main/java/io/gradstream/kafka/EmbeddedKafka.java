@@ -44,6 +44,12 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param deleteDir whether {@link #close()} removes {@code dir}
      */
     public static EmbeddedKafka start(Path dir, int port, boolean deleteDir) throws IOException {
+        return start(dir, port, deleteDir, java.util.Map.of());
+    }
+
+    /** As {@link #start(Path, int, boolean)}, with broker properties added or replaced by {@code overrides}. */
+    public static EmbeddedKafka start(Path dir, int port, boolean deleteDir, java.util.Map<String, String> overrides)
+            throws IOException {
         int clientPort = port == 0 ? freePort() : port;
         int controllerPort = freePort();
         Path logs = dir.resolve("logs");
@@ -69,6 +75,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         // gradstream's records are shards of up to a few MiB.
         p.put("message.max.bytes", String.valueOf(16 << 20));
         p.put("replica.fetch.max.bytes", String.valueOf(16 << 20));
+        p.putAll(overrides);
         Path config = dir.resolve("server.properties");
         try (var out = Files.newBufferedWriter(config)) {
             p.store(out, "gradstream embedded broker");

@@ -1,6 +1,8 @@
 package io.gradstream.cli;
 
 import io.gradstream.bench.PipelineBenchmark;
+import io.gradstream.bench.SoakBenchmark;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -11,9 +13,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gradstream bench pipeline}: end-to-end throughput and latency against a same-run Kafka copy loop. */
+/**
+ * {@code gradstream bench pipeline}: end-to-end throughput and latency against a same-run Kafka copy loop;
+ * {@code gradstream bench soak}: a long steady load with hostile records, checked for growth.
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Pipeline.class})
+        subcommands = {BenchCommand.Pipeline.class, BenchCommand.Soak.class})
 final class BenchCommand implements Runnable {
 
     @Spec
@@ -82,6 +87,97 @@ final class BenchCommand implements Runnable {
                     r.p99Micros() / 1000.0);
             out.flush();
             return 0;
+        }
+    }
+
+    @Command(name = "soak", mixinStandardHelpOptions = true,
+            description = {"Runs the job as gradstream local does (embedded Kafka on 127.0.0.1, Flink MiniCluster, "
+                    + "checkpoints on) under a steady load of synthetic Adam/ASYNC gradients at half the maximum "
+                    + "rate measured by a short probe first (or --rate), with a seeded round of hostile records "
+                    + "(random bytes, corrupted Avro lengths, truncated records, wrong and null keys, unknown models, "
+                    + "NaN/infinite payloads, duplicates, oversize records and payloads, invalid control commands) "
+                    + "on gradients and control every --hostile-every seconds.",
+                "Samples every --sample-every seconds: heap used after a full GC, checkpointed state size, duration "
+                    + "of the latest checkpoint, the job's consumer lag, updates/s, rejected records, restarts; writes "
+                    + "soak.csv and soak.png to --out and prints FLAT or GROWING: GROWING when heap after GC grows "
+                    + "faster than --max-heap-slope MiB/min over the second half (and significantly so), the job "
+                    + "restarted, checkpoints failed, stalled or got steadily slower.",
+                "Exit status: 0 when FLAT, every hostile record was rejected and no other record was; 1 otherwise; "
+                    + "2 for invalid options."})
+    static final class Soak implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--minutes", defaultValue = "30", description = "Length of the steady phase in minutes; "
+                + "fractions allowed (default ${DEFAULT-VALUE}).")
+        double minutes;
+
+        @Option(names = "--rate", defaultValue = "0", description = "Gradients per second of the steady load; 0 "
+                + "measures the maximum with a probe first and uses half of it (default ${DEFAULT-VALUE}).")
+        double rate;
+
+        @Option(names = "--out", defaultValue = "soak-out", description = "Folder for soak.csv and soak.png "
+                + "(default ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--hostile-every", defaultValue = "5", description = "Seconds between rounds of hostile "
+                + "records, one of each kind (default ${DEFAULT-VALUE}).")
+        int hostileEvery;
+
+        @Option(names = "--seed", defaultValue = "1", description = "Seed of the hostile records and payloads "
+                + "(default ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--sample-every", defaultValue = "5", description = "Seconds between samples "
+                + "(default ${DEFAULT-VALUE}).")
+        int sampleEvery;
+
+        @Option(names = "--probe", defaultValue = "30", description = "Seconds of the maximum-rate probe; the "
+                + "second half is measured (default ${DEFAULT-VALUE}).")
+        int probe;
+
+        @Option(names = "--shards", defaultValue = "16", description = "Shards (default ${DEFAULT-VALUE}).")
+        int shards;
+
+        @Option(names = "--shard-size", defaultValue = "16384", description = "Floats per shard "
+                + "(default ${DEFAULT-VALUE}).")
+        int shardSize;
+
+        @Option(names = "--max-heap-slope", defaultValue = "1.0", description = "MiB/min of heap-after-GC growth "
+                + "over the second half tolerated as FLAT (default ${DEFAULT-VALUE}).")
+        double maxHeapSlope;
+
+        @Option(names = "-D", paramLabel = "KEY=VALUE", description = "Configuration of the job, e.g. -D "
+                + "state.backend.type=rocksdb.")
+        Map<String, String> properties = new java.util.LinkedHashMap<>();
+
+        @Override
+        public Integer call() throws Exception {
+            Duration duration = Duration.ofMillis(Math.round(minutes * 60_000));
+            if (!(minutes > 0) || minutes > 24 * 60 || rate < 0 || hostileEvery < 1 || sampleEvery < 1
+                    || probe < 2 || shards < 1 || shardSize < 1 || !(maxHeapSlope >= 0)
+                    || duration.toSeconds() < 4L * sampleEvery) {
+                spec.commandLine().getErr().println("gradstream bench soak: --minutes must be > 0 (at most 1440) and "
+                        + "hold at least 4 samples of --sample-every; --rate must not be negative; --hostile-every, "
+                        + "--sample-every, --shards and --shard-size must be >= 1; --probe >= 2");
+                return 2;
+            }
+            Configuration flink = new Configuration();
+            properties.forEach(flink::setString);
+            var o = spec.commandLine().getOut();
+            SoakBenchmark.Result r;
+            try {
+                r = SoakBenchmark.run(new SoakBenchmark.Options(duration, rate, out, Duration.ofSeconds(hostileEvery),
+                        seed, shards, shardSize, Duration.ofSeconds(sampleEvery), Duration.ofSeconds(probe),
+                        maxHeapSlope, flink), o);
+            } catch (IllegalArgumentException e) {
+                spec.commandLine().getErr().println("gradstream bench soak: " + e.getMessage());
+                return 2;
+            }
+            o.println(r.passed() ? r.verdict().word() : r.verdict().word() + (r.verdict().flat()
+                    ? " but hostile-record accounting failed" : ""));
+            o.flush();
+            return r.passed() ? 0 : 1;
         }
     }
 }
