@@ -95,8 +95,7 @@ public final class ConformanceRunner {
         return failed > 0 ? EXIT_FAILED : EXIT_OK;
     }
 
-    private record Input(Path file, Path root, boolean fromDirectory) {
-    }
+    private record Input(Path file, Path root, boolean fromDirectory) {}
 
     private static List<Input> expand(Path p) throws IOException {
         List<Input> result = new ArrayList<>();
@@ -120,8 +119,7 @@ public final class ConformanceRunner {
     }
 
     static String format(Verdict v, Path file) {
-        String error = Double.isNaN(v.maxScaledError()) ? "-"
-                : String.format(Locale.ROOT, "%.3e", v.maxScaledError());
+        String error = Double.isNaN(v.maxScaledError()) ? "-" : String.format(Locale.ROOT, "%.3e", v.maxScaledError());
         return String.format(Locale.ROOT, "%-4s  %s  max scaled error %s  (%s)", v.status(), file, error, v.detail());
     }
 

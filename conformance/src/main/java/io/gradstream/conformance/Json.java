@@ -20,8 +20,7 @@ public final class Json {
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    private Json() {
-    }
+    private Json() {}
 
     /** Parses a whole file; anything that is not one JSON object is a {@link ReferenceFormatException}. */
     public static JsonNode read(Path file) throws ReferenceFormatException {

@@ -14,14 +14,17 @@ import io.gradstream.core.codec.Int8BlockCodec;
  */
 final class NumericFormatCheck {
 
-    private NumericFormatCheck() {
-    }
+    private NumericFormatCheck() {}
 
     static boolean accepts(JsonNode root) {
         JsonNode cases = root.get("cases");
-        boolean halfCases = cases != null && cases.isArray() && cases.size() > 0
+        boolean halfCases = cases != null
+                && cases.isArray()
+                && cases.size() > 0
                 && (cases.get(0).has("f16_bits") || cases.get(0).has("bf16_bits"));
-        boolean int8 = root.has("vectors") && root.get("vectors").isArray() && root.get("vectors").size() > 0
+        boolean int8 = root.has("vectors")
+                && root.get("vectors").isArray()
+                && root.get("vectors").size() > 0
                 && root.get("vectors").get(0).has("scales");
         return halfCases || int8;
     }
@@ -57,8 +60,11 @@ final class NumericFormatCheck {
                 ok = (got & 0xFFFF) == (wantBits & 0xFFFF);
                 double diff = Math.abs((double) gotValue - wantValue);
                 if (diff > 0) {
-                    maxError = Math.max(maxError, Double.isNaN(diff) || Double.isInfinite(diff)
-                            ? Double.POSITIVE_INFINITY : diff / Math.max(Math.abs(wantValue), Float.MIN_VALUE));
+                    maxError = Math.max(
+                            maxError,
+                            Double.isNaN(diff) || Double.isInfinite(diff)
+                                    ? Double.POSITIVE_INFINITY
+                                    : diff / Math.max(Math.abs(wantValue), Float.MIN_VALUE));
                 }
             }
             // Back-conversion of the reference bits must be exact too (it is what decode does).
@@ -93,8 +99,9 @@ final class NumericFormatCheck {
             String name = vec.has("name") ? vec.get("name").asText() : "vector " + v;
             float[] x = Json.floats(Json.field(vec, "x"), name + ".x");
             if (vec.has("block_size") && vec.get("block_size").asInt() != Int8BlockCodec.BLOCK_SIZE) {
-                throw new ReferenceFormatException(name + ": block_size " + vec.get("block_size").asInt()
-                        + " is not supported (INT8_BLOCK uses " + Int8BlockCodec.BLOCK_SIZE + ")");
+                throw new ReferenceFormatException(
+                        name + ": block_size " + vec.get("block_size").asInt() + " is not supported (INT8_BLOCK uses "
+                                + Int8BlockCodec.BLOCK_SIZE + ")");
             }
             int blocks = (x.length + Int8BlockCodec.BLOCK_SIZE - 1) / Int8BlockCodec.BLOCK_SIZE;
             float[] scales = new float[blocks];
@@ -133,8 +140,9 @@ final class NumericFormatCheck {
             }
             out.set("dequantized", Json.array(deq));
         }
-        String detail = "INT8 block " + Int8BlockCodec.BLOCK_SIZE + ", " + root.get("vectors").size() + " vectors, "
-                + elements + " elements, " + (mismatches == 0 ? "all bit-exact" : mismatches + " mismatched");
+        String detail = "INT8 block " + Int8BlockCodec.BLOCK_SIZE + ", "
+                + root.get("vectors").size() + " vectors, " + elements + " elements, "
+                + (mismatches == 0 ? "all bit-exact" : mismatches + " mismatched");
         ObjectNode meta = computed.putObject("gradstream");
         meta.put("mismatches", mismatches);
         return Verdict.judge(maxError, 0, mismatches == 0, detail, computed);

@@ -28,8 +28,7 @@ final class OptimizerCheck {
      */
     static final double STATE_TOLERANCE = 1e-3;
 
-    private OptimizerCheck() {
-    }
+    private OptimizerCheck() {}
 
     static boolean accepts(JsonNode root) {
         return root.has("optimizer") && root.has("params_after_step") && root.has("grads");
@@ -50,8 +49,8 @@ final class OptimizerCheck {
         double[][] grads = Json.matrix(Json.field(root, "grads"), "grads");
         double[][] expected = Json.matrix(Json.field(root, "params_after_step"), "params_after_step");
         if (grads.length != expected.length) {
-            throw new ReferenceFormatException("grads has " + grads.length + " steps but params_after_step has "
-                    + expected.length);
+            throw new ReferenceFormatException(
+                    "grads has " + grads.length + " steps but params_after_step has " + expected.length);
         }
         int n = params.length;
         double[] history = new double[n]; // H_i
@@ -128,8 +127,7 @@ final class OptimizerCheck {
         return scale == 0 ? Double.POSITIVE_INFINITY : diff / scale;
     }
 
-    private record StateComparison(double maxError, String problems, ObjectNode computed) {
-    }
+    private record StateComparison(double maxError, String problems, ObjectNode computed) {}
 
     /**
      * Tensor slots are compared with a floor of 1e-3 of the slot's largest magnitude (a slot such as exp_avg can
@@ -150,8 +148,9 @@ final class OptimizerCheck {
             JsonNode want = e.getValue();
             if (slot.equals(OptimizerState.STEP)) {
                 long have = state.step();
-                out.set(slot, want.isIntegralNumber() ? Json.NODES.numberNode(have)
-                        : Json.NODES.numberNode((double) have));
+                out.set(
+                        slot,
+                        want.isIntegralNumber() ? Json.NODES.numberNode(have) : Json.NODES.numberNode((double) have));
                 if (Json.number(want, "final_state.step") != have) {
                     problems.append("; step ").append(have).append(" != ").append(want.asText());
                 }
@@ -199,8 +198,8 @@ final class OptimizerCheck {
 
     private static void checkLength(int actual, int expected, String what) throws ReferenceFormatException {
         if (actual != expected) {
-            throw new ReferenceFormatException(what + " has " + actual + " elements but initial_params has "
-                    + expected);
+            throw new ReferenceFormatException(
+                    what + " has " + actual + " elements but initial_params has " + expected);
         }
     }
 }

@@ -19,15 +19,16 @@ import java.util.Set;
 final class PrivacyCheck {
     static final double TOLERANCE = 1e-6;
 
-    private static final Set<String> NAMES = Set.of("rdp_accountant_epsilon_grid", "rdp_per_alpha",
-            "published_epsilon_values", "prv_accountant_epsilon");
+    private static final Set<String> NAMES = Set.of(
+            "rdp_accountant_epsilon_grid", "rdp_per_alpha", "published_epsilon_values", "prv_accountant_epsilon");
 
-    private PrivacyCheck() {
-    }
+    private PrivacyCheck() {}
 
     static boolean accepts(JsonNode root) {
         return root.has("name") && NAMES.contains(root.get("name").asText())
-                || root.has("accountant") || root.has("conversion_opacus") || root.has("rdp_definition");
+                || root.has("accountant")
+                || root.has("conversion_opacus")
+                || root.has("rdp_definition");
     }
 
     static Verdict run(JsonNode root) throws ReferenceFormatException {
@@ -75,11 +76,14 @@ final class PrivacyCheck {
         for (JsonNode c : Json.field(file, "cases")) {
             double[] expected = Json.numbers(Json.field(c, "rdp"), "rdp");
             if (expected.length != alphas.length) {
-                throw new ReferenceFormatException("rdp has " + expected.length + " values for " + alphas.length
-                        + " alphas");
+                throw new ReferenceFormatException(
+                        "rdp has " + expected.length + " values for " + alphas.length + " alphas");
             }
-            double[] got = RdpAccountant.rdp(Json.number(Json.field(c, "sample_rate"), "sample_rate"),
-                    Json.number(Json.field(c, "noise_multiplier"), "noise_multiplier"), steps(c, "steps"), alphas);
+            double[] got = RdpAccountant.rdp(
+                    Json.number(Json.field(c, "sample_rate"), "sample_rate"),
+                    Json.number(Json.field(c, "noise_multiplier"), "noise_multiplier"),
+                    steps(c, "steps"),
+                    alphas);
             for (int i = 0; i < got.length; i++) {
                 tally.relative(got[i], expected[i]);
             }
@@ -95,9 +99,11 @@ final class PrivacyCheck {
         boolean prv = false;
         for (JsonNode r : Json.field(file, "rows")) {
             ObjectNode row = (ObjectNode) r;
-            RdpAccountant acc = new RdpAccountant(orders).step(
-                    Json.number(Json.field(row, "noise_multiplier"), "noise_multiplier"),
-                    Json.number(Json.field(row, "sample_rate"), "sample_rate"), steps(row, "steps"));
+            RdpAccountant acc = new RdpAccountant(orders)
+                    .step(
+                            Json.number(Json.field(row, "noise_multiplier"), "noise_multiplier"),
+                            Json.number(Json.field(row, "sample_rate"), "sample_rate"),
+                            steps(row, "steps"));
             double delta = Json.number(Json.field(row, "delta"), "delta");
             String where = "row " + n;
             if (row.has("eps_rdp_same_params")) {
@@ -112,10 +118,11 @@ final class PrivacyCheck {
                 tally.relative(spent.epsilon(), Json.number(Json.field(row, "eps"), "eps"));
                 row.set("eps", Json.numberNode(spent.epsilon()));
                 if (row.has("best_alpha")) {
-                    tally.exact(spent.bestOrder(), Json.number(row.get("best_alpha"), "best_alpha"),
-                            where + " best_alpha");
+                    tally.exact(
+                            spent.bestOrder(), Json.number(row.get("best_alpha"), "best_alpha"), where + " best_alpha");
                     row.set("best_alpha", Json.numberNode(spent.bestOrder()));
-                    row.put("best_alpha_at_boundary_of_alphas",
+                    row.put(
+                            "best_alpha_at_boundary_of_alphas",
                             spent.bestOrder() == orders[0] || spent.bestOrder() == orders[orders.length - 1]);
                 }
                 if (row.has("eps_classic_conversion")) {
@@ -126,8 +133,10 @@ final class PrivacyCheck {
             }
             n++;
         }
-        return prv ? n + " rows, RDP epsilon column only (gradstream accounts with RDP only; eps_prv_upper kept "
-                + "as given)" : n + " rows, eps + best alpha + classic conversion";
+        return prv
+                ? n + " rows, RDP epsilon column only (gradstream accounts with RDP only; eps_prv_upper kept "
+                        + "as given)"
+                : n + " rows, eps + best alpha + classic conversion";
     }
 
     private static String published(ObjectNode file, Tally tally) throws ReferenceFormatException {
@@ -139,12 +148,17 @@ final class PrivacyCheck {
             try {
                 if (computed.has("noise_multiplier")) {
                     double q = sampleRate(p);
-                    long steps = p.has("steps") ? steps(p, "steps")
+                    long steps = p.has("steps")
+                            ? steps(p, "steps")
                             : (long) (Json.number(Json.field(p, "epochs"), "epochs") / q);
                     double sigma = RdpAccountant.noiseMultiplierFor(
                             Json.number(Json.field(p, "target_epsilon"), "target_epsilon"),
-                            Json.number(Json.field(p, "target_delta"), "target_delta"), q, steps);
-                    tally.exact(sigma, Json.number(computed.get("noise_multiplier"), "noise_multiplier"),
+                            Json.number(Json.field(p, "target_delta"), "target_delta"),
+                            q,
+                            steps);
+                    tally.exact(
+                            sigma,
+                            Json.number(computed.get("noise_multiplier"), "noise_multiplier"),
                             key + " noise_multiplier");
                     tally.relative(sigma, Json.number(computed.get("noise_multiplier"), "noise_multiplier"));
                     computed.set("noise_multiplier", Json.numberNode(sigma));
@@ -169,13 +183,18 @@ final class PrivacyCheck {
                             String name = variant.getKey();
                             long steps;
                             try {
-                                steps = Long.parseLong(name.substring(name.lastIndexOf('=') + 1).trim());
+                                steps = Long.parseLong(name.substring(name.lastIndexOf('=') + 1)
+                                        .trim());
                             } catch (NumberFormatException ex) {
-                                throw new ReferenceFormatException(key + ": computed variant '" + name
-                                        + "' does not end in =STEPS");
+                                throw new ReferenceFormatException(
+                                        key + ": computed variant '" + name + "' does not end in =STEPS");
                             }
-                            recompute(key + " " + name, single(p, orders, steps), delta,
-                                    (ObjectNode) variant.getValue(), tally);
+                            recompute(
+                                    key + " " + name,
+                                    single(p, orders, steps),
+                                    delta,
+                                    (ObjectNode) variant.getValue(),
+                                    tally);
                         }
                     }
                 }
@@ -188,8 +207,8 @@ final class PrivacyCheck {
     }
 
     private static RdpAccountant single(JsonNode p, double[] orders, long steps) throws ReferenceFormatException {
-        return new RdpAccountant(orders).step(Json.number(Json.field(p, "noise_multiplier"), "noise_multiplier"),
-                sampleRate(p), steps);
+        return new RdpAccountant(orders)
+                .step(Json.number(Json.field(p, "noise_multiplier"), "noise_multiplier"), sampleRate(p), steps);
     }
 
     /** Recomputes eps/alpha, eps_opacus/alpha_opacus and eps_classic/alpha_classic where present. */
@@ -199,12 +218,14 @@ final class PrivacyCheck {
             if (!values.has("eps" + suffix)) {
                 continue;
             }
-            PrivacySpent spent = acc.privacySpent(delta,
-                    suffix.equals("_classic") ? Conversion.CLASSIC : Conversion.OPACUS);
+            PrivacySpent spent =
+                    acc.privacySpent(delta, suffix.equals("_classic") ? Conversion.CLASSIC : Conversion.OPACUS);
             tally.relative(spent.epsilon(), Json.number(values.get("eps" + suffix), "eps" + suffix));
             values.set("eps" + suffix, Json.numberNode(spent.epsilon()));
             if (values.has("alpha" + suffix)) {
-                tally.exact(spent.bestOrder(), Json.number(values.get("alpha" + suffix), "alpha" + suffix),
+                tally.exact(
+                        spent.bestOrder(),
+                        Json.number(values.get("alpha" + suffix), "alpha" + suffix),
                         key + " alpha" + suffix);
                 values.set("alpha" + suffix, Json.numberNode(spent.bestOrder()));
             }

@@ -52,7 +52,9 @@ public final class ReferenceReplay {
 
     /** Whether {@code root} is a data set's manifest (a {@code files} list) rather than a reference file. */
     public static boolean isManifest(JsonNode root) {
-        boolean known = OptimizerCheck.accepts(root) || ScheduleCheck.accepts(root) || PrivacyCheck.accepts(root)
+        boolean known = OptimizerCheck.accepts(root)
+                || ScheduleCheck.accepts(root)
+                || PrivacyCheck.accepts(root)
                 || NumericFormatCheck.accepts(root);
         return !known && root.has("files") && root.get("files").isArray();
     }
@@ -60,7 +62,8 @@ public final class ReferenceReplay {
     /** Every {@code *.json} under {@code dir}, recursively, in path order (manifests included). */
     public static List<Path> files(Path dir) throws IOException {
         try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().endsWith(".json"))
+            return walk.filter(f ->
+                            Files.isRegularFile(f) && f.getFileName().toString().endsWith(".json"))
                     .sorted()
                     .toList();
         }

@@ -19,8 +19,7 @@ import java.util.Map;
 final class ScheduleCheck {
     static final double TOLERANCE = 1e-12;
 
-    private ScheduleCheck() {
-    }
+    private ScheduleCheck() {}
 
     static boolean accepts(JsonNode root) {
         return root.has("scheduler") && root.has("lrs");
@@ -31,11 +30,13 @@ final class ScheduleCheck {
         Map<String, Object> hp = Json.toMap(Json.field(root, "hyperparameters"), "hyperparameters");
         double[] lrs = Json.numbers(Json.field(root, "lrs"), "lrs");
         double[] momenta = root.has("momentum") && root.get("momentum").isArray()
-                ? Json.numbers(root.get("momentum"), "momentum") : null;
+                ? Json.numbers(root.get("momentum"), "momentum")
+                : null;
         double baseLr;
         double baseMomentum = Double.NaN;
         Map<String, Object> optHp = root.has("optimizer_hyperparameters")
-                ? Json.toMap(root.get("optimizer_hyperparameters"), "optimizer_hyperparameters") : Map.of();
+                ? Json.toMap(root.get("optimizer_hyperparameters"), "optimizer_hyperparameters")
+                : Map.of();
         if (root.has("optimizer")) {
             try {
                 Optimizer opt = Optimizers.create(root.get("optimizer").asText(), optHp);
@@ -81,8 +82,8 @@ final class ScheduleCheck {
         meta.put("max_scaled_error", overall);
         meta.put("tolerance", TOLERANCE);
         String detail = LrSchedules.canonicalName(name) + ", " + lrs.length + " steps, lrs "
-                + String.format(Locale.ROOT, "%.2e", lrError) + (momenta == null ? "" : ", momentum "
-                + String.format(Locale.ROOT, "%.2e", momentumError));
+                + String.format(Locale.ROOT, "%.2e", lrError)
+                + (momenta == null ? "" : ", momentum " + String.format(Locale.ROOT, "%.2e", momentumError));
         return Verdict.judge(overall, TOLERANCE, true, detail, computed);
     }
 

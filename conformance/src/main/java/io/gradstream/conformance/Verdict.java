@@ -8,10 +8,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public record Verdict(Status status, double maxScaledError, double tolerance, String detail, ObjectNode computed) {
 
-    public enum Status { PASS, FAIL, SKIP }
+    public enum Status {
+        PASS,
+        FAIL,
+        SKIP
+    }
 
-    static Verdict judge(double maxScaledError, double tolerance, boolean exactPartsMatch, String detail,
-            ObjectNode computed) {
+    static Verdict judge(
+            double maxScaledError, double tolerance, boolean exactPartsMatch, String detail, ObjectNode computed) {
         boolean pass = exactPartsMatch && maxScaledError <= tolerance;
         return new Verdict(pass ? Status.PASS : Status.FAIL, maxScaledError, tolerance, detail, computed);
     }

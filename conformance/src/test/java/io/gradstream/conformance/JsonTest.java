@@ -44,8 +44,7 @@ class JsonTest {
         JsonNode back = read("{\"v\": " + Json.array(values) + "}");
         float[] got = Json.floats(back.get("v"), "v");
         for (int i = 0; i < values.length; i++) {
-            assertThat(Float.floatToRawIntBits(got[i])).as("v[%d]", i)
-                    .isEqualTo(Float.floatToRawIntBits(values[i]));
+            assertThat(Float.floatToRawIntBits(got[i])).as("v[%d]", i).isEqualTo(Float.floatToRawIntBits(values[i]));
         }
     }
 
@@ -76,11 +75,14 @@ class JsonTest {
     @Test
     void malformedFilesAndNonObjectsAreRefused() {
         for (String bad : new String[] {"", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "\"abc", "tru", "{1:2}"}) {
-            assertThatThrownBy(() -> read(bad)).as(bad).isInstanceOf(ReferenceFormatException.class)
+            assertThatThrownBy(() -> read(bad))
+                    .as(bad)
+                    .isInstanceOf(ReferenceFormatException.class)
                     .hasMessageMatching("not readable as JSON.*|not a JSON object");
         }
         assertThatThrownBy(() -> read("[1, 2]")).hasMessage("not a JSON object");
-        assertThatThrownBy(() -> Json.read(tmp.resolve("missing.json"))).isInstanceOf(ReferenceFormatException.class)
+        assertThatThrownBy(() -> Json.read(tmp.resolve("missing.json")))
+                .isInstanceOf(ReferenceFormatException.class)
                 .hasMessageStartingWith("not readable as JSON");
     }
 
@@ -88,8 +90,12 @@ class JsonTest {
     void hyperparametersBecomePlainJavaValues() throws Exception {
         JsonNode root = read("{\"hp\": {\"lr\": 0.01, \"betas\": [0.9, 0.999], \"steps\": 3, \"amsgrad\": true,"
                 + " \"name\": \"x\", \"none\": null}}");
-        assertThat(Json.toMap(root.get("hp"), "hp")).containsEntry("lr", 0.01)
-                .containsEntry("betas", java.util.List.of(0.9, 0.999)).containsEntry("steps", 3L)
-                .containsEntry("amsgrad", true).containsEntry("name", "x").containsEntry("none", null);
+        assertThat(Json.toMap(root.get("hp"), "hp"))
+                .containsEntry("lr", 0.01)
+                .containsEntry("betas", java.util.List.of(0.9, 0.999))
+                .containsEntry("steps", 3L)
+                .containsEntry("amsgrad", true)
+                .containsEntry("name", "x")
+                .containsEntry("none", null);
     }
 }

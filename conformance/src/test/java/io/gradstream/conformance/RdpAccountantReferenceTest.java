@@ -38,20 +38,22 @@ class RdpAccountantReferenceTest {
 
     @Test
     void everyGridRowMatchesOpacus() throws ReferenceFormatException {
-        JsonNode rows = ReferenceFiles.load("dp_accounting/rdp_epsilon_grid.json").get("rows");
+        JsonNode rows =
+                ReferenceFiles.load("dp_accounting/rdp_epsilon_grid.json").get("rows");
         assertThat(rows).hasSize(140);
         double maxEps = 0;
         double maxClassic = 0;
         for (JsonNode row : rows) {
-            RdpAccountant acc = new RdpAccountant().step(number(row, "noise_multiplier"), number(row, "sample_rate"),
-                    (long) number(row, "steps"));
+            RdpAccountant acc = new RdpAccountant()
+                    .step(number(row, "noise_multiplier"), number(row, "sample_rate"), (long) number(row, "steps"));
             double delta = number(row, "delta");
             PrivacySpent got = acc.privacySpent(delta);
             PrivacySpent classic = acc.privacySpent(delta, Conversion.CLASSIC);
             String what = row.toString();
             assertThat(rel(got.epsilon(), number(row, "eps"))).as(what).isLessThanOrEqualTo(TOLERANCE);
             assertThat(got.bestOrder()).as(what).isEqualTo(number(row, "best_alpha"));
-            assertThat(rel(classic.epsilon(), number(row, "eps_classic_conversion"))).as(what)
+            assertThat(rel(classic.epsilon(), number(row, "eps_classic_conversion")))
+                    .as(what)
                     .isLessThanOrEqualTo(TOLERANCE);
             maxEps = Math.max(maxEps, rel(got.epsilon(), number(row, "eps")));
             maxClassic = Math.max(maxClassic, rel(classic.epsilon(), number(row, "eps_classic_conversion")));
@@ -67,11 +69,12 @@ class RdpAccountantReferenceTest {
         double[] alphas = Json.numbers(file.get("alphas"), "alphas");
         double max = 0;
         for (JsonNode c : file.get("cases")) {
-            double[] got = RdpAccountant.rdp(number(c, "sample_rate"), number(c, "noise_multiplier"),
-                    (long) number(c, "steps"), alphas);
+            double[] got = RdpAccountant.rdp(
+                    number(c, "sample_rate"), number(c, "noise_multiplier"), (long) number(c, "steps"), alphas);
             double[] expected = Json.numbers(c.get("rdp"), "rdp");
             for (int i = 0; i < alphas.length; i++) {
-                assertThat(rel(got[i], expected[i])).as("%s alpha %s", c.get("sample_rate"), alphas[i])
+                assertThat(rel(got[i], expected[i]))
+                        .as("%s alpha %s", c.get("sample_rate"), alphas[i])
                         .isLessThanOrEqualTo(TOLERANCE);
                 max = Math.max(max, rel(got[i], expected[i]));
             }
@@ -86,9 +89,15 @@ class RdpAccountantReferenceTest {
             if (!row.has("eps_rdp_same_params")) {
                 continue;
             }
-            double eps = RdpAccountant.epsilon(number(row, "noise_multiplier"), number(row, "sample_rate"),
-                    (long) number(row, "steps"), number(row, "delta"), Conversion.OPACUS).epsilon();
-            assertThat(rel(eps, number(row, "eps_rdp_same_params"))).as(row.toString())
+            double eps = RdpAccountant.epsilon(
+                            number(row, "noise_multiplier"),
+                            number(row, "sample_rate"),
+                            (long) number(row, "steps"),
+                            number(row, "delta"),
+                            Conversion.OPACUS)
+                    .epsilon();
+            assertThat(rel(eps, number(row, "eps_rdp_same_params")))
+                    .as(row.toString())
                     .isLessThanOrEqualTo(TOLERANCE);
         }
     }
@@ -104,8 +113,8 @@ class RdpAccountantReferenceTest {
             if (computed.has("noise_multiplier")) {
                 double q = number(p, "sample_rate");
                 long steps = p.has("steps") ? (long) number(p, "steps") : (long) (number(p, "epochs") / q);
-                double sigma = RdpAccountant.noiseMultiplierFor(number(p, "target_epsilon"),
-                        number(p, "target_delta"), q, steps);
+                double sigma = RdpAccountant.noiseMultiplierFor(
+                        number(p, "target_epsilon"), number(p, "target_delta"), q, steps);
                 assertThat(sigma).as(key).isEqualTo(number(computed, "noise_multiplier"));
                 checked++;
                 continue;
@@ -131,7 +140,10 @@ class RdpAccountantReferenceTest {
                     Map.Entry<String, JsonNode> variant = variants.next();
                     String name = variant.getKey();
                     long steps = Long.parseLong(name.substring(name.lastIndexOf('=') + 1));
-                    checkSpent(key + " " + name, new RdpAccountant(orders).step(sigma, q, steps), delta,
+                    checkSpent(
+                            key + " " + name,
+                            new RdpAccountant(orders).step(sigma, q, steps),
+                            delta,
                             variant.getValue());
                 }
             } else {

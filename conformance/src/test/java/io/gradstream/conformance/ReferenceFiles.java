@@ -13,8 +13,7 @@ import java.nio.file.Path;
 final class ReferenceFiles {
     static final String DIR_PROPERTY = "gradstream.reference.dir";
 
-    private ReferenceFiles() {
-    }
+    private ReferenceFiles() {}
 
     /** The copy of {@code shared/reference}. */
     static Path dir() {

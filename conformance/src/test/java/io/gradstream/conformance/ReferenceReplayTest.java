@@ -24,8 +24,8 @@ class ReferenceReplayTest {
      * The README's bounds: float32 kernels against either trajectory, scaled by H_i; schedules are double arithmetic;
      * numeric formats bit for bit; privacy accounting relative (our contract, tighter than Opacus' own tests).
      */
-    private static final Map<String, Double> README_TOLERANCE = Map.of(
-            "optimizers", 1e-4, "lr_schedulers", 1e-12, "numeric_formats", 0.0, "dp_accounting", 1e-6);
+    private static final Map<String, Double> README_TOLERANCE =
+            Map.of("optimizers", 1e-4, "lr_schedulers", 1e-12, "numeric_formats", 0.0, "dp_accounting", 1e-6);
 
     private final ReferenceReplay cpu = new ReferenceReplay(CpuStepBackend.INSTANCE);
 
@@ -42,12 +42,14 @@ class ReferenceReplayTest {
     @Test
     void theReferenceSetIsComplete() throws IOException {
         // 14 configurations x 2 dtypes, 4 schedules, 3 numeric formats, 4 accounting files (the README's table).
-        Map<String, Long> perKind = Map.of("optimizers", 28L, "lr_schedulers", 4L, "numeric_formats", 3L,
-                "dp_accounting", 4L);
+        Map<String, Long> perKind =
+                Map.of("optimizers", 28L, "lr_schedulers", 4L, "numeric_formats", 3L, "dp_accounting", 4L);
         Path dir = ReferenceFiles.dir();
         List<Path> files = ReferenceReplay.files(dir);
-        perKind.forEach((kind, count) -> assertThat(files.stream().filter(f -> kind(dir, f).equals(kind)).count())
-                .as(kind).isEqualTo(count));
+        perKind.forEach((kind, count) -> assertThat(
+                        files.stream().filter(f -> kind(dir, f).equals(kind)).count())
+                .as(kind)
+                .isEqualTo(count));
         assertThat(files).hasSize(39);
     }
 
@@ -67,7 +69,8 @@ class ReferenceReplayTest {
         assertThat(ReferenceReplay.isManifest(manifest)).isTrue();
         assertThat(ReferenceReplay.isManifest(ReferenceFiles.load("lr_schedulers/steplr_step10_gamma0.5.json")))
                 .isFalse();
-        assertThatThrownBy(() -> cpu.replay(manifest)).isInstanceOf(ReferenceFormatException.class)
+        assertThatThrownBy(() -> cpu.replay(manifest))
+                .isInstanceOf(ReferenceFormatException.class)
                 .hasMessageStartingWith("unknown reference file");
     }
 
@@ -75,11 +78,13 @@ class ReferenceReplayTest {
     void malformedValuesInAKnownFormatAreBadInputNotACrash() {
         ObjectNode file = (ObjectNode) ReferenceFiles.load("optimizers/sgd_plain__n37__float32.json");
         file.putArray("grads").addArray().add(1.0);
-        assertThatThrownBy(() -> cpu.replay(file)).isInstanceOf(ReferenceFormatException.class)
+        assertThatThrownBy(() -> cpu.replay(file))
+                .isInstanceOf(ReferenceFormatException.class)
                 .hasMessageContaining("grads has 1 steps but params_after_step has 25");
         ObjectNode bits = (ObjectNode) ReferenceFiles.load("numeric_formats/fp16_conversion.json");
         ((ObjectNode) bits.get("cases").get(0)).put("f32_bits", "0xzz");
-        assertThatThrownBy(() -> cpu.replay(bits)).isInstanceOf(ReferenceFormatException.class)
+        assertThatThrownBy(() -> cpu.replay(bits))
+                .isInstanceOf(ReferenceFormatException.class)
                 .hasMessageContaining("is not a hex bit pattern: 0xzz");
     }
 
@@ -88,14 +93,15 @@ class ReferenceReplayTest {
                 .filter(f -> !f.getFileName().toString().equals("MANIFEST.json"))
                 .toList();
         assertThat(files).as(dir.toString()).isNotEmpty();
-        return files.stream().map(f -> DynamicTest.dynamicTest(dir.relativize(f).toString(), () -> {
-            Verdict v = cpu.replay(f);
-            Double tolerance = README_TOLERANCE.get(kind(dir, f));
-            assertThat(tolerance).as("kind of " + f).isNotNull();
-            assertThat(v.status()).as(v.detail()).isEqualTo(Verdict.Status.PASS);
-            assertThat(v.maxScaledError()).as(v.detail()).isLessThanOrEqualTo(tolerance);
-            assertThat(v.tolerance()).isEqualTo(tolerance);
-        }));
+        return files.stream()
+                .map(f -> DynamicTest.dynamicTest(dir.relativize(f).toString(), () -> {
+                    Verdict v = cpu.replay(f);
+                    Double tolerance = README_TOLERANCE.get(kind(dir, f));
+                    assertThat(tolerance).as("kind of " + f).isNotNull();
+                    assertThat(v.status()).as(v.detail()).isEqualTo(Verdict.Status.PASS);
+                    assertThat(v.maxScaledError()).as(v.detail()).isLessThanOrEqualTo(tolerance);
+                    assertThat(v.tolerance()).isEqualTo(tolerance);
+                }));
     }
 
     /** The file's directory under the set's root: its kind. */

@@ -29,8 +29,12 @@ public final class GradstreamJob {
     private final JobSettings settings;
     private UnaryOperator<DataStream<RawRecord>> gradientTap = UnaryOperator.identity();
 
-    public GradstreamJob(Source<RawRecord, ?, ?> gradients, Source<RawRecord, ?, ?> control,
-            Sink<ParameterUpdate> parameters, Sink<RejectedRecord> rejected, Sink<StatusEvent> status,
+    public GradstreamJob(
+            Source<RawRecord, ?, ?> gradients,
+            Source<RawRecord, ?, ?> control,
+            Sink<ParameterUpdate> parameters,
+            Sink<RejectedRecord> rejected,
+            Sink<StatusEvent> status,
             JobSettings settings) {
         this.gradients = gradients;
         this.control = control;
@@ -43,9 +47,13 @@ public final class GradstreamJob {
     /** The job on the Kafka topics of {@code settings}. */
     public static GradstreamJob kafka(JobSettings settings) {
         KafkaSettings kafka = settings.kafka();
-        return new GradstreamJob(KafkaIo.source(kafka, kafka.gradientsTopic()),
-                KafkaIo.source(kafka, kafka.controlTopic()), KafkaIo.parameterSink(kafka),
-                KafkaIo.rejectedSink(kafka), KafkaIo.statusSink(kafka), settings);
+        return new GradstreamJob(
+                KafkaIo.source(kafka, kafka.gradientsTopic()),
+                KafkaIo.source(kafka, kafka.controlTopic()),
+                KafkaIo.parameterSink(kafka),
+                KafkaIo.rejectedSink(kafka),
+                KafkaIo.statusSink(kafka),
+                settings);
     }
 
     /** Inserts {@code tap} after the gradient source (tests use it to inject failures). */
@@ -56,12 +64,18 @@ public final class GradstreamJob {
 
     /** Builds the data flow on {@code env}: sources -> shard optimizer -> sinks. */
     public void build(StreamExecutionEnvironment env) {
-        DataStream<RawRecord> grads = gradientTap.apply(env.fromSource(gradients, WatermarkStrategy.noWatermarks(),
-                "gradients").uid("gradients-source"));
+        DataStream<RawRecord> grads =
+                gradientTap.apply(env.fromSource(gradients, WatermarkStrategy.noWatermarks(), "gradients")
+                        .uid("gradients-source"));
         DataStream<RawRecord> commands = env.fromSource(control, WatermarkStrategy.noWatermarks(), "control")
-                .uid("control-source").setParallelism(1);
-        GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, commands,
-                settings.unknownModelGrace().toMillis(), settings.maxWaitingPerShard(), settings.backend(),
+                .uid("control-source")
+                .setParallelism(1);
+        GradstreamPipeline.Outputs out = GradstreamPipeline.build(
+                grads,
+                commands,
+                settings.unknownModelGrace().toMillis(),
+                settings.maxWaitingPerShard(),
+                settings.backend(),
                 settings.limits());
         out.parameters().sinkTo(parameters).name("parameters").uid("parameters-sink");
         out.rejected().sinkTo(rejected).name("rejected").uid("rejected-sink");
@@ -83,8 +97,8 @@ public final class GradstreamJob {
         Configuration cluster = JobConfig.cluster();
         Configuration settings = new Configuration(cluster);
         settings.addAll(conf);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(
-                conf, cluster));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf, cluster));
         kafka(JobSettings.from(settings)).build(env);
         env.execute("gradstream");
     }

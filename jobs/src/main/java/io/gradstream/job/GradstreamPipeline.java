@@ -20,39 +20,55 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 public final class GradstreamPipeline {
 
     /** The outputs of the pipeline: parameter updates, refused inputs and model status events. */
-    public record Outputs(DataStream<ParameterUpdate> parameters, DataStream<RejectedRecord> rejected,
-            DataStream<StatusEvent> status) {
-    }
+    public record Outputs(
+            DataStream<ParameterUpdate> parameters,
+            DataStream<RejectedRecord> rejected,
+            DataStream<StatusEvent> status) {}
 
     /**
      * @param unknownModelGraceMs how long gradients for a model that does not exist (yet) wait before rejection
      */
-    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
-            long unknownModelGraceMs, int maxWaitingPerShard) {
+    public static Outputs build(
+            DataStream<RawRecord> gradients,
+            DataStream<RawRecord> control,
+            long unknownModelGraceMs,
+            int maxWaitingPerShard) {
         return build(gradients, control, unknownModelGraceMs, maxWaitingPerShard, BackendSettings.cpu());
     }
 
     /** As {@link #build(DataStream, DataStream, long, int)} with the backend that runs the optimizer loops. */
-    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
-            long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend) {
+    public static Outputs build(
+            DataStream<RawRecord> gradients,
+            DataStream<RawRecord> control,
+            long unknownModelGraceMs,
+            int maxWaitingPerShard,
+            BackendSettings backend) {
         return build(gradients, control, unknownModelGraceMs, maxWaitingPerShard, backend, Limits.DEFAULT);
     }
 
     /** As {@link #build(DataStream, DataStream, long, int, BackendSettings)} within {@code limits}. */
-    public static Outputs build(DataStream<RawRecord> gradients, DataStream<RawRecord> control,
-            long unknownModelGraceMs, int maxWaitingPerShard, BackendSettings backend, Limits limits) {
+    public static Outputs build(
+            DataStream<RawRecord> gradients,
+            DataStream<RawRecord> control,
+            long unknownModelGraceMs,
+            int maxWaitingPerShard,
+            BackendSettings backend,
+            Limits limits) {
         // The gradients' key is the shard; every subtask sees every command (the operator keeps them in broadcast
         // state).
         SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
                 .keyBy(RawRecord::keyString)
                 .connect(control.broadcast())
-                .transform("shard optimizer", new AvroTypeInfo<>(ParameterUpdate.class), new ShardOptimizerOperator(
-                        unknownModelGraceMs, maxWaitingPerShard, backend, limits))
+                .transform(
+                        "shard optimizer",
+                        new AvroTypeInfo<>(ParameterUpdate.class),
+                        new ShardOptimizerOperator(unknownModelGraceMs, maxWaitingPerShard, backend, limits))
                 .uid("shard-optimizer");
-        return new Outputs(parameters, parameters.getSideOutput(Rejections.TAG),
+        return new Outputs(
+                parameters,
+                parameters.getSideOutput(Rejections.TAG),
                 parameters.getSideOutput(ShardOptimizerOperator.STATUS));
     }
 
-    private GradstreamPipeline() {
-    }
+    private GradstreamPipeline() {}
 }

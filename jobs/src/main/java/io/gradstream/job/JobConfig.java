@@ -8,8 +8,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /** Turns command-line arguments into a Flink {@link Configuration} and fills in gradstream's Flink defaults. */
 public final class JobConfig {
-    private JobConfig() {
-    }
+    private JobConfig() {}
 
     /**
      * Reads a flat {@code key: value} file (the style of Flink's {@code config.yaml}, one key per line; {@code #}
@@ -35,8 +34,9 @@ public final class JobConfig {
                         + "such as gradstream.delivery: EXACTLY_ONCE), got '" + line.strip() + "'");
             }
             String value = text.substring(sep + 1).strip();
-            if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
-                    || value.startsWith("'") && value.endsWith("'"))) {
+            if (value.length() >= 2
+                    && (value.startsWith("\"") && value.endsWith("\"")
+                            || value.startsWith("'") && value.endsWith("'"))) {
                 value = value.substring(1, value.length() - 1);
             }
             c.setString(text.substring(0, sep).strip(), value);
@@ -103,8 +103,9 @@ public final class JobConfig {
                 && !cluster.containsKey("execution.buffer-timeout.interval")) {
             c.setString("execution.buffer-timeout.interval", "0 ms");
         }
-        c.setString("pipeline.generic-types", c.getString("pipeline.generic-types",
-                cluster.getString("pipeline.generic-types", "false")));
+        c.setString(
+                "pipeline.generic-types",
+                c.getString("pipeline.generic-types", cluster.getString("pipeline.generic-types", "false")));
         return c;
     }
 
@@ -116,10 +117,10 @@ public final class JobConfig {
      * 59 ms with 1 s and 31 ms with 10 s: 10 s.
      */
     static Duration defaultCheckpointInterval(Configuration given, Configuration cluster) {
-        String delivery = given.getOptional(GradstreamOptions.DELIVERY)
-                .orElse(cluster.get(GradstreamOptions.DELIVERY));
+        String delivery = given.getOptional(GradstreamOptions.DELIVERY).orElse(cluster.get(GradstreamOptions.DELIVERY));
         try {
-            return JobSettings.delivery(delivery) == DeliveryGuarantee.AT_LEAST_ONCE ? Duration.ofSeconds(10)
+            return JobSettings.delivery(delivery) == DeliveryGuarantee.AT_LEAST_ONCE
+                    ? Duration.ofSeconds(10)
                     : Duration.ofSeconds(1);
         } catch (IllegalArgumentException invalid) {
             return Duration.ofSeconds(1); // JobSettings reports the invalid value

@@ -1,7 +1,7 @@
 package io.gradstream.kafka;
 
-import io.gradstream.schemas.AvroRecords;
 import io.gradstream.operators.RawRecord;
+import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
@@ -29,8 +29,7 @@ import org.apache.kafka.common.config.TopicConfig;
  * writes are never applied.
  */
 public final class KafkaIo {
-    private KafkaIo() {
-    }
+    private KafkaIo() {}
 
     /** Reads {@code topic} from the earliest offset on a fresh start, from the checkpoint after a restore. */
     public static KafkaSource<RawRecord> source(KafkaSettings s, String topic) {
@@ -48,23 +47,31 @@ public final class KafkaIo {
     }
 
     public static KafkaSink<ParameterUpdate> parameterSink(KafkaSettings s) {
-        return sink(s, new KeyedAvroSerializer<>(s.parametersTopic(), ParameterUpdate.class, KafkaIo::shardKey),
-                "params");
+        return sink(
+                s, new KeyedAvroSerializer<>(s.parametersTopic(), ParameterUpdate.class, KafkaIo::shardKey), "params");
     }
 
     public static KafkaSink<RejectedRecord> rejectedSink(KafkaSettings s) {
-        return sink(s, new KeyedAvroSerializer<>(s.rejectedTopic(), RejectedRecord.class, KafkaIo::originalKey),
+        return sink(
+                s,
+                new KeyedAvroSerializer<>(s.rejectedTopic(), RejectedRecord.class, KafkaIo::originalKey),
                 "rejected");
     }
 
     public static KafkaSink<StatusEvent> statusSink(KafkaSettings s) {
-        return sink(s, new KeyedAvroSerializer<>(s.statusTopic(), StatusEvent.class,
-                e -> e.getModelId().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "status");
+        return sink(
+                s,
+                new KeyedAvroSerializer<>(
+                        s.statusTopic(),
+                        StatusEvent.class,
+                        e -> e.getModelId().getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                "status");
     }
 
     private static <T> KafkaSink<T> sink(KafkaSettings s, KafkaRecordSerializationSchema<T> serializer, String name) {
         Properties p = new Properties();
-        p.setProperty("transaction.timeout.ms", String.valueOf(s.transactionTimeout().toMillis()));
+        p.setProperty(
+                "transaction.timeout.ms", String.valueOf(s.transactionTimeout().toMillis()));
         p.setProperty("batch.size", String.valueOf(1 << 20));
         p.setProperty("linger.ms", "5");
         p.setProperty("max.request.size", String.valueOf(16 << 20));
@@ -81,8 +88,11 @@ public final class KafkaIo {
 
     /** Topic settings for the parameters topic: compacted, so the newest version of every shard stays. */
     public static java.util.Map<String, String> parametersTopicConfig() {
-        return java.util.Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
-                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(16 << 20));
+        return java.util.Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG,
+                TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                String.valueOf(16 << 20));
     }
 
     static final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
@@ -109,8 +119,8 @@ public final class KafkaIo {
         private final org.apache.flink.util.function.SerializableFunction<T, byte[]> key;
         private transient AvroRecords<T> avro;
 
-        KeyedAvroSerializer(String topic, Class<T> type,
-                org.apache.flink.util.function.SerializableFunction<T, byte[]> key) {
+        KeyedAvroSerializer(
+                String topic, Class<T> type, org.apache.flink.util.function.SerializableFunction<T, byte[]> key) {
             this.topic = topic;
             this.type = type;
             this.key = key;

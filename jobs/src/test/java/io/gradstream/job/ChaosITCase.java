@@ -82,7 +82,11 @@ class ChaosITCase {
 
     /** What the test does to the running job; the first three make a task throw, where the name says. */
     enum Kind {
-        RECORD, SNAPSHOT, CHECKPOINT_COMPLETE, KILL_TASK_MANAGER, RESTART_KAFKA;
+        RECORD,
+        SNAPSHOT,
+        CHECKPOINT_COMPLETE,
+        KILL_TASK_MANAGER,
+        RESTART_KAFKA;
 
         boolean inTask() {
             return this == RECORD || this == SNAPSHOT || this == CHECKPOINT_COMPLETE;
@@ -96,8 +100,15 @@ class ChaosITCase {
     record Event(int id, int step, Kind kind, int after, int delayMs) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "#%d step %d %s%s", id, step, kind, kind.inTask()
-                    ? " after " + after + " record(s)" : " " + delayMs + " ms after the step's gradients");
+            return String.format(
+                    Locale.ROOT,
+                    "#%d step %d %s%s",
+                    id,
+                    step,
+                    kind,
+                    kind.inTask()
+                            ? " after " + after + " record(s)"
+                            : " " + delayMs + " ms after the step's gradients");
         }
     }
 
@@ -105,8 +116,13 @@ class ChaosITCase {
     static List<Event> schedule(long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         Kind[] taskKinds = {Kind.RECORD, Kind.SNAPSHOT, Kind.CHECKPOINT_COMPLETE};
-        List<Kind> kinds = new ArrayList<>(List.of(Kind.RECORD, Kind.SNAPSHOT, Kind.CHECKPOINT_COMPLETE,
-                taskKinds[rnd.nextInt(3)], Kind.KILL_TASK_MANAGER, Kind.RESTART_KAFKA));
+        List<Kind> kinds = new ArrayList<>(List.of(
+                Kind.RECORD,
+                Kind.SNAPSHOT,
+                Kind.CHECKPOINT_COMPLETE,
+                taskKinds[rnd.nextInt(3)],
+                Kind.KILL_TASK_MANAGER,
+                Kind.RESTART_KAFKA));
         List<Integer> steps = new ArrayList<>();
         for (int s = 1; s < STEPS; s++) {
             steps.add(s);
@@ -137,25 +153,44 @@ class ChaosITCase {
         log(t0, "seed " + seed + " (rerun with -Dgradstream.chaos.seed=" + seed + "); schedule: " + schedule);
 
         Path seedFile = Files.writeString(dir.resolve("dp-seed"), "chaos-secret-" + seed + "\n");
-        double target = RdpAccountant.epsilon(SIGMA, Q, STEPS, DELTA, RdpAccountant.Conversion.OPACUS).epsilon();
-        ModelSpec spec = ModelSpec.newBuilder(Records.spec("Adam", Map.of("lr", 0.01), SHARD_SIZE,
-                        Records.sync(WORKERS), LENGTH))
-                .setPrivacy(PrivacySpec.newBuilder().setClipNorm(2.0).setNoiseMultiplier(SIGMA).setDelta(DELTA)
-                        .setExpectedPerStep(2.0).setPopulationSize(1000L).setTargetEpsilon(target)
-                        .setSeedFile(seedFile.toString()).build())
+        double target = RdpAccountant.epsilon(SIGMA, Q, STEPS, DELTA, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
+        ModelSpec spec = ModelSpec.newBuilder(
+                        Records.spec("Adam", Map.of("lr", 0.01), SHARD_SIZE, Records.sync(WORKERS), LENGTH))
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(2.0)
+                        .setNoiseMultiplier(SIGMA)
+                        .setDelta(DELTA)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setTargetEpsilon(target)
+                        .setSeedFile(seedFile.toString())
+                        .build())
                 .build();
         Training training = new Training(spec, seed);
 
         Path markers = Files.createDirectories(dir.resolve("chaos"));
         RestartableKafka kafka = RestartableKafka.format(dir.resolve("kafka"));
-        StandaloneFlinkCluster flink = new StandaloneFlinkCluster(dir.resolve("flink"), 2, Map.of(
-                // A killed TaskManager is noticed by its failed heartbeat RPCs, within about a second.
-                "heartbeat.interval", "500 ms", "heartbeat.timeout", "10 s",
-                // Room for every failure of the run, the broker's outage included, in the history checked below.
-                "web.exception-history-size", "100",
-                // The REST API caches job details and checkpoint statistics for 3 s; the test waits on both.
-                "web.refresh-interval", "200 ms", "rest.cache.checkpoint-statistics.timeout", "200 ms",
-                "web.checkpoints.history", "200"));
+        StandaloneFlinkCluster flink = new StandaloneFlinkCluster(
+                dir.resolve("flink"),
+                2,
+                Map.of(
+                        // A killed TaskManager is noticed by its failed heartbeat RPCs, within about a second.
+                        "heartbeat.interval",
+                        "500 ms",
+                        "heartbeat.timeout",
+                        "10 s",
+                        // Room for every failure of the run, the broker's outage included, in the history checked
+                        // below.
+                        "web.exception-history-size",
+                        "100",
+                        // The REST API caches job details and checkpoint statistics for 3 s; the test waits on both.
+                        "web.refresh-interval",
+                        "200 ms",
+                        "rest.cache.checkpoint-statistics.timeout",
+                        "200 ms",
+                        "web.checkpoints.history",
+                        "200"));
         OutputCollector outputs = null;
         JobClient job = null;
         try {
@@ -165,11 +200,14 @@ class ChaosITCase {
             flink.startTaskManager();
             kafka.awaitReady(Duration.ofSeconds(60));
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("control", 1, (short) 1),
-                        new NewTopic("gradients", 2, (short) 1),
-                        new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                        new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1)))
-                        .all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(
+                                new NewTopic("control", 1, (short) 1),
+                                new NewTopic("gradients", 2, (short) 1),
+                                new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
+                                new NewTopic("rejected", 1, (short) 1),
+                                new NewTopic("status", 1, (short) 1)))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
             }
             outputs = new OutputCollector(kafka.bootstrapServers());
             flink.awaitTaskManagers(1, Duration.ofSeconds(60));
@@ -177,10 +215,11 @@ class ChaosITCase {
 
             Properties pp = new Properties();
             pp.put("bootstrap.servers", kafka.bootstrapServers());
-            try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
-                    new ByteArraySerializer())) {
+            try (var producer =
+                    new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
                 RawRecord create = Records.create("m", spec);
-                producer.send(new ProducerRecord<>("control", create.key, create.value)).get(30, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>("control", create.key, create.value))
+                        .get(30, TimeUnit.SECONDS);
 
                 Configuration conf = new Configuration();
                 conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -195,22 +234,23 @@ class ChaosITCase {
                 // hashmap by default (the fastest restore); -Dgradstream.chaos.state-backend=rocksdb for RocksDB.
                 conf.setString("state.backend.type", System.getProperty("gradstream.chaos.state-backend", "hashmap"));
                 conf.setString("execution.checkpointing.interval", "500 ms");
-                conf.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
+                conf.setString(
+                        "execution.checkpointing.dir",
+                        dir.resolve("checkpoints").toUri().toString());
                 // A failed checkpoint (the SNAPSHOT failures) fails the job instead of being skipped.
                 conf.setString("execution.checkpointing.tolerable-failed-checkpoints", "0");
                 conf.setString("restart-strategy.type", "fixed-delay");
                 conf.setString("restart-strategy.fixed-delay.attempts", "100");
                 conf.setString("restart-strategy.fixed-delay.delay", "500 ms");
-                StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment("127.0.0.1",
-                        flink.restPort(), JobConfig.withDefaults(conf));
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(
+                        "127.0.0.1", flink.restPort(), JobConfig.withDefaults(conf));
                 env.setParallelism(2);
                 String markerDir = markers.toString();
                 job = GradstreamJob.kafka(JobSettings.from(conf))
                         .withGradientTap(s -> s.map(new ChaosTap(markerDir)).name("chaos injection"))
                         .start(env, "chaos test");
                 String jobId = job.getJobID().toHexString();
-                log(t0, "job " + jobId + " submitted (state backend " + conf.getString("state.backend.type", "")
-                        + ")");
+                log(t0, "job " + jobId + " submitted (state backend " + conf.getString("state.backend.type", "") + ")");
                 OutputCollector out = outputs;
                 awaitVersion(out, 0, flink, jobId, t0);
 
@@ -234,8 +274,13 @@ class ChaosITCase {
                         log(t0, e + ": SIGKILLed " + victim.name + " (pid " + victim.pid() + ")");
                         ChildJvm replacement = flink.startTaskManager();
                         log(t0, "started " + replacement.name);
-                        awaitRecovery(flink, jobId, killedAt, "the lost TaskManager",
-                                f -> f.toLowerCase(Locale.ROOT).replace(" ", "").contains("taskmanager"), t0);
+                        awaitRecovery(
+                                flink,
+                                jobId,
+                                killedAt,
+                                "the lost TaskManager",
+                                f -> f.toLowerCase(Locale.ROOT).replace(" ", "").contains("taskmanager"),
+                                t0);
                     } else if (e != null && e.kind() == Kind.RESTART_KAFKA) {
                         Thread.sleep(e.delayMs());
                         kafka.stop();
@@ -247,12 +292,19 @@ class ChaosITCase {
                     } else if (taskFailure) {
                         Event armed = e;
                         long armedAt = System.currentTimeMillis();
-                        await(() -> ChaosTap.fired(markers, armed), Duration.ofSeconds(60),
+                        await(
+                                () -> ChaosTap.fired(markers, armed),
+                                Duration.ofSeconds(60),
                                 () -> armed + " never fired\n" + flink.logTails(40));
                         ChaosTap.disarm(markers);
                         log(t0, e + ": fired");
-                        awaitRecovery(flink, jobId, armedAt, "failure #" + e.id(),
-                                f -> f.contains("chaos: injected failure #" + armed.id() + " "), t0);
+                        awaitRecovery(
+                                flink,
+                                jobId,
+                                armedAt,
+                                "failure #" + e.id(),
+                                f -> f.contains("chaos: injected failure #" + armed.id() + " "),
+                                t0);
                     }
                     awaitVersion(out, t, flink, jobId, t0);
                 }
@@ -262,22 +314,28 @@ class ChaosITCase {
                 Thread.sleep(2000);
                 log(t0, checkpointSummary(flink, jobId));
                 List<String> failures = failureHistory(flink, jobId);
-                log(t0, failures.size() + " job failures in Flink's exception history:\n  "
-                        + String.join("\n  ", failures));
+                log(
+                        t0,
+                        failures.size() + " job failures in Flink's exception history:\n  "
+                                + String.join("\n  ", failures));
 
                 assertExactlyOnce(out, training, target);
                 // Each task failure and the lost TaskManager failed the job (the broker restart may have, too).
                 assertThat(failures).as("job failures").hasSizeGreaterThanOrEqualTo(5);
-                assertThat(failures).as("the lost TaskManager in the job's exception history")
+                assertThat(failures)
+                        .as("the lost TaskManager in the job's exception history")
                         .anySatisfy(f -> assertThat(f.toLowerCase(Locale.ROOT).replace(" ", ""))
                                 .contains("taskmanager"));
                 for (Event e : schedule) {
                     if (e.kind().inTask()) {
-                        assertThat(failures).as("failure %s in the job's exception history", e)
+                        assertThat(failures)
+                                .as("failure %s in the job's exception history", e)
                                 .anySatisfy(f -> assertThat(f).contains("chaos: injected failure #" + e.id() + " "));
                     }
                 }
-                assertThat(markers.resolve("armed")).as("every armed failure fired and was disarmed").doesNotExist();
+                assertThat(markers.resolve("armed"))
+                        .as("every armed failure fired and was disarmed")
+                        .doesNotExist();
             }
             log(t0, "passed");
         } catch (Throwable failure) {
@@ -305,9 +363,11 @@ class ChaosITCase {
         for (ParameterUpdate u : out.parameters()) {
             counts.computeIfAbsent(u.getShard(), k -> new TreeMap<>()).merge(u.getVersion(), 1, Integer::sum);
             float[] expected = training.expected[u.getShard()][(int) u.getVersion()];
-            assertThat(bits(Records.values(u))).as("shard %d version %d, bit for bit", u.getShard(), u.getVersion())
+            assertThat(bits(Records.values(u)))
+                    .as("shard %d version %d, bit for bit", u.getShard(), u.getVersion())
                     .isEqualTo(bits(expected));
-            assertThat(u.getEpsilonSpent()).as("epsilon of shard %d version %d", u.getShard(), u.getVersion())
+            assertThat(u.getEpsilonSpent())
+                    .as("epsilon of shard %d version %d", u.getShard(), u.getVersion())
                     .isEqualTo(training.epsilon[(int) u.getVersion()]);
         }
         Map<Integer, Map<Long, Integer>> once = new TreeMap<>();
@@ -318,7 +378,9 @@ class ChaosITCase {
             }
             once.put(s, v);
         }
-        assertThat(counts).as("how often each version of each shard was committed").isEqualTo(once);
+        assertThat(counts)
+                .as("how often each version of each shard was committed")
+                .isEqualTo(once);
         assertThat(out.status()).as("status events").hasSize(1);
         StatusEvent status = out.status().get(0);
         assertThat(status.getType()).isEqualTo(StatusType.BUDGET_EXHAUSTED);
@@ -332,38 +394,48 @@ class ChaosITCase {
      * none expected) and then until a checkpoint triggered after it completed: the job runs again, restored, so the
      * next failure cannot hit a job that is still failing over and be lost among the cancelled tasks.
      */
-    private static void awaitRecovery(StandaloneFlinkCluster flink, String jobId, long sinceMs, String what,
-            Predicate<String> failure, long t0) throws InterruptedException {
+    private static void awaitRecovery(
+            StandaloneFlinkCluster flink, String jobId, long sinceMs, String what, Predicate<String> failure, long t0)
+            throws InterruptedException {
         long[] failedAt = {sinceMs};
         if (failure != null) {
-            await(() -> {
-                JsonNode history = flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100");
-                if (history == null) {
-                    return false;
-                }
-                for (JsonNode entry : history.path("exceptionHistory").path("entries")) {
-                    long at = entry.path("timestamp").asLong();
-                    if (at >= sinceMs && failure.test(describe(entry))) {
-                        failedAt[0] = at;
-                        return true;
-                    }
-                }
-                return false;
-            }, Duration.ofSeconds(60), () -> what + " never failed the job; history "
-                    + flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100") + "\n" + flink.logTails(40));
+            await(
+                    () -> {
+                        JsonNode history = flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100");
+                        if (history == null) {
+                            return false;
+                        }
+                        for (JsonNode entry : history.path("exceptionHistory").path("entries")) {
+                            long at = entry.path("timestamp").asLong();
+                            if (at >= sinceMs && failure.test(describe(entry))) {
+                                failedAt[0] = at;
+                                return true;
+                            }
+                        }
+                        return false;
+                    },
+                    Duration.ofSeconds(60),
+                    () -> what + " never failed the job; history "
+                            + flink.getOrNull("/jobs/" + jobId + "/exceptions?maxExceptions=100") + "\n"
+                            + flink.logTails(40));
         }
         long[] checkpoint = {-1};
-        await(() -> {
-            JsonNode stats = flink.getOrNull("/jobs/" + jobId + "/checkpoints");
-            JsonNode completed = stats == null ? null : stats.path("latest").path("completed");
-            if (completed == null || !completed.has("trigger_timestamp")
-                    || completed.path("trigger_timestamp").asLong() <= failedAt[0]) {
-                return false;
-            }
-            checkpoint[0] = completed.path("id").asLong();
-            return true;
-        }, Duration.ofSeconds(60), () -> "no checkpoint completed after " + what + "; job "
-                + flink.getOrNull("/jobs/" + jobId) + "\n" + flink.logTails(40));
+        await(
+                () -> {
+                    JsonNode stats = flink.getOrNull("/jobs/" + jobId + "/checkpoints");
+                    JsonNode completed =
+                            stats == null ? null : stats.path("latest").path("completed");
+                    if (completed == null
+                            || !completed.has("trigger_timestamp")
+                            || completed.path("trigger_timestamp").asLong() <= failedAt[0]) {
+                        return false;
+                    }
+                    checkpoint[0] = completed.path("id").asLong();
+                    return true;
+                },
+                Duration.ofSeconds(60),
+                () -> "no checkpoint completed after " + what + "; job " + flink.getOrNull("/jobs/" + jobId) + "\n"
+                        + flink.logTails(40));
         log(t0, "recovered from " + what + ": checkpoint " + checkpoint[0] + " completed");
     }
 
@@ -379,8 +451,8 @@ class ChaosITCase {
                 reasons.merge(c.path("failure_message").asText("?"), 1, Integer::sum);
             }
         }
-        return "checkpoints " + stats.path("counts") + "; failures among the last " + stats.path("history").size()
-                + ": " + reasons;
+        return "checkpoints " + stats.path("counts") + "; failures among the last "
+                + stats.path("history").size() + ": " + reasons;
     }
 
     /**
@@ -428,11 +500,15 @@ class ChaosITCase {
         return b;
     }
 
-    private static void awaitVersion(OutputCollector out, long version, StandaloneFlinkCluster flink, String jobId,
-            long t0) throws InterruptedException {
-        await(() -> out.minVersion() >= version, STEP_TIMEOUT, () -> "the shards did not all reach version " + version
-                + " within " + STEP_TIMEOUT + "; newest versions " + out.newestVersions() + "; job "
-                + flink.getOrNull("/jobs/" + jobId) + "\n" + flink.logTails(60));
+    private static void awaitVersion(
+            OutputCollector out, long version, StandaloneFlinkCluster flink, String jobId, long t0)
+            throws InterruptedException {
+        await(
+                () -> out.minVersion() >= version,
+                STEP_TIMEOUT,
+                () -> "the shards did not all reach version " + version
+                        + " within " + STEP_TIMEOUT + "; newest versions " + out.newestVersions() + "; job "
+                        + flink.getOrNull("/jobs/" + jobId) + "\n" + flink.logTails(60));
         log(t0, "version " + version + " committed");
     }
 
@@ -477,15 +553,21 @@ class ChaosITCase {
                             g[i] = (float) (rnd.nextGaussian() * (w + 1));
                         }
                         records.add(Records.gradient("m", s, "w" + w, t, t - 1, 3, g));
-                        ShardStepper.Outcome o = ShardStepper.offer(states[s], new Contribution("w" + w, t, t - 1, 3,
-                                g.clone(), Double.NaN, 0), config.policy(), config.optimizerAt(states[s].version()),
+                        ShardStepper.Outcome o = ShardStepper.offer(
+                                states[s],
+                                new Contribution("w" + w, t, t - 1, 3, g.clone(), Double.NaN, 0),
+                                config.policy(),
+                                config.optimizerAt(states[s].version()),
                                 config.privacy(key));
                         if (o instanceof ShardStepper.Applied a) {
-                            expected[s][(int) a.step().version()] = states[s].params().clone();
+                            expected[s][(int) a.step().version()] =
+                                    states[s].params().clone();
                             epsilon[(int) a.step().version()] = a.step().epsilon();
                         }
                     }
-                    assertThat(states[s].version()).as("failure-free shard %d after step %d", s, t).isEqualTo(t);
+                    assertThat(states[s].version())
+                            .as("failure-free shard %d after step %d", s, t)
+                            .isEqualTo(t);
                 }
                 steps.add(records);
             }
@@ -594,31 +676,35 @@ class ChaosITCase {
             Properties p = new Properties();
             p.put("bootstrap.servers", bootstrap);
             p.put("isolation.level", "read_committed");
-            KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
+            KafkaConsumer<byte[], byte[]> c =
+                    new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
             // Assigned, not subscribed: no group coordinator to lose while the broker restarts.
-            List<TopicPartition> tps = List.of(new TopicPartition("parameters", 0), new TopicPartition("status", 0),
+            List<TopicPartition> tps = List.of(
+                    new TopicPartition("parameters", 0),
+                    new TopicPartition("status", 0),
                     new TopicPartition("rejected", 0));
             c.assign(tps);
             c.seekToBeginning(tps);
             AvroRecords<ParameterUpdate> updates = new AvroRecords<>(ParameterUpdate.class);
             AvroRecords<StatusEvent> events = new AvroRecords<>(StatusEvent.class);
             AvroRecords<RejectedRecord> rejections = new AvroRecords<>(RejectedRecord.class);
-            thread = new Thread(() -> {
-                try (c) {
-                    while (!stop) {
-                        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-                            switch (r.topic()) {
-                                case "parameters" -> parameters.add(updates.decode(r.value()));
-                                case "status" -> status.add(events.decode(r.value()));
-                                default -> rejected.add(rejections.decode(r.value()));
+            thread = new Thread(
+                    () -> {
+                        try (c) {
+                            while (!stop) {
+                                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                                    switch (r.topic()) {
+                                        case "parameters" -> parameters.add(updates.decode(r.value()));
+                                        case "status" -> status.add(events.decode(r.value()));
+                                        default -> rejected.add(rejections.decode(r.value()));
+                                    }
+                                }
                             }
+                        } catch (Throwable t) {
+                            error = t;
                         }
-                    }
-                } catch (Throwable t) {
-                    error = t;
-                }
-            }, "chaos-output-reader");
+                    },
+                    "chaos-output-reader");
             thread.setDaemon(true);
             thread.start();
         }
@@ -641,8 +727,9 @@ class ChaosITCase {
         /** The lowest of the shards' newest versions; -1 until every shard published one. */
         long minVersion() {
             Map<Integer, Long> newest = newestVersions();
-            return newest.size() < SHARDS ? -1 : newest.values().stream().mapToLong(Long::longValue).min()
-                    .orElse(-1);
+            return newest.size() < SHARDS
+                    ? -1
+                    : newest.values().stream().mapToLong(Long::longValue).min().orElse(-1);
         }
 
         Map<Integer, Long> newestVersions() {

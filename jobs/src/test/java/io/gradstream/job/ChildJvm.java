@@ -20,8 +20,8 @@ public final class ChildJvm implements AutoCloseable {
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly),
-                "child-jvm-reaper"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "child-jvm-reaper"));
     }
 
     final String name;
@@ -49,8 +49,10 @@ public final class ChildJvm implements AutoCloseable {
         cmd.add(mainClass);
         cmd.addAll(args);
         Files.createDirectories(log.getParent());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
         LIVE.add(p);
         p.onExit().thenRun(() -> LIVE.remove(p));
         return new ChildJvm(name, log, p);
@@ -104,16 +106,18 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Entry point of the child: arguments are the real main class and its arguments. */
     public static void main(String[] args) throws Throwable {
-        Thread guard = new Thread(() -> {
-            try {
-                while (System.in.read() >= 0) {
-                    // nothing is ever written; only the end of the stream matters
-                }
-            } catch (IOException ignored) {
-                // a broken pipe means the same as its end
-            }
-            Runtime.getRuntime().halt(137);
-        }, "orphan-guard");
+        Thread guard = new Thread(
+                () -> {
+                    try {
+                        while (System.in.read() >= 0) {
+                            // nothing is ever written; only the end of the stream matters
+                        }
+                    } catch (IOException ignored) {
+                        // a broken pipe means the same as its end
+                    }
+                    Runtime.getRuntime().halt(137);
+                },
+                "orphan-guard");
         guard.setDaemon(true);
         guard.start();
         String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
@@ -66,9 +66,11 @@ class FuzzITCase {
     private static EmbeddedKafka kafka;
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(metricsEvery(Duration.ofMillis(500))).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(metricsEvery(Duration.ofMillis(500)))
+            .build());
 
     private static Configuration metricsEvery(Duration interval) {
         Configuration c = TestClusters.keepFilesInTarget();
@@ -80,9 +82,14 @@ class FuzzITCase {
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.start();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic("control", 1, (short) 1), new NewTopic("gradients", 2, (short) 1),
-                    new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                    new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1))).all().get();
+            admin.createTopics(List.of(
+                            new NewTopic("control", 1, (short) 1),
+                            new NewTopic("gradients", 2, (short) 1),
+                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
+                            new NewTopic("rejected", 1, (short) 1),
+                            new NewTopic("status", 1, (short) 1)))
+                    .all()
+                    .get();
         }
     }
 
@@ -92,8 +99,7 @@ class FuzzITCase {
     }
 
     /** One record as sent: where it landed, and what it is (null: a valid record that must be applied). */
-    private record Sent(String topic, Future<RecordMetadata> at, HostileRecords.Hostile hostile) {
-    }
+    private record Sent(String topic, Future<RecordMetadata> at, HostileRecords.Hostile hostile) {}
 
     @Test
     void everyHostileRecordIsRefusedWhileTheModelsTrainUndisturbed(@InjectClusterClient ClusterClient<?> cluster)
@@ -110,8 +116,7 @@ class FuzzITCase {
     private void fuzz(String rest) throws Exception {
         long started = System.currentTimeMillis();
         Workload sync = new Workload("m", "Adam", Map.of("lr", 0.01, "weight_decay", 0.01), true, 90, 40, 2, 6, SEED);
-        Workload async = new Workload("a", "SGD", Map.of("lr", 0.05, "momentum", 0.9), false, 50, 25, 2, 5,
-                SEED + 1);
+        Workload async = new Workload("a", "SGD", Map.of("lr", 0.05, "momentum", 0.9), false, 50, 25, 2, 5, SEED + 1);
         List<Workload> valid = List.of(sync, async);
         HostileRecords hostile = new HostileRecords(SEED, valid);
 
@@ -126,8 +131,8 @@ class FuzzITCase {
         conf.setString("restart-strategy.type", "fixed-delay");
         conf.setString("restart-strategy.fixed-delay.attempts", "1000");
         conf.setString("restart-strategy.fixed-delay.delay", "100 ms");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                JobConfig.withDefaults(conf));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
         env.setParallelism(2);
         JobClient job = GradstreamJob.kafka(JobSettings.from(conf)).start(env, "fuzz test");
         String jobUrl = rest + "/jobs/" + job.getJobID();
@@ -135,14 +140,15 @@ class FuzzITCase {
             // The valid CREATEs first and alone: a hostile CREATE of the same id must find the model there.
             List<Sent> sent = new ArrayList<>();
             for (Workload w : valid) {
-                sent.add(new Sent("control", producer.send(new ProducerRecord<>("control", w.create.key,
-                        w.create.value)), null));
+                sent.add(new Sent(
+                        "control", producer.send(new ProducerRecord<>("control", w.create.key, w.create.value)), null));
             }
             producer.flush();
             awaitVersionZero(valid);
             long created = System.currentTimeMillis();
             // Checkpoints triggered while the job's tasks start may be declined; none may fail from here on.
-            int failedBefore = get(jobUrl + "/checkpoints").path("counts").path("failed").asInt();
+            int failedBefore =
+                    get(jobUrl + "/checkpoints").path("counts").path("failed").asInt();
 
             List<Sent> plan = send(producer, hostile, valid, new SplittableRandom(SEED ^ 0x5eed));
             sent.addAll(plan);
@@ -162,13 +168,14 @@ class FuzzITCase {
                     hostileAt.put(md.topic() + "-" + md.partition() + "@" + md.offset(), s.hostile());
                 }
             }
-            System.out.printf("FuzzITCase: job and models ready after %d ms; sent %s (valid %s) in %d ms%n",
+            System.out.printf(
+                    "FuzzITCase: job and models ready after %d ms; sent %s (valid %s) in %d ms%n",
                     created - started, sentPerTopic, validPerTopic, allSent - created);
 
             Observed seen = observe(jobUrl, valid, hostileAt.size());
             long observedAt = System.currentTimeMillis();
-            System.out.printf("FuzzITCase: every output read %d ms after the last record was sent%n",
-                    observedAt - allSent);
+            System.out.printf(
+                    "FuzzITCase: every output read %d ms after the last record was sent%n", observedAt - allSent);
 
             // Every rejection names a hostile record, once, with a reason that fits it.
             Map<String, Integer> rejectedPerTopic = new TreeMap<>();
@@ -177,21 +184,32 @@ class FuzzITCase {
             for (RejectedRecord r : seen.rejected) {
                 String at = r.getSourceTopic() + "-" + r.getPartition() + "@" + r.getOffset();
                 HostileRecords.Hostile h = hostileAt.get(at);
-                assertThat(h).as("%s: rejected %s is a valid record (%s: %s)", REPLAY, at, r.getReason(),
-                        r.getDetail()).isNotNull();
-                assertThat(refused.add(at)).as("%s: %s rejected twice", REPLAY, at).isTrue();
-                assertThat(h.reasons()).as("%s: %s, %s, refused as %s: %s", REPLAY, at, h, r.getReason(),
-                        r.getDetail()).contains(r.getReason());
+                assertThat(h)
+                        .as("%s: rejected %s is a valid record (%s: %s)", REPLAY, at, r.getReason(), r.getDetail())
+                        .isNotNull();
+                assertThat(refused.add(at))
+                        .as("%s: %s rejected twice", REPLAY, at)
+                        .isTrue();
+                assertThat(h.reasons())
+                        .as("%s: %s, %s, refused as %s: %s", REPLAY, at, h, r.getReason(), r.getDetail())
+                        .contains(r.getReason());
                 rejectedPerTopic.merge(r.getSourceTopic(), 1, Integer::sum);
                 reasons.merge(r.getReason(), 1, Integer::sum);
             }
             System.out.println("FuzzITCase: rejected by reason " + reasons);
             Map<String, HostileRecords.Hostile> missing = new TreeMap<>(hostileAt);
             missing.keySet().removeAll(refused);
-            assertThat(missing.size()).as("%s: hostile records not on rejected (of %d), the first: %s; models created "
-                    + "by them: %s", REPLAY, hostileAt.size(), missing.entrySet().stream().limit(20).toList(),
-                    seen.updates.keySet().stream().filter(k -> valid.stream().noneMatch(w -> k.startsWith(w.model
-                            + "/"))).toList()).isZero();
+            assertThat(missing.size())
+                    .as(
+                            "%s: hostile records not on rejected (of %d), the first: %s; models created "
+                                    + "by them: %s",
+                            REPLAY,
+                            hostileAt.size(),
+                            missing.entrySet().stream().limit(20).toList(),
+                            seen.updates.keySet().stream()
+                                    .filter(k -> valid.stream().noneMatch(w -> k.startsWith(w.model + "/")))
+                                    .toList())
+                    .isZero();
 
             // Per topic: applied + rejected = sent. A gradient is applied when a step counts it; a valid control
             // record (a CREATE, or the same CREATE again) when it is not refused.
@@ -199,35 +217,58 @@ class FuzzITCase {
             accounted.merge("gradients", (int) seen.contributions, Integer::sum);
             accounted.merge("control", validPerTopic.get("control"), Integer::sum);
             assertThat(accounted).as("%s: applied + rejected per topic", REPLAY).isEqualTo(sentPerTopic);
-            int validGradients = valid.stream().mapToInt(w -> w.gradients.size()).sum();
-            assertThat(seen.contributions).as("%s: contributions applied", REPLAY).isEqualTo(validGradients);
+            int validGradients =
+                    valid.stream().mapToInt(w -> w.gradients.size()).sum();
+            assertThat(seen.contributions)
+                    .as("%s: contributions applied", REPLAY)
+                    .isEqualTo(validGradients);
 
             // Bit-identical to the kernels applied locally to the valid records alone, each version published once.
             for (Workload w : valid) {
                 for (int s = 0; s < w.shards(); s++) {
                     List<ParameterUpdate> ups = seen.updates.getOrDefault(w.model + "/" + s, List.of());
-                    List<Long> versions = ups.stream().map(ParameterUpdate::getVersion).sorted().toList();
-                    assertThat(versions).as("%s: versions of %s/w/%d, each once", REPLAY, w.model, s)
-                            .isEqualTo(java.util.stream.LongStream.rangeClosed(0, w.steps).boxed().toList());
-                    ParameterUpdate last = ups.stream().filter(u -> u.getVersion() == w.steps).findFirst()
+                    List<Long> versions = ups.stream()
+                            .map(ParameterUpdate::getVersion)
+                            .sorted()
+                            .toList();
+                    assertThat(versions)
+                            .as("%s: versions of %s/w/%d, each once", REPLAY, w.model, s)
+                            .isEqualTo(java.util.stream.LongStream.rangeClosed(0, w.steps)
+                                    .boxed()
+                                    .toList());
+                    ParameterUpdate last = ups.stream()
+                            .filter(u -> u.getVersion() == w.steps)
+                            .findFirst()
                             .orElseThrow();
-                    assertThat(Records.values(last)).as("%s: parameters of %s/w/%d", REPLAY, w.model, s)
+                    assertThat(Records.values(last))
+                            .as("%s: parameters of %s/w/%d", REPLAY, w.model, s)
                             .containsExactly(w.expected[s]);
                 }
             }
 
             // Still healthy: never restarted, running, and checkpointing after all of it.
-            assertThat(restarts(jobUrl)).as("%s: job restarts; exceptions: %s", REPLAY, exceptions(jobUrl))
+            assertThat(restarts(jobUrl))
+                    .as("%s: job restarts; exceptions: %s", REPLAY, exceptions(jobUrl))
                     .isZero();
-            assertThat(job.getJobStatus().get().toString()).as("%s: job status", REPLAY).isEqualTo("RUNNING");
+            assertThat(job.getJobStatus().get().toString())
+                    .as("%s: job status", REPLAY)
+                    .isEqualTo("RUNNING");
             System.out.println("FuzzITCase: numRestarts " + get(jobUrl + "/metrics?get=numRestarts"));
             JsonNode checkpoint = awaitCheckpointAfter(jobUrl, observedAt);
-            assertThat(checkpoint.path("latest").path("completed").path("trigger_timestamp").asLong())
-                    .as("%s: a checkpoint triggered after every record was handled completes; %s", REPLAY,
-                            checkpoint.path("counts")).isGreaterThan(observedAt);
+            assertThat(checkpoint
+                            .path("latest")
+                            .path("completed")
+                            .path("trigger_timestamp")
+                            .asLong())
+                    .as(
+                            "%s: a checkpoint triggered after every record was handled completes; %s",
+                            REPLAY, checkpoint.path("counts"))
+                    .isGreaterThan(observedAt);
             System.out.println("FuzzITCase: checkpoints " + checkpoint.path("counts"));
-            assertThat(checkpoint.path("counts").path("failed").asInt()).as("%s: checkpoints failed after the "
-                    + "models were created: %s", REPLAY, checkpoint.path("latest").path("failed"))
+            assertThat(checkpoint.path("counts").path("failed").asInt())
+                    .as(
+                            "%s: checkpoints failed after the " + "models were created: %s",
+                            REPLAY, checkpoint.path("latest").path("failed"))
                     .isEqualTo(failedBefore);
             System.out.printf("FuzzITCase: %s passed in %d ms%n", REPLAY, System.currentTimeMillis() - started);
         } finally {
@@ -244,8 +285,11 @@ class FuzzITCase {
      * Sends the valid gradients of every workload in order, interleaved at random with hostile gradients, replays of
      * valid gradients already sent, and hostile control records; near-limit records go at random points.
      */
-    private static List<Sent> send(KafkaProducer<byte[], byte[]> producer, HostileRecords hostile,
-            List<Workload> valid, SplittableRandom rnd) {
+    private static List<Sent> send(
+            KafkaProducer<byte[], byte[]> producer,
+            HostileRecords hostile,
+            List<Workload> valid,
+            SplittableRandom rnd) {
         List<Sent> out = new ArrayList<>();
         List<ArrayDeque<RawRecord>> queues = new ArrayList<>();
         for (Workload w : valid) {
@@ -270,8 +314,8 @@ class FuzzITCase {
                     if (pick < q.size()) {
                         RawRecord r = q.poll();
                         sentValid.add(r);
-                        out.add(new Sent("gradients", producer.send(new ProducerRecord<>("gradients", r.key,
-                                r.value)), null));
+                        out.add(new Sent(
+                                "gradients", producer.send(new ProducerRecord<>("gradients", r.key, r.value)), null));
                         break;
                     }
                     pick -= q.size();
@@ -280,9 +324,9 @@ class FuzzITCase {
                 gradientsLeft--;
                 // Replays go to the same key and partition after their original, so they are duplicates.
                 HostileRecords.Hostile h = !sentValid.isEmpty() && rnd.nextInt(30) == 0
-                        ? hostile.replay(sentValid.get(rnd.nextInt(sentValid.size()))) : hostile.gradient();
-                out.add(new Sent("gradients", producer.send(new ProducerRecord<>("gradients", h.key(), h.value())),
-                        h));
+                        ? hostile.replay(sentValid.get(rnd.nextInt(sentValid.size())))
+                        : hostile.gradient();
+                out.add(new Sent("gradients", producer.send(new ProducerRecord<>("gradients", h.key(), h.value())), h));
             } else if ((pick -= gradientsLeft) < controlLeft) {
                 controlLeft--;
                 HostileRecords.Hostile h = hostile.control();
@@ -295,8 +339,8 @@ class FuzzITCase {
                 // The same CREATE again is a no-op, neither applied twice nor refused.
                 replaysOfCreates--;
                 Workload w = valid.get(rnd.nextInt(valid.size()));
-                out.add(new Sent("control", producer.send(new ProducerRecord<>("control", w.create.key,
-                        w.create.value)), null));
+                out.add(new Sent(
+                        "control", producer.send(new ProducerRecord<>("control", w.create.key, w.create.value)), null));
             }
         }
     }
@@ -319,8 +363,9 @@ class FuzzITCase {
         long deadline = System.currentTimeMillis() + 30_000;
         try (var c = consumer("parameters")) {
             while (seen.size() < shards) {
-                assertThat(System.currentTimeMillis()).as("%s: version 0 of every shard within 30 s, got %s", REPLAY,
-                        seen).isLessThan(deadline);
+                assertThat(System.currentTimeMillis())
+                        .as("%s: version 0 of every shard within 30 s, got %s", REPLAY, seen)
+                        .isLessThan(deadline);
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
                     ParameterUpdate u = avro.decode(r.value());
                     seen.add(u.getModelId() + "/" + u.getShard());
@@ -346,12 +391,15 @@ class FuzzITCase {
         Observed seen = new Observed();
         long deadline = System.currentTimeMillis() + 60_000;
         long nextHealthCheck = 0;
-        try (var pc = consumer("parameters"); var rc = consumer("rejected")) {
+        try (var pc = consumer("parameters");
+                var rc = consumer("rejected")) {
             long quietUntil = Long.MAX_VALUE;
             while (System.currentTimeMillis() < quietUntil) {
                 for (ConsumerRecord<byte[], byte[]> r : pc.poll(Duration.ofMillis(50))) {
                     ParameterUpdate u = params.decode(r.value());
-                    seen.updates.computeIfAbsent(u.getModelId() + "/" + u.getShard(), k -> new ArrayList<>()).add(u);
+                    seen.updates
+                            .computeIfAbsent(u.getModelId() + "/" + u.getShard(), k -> new ArrayList<>())
+                            .add(u);
                     seen.contributions += u.getContributions();
                 }
                 for (ConsumerRecord<byte[], byte[]> r : rc.poll(Duration.ofMillis(50))) {
@@ -360,24 +408,27 @@ class FuzzITCase {
                 long now = System.currentTimeMillis();
                 if (now >= nextHealthCheck) {
                     nextHealthCheck = now + 1000;
-                    assertThat(restarts(jobUrl)).as("%s: job restarts; exceptions: %s", REPLAY, exceptions(jobUrl))
+                    assertThat(restarts(jobUrl))
+                            .as("%s: job restarts; exceptions: %s", REPLAY, exceptions(jobUrl))
                             .isZero();
                 }
-                boolean done = seen.rejected.size() >= hostile && valid.stream().allMatch(w -> {
-                    for (int s = 0; s < w.shards(); s++) {
-                        List<ParameterUpdate> ups = seen.updates.get(w.model + "/" + s);
-                        if (ups == null || ups.stream().noneMatch(u -> u.getVersion() == w.steps)) {
-                            return false;
-                        }
-                    }
-                    return true;
-                });
+                boolean done = seen.rejected.size() >= hostile
+                        && valid.stream().allMatch(w -> {
+                            for (int s = 0; s < w.shards(); s++) {
+                                List<ParameterUpdate> ups = seen.updates.get(w.model + "/" + s);
+                                if (ups == null || ups.stream().noneMatch(u -> u.getVersion() == w.steps)) {
+                                    return false;
+                                }
+                            }
+                            return true;
+                        });
                 if (done && quietUntil == Long.MAX_VALUE) {
                     quietUntil = now + 1000;
                 }
                 if (now > deadline) {
                     // Not there in time: the assertions below name what is missing.
-                    System.out.printf("FuzzITCase: gave up waiting after 60 s: %d rejected of %d hostile%n",
+                    System.out.printf(
+                            "FuzzITCase: gave up waiting after 60 s: %d rejected of %d hostile%n",
                             seen.rejected.size(), hostile);
                     break;
                 }
@@ -395,8 +446,8 @@ class FuzzITCase {
         p.put("enable.auto.commit", "false");
         p.put("group.id", "fuzz-" + topic + "-" + UUID.randomUUID());
         p.put("max.partition.fetch.bytes", String.valueOf(16 << 20));
-        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         c.subscribe(List.of(topic));
         return c;
     }
@@ -407,10 +458,14 @@ class FuzzITCase {
      */
     private static long restarts(String jobUrl) throws Exception {
         JsonNode metric = get(jobUrl + "/metrics?get=numRestarts");
-        long restarts = metric.path(0).path("id").asText().equals("numRestarts") ? metric.path(0).path("value")
-                .asLong() : 0;
+        long restarts = metric.path(0).path("id").asText().equals("numRestarts")
+                ? metric.path(0).path("value").asLong()
+                : 0;
         boolean restarting = get(jobUrl).path("timestamps").path("RESTARTING").asLong() > 0;
-        boolean failed = !get(jobUrl + "/exceptions").path("exceptionHistory").path("entries").isEmpty();
+        boolean failed = !get(jobUrl + "/exceptions")
+                .path("exceptionHistory")
+                .path("entries")
+                .isEmpty();
         return restarting || failed ? Math.max(1, restarts) : restarts;
     }
 
@@ -436,8 +491,8 @@ class FuzzITCase {
     }
 
     private static JsonNode get(String url) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
         return new ObjectMapper().readTree(r.body());
     }
 }

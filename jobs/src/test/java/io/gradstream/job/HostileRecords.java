@@ -57,12 +57,17 @@ final class HostileRecords {
     private static final Set<RejectReason> UNDECODABLE = EnumSet.of(RejectReason.UNDECODABLE);
     private static final Set<RejectReason> INVALID_COMMAND = EnumSet.of(RejectReason.INVALID_COMMAND);
     private static final Set<RejectReason> DECODE_REFUSALS = EnumSet.of(RejectReason.UNDECODABLE, RejectReason.OTHER);
-    private static final Set<RejectReason> CONTROL_REFUSALS = EnumSet.of(RejectReason.UNDECODABLE,
-            RejectReason.INVALID_COMMAND);
+    private static final Set<RejectReason> CONTROL_REFUSALS =
+            EnumSet.of(RejectReason.UNDECODABLE, RejectReason.INVALID_COMMAND);
     /** A well-formed record of a model that never exists; a mutation may also break its key or example count. */
     private static final Set<RejectReason> GHOST = EnumSet.of(RejectReason.UNKNOWN_MODEL, RejectReason.TOO_LARGE);
-    private static final Set<RejectReason> MUTATED_GHOST = EnumSet.of(RejectReason.UNDECODABLE, RejectReason.OTHER,
-            RejectReason.UNKNOWN_MODEL, RejectReason.TOO_LARGE, RejectReason.INVALID_EXAMPLE_COUNT);
+
+    private static final Set<RejectReason> MUTATED_GHOST = EnumSet.of(
+            RejectReason.UNDECODABLE,
+            RejectReason.OTHER,
+            RejectReason.UNKNOWN_MODEL,
+            RejectReason.TOO_LARGE,
+            RejectReason.INVALID_EXAMPLE_COUNT);
 
     private final SplittableRandom rnd;
     private final List<Workload> models;
@@ -118,15 +123,36 @@ final class HostileRecords {
         int n = (16 << 20) / 4 - 4096;
         byte[] data = new byte[4 * n];
         ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(0, 1f);
-        out.add(gradient("oversize payload", batch(w.model, "w", 0, "x" + serial++, 1, 0, 1,
-                new TensorPayload(Encoding.FP32, n, ByteBuffer.wrap(data))).build(),
+        out.add(gradient(
+                "oversize payload",
+                batch(
+                                w.model,
+                                "w",
+                                0,
+                                "x" + serial++,
+                                1,
+                                0,
+                                1,
+                                new TensorPayload(Encoding.FP32, n, ByteBuffer.wrap(data)))
+                        .build(),
                 EnumSet.of(RejectReason.WRONG_ELEMENT_COUNT)));
         byte[] noise = new byte[(16 << 20) - 4096];
         rnd.nextBytes(noise);
         out.add(new Hostile("oversize random bytes", key(w.model, 0), noise, DECODE_REFUSALS));
         int m = (12 << 20) / 4;
-        out.add(gradient("oversize waiting", batch("ghost-big", "w", 0, "x", 1, 0, 1,
-                new TensorPayload(Encoding.FP32, m, ByteBuffer.wrap(new byte[4 * m]))).build(), GHOST));
+        out.add(gradient(
+                "oversize waiting",
+                batch(
+                                "ghost-big",
+                                "w",
+                                0,
+                                "x",
+                                1,
+                                0,
+                                1,
+                                new TensorPayload(Encoding.FP32, m, ByteBuffer.wrap(new byte[4 * m])))
+                        .build(),
+                GHOST));
         return out;
     }
 
@@ -153,13 +179,20 @@ final class HostileRecords {
             int s = shard(w);
             byte[] v = GRADIENTS.encode(batch(w.model, "w", s, "x" + serial++, 1, 0, 1, fp32(finite(length(w, s))))
                     .build());
-            byte[] out = how == 0 ? Arrays.copyOf(v, rnd.nextInt(v.length))
-                    : concat(v, bytes(1 + rnd.nextInt(8)));
+            byte[] out = how == 0 ? Arrays.copyOf(v, rnd.nextInt(v.length)) : concat(v, bytes(1 + rnd.nextInt(8)));
             return new Hostile(how == 0 ? "truncated" : "trailing bytes", key(w.model, s), out, UNDECODABLE);
         }
         int ghost = rnd.nextInt(GHOST_MODELS);
-        byte[] v = GRADIENTS.encode(batch("ghost-" + ghost, "w", 0, "x", rnd.nextLong(), rnd.nextLong(), 1,
-                fp32(finite(1 + rnd.nextInt(8)))).build());
+        byte[] v = GRADIENTS.encode(batch(
+                        "ghost-" + ghost,
+                        "w",
+                        0,
+                        "x",
+                        rnd.nextLong(),
+                        rnd.nextLong(),
+                        1,
+                        fp32(finite(1 + rnd.nextInt(8))))
+                .build());
         byte[] out = v.clone();
         if (how == 2) {
             for (int i = 0, flips = 1 + rnd.nextInt(3); i < flips; i++) {
@@ -167,12 +200,14 @@ final class HostileRecords {
             }
         } else {
             int at = rnd.nextInt(out.length);
-            out = rnd.nextBoolean() ? concat(Arrays.copyOf(out, at), new byte[] {(byte) rnd.nextInt()},
-                    Arrays.copyOfRange(out, at, out.length))
+            out = rnd.nextBoolean()
+                    ? concat(
+                            Arrays.copyOf(out, at),
+                            new byte[] {(byte) rnd.nextInt()},
+                            Arrays.copyOfRange(out, at, out.length))
                     : concat(Arrays.copyOf(out, at), Arrays.copyOfRange(out, at + 1, out.length));
         }
-        return new Hostile("mutated", ("ghost-" + ghost + "/w/0").getBytes(StandardCharsets.UTF_8), out,
-                MUTATED_GHOST);
+        return new Hostile("mutated", ("ghost-" + ghost + "/w/0").getBytes(StandardCharsets.UTF_8), out, MUTATED_GHOST);
     }
 
     /** Hand-written Avro whose string, bytes or count prefixes claim what the record does not hold. */
@@ -254,12 +289,12 @@ final class HostileRecords {
                 g[rnd.nextInt(g.length)] = rnd.nextBoolean() ? 3e38f : -3e38f;
                 n = 1000 + rnd.nextInt(1000);
                 base = rnd.nextInt(2);
-                reasons = EnumSet.of(RejectReason.NON_FINITE_RESULT, RejectReason.STALE,
-                        RejectReason.FUTURE_VERSION);
+                reasons = EnumSet.of(RejectReason.NON_FINITE_RESULT, RejectReason.STALE, RejectReason.FUTURE_VERSION);
                 kind = "overflowing aggregate";
             }
         }
-        return gradient(kind, batch(w.model, "w", s, worker, step, base, n, fp32(g)).build(), reasons);
+        return gradient(
+                kind, batch(w.model, "w", s, worker, step, base, n, fp32(g)).build(), reasons);
     }
 
     /** NaN or infinity in the payload (FP32, FP16, BF16, TOPK) or an infinite loss. */
@@ -268,8 +303,8 @@ final class HostileRecords {
         int s = shard(w);
         int len = length(w, s);
         float[] g = finite(len);
-        float bad = pickOf(Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
-                Float.intBitsToFloat(0x7fc00001));
+        float bad =
+                pickOf(Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0x7fc00001));
         GradientBatch.Builder b;
         int how = rnd.nextInt(5);
         if (how == 4) {
@@ -297,7 +332,8 @@ final class HostileRecords {
     private Hostile wrongKey() {
         Workload w = pick();
         int s = shard(w);
-        GradientBatch b = batch(w.model, "w", s, "x" + serial++, 1, 0, 1, fp32(finite(length(w, s)))).build();
+        GradientBatch b = batch(w.model, "w", s, "x" + serial++, 1, 0, 1, fp32(finite(length(w, s))))
+                .build();
         String right = w.model + "/w/" + s;
         byte[] key = switch (rnd.nextInt(12)) {
             case 0 -> null;
@@ -327,8 +363,12 @@ final class HostileRecords {
         switch (rnd.nextInt(8)) {
             case 0 -> {
                 byte[] fp = PayloadCodecs.fp32().encode(finite(len));
-                p = payload(Encoding.FP32, len, rnd.nextBoolean() ? Arrays.copyOf(fp, fp.length - 1 - rnd.nextInt(4))
-                        : concat(fp, bytes(1 + rnd.nextInt(4))));
+                p = payload(
+                        Encoding.FP32,
+                        len,
+                        rnd.nextBoolean()
+                                ? Arrays.copyOf(fp, fp.length - 1 - rnd.nextInt(4))
+                                : concat(fp, bytes(1 + rnd.nextInt(4))));
                 kind = "FP32 bytes of the wrong length";
             }
             case 1 -> {
@@ -381,13 +421,32 @@ final class HostileRecords {
         Workload w = pick();
         float[] g = finite(1 + rnd.nextInt(8));
         return switch (rnd.nextInt(3)) {
-            case 0 -> gradient("unknown tensor", batch(w.model, pickOf("zz", "W", "w ", "ww", "\u00fc"), 0,
-                    "x" + serial++, 1, 0, 1, fp32(g)).build(), EnumSet.of(RejectReason.UNKNOWN_TENSOR));
-            case 1 -> gradient("unknown shard", batch(w.model, "w", pickOf(w.shards(), w.shards() + 1, 99,
-                    Integer.MAX_VALUE), "x" + serial++, 1, 0, 1, fp32(g)).build(),
-                    EnumSet.of(RejectReason.UNKNOWN_SHARD));
-            default -> gradient("negative shard", batch(w.model, "w", pickOf(-1, Integer.MIN_VALUE), "x" + serial++,
-                    1, 0, 1, fp32(g)).build(), EnumSet.of(RejectReason.OTHER));
+            case 0 ->
+                gradient(
+                        "unknown tensor",
+                        batch(w.model, pickOf("zz", "W", "w ", "ww", "\u00fc"), 0, "x" + serial++, 1, 0, 1, fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.UNKNOWN_TENSOR));
+            case 1 ->
+                gradient(
+                        "unknown shard",
+                        batch(
+                                        w.model,
+                                        "w",
+                                        pickOf(w.shards(), w.shards() + 1, 99, Integer.MAX_VALUE),
+                                        "x" + serial++,
+                                        1,
+                                        0,
+                                        1,
+                                        fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.UNKNOWN_SHARD));
+            default ->
+                gradient(
+                        "negative shard",
+                        batch(w.model, "w", pickOf(-1, Integer.MIN_VALUE), "x" + serial++, 1, 0, 1, fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.OTHER));
         };
     }
 
@@ -396,8 +455,19 @@ final class HostileRecords {
         String model = "ghost-" + rnd.nextInt(GHOST_MODELS);
         int shard = rnd.nextInt(3);
         long n = rnd.nextInt(4) == 0 ? rnd.nextLong(1L << 24) - (1L << 23) : 1;
-        return gradient("unknown model", batch(model, "w", shard, "x" + rnd.nextInt(100), rnd.nextLong(),
-                rnd.nextLong(), n, fp32(finite(1 + rnd.nextInt(16)))).build(), GHOST);
+        return gradient(
+                "unknown model",
+                batch(
+                                model,
+                                "w",
+                                shard,
+                                "x" + rnd.nextInt(100),
+                                rnd.nextLong(),
+                                rnd.nextLong(),
+                                n,
+                                fp32(finite(1 + rnd.nextInt(16))))
+                        .build(),
+                GHOST);
     }
 
     /** Names that are too long, empty or contain '/' or control characters, each under its own matching key. */
@@ -405,18 +475,48 @@ final class HostileRecords {
         Workload w = pick();
         float[] g = finite(length(w, 0));
         return switch (rnd.nextInt(6)) {
-            case 0 -> gradient("long model id", batch("g".repeat(257 + rnd.nextInt(rnd.nextBoolean() ? 100 : 100_000)),
-                    "w", 0, "x", 1, 0, 1, fp32(g)).build(), EnumSet.of(RejectReason.OTHER));
-            case 1 -> gradient("model id with a control character", batch("m\u0000" + serial++, "w", 0, "x", 1, 0, 1,
-                    fp32(g)).build(), EnumSet.of(RejectReason.OTHER));
-            case 2 -> gradient("tensor with '/'", batch(w.model, "w/0", 0, "x" + serial++, 1, 0, 1, fp32(g)).build(),
-                    EnumSet.of(RejectReason.OTHER));
-            case 3 -> gradient("empty model id", batch("", "w", 0, "x", 1, 0, 1, fp32(g)).build(),
-                    EnumSet.of(RejectReason.OTHER));
-            case 4 -> gradient("empty worker id", batch(w.model, "w", 0, "", 1, 0, 1, fp32(g)).build(),
-                    EnumSet.of(RejectReason.OTHER));
-            default -> gradient("long worker id", batch(w.model, "w", 0, "x".repeat(257 + rnd.nextInt(5000)), 1, 0, 1,
-                    fp32(g)).build(), EnumSet.of(RejectReason.OTHER));
+            case 0 ->
+                gradient(
+                        "long model id",
+                        batch(
+                                        "g".repeat(257 + rnd.nextInt(rnd.nextBoolean() ? 100 : 100_000)),
+                                        "w",
+                                        0,
+                                        "x",
+                                        1,
+                                        0,
+                                        1,
+                                        fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.OTHER));
+            case 1 ->
+                gradient(
+                        "model id with a control character",
+                        batch("m\u0000" + serial++, "w", 0, "x", 1, 0, 1, fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.OTHER));
+            case 2 ->
+                gradient(
+                        "tensor with '/'",
+                        batch(w.model, "w/0", 0, "x" + serial++, 1, 0, 1, fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.OTHER));
+            case 3 ->
+                gradient(
+                        "empty model id",
+                        batch("", "w", 0, "x", 1, 0, 1, fp32(g)).build(),
+                        EnumSet.of(RejectReason.OTHER));
+            case 4 ->
+                gradient(
+                        "empty worker id",
+                        batch(w.model, "w", 0, "", 1, 0, 1, fp32(g)).build(),
+                        EnumSet.of(RejectReason.OTHER));
+            default ->
+                gradient(
+                        "long worker id",
+                        batch(w.model, "w", 0, "x".repeat(257 + rnd.nextInt(5000)), 1, 0, 1, fp32(g))
+                                .build(),
+                        EnumSet.of(RejectReason.OTHER));
         };
     }
 
@@ -424,8 +524,11 @@ final class HostileRecords {
     private Hostile initForRuleModel() {
         Workload w = pick();
         int s = shard(w);
-        return gradient("INIT of a rule-initialised model", batch(w.model, "w", s, "x" + serial++, 0, 0, 1,
-                fp32(finite(length(w, s)))).setKind(GradientKind.INIT).build(),
+        return gradient(
+                "INIT of a rule-initialised model",
+                batch(w.model, "w", s, "x" + serial++, 0, 0, 1, fp32(finite(length(w, s))))
+                        .setKind(GradientKind.INIT)
+                        .build(),
                 EnumSet.of(RejectReason.ALREADY_INITIALIZED));
     }
 
@@ -440,13 +543,16 @@ final class HostileRecords {
             h = new Hostile("random bytes", null, value, CONTROL_REFUSALS);
         } else if (c < 20) {
             byte[] v = COMMANDS.encode(create("c" + serial++, validSpec()));
-            h = new Hostile(rnd.nextBoolean() ? "truncated CREATE" : "CREATE with trailing bytes", null,
+            h = new Hostile(
+                    rnd.nextBoolean() ? "truncated CREATE" : "CREATE with trailing bytes",
+                    null,
                     rnd.nextBoolean() ? Arrays.copyOf(v, rnd.nextInt(v.length)) : concat(v, bytes(1 + rnd.nextInt(8))),
                     UNDECODABLE);
         } else if (c < 28) {
             // Flipped bits of a command for a model that does not exist stay a command for no existing model.
-            byte[] v = COMMANDS.encode(command("ghost-" + rnd.nextInt(GHOST_MODELS), pickOf(CommandType.PAUSE,
-                    CommandType.DELETE, CommandType.RESUME)));
+            byte[] v = COMMANDS.encode(command(
+                    "ghost-" + rnd.nextInt(GHOST_MODELS),
+                    pickOf(CommandType.PAUSE, CommandType.DELETE, CommandType.RESUME)));
             for (int i = 0, flips = 1 + rnd.nextInt(3); i < flips; i++) {
                 v[rnd.nextInt(v.length)] ^= (byte) (1 << rnd.nextInt(8));
             }
@@ -457,8 +563,8 @@ final class HostileRecords {
             h = absurdCreate();
         } else if (c < 84) {
             String model = rnd.nextBoolean() ? "ghost-" + rnd.nextInt(GHOST_MODELS) : "c" + serial++;
-            CommandType type = pickOf(CommandType.PAUSE, CommandType.RESUME, CommandType.DELETE,
-                    CommandType.UPDATE_HYPERPARAMETERS);
+            CommandType type = pickOf(
+                    CommandType.PAUSE, CommandType.RESUME, CommandType.DELETE, CommandType.UPDATE_HYPERPARAMETERS);
             ControlCommand cmd = command(model, type);
             if (type == CommandType.UPDATE_HYPERPARAMETERS) {
                 cmd.setHyperparameters(Map.of("lr", 0.1));
@@ -470,10 +576,14 @@ final class HostileRecords {
             return misfiled();
         } else {
             Workload w = pick();
-            ModelSpec other = ModelSpec.newBuilder(spec(w)).setHyperparameters(Map.of("lr", 0.5 + rnd.nextDouble()))
+            ModelSpec other = ModelSpec.newBuilder(spec(w))
+                    .setHyperparameters(Map.of("lr", 0.5 + rnd.nextDouble()))
                     .build();
-            h = new Hostile("CREATE of an existing model with another spec", null, COMMANDS.encode(create(w.model,
-                    other)), INVALID_COMMAND);
+            h = new Hostile(
+                    "CREATE of an existing model with another spec",
+                    null,
+                    COMMANDS.encode(create(w.model, other)),
+                    INVALID_COMMAND);
         }
         // Mostly under their model's key, as producers send them; the others are refused whatever key they carry.
         byte[] key = switch (rnd.nextInt(6)) {
@@ -498,15 +608,23 @@ final class HostileRecords {
         byte[] empty = new byte[2 * count]; // name "" and shape [] per tensor
         tensors.raw(empty).varint(0);
         tensors.raw(specTail());
-        out.add(new Hostile("CREATE of millions of tensors", utf8("bomb"), tensors.toBytes(),
-                EnumSet.of(RejectReason.TOO_LARGE)));
+        out.add(new Hostile(
+                "CREATE of millions of tensors", utf8("bomb"), tensors.toBytes(), EnumSet.of(RejectReason.TOO_LARGE)));
         Wire dims = new Wire();
         int d = (16 << 20) - 8192;
-        dims.string("dims-" + serial++).varint(0).varint(1).varint(1).string("w").varint(d);
+        dims.string("dims-" + serial++)
+                .varint(0)
+                .varint(1)
+                .varint(1)
+                .string("w")
+                .varint(d);
         byte[] twos = new byte[d];
         Arrays.fill(twos, (byte) 4); // zig-zag 2
         dims.raw(twos).varint(0).varint(0).raw(specTail());
-        out.add(new Hostile("CREATE of a tensor with millions of dimensions", utf8("dims"), dims.toBytes(),
+        out.add(new Hostile(
+                "CREATE of a tensor with millions of dimensions",
+                utf8("dims"),
+                dims.toBytes(),
                 EnumSet.of(RejectReason.TOO_LARGE)));
         return out;
     }
@@ -555,8 +673,12 @@ final class HostileRecords {
         String kind;
         switch (rnd.nextInt(16)) {
             case 0 -> {
-                b.setTensors(List.of(tensor("w", pickOf(List.of(Integer.MAX_VALUE, Integer.MAX_VALUE),
-                        List.of(1 << 20, 1 << 20), List.of(Integer.MAX_VALUE)))));
+                b.setTensors(List.of(tensor(
+                        "w",
+                        pickOf(
+                                List.of(Integer.MAX_VALUE, Integer.MAX_VALUE),
+                                List.of(1 << 20, 1 << 20),
+                                List.of(Integer.MAX_VALUE)))));
                 kind = "absurd element count";
             }
             case 1 -> {
@@ -568,12 +690,15 @@ final class HostileRecords {
                 kind = "absurd shard size";
             }
             case 3 -> {
-                b.setTensors(List.of(tensor("w", pickOf(List.of(0), List.of(-3), List.of(4, 0), List.of(
-                        Integer.MIN_VALUE)))));
+                b.setTensors(List.of(
+                        tensor("w", pickOf(List.of(0), List.of(-3), List.of(4, 0), List.of(Integer.MIN_VALUE)))));
                 kind = "non-positive dimension";
             }
             case 4 -> {
-                b.setTensors(pickOf(List.of(), List.of(tensor("", List.of(4))), List.of(tensor("a/b", List.of(4))),
+                b.setTensors(pickOf(
+                        List.of(),
+                        List.of(tensor("", List.of(4))),
+                        List.of(tensor("a/b", List.of(4))),
                         List.of(tensor("w", List.of(4)), tensor("w", List.of(4))),
                         List.of(tensor("t".repeat(257), List.of(4)))));
                 kind = "bad tensors";
@@ -583,7 +708,8 @@ final class HostileRecords {
                 kind = "bad model id";
             }
             case 6 -> {
-                b.setOptimizer(pickOf("Adamm", "", "SGD2", "torch.optim.Adamm", "\u0000")); // names are trimmed, case-blind
+                b.setOptimizer(
+                        pickOf("Adamm", "", "SGD2", "torch.optim.Adamm", "\u0000")); // names are trimmed, case-blind
                 kind = "unknown optimizer";
             }
             case 7 -> {
@@ -610,30 +736,65 @@ final class HostileRecords {
             }
             case 8 -> {
                 b.setAggregation(pickOf(
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(10_001).build(),
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(Integer.MAX_VALUE)
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setWorkers(10_001)
                                 .build(),
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(0).build(),
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(-1).build(),
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setTimeoutMs(-1).build(),
-                        AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC).setMaxStaleness(-1).build()));
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setWorkers(Integer.MAX_VALUE)
+                                .build(),
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setWorkers(0)
+                                .build(),
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setWorkers(-1)
+                                .build(),
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setTimeoutMs(-1)
+                                .build(),
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.ASYNC)
+                                .setMaxStaleness(-1)
+                                .build()));
                 kind = "absurd aggregation";
             }
             case 9 -> {
-                b.setLrSchedule(pickOf(schedule("WarpLR", Map.of()), schedule("StepLR", Map.of()),
+                b.setLrSchedule(pickOf(
+                        schedule("WarpLR", Map.of()),
+                        schedule("StepLR", Map.of()),
                         schedule("OneCycleLR", Map.of("max_lr", 1.0)),
                         schedule("CosineAnnealingLR", Map.of("T_max", -1.0)),
                         schedule("ExponentialLR", Map.of("gamma", Double.NaN)),
-                        ScheduleSpec.newBuilder().setName("SequentialLR").setHyperparameters(Map.of("milestones",
-                                List.of(5.0, 3.0))).setChildren(List.of(child("ConstantLR"), child("ConstantLR")))
+                        ScheduleSpec.newBuilder()
+                                .setName("SequentialLR")
+                                .setHyperparameters(Map.of("milestones", List.of(5.0, 3.0)))
+                                .setChildren(List.of(child("ConstantLR"), child("ConstantLR")))
                                 .build()));
                 kind = "invalid schedule";
             }
             case 10 -> {
-                b.setInit(pickOf(InitSpec.newBuilder().setRule(InitRule.NORMAL).setStd(Double.NaN).build(),
-                        InitSpec.newBuilder().setRule(InitRule.NORMAL).setStd(-1).build(),
-                        InitSpec.newBuilder().setRule(InitRule.UNIFORM).setLow(1).setHigh(-1).build(),
-                        InitSpec.newBuilder().setRule(InitRule.UNIFORM).setLow(Double.NEGATIVE_INFINITY).build()));
+                b.setInit(pickOf(
+                        InitSpec.newBuilder()
+                                .setRule(InitRule.NORMAL)
+                                .setStd(Double.NaN)
+                                .build(),
+                        InitSpec.newBuilder()
+                                .setRule(InitRule.NORMAL)
+                                .setStd(-1)
+                                .build(),
+                        InitSpec.newBuilder()
+                                .setRule(InitRule.UNIFORM)
+                                .setLow(1)
+                                .setHigh(-1)
+                                .build(),
+                        InitSpec.newBuilder()
+                                .setRule(InitRule.UNIFORM)
+                                .setLow(Double.NEGATIVE_INFINITY)
+                                .build()));
                 kind = "invalid init";
             }
             case 11 -> {
@@ -663,14 +824,23 @@ final class HostileRecords {
                     case 0 -> p.setDelta(0.5);
                     case 1 -> p.setClipNorm(pickOf(0.0, -1.0, Double.NaN));
                     case 2 -> p.setNoiseMultiplier(null);
-                    default -> b.setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC).build());
+                    default ->
+                        b.setAggregation(AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.ASYNC)
+                                .build());
                 }
                 b.setPrivacy(p.build());
                 kind = "invalid privacy";
             }
             default -> {
-                return new Hostile("CREATE without a spec", null, COMMANDS.encode(ControlCommand.newBuilder()
-                        .setModelId(model).setType(CommandType.CREATE).build()), INVALID_COMMAND);
+                return new Hostile(
+                        "CREATE without a spec",
+                        null,
+                        COMMANDS.encode(ControlCommand.newBuilder()
+                                .setModelId(model)
+                                .setType(CommandType.CREATE)
+                                .build()),
+                        INVALID_COMMAND);
             }
         }
         return new Hostile(kind, null, COMMANDS.encode(create(model, b.build())), INVALID_COMMAND);
@@ -693,7 +863,8 @@ final class HostileRecords {
             default -> create("k" + serial++, validSpec());
         };
         String model = cmd.getModelId().toString();
-        Workload other = models.stream().filter(x -> !x.model.equals(model)).findFirst().orElseThrow();
+        Workload other =
+                models.stream().filter(x -> !x.model.equals(model)).findFirst().orElseThrow();
         byte[] key = switch (rnd.nextInt(5)) {
             case 0 -> null;
             case 1 -> new byte[0];
@@ -755,7 +926,10 @@ final class HostileRecords {
                 .setShardSize(4)
                 .setOptimizer("SGD")
                 .setHyperparameters(Map.of("lr", 0.1))
-                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(1).build())
+                .setAggregation(AggregationSpec.newBuilder()
+                        .setMode(AggregationMode.SYNC)
+                        .setWorkers(1)
+                        .build())
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(Encoding.FP32)
                 .build();
@@ -763,8 +937,12 @@ final class HostileRecords {
 
     /** Valid privacy settings except for the secret, which the caller sets (or leaves out). */
     private static PrivacySpec.Builder privacy() {
-        return PrivacySpec.newBuilder().setClipNorm(1.0).setNoiseMultiplier(1.0).setDelta(1e-5)
-                .setExpectedPerStep(1.0).setPopulationSize(1000L);
+        return PrivacySpec.newBuilder()
+                .setClipNorm(1.0)
+                .setNoiseMultiplier(1.0)
+                .setDelta(1e-5)
+                .setExpectedPerStep(1.0)
+                .setPopulationSize(1000L);
     }
 
     private static TensorSpec tensor(String name, List<Integer> shape) {
@@ -776,21 +954,42 @@ final class HostileRecords {
     }
 
     private static ChildSchedule child(String name) {
-        return ChildSchedule.newBuilder().setName(name).setHyperparameters(Map.of()).build();
+        return ChildSchedule.newBuilder()
+                .setName(name)
+                .setHyperparameters(Map.of())
+                .build();
     }
 
     private static ControlCommand create(String model, ModelSpec spec) {
-        return ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE).setSpec(spec).build();
+        return ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
+                .build();
     }
 
     private static ControlCommand command(String model, CommandType type) {
         return ControlCommand.newBuilder().setModelId(model).setType(type).build();
     }
 
-    private static GradientBatch.Builder batch(String model, String tensor, int shard, String worker, long step,
-            long base, long n, TensorPayload payload) {
-        return GradientBatch.newBuilder().setModelId(model).setTensor(tensor).setShard(shard).setWorkerId(worker)
-                .setWorkerStep(step).setBaseVersion(base).setNumExamples(n).setPayload(payload)
+    private static GradientBatch.Builder batch(
+            String model,
+            String tensor,
+            int shard,
+            String worker,
+            long step,
+            long base,
+            long n,
+            TensorPayload payload) {
+        return GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor(tensor)
+                .setShard(shard)
+                .setWorkerId(worker)
+                .setWorkerStep(step)
+                .setBaseVersion(base)
+                .setNumExamples(n)
+                .setPayload(payload)
                 .setKind(GradientKind.GRADIENT);
     }
 
@@ -843,8 +1042,16 @@ final class HostileRecords {
 
     /** A declared length no record holds: 2^31 and beyond, negative, or the extremes of a long. */
     private long hostileLength() {
-        return pickOf(1L << 31, (1L << 31) - 1, 1L << 32, -1L, (long) Integer.MIN_VALUE, Long.MAX_VALUE,
-                Long.MIN_VALUE, 1L << 62, 100_000_000L);
+        return pickOf(
+                1L << 31,
+                (1L << 31) - 1,
+                1L << 32,
+                -1L,
+                (long) Integer.MIN_VALUE,
+                Long.MAX_VALUE,
+                Long.MIN_VALUE,
+                1L << 62,
+                100_000_000L);
     }
 
     private long outOfIntRange() {
@@ -861,7 +1068,10 @@ final class HostileRecords {
     }
 
     private static byte[] le(double d) {
-        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(d).array();
+        return ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putDouble(d)
+                .array();
     }
 
     private static byte[] concat(byte[]... parts) {

@@ -25,9 +25,13 @@ class JobSettingsTest {
     @Test
     void theBackendIsReadWithItsBatchingAndResidentSlots() {
         assertThat(JobSettings.from(new Configuration()).backend())
-                .isEqualTo(new io.gradstream.operators.BackendSettings(io.gradstream.operators.BackendSettings.Kind.CPU,
-                        java.util.Map.of("breaker.failures", "3", "breaker.window-ms", "60000",
-                                "breaker.cool-down-ms", "30000"), 1, 2, 0));
+                .isEqualTo(new io.gradstream.operators.BackendSettings(
+                        io.gradstream.operators.BackendSettings.Kind.CPU,
+                        java.util.Map.of(
+                                "breaker.failures", "3", "breaker.window-ms", "60000", "breaker.cool-down-ms", "30000"),
+                        1,
+                        2,
+                        0));
         Configuration c = new Configuration();
         c.setString("gradstream.backend", "OpenCL");
         c.setString("gradstream.backend.opencl.device-type", "gpu");
@@ -43,7 +47,8 @@ class JobSettingsTest {
         Configuration breaker = new Configuration();
         breaker.setString("gradstream.backend.opencl.breaker.failures", "5");
         breaker.setString("gradstream.backend.opencl.breaker.cool-down", "2 min");
-        assertThat(JobSettings.from(breaker).backend().opencl()).containsEntry("breaker.failures", "5")
+        assertThat(JobSettings.from(breaker).backend().opencl())
+                .containsEntry("breaker.failures", "5")
                 .containsEntry("breaker.cool-down-ms", "120000");
         breaker.setString("gradstream.backend.opencl.breaker.failures", "0");
         assertThatThrownBy(() -> JobSettings.from(breaker)).hasMessageContaining("breaker.failures");
@@ -59,8 +64,8 @@ class JobSettingsTest {
         assertThat(limits.recordBytes()).isEqualTo(2 << 20);
         assertThat(limits.models()).isEqualTo(7);
         Configuration tooBig = new Configuration();
-        tooBig.setString("gradstream.limits.shard-elements", String.valueOf(io.gradstream.model.Limits.MAX_SHARD_ELEMENTS
-                + 1));
+        tooBig.setString(
+                "gradstream.limits.shard-elements", String.valueOf(io.gradstream.model.Limits.MAX_SHARD_ELEMENTS + 1));
         assertThatThrownBy(() -> JobSettings.from(tooBig)).hasMessageContaining("gradstream.limits.shard-elements");
     }
 
@@ -68,18 +73,21 @@ class JobSettingsTest {
     void invalidValuesNameTheKeyAndValue() {
         Configuration c = new Configuration();
         c.setString("gradstream.topics.gradients", "bad topic!");
-        assertThatThrownBy(() -> JobSettings.from(c)).hasMessageContaining("gradstream.topics.gradients")
+        assertThatThrownBy(() -> JobSettings.from(c))
+                .hasMessageContaining("gradstream.topics.gradients")
                 .hasMessageContaining("bad topic!");
         Configuration same = new Configuration();
         same.setString("gradstream.topics.rejected", "parameters");
         assertThatThrownBy(() -> JobSettings.from(same)).hasMessageContaining("must be different");
         Configuration timeout = new Configuration();
         timeout.setString("gradstream.kafka.transaction-timeout", "1 h");
-        assertThatThrownBy(() -> JobSettings.from(timeout)).hasMessageContaining("transaction-timeout")
+        assertThatThrownBy(() -> JobSettings.from(timeout))
+                .hasMessageContaining("transaction-timeout")
                 .hasMessageContaining("15 min");
         Configuration delivery = new Configuration();
         delivery.setString("gradstream.delivery", "SOMETIMES");
-        assertThatThrownBy(() -> JobSettings.from(delivery)).hasMessageContaining("SOMETIMES")
+        assertThatThrownBy(() -> JobSettings.from(delivery))
+                .hasMessageContaining("SOMETIMES")
                 .hasMessageContaining("AT_LEAST_ONCE or EXACTLY_ONCE");
         Configuration dashed = new Configuration();
         dashed.setString("gradstream.delivery", "exactly-once");
@@ -88,15 +96,17 @@ class JobSettingsTest {
 
     @Test
     void flagsAndFilesBecomeConfiguration(@TempDir Path dir) throws Exception {
-        Configuration args = JobConfig.fromArgs(new String[] {"--gradstream.delivery", "EXACTLY_ONCE",
-            "-Dstate.backend.type=rocksdb"});
+        Configuration args = JobConfig.fromArgs(
+                new String[] {"--gradstream.delivery", "EXACTLY_ONCE", "-Dstate.backend.type=rocksdb"});
         assertThat(JobSettings.from(args).delivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
         assertThat(args.getString("state.backend.type", "")).isEqualTo("rocksdb");
         assertThatThrownBy(() -> JobConfig.fromArgs(new String[] {"oops"})).hasMessageContaining("'oops'");
 
         Path file = dir.resolve("gradstream.yaml");
-        Files.writeString(file, "# settings\ngradstream.topics.control: commands  # comment\n"
-                + "gradstream.unknown-model-grace: \"5 s\"\n\nexecution.checkpointing.interval=2 s\n");
+        Files.writeString(
+                file,
+                "# settings\ngradstream.topics.control: commands  # comment\n"
+                        + "gradstream.unknown-model-grace: \"5 s\"\n\nexecution.checkpointing.interval=2 s\n");
         Configuration c = JobConfig.fromFile(file);
         JobSettings s = JobSettings.from(c);
         assertThat(s.controlTopic()).isEqualTo("commands");
@@ -112,18 +122,18 @@ class JobSettingsTest {
     @Test
     void theDefaultCheckpointIntervalFollowsTheDelivery() {
         // At-least-once: checkpoints only bound replay; exactly-once: the interval is the updates' latency.
-        assertThat(JobConfig.withDefaults(new Configuration()).get(
-                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+        assertThat(JobConfig.withDefaults(new Configuration())
+                        .get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
                 .isEqualTo(Duration.ofSeconds(10));
         Configuration exactlyOnce = new Configuration();
         exactlyOnce.setString("gradstream.delivery", "exactly-once");
-        assertThat(JobConfig.withDefaults(exactlyOnce).get(
-                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+        assertThat(JobConfig.withDefaults(exactlyOnce)
+                        .get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
                 .isEqualTo(Duration.ofSeconds(1));
         Configuration cluster = new Configuration();
         cluster.setString("gradstream.delivery", "EXACTLY_ONCE");
-        assertThat(JobConfig.withDefaults(new Configuration(), cluster).get(
-                org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
+        assertThat(JobConfig.withDefaults(new Configuration(), cluster)
+                        .get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
                 .isEqualTo(Duration.ofSeconds(1));
     }
 
@@ -139,6 +149,7 @@ class JobSettingsTest {
         assertThat(job.getString("execution.buffer-timeout.interval", "")).isEqualTo("0 ms");
         Configuration given = new Configuration();
         given.setString("state.backend.type", "hashmap");
-        assertThat(JobConfig.withDefaults(given, cluster).getString("state.backend.type", "")).isEqualTo("hashmap");
+        assertThat(JobConfig.withDefaults(given, cluster).getString("state.backend.type", ""))
+                .isEqualTo("hashmap");
     }
 }

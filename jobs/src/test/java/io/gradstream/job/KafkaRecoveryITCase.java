@@ -2,11 +2,11 @@ package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.schemas.AvroRecords;
+import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
+import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
@@ -34,9 +34,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kafka -> Flink -> Kafka with exactly-once delivery and a failure injected mid-stream, after a checkpoint: the job
@@ -48,9 +48,11 @@ class KafkaRecoveryITCase {
     private static EmbeddedKafka kafka;
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(TestClusters.keepFilesInTarget()).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(TestClusters.keepFilesInTarget())
+            .build());
 
     @BeforeAll
     static void startKafka() throws Exception {
@@ -60,10 +62,13 @@ class KafkaRecoveryITCase {
     /** Fresh topics per run, so parameterized runs never see each other's records. */
     private static void createTopics(String suffix) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic("control" + suffix, 1, (short) 1),
-                    new NewTopic("gradients" + suffix, 2, (short) 1),
-                    new NewTopic("parameters" + suffix, 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                    new NewTopic("rejected" + suffix, 1, (short) 1))).all().get();
+            admin.createTopics(List.of(
+                            new NewTopic("control" + suffix, 1, (short) 1),
+                            new NewTopic("gradients" + suffix, 2, (short) 1),
+                            new NewTopic("parameters" + suffix, 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
+                            new NewTopic("rejected" + suffix, 1, (short) 1)))
+                    .all()
+                    .get();
         }
     }
 
@@ -118,14 +123,17 @@ class KafkaRecoveryITCase {
         Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 5);
         Properties pp = new Properties();
         pp.put("bootstrap.servers", kafka.bootstrapServers());
-        try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("control" + sfx, work.create.key, work.create.value)).get();
+        try (var producer =
+                new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("control" + sfx, work.create.key, work.create.value))
+                    .get();
             for (RawRecord r : work.gradients) {
                 producer.send(new ProducerRecord<>("gradients" + sfx, r.key, r.value));
             }
             producer.send(new ProducerRecord<>("gradients" + sfx, "m/w/0".getBytes(), new byte[] {42}));
-            producer.send(new ProducerRecord<>("gradients" + sfx, "x/w/0".getBytes(),
+            producer.send(new ProducerRecord<>(
+                    "gradients" + sfx,
+                    "x/w/0".getBytes(),
                     Records.gradient("x", 0, "a", 1, 0, 1, new float[] {1f}).value));
             producer.flush();
         }
@@ -150,38 +158,43 @@ class KafkaRecoveryITCase {
         conf.setString("restart-strategy.type", "fixed-delay");
         conf.setString("restart-strategy.fixed-delay.attempts", "3");
         conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                JobConfig.withDefaults(conf));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
         env.setParallelism(2);
         JobClient job = GradstreamJob.kafka(JobSettings.from(conf))
                 .withGradientTap(s -> s.map(new FailOnceAfterCheckpoint()).name("failure injection"))
                 .start(env, "recovery test");
         try {
             Map<Integer, List<ParameterUpdate>> byShard = readCommitted("parameters" + sfx, work.shards(), work.steps);
-            List<RejectedRecord> rejected = TestClusters.readAll(kafka.bootstrapServers(), "rejected" + sfx,
-                    RejectedRecord.class, 2);
+            List<RejectedRecord> rejected =
+                    TestClusters.readAll(kafka.bootstrapServers(), "rejected" + sfx, RejectedRecord.class, 2);
             assertThat(FAILED).as("the failure was injected").isTrue();
             for (int s = 0; s < work.shards(); s++) {
                 // Each version exactly once. Order across versions is not promised: version 0 comes from the CREATE
                 // handler on subtask 0, later ones from the shard's own subtask (consumers keep the highest).
-                List<Long> versions = byShard.get(s).stream().map(ParameterUpdate::getVersion).sorted().toList();
+                List<Long> versions = byShard.get(s).stream()
+                        .map(ParameterUpdate::getVersion)
+                        .sorted()
+                        .toList();
                 List<Long> expectedVersions = new ArrayList<>();
                 for (long v = 0; v <= work.steps; v++) {
                     expectedVersions.add(v);
                 }
-                assertThat(versions).as("versions of shard %d, each once", s)
+                assertThat(versions)
+                        .as("versions of shard %d, each once", s)
                         .containsExactlyElementsOf(expectedVersions);
                 ParameterUpdate last = byShard.get(s).stream()
-                        .max(java.util.Comparator.comparingLong(ParameterUpdate::getVersion)).orElseThrow();
+                        .max(java.util.Comparator.comparingLong(ParameterUpdate::getVersion))
+                        .orElseThrow();
                 assertThat(Records.values(last)).as("shard %d", s).containsExactly(work.expected[s]);
             }
-            assertThat(rejected).extracting(RejectedRecord::getReason)
+            assertThat(rejected)
+                    .extracting(RejectedRecord::getReason)
                     .containsExactlyInAnyOrder(RejectReason.UNDECODABLE, RejectReason.UNKNOWN_MODEL);
         } finally {
             job.cancel().get();
         }
     }
-
 
     /** Bit-identity with the CPU needs correctly rounded division and sqrt (POCL has them; some GPUs do not). */
     private static void requireCorrectlyRoundedOpenCl() {
@@ -191,8 +204,9 @@ class KafkaRecoveryITCase {
         if (missing == null) {
             try (var ctx = io.gradstream.opencl.ClContext.open(config)) {
                 if (!ctx.device().correctlyRoundedDivideSqrt()) {
-                    org.junit.jupiter.api.Assumptions.abort("SKIPPED: " + ctx.device().name() + " does not round "
-                            + "division and sqrt correctly, so its steps are not bit-identical to the CPU's");
+                    org.junit.jupiter.api.Assumptions.abort(
+                            "SKIPPED: " + ctx.device().name() + " does not round "
+                                    + "division and sqrt correctly, so its steps are not bit-identical to the CPU's");
                 }
             }
             return;
@@ -212,17 +226,22 @@ class KafkaRecoveryITCase {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());
-                    byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>()).add(u);
+                    byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>())
+                            .add(u);
                 }
                 TreeSet<Long> done = new TreeSet<>();
-                byShard.values().forEach(l -> done.add(l.stream().mapToLong(ParameterUpdate::getVersion).max()
-                        .orElse(-1)));
+                byShard.values()
+                        .forEach(l -> done.add(l.stream()
+                                .mapToLong(ParameterUpdate::getVersion)
+                                .max()
+                                .orElse(-1)));
                 if (byShard.size() == shards && done.first() == lastVersion) {
                     // One more poll: a duplicate after the last version would show up now.
                     Thread.sleep(1500);
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
                         ParameterUpdate u = avro.decode(r.value());
-                        byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>()).add(u);
+                        byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>())
+                                .add(u);
                     }
                     return byShard;
                 }

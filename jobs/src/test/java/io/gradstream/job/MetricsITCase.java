@@ -26,10 +26,11 @@ class MetricsITCase {
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(1)
-                    .setConfiguration(REPORTER.addToConfiguration(new Configuration(TestClusters.keepFilesInTarget())))
-                    .build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(1)
+            .setConfiguration(REPORTER.addToConfiguration(new Configuration(TestClusters.keepFilesInTarget())))
+            .build());
 
     @Test
     void countsStepsGradientsRejectionsAndVersions() throws Exception {
@@ -58,25 +59,35 @@ class MetricsITCase {
         // Version 0 of every shard plus one update per step, 4 bytes per float.
         assertThat(counter(job, "gradstream.model.m.bytesOut")).isEqualTo(4L * 40 * (1 + work.steps));
         assertThat(counter(job, "gradstream.model.m.reason.DUPLICATE.rejected")).isEqualTo(1);
-        assertThat(counter(job, "gradstream.model.m.reason.UNKNOWN_SHARD.rejected")).isEqualTo(1);
-        assertThat(counter(job, "gradstream.model._unknown.reason.UNDECODABLE.rejected")).isEqualTo(1);
-        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.version")).getValue()).isEqualTo(work.steps);
+        assertThat(counter(job, "gradstream.model.m.reason.UNKNOWN_SHARD.rejected"))
+                .isEqualTo(1);
+        assertThat(counter(job, "gradstream.model._unknown.reason.UNDECODABLE.rejected"))
+                .isEqualTo(1);
+        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.version")).getValue())
+                .isEqualTo(work.steps);
         Histogram staleness = (Histogram) metric(job, "gradstream.model.m.staleness");
         assertThat(staleness.getCount()).isEqualTo(work.gradients.size());
         assertThat(staleness.getStatistics().getMax()).isZero(); // SYNC: every gradient on the current version
-        assertThat(((Histogram) metric(job, "gradstream.model.m.stepMicros")).getCount()).isEqualTo(shards * work.steps);
+        assertThat(((Histogram) metric(job, "gradstream.model.m.stepMicros")).getCount())
+                .isEqualTo(shards * work.steps);
         // Two contributions per SYNC step: each step has an aggregation wait (0 here: the workload has no clock).
         assertThat(((Histogram) metric(job, "gradstream.model.m.aggregationWaitMillis")).getCount())
                 .isEqualTo(shards * work.steps);
-        assertThat(((Histogram) metric(job, "gradstream.model.m.publishToStepMillis")).getCount()).isZero();
+        assertThat(((Histogram) metric(job, "gradstream.model.m.publishToStepMillis")).getCount())
+                .isZero();
         // FP32 in and out: a ratio of exactly 1.
-        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.inputCompressionRatio")).getValue()).isEqualTo(1.0);
-        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.outputCompressionRatio")).getValue()).isEqualTo(1.0);
+        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.inputCompressionRatio")).getValue())
+                .isEqualTo(1.0);
+        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.outputCompressionRatio")).getValue())
+                .isEqualTo(1.0);
         // Adam: parameters and two slots of 40 floats, no pending step at the end.
-        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.stateBytes")).getValue()).isEqualTo(4L * 40 * 3);
+        assertThat(((Gauge<?>) metric(job, "gradstream.model.m.stateBytes")).getValue())
+                .isEqualTo(4L * 40 * 3);
         // Norms are sampled, so at least the first step of the subtask was measured.
-        assertThat((Double) ((Gauge<?>) metric(job, "gradstream.model.m.gradientNorm")).getValue()).isPositive();
-        assertThat((Double) ((Gauge<?>) metric(job, "gradstream.model.m.updateNorm")).getValue()).isPositive();
+        assertThat((Double) ((Gauge<?>) metric(job, "gradstream.model.m.gradientNorm")).getValue())
+                .isPositive();
+        assertThat((Double) ((Gauge<?>) metric(job, "gradstream.model.m.updateNorm")).getValue())
+                .isPositive();
         // The direct CPU path times every step under the cpu backend.
         assertThat(((Histogram) metric(job, "gradstream.backend.cpu.kernelMicros")).getCount())
                 .isEqualTo(shards * work.steps);

@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.CloseableIterator;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,9 +34,11 @@ class PipelineEquivalenceITCase {
     private static final int STEPS = 6;
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(TestClusters.keepFilesInTarget()).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(TestClusters.keepFilesInTarget())
+            .build());
 
     private static final Map<String, Map<String, Object>> OPTIMIZERS = Map.of(
             "Adam", Map.of("lr", 0.01, "weight_decay", 0.01),
@@ -58,19 +60,36 @@ class PipelineEquivalenceITCase {
 
     /** Batches of up to 8 completed steps (the OpenCL backend's path, here on the CPU backend) must not change a bit. */
     @ParameterizedTest(name = "{0} {1} parallelism {2} batch {3}")
-    @CsvSource({"Adam, SYNC, 1, 1", "Adam, SYNC, 2, 1", "Adam, ASYNC, 2, 1", "SGD, SYNC, 2, 1", "SGD, ASYNC, 1, 1",
-        "Adam, SYNC, 2, 8", "SGD, ASYNC, 1, 8"})
+    @CsvSource({
+        "Adam, SYNC, 1, 1",
+        "Adam, SYNC, 2, 1",
+        "Adam, ASYNC, 2, 1",
+        "SGD, SYNC, 2, 1",
+        "SGD, ASYNC, 1, 1",
+        "Adam, SYNC, 2, 8",
+        "SGD, ASYNC, 1, 8"
+    })
     void pipelineEqualsTheLocalKernel(String optimizer, String mode, int parallelism, int batch) throws Exception {
-        Workload work = new Workload(optimizer, OPTIMIZERS.get(optimizer), mode.equals("SYNC"), LENGTH, SHARD_SIZE,
-                WORKERS, STEPS, parallelism * 31L + optimizer.length());
+        Workload work = new Workload(
+                optimizer,
+                OPTIMIZERS.get(optimizer),
+                mode.equals("SYNC"),
+                LENGTH,
+                SHARD_SIZE,
+                WORKERS,
+                STEPS,
+                parallelism * 31L + optimizer.length());
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(parallelism);
         var rawType = TypeExtractor.createTypeInfo(RawRecord.class);
         var control = env.fromData(List.of(work.create), rawType).setParallelism(1);
-        var grads = env.fromData(work.gradients, rawType).setParallelism(1).map(new HoldFirst()).setParallelism(1);
-        GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000,
-                new BackendSettings(BackendSettings.Kind.CPU, Map.of(), batch, 5));
+        var grads = env.fromData(work.gradients, rawType)
+                .setParallelism(1)
+                .map(new HoldFirst())
+                .setParallelism(1);
+        GradstreamPipeline.Outputs out = GradstreamPipeline.build(
+                grads, control, 60_000, 1_000, new BackendSettings(BackendSettings.Kind.CPU, Map.of(), batch, 5));
         CloseableIterator<ParameterUpdate> params = out.parameters().collectAsync();
         CloseableIterator<RejectedRecord> rejected = out.rejected().collectAsync();
         env.execute("equivalence " + optimizer + " " + mode + " p" + parallelism);

@@ -7,8 +7,8 @@ import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.KafkaIo;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.operators.RawRecord;
@@ -83,18 +83,24 @@ class PrivacyRecoveryITCase {
     private static EmbeddedKafka kafka;
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(REPORTER.addToConfiguration(new Configuration(TestClusters.keepFilesInTarget())))
-                    .build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(REPORTER.addToConfiguration(new Configuration(TestClusters.keepFilesInTarget())))
+            .build());
 
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.start();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic("control", 1, (short) 1), new NewTopic("gradients", 2, (short) 1),
-                    new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                    new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1))).all().get();
+            admin.createTopics(List.of(
+                            new NewTopic("control", 1, (short) 1),
+                            new NewTopic("gradients", 2, (short) 1),
+                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
+                            new NewTopic("rejected", 1, (short) 1),
+                            new NewTopic("status", 1, (short) 1)))
+                    .all()
+                    .get();
         }
     }
 
@@ -109,11 +115,18 @@ class PrivacyRecoveryITCase {
         Path dir = Path.of("target", "privacy-it", UUID.randomUUID().toString()).toAbsolutePath();
         Files.createDirectories(dir);
         Path seedFile = Files.writeString(dir.resolve("seed"), SECRET + "\n");
-        double target = RdpAccountant.epsilon(SIGMA, Q, ALLOWED, DELTA, RdpAccountant.Conversion.OPACUS).epsilon();
+        double target = RdpAccountant.epsilon(SIGMA, Q, ALLOWED, DELTA, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
         ModelSpec spec = ModelSpec.newBuilder(Records.spec("Adam", Map.of("lr", 0.01), 40, Records.sync(2), 90))
-                .setPrivacy(PrivacySpec.newBuilder().setClipNorm(2.0).setNoiseMultiplier(SIGMA).setDelta(DELTA)
-                        .setExpectedPerStep(2.0).setPopulationSize(1000L).setTargetEpsilon(target)
-                        .setSeedFile(seedFile.toString()).build())
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(2.0)
+                        .setNoiseMultiplier(SIGMA)
+                        .setDelta(DELTA)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setTargetEpsilon(target)
+                        .setSeedFile(seedFile.toString())
+                        .build())
                 .build();
 
         // Workers keep publishing two steps past the budget, on the last version they saw.
@@ -129,8 +142,8 @@ class PrivacyRecoveryITCase {
                     }
                     long base = Math.min(t, ALLOWED);
                     gradients.add(Records.gradient("m", s, "w" + w, t + 1, base, 3, g));
-                    byShard.computeIfAbsent(s, k -> new ArrayList<>()).add(new Contribution("w" + w, t + 1, base, 3,
-                            g.clone(), Double.NaN, 0));
+                    byShard.computeIfAbsent(s, k -> new ArrayList<>())
+                            .add(new Contribution("w" + w, t + 1, base, 3, g.clone(), Double.NaN, 0));
                 }
             }
         }
@@ -159,10 +172,11 @@ class PrivacyRecoveryITCase {
         try {
             Properties pp = new Properties();
             pp.put("bootstrap.servers", kafka.bootstrapServers());
-            try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
-                    new ByteArraySerializer())) {
+            try (var producer =
+                    new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
                 RawRecord create = Records.create("m", spec);
-                producer.send(new ProducerRecord<>("control", create.key, create.value)).get();
+                producer.send(new ProducerRecord<>("control", create.key, create.value))
+                        .get();
                 for (RawRecord r : gradients) {
                     producer.send(new ProducerRecord<>("gradients", r.key, r.value));
                 }
@@ -174,14 +188,16 @@ class PrivacyRecoveryITCase {
             conf.set(GradstreamOptions.GROUP_ID, "privacy-it");
             conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "privacy-it");
             conf.setString("execution.checkpointing.interval", "200 ms");
-            conf.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
+            conf.setString(
+                    "execution.checkpointing.dir",
+                    dir.resolve("checkpoints").toUri().toString());
             // Kept after the cancel below, so the scan reads files that no longer change under it.
             conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
             conf.setString("restart-strategy.type", "fixed-delay");
             conf.setString("restart-strategy.fixed-delay.attempts", "3");
             conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                    JobConfig.withDefaults(conf));
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
             env.setParallelism(2);
             KafkaRecoveryITCase.FAILED.set(false);
             job = GradstreamJob.kafka(JobSettings.from(conf))
@@ -190,27 +206,37 @@ class PrivacyRecoveryITCase {
                     .start(env, "privacy recovery test");
 
             Map<Integer, List<ParameterUpdate>> updates = readParameters(3);
-            List<RejectedRecord> rejected = TestClusters.readAll(kafka.bootstrapServers(), "rejected", RejectedRecord.class, 12);
+            List<RejectedRecord> rejected =
+                    TestClusters.readAll(kafka.bootstrapServers(), "rejected", RejectedRecord.class, 12);
             List<StatusEvent> status = TestClusters.readAll(kafka.bootstrapServers(), "status", StatusEvent.class, 1);
-            assertThat(KafkaRecoveryITCase.FAILED).as("the failure was injected").isTrue();
+            assertThat(KafkaRecoveryITCase.FAILED)
+                    .as("the failure was injected")
+                    .isTrue();
 
             for (int s = 0; s < 3; s++) {
                 List<ParameterUpdate> ups = updates.get(s);
-                assertThat(ups).extracting(ParameterUpdate::getVersion).as("shard %d: each version once", s)
+                assertThat(ups)
+                        .extracting(ParameterUpdate::getVersion)
+                        .as("shard %d: each version once", s)
                         .containsExactlyInAnyOrder(0L, 1L, 2L, 3L, 4L, 5L, 6L);
                 for (ParameterUpdate u : ups) {
-                    double eps = u.getVersion() == 0 ? 0 : RdpAccountant.epsilon(SIGMA, Q, u.getVersion(), DELTA,
-                            RdpAccountant.Conversion.OPACUS).epsilon();
-                    assertThat(u.getEpsilonSpent()).as("epsilon of shard %d version %d", s, u.getVersion())
+                    double eps = u.getVersion() == 0
+                            ? 0
+                            : RdpAccountant.epsilon(SIGMA, Q, u.getVersion(), DELTA, RdpAccountant.Conversion.OPACUS)
+                                    .epsilon();
+                    assertThat(u.getEpsilonSpent())
+                            .as("epsilon of shard %d version %d", s, u.getVersion())
                             .isEqualTo(eps);
                     if (u.getVersion() == ALLOWED) {
-                        assertThat(Records.values(u)).as("shard %d after the restore", s)
+                        assertThat(Records.values(u))
+                                .as("shard %d after the restore", s)
                                 .containsExactly(expected[s]);
                     }
                 }
             }
-            assertThat(rejected).hasSize(12).allSatisfy(r -> assertThat(r.getReason())
-                    .isEqualTo(RejectReason.BUDGET_EXHAUSTED));
+            assertThat(rejected)
+                    .hasSize(12)
+                    .allSatisfy(r -> assertThat(r.getReason()).isEqualTo(RejectReason.BUDGET_EXHAUSTED));
             assertThat(status).hasSize(1);
             assertThat(status.get(0).getType()).isEqualTo(StatusType.BUDGET_EXHAUSTED);
             assertThat(status.get(0).getVersion()).isEqualTo(ALLOWED);
@@ -220,13 +246,17 @@ class PrivacyRecoveryITCase {
             JobID id = job.getJobID();
             List<String> metricText = new ArrayList<>();
             // Every metric of the cluster, both attempts of the job included.
-            REPORTER.getMetricsByGroup().forEach((group, metrics) -> metrics.forEach((name, m) -> metricText.add(
-                    group.getMetricIdentifier(name) + "=" + (m instanceof Gauge<?> g ? String.valueOf(g.getValue())
-                            : m.toString()))));
+            REPORTER.getMetricsByGroup()
+                    .forEach((group, metrics) ->
+                            metrics.forEach((name, m) -> metricText.add(group.getMetricIdentifier(name) + "="
+                                    + (m instanceof Gauge<?> g ? String.valueOf(g.getValue()) : m.toString()))));
             assertThat(metricText).anySatisfy(t -> assertThat(t).contains("epsilonSpent=" + target));
-            String config = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    cluster.getWebInterfaceURL() + "/jobs/" + id + "/config")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            String config = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(cluster.getWebInterfaceURL() + "/jobs/" + id + "/config"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
             assertThat(config).contains("privacy recovery test");
             assertThat(logLines).as("log lines captured").isNotEmpty();
             assertThat(String.join("\n", logLines)).doesNotContain(SECRET);
@@ -241,7 +271,9 @@ class PrivacyRecoveryITCase {
             }
             assertThat(checkpointFiles).isNotEmpty();
             for (Path f : checkpointFiles) {
-                assertThat(indexOf(Files.readAllBytes(f), secret)).as("secret in %s", f).isEqualTo(-1);
+                assertThat(indexOf(Files.readAllBytes(f), secret))
+                        .as("secret in %s", f)
+                        .isEqualTo(-1);
             }
         } finally {
             if (job != null) {
@@ -265,8 +297,7 @@ class PrivacyRecoveryITCase {
             ShardKey key = new ShardKey("m", "w", s);
             ShardState state = ShardState.initial(config.initialValues(key, s == 2 ? 10 : 40));
             for (Contribution c : byShard.get(s)) {
-                ShardStepper.offer(state, c, config.policy(), config.optimizerAt(state.version()),
-                        config.privacy(key));
+                ShardStepper.offer(state, c, config.policy(), config.optimizerAt(state.version()), config.privacy(key));
             }
             assertThat(state.version()).isEqualTo(ALLOWED);
             out[s] = state.params();
@@ -282,15 +313,17 @@ class PrivacyRecoveryITCase {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());
-                    byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>()).add(u);
+                    byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>())
+                            .add(u);
                 }
-                boolean done = byShard.size() == shards && byShard.values().stream().allMatch(l -> l.stream()
-                        .anyMatch(u -> u.getVersion() == ALLOWED));
+                boolean done = byShard.size() == shards
+                        && byShard.values().stream().allMatch(l -> l.stream().anyMatch(u -> u.getVersion() == ALLOWED));
                 if (done) {
                     Thread.sleep(1500); // a duplicate after the last version would show up now
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
                         ParameterUpdate u = avro.decode(r.value());
-                        byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>()).add(u);
+                        byShard.computeIfAbsent(u.getShard(), k -> new ArrayList<>())
+                                .add(u);
                     }
                     return byShard;
                 }

@@ -62,8 +62,9 @@ final class RestartableKafka implements AutoCloseable {
             p.store(out, "ChaosITCase broker");
         }
         ByteArrayOutputStream formatLog = new ByteArrayOutputStream();
-        int rc = kafka.tools.StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c",
-            config.toString()}, new PrintStream(formatLog, true, StandardCharsets.UTF_8));
+        int rc = kafka.tools.StorageTool.execute(
+                new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()},
+                new PrintStream(formatLog, true, StandardCharsets.UTF_8));
         if (rc != 0) {
             throw new IOException("formatting the Kafka log folder failed: " + formatLog);
         }
@@ -81,8 +82,11 @@ final class RestartableKafka implements AutoCloseable {
         }
         starts++;
         // C1 only and the serial collector: the broker lives for a minute on two shared cores.
-        jvm = ChildJvm.start("kafka#" + starts, dir.resolve("kafka-" + starts + ".log"), List.of("-Xmx512m",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + dir), "kafka.Kafka",
+        jvm = ChildJvm.start(
+                "kafka#" + starts,
+                dir.resolve("kafka-" + starts + ".log"),
+                List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + dir),
+                "kafka.Kafka",
                 List.of(config.toString()));
     }
 
@@ -99,8 +103,13 @@ final class RestartableKafka implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers(),
-                "request.timeout.ms", "2000", "default.api.timeout.ms", "3000"))) {
+        try (Admin admin = Admin.create(Map.of(
+                "bootstrap.servers",
+                bootstrapServers(),
+                "request.timeout.ms",
+                "2000",
+                "default.api.timeout.ms",
+                "3000"))) {
             while (true) {
                 if (!jvm.isAlive()) {
                     throw new AssertionError(jvm.name + " exited while starting:\n" + jvm.tail(60));

@@ -34,9 +34,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SavepointCompatibilityITCase {
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(loopback(TestClusters.keepFilesInTarget())).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(loopback(TestClusters.keepFilesInTarget()))
+            .build());
 
     /** Flink's endpoints on 127.0.0.1 only (the BLOB server would otherwise listen on every interface). */
     private static Configuration loopback(Configuration c) {
@@ -51,16 +53,17 @@ class SavepointCompatibilityITCase {
     @ParameterizedTest(name = "{0} on {1} at parallelism {2}")
     @CsvSource({"0.1.0, hashmap, 2", "0.1.0, rocksdb, 1"})
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
-    void aSavepointOfAnEarlierReleaseRestoresAndContinuesBitForBit(String release, String stateBackend,
-            int parallelism) throws Exception {
+    void aSavepointOfAnEarlierReleaseRestoresAndContinuesBitForBit(String release, String stateBackend, int parallelism)
+            throws Exception {
         Path dir = fixture(release);
         SavepointFixture.Inputs in = SavepointFixture.read(dir.resolve("inputs.json"), SavepointFixture.Inputs.class);
-        SavepointFixture.Golden golden = SavepointFixture.read(dir.resolve("golden.json"),
-                SavepointFixture.Golden.class);
+        SavepointFixture.Golden golden =
+                SavepointFixture.read(dir.resolve("golden.json"), SavepointFixture.Golden.class);
         SavepointFixture.writeSeed(in);
         int split = in.savepointAfterStage();
         List<SavepointFixture.StageRecords> phase1 = in.stages().subList(0, split);
-        List<SavepointFixture.StageRecords> phase2 = in.stages().subList(split, in.stages().size());
+        List<SavepointFixture.StageRecords> phase2 =
+                in.stages().subList(split, in.stages().size());
 
         try (EmbeddedKafka kafka = SavepointFixture.startBroker();
                 SavepointFixture.Outputs outputs = new SavepointFixture.Outputs(kafka.bootstrapServers())) {
@@ -69,11 +72,16 @@ class SavepointCompatibilityITCase {
             for (SavepointFixture.StageRecords s : phase1) {
                 SavepointFixture.publish(bootstrap, s);
             }
-            assertThat(SavepointFixture.inputEndOffsets(bootstrap)).as("input offsets at the savepoint")
+            assertThat(SavepointFixture.inputEndOffsets(bootstrap))
+                    .as("input offsets at the savepoint")
                     .isEqualTo(new TreeMap<>(in.phase1EndOffsets()));
             SavepointFixture.publish(bootstrap, phase2.get(0));
-            JobClient job = SavepointFixture.startJob(bootstrap, stateBackend, parallelism,
-                    dir.resolve("savepoint").toUri().toString(), "savepoint " + release + " " + stateBackend);
+            JobClient job = SavepointFixture.startJob(
+                    bootstrap,
+                    stateBackend,
+                    parallelism,
+                    dir.resolve("savepoint").toUri().toString(),
+                    "savepoint " + release + " " + stateBackend);
             try {
                 outputs.await(phase2.get(0), job);
                 for (SavepointFixture.StageRecords s : phase2.subList(1, phase2.size())) {
@@ -93,35 +101,48 @@ class SavepointCompatibilityITCase {
     private static void assertMatchesGolden(SavepointFixture.Golden golden, SavepointFixture.Outputs outputs) {
         Map<String, SavepointFixture.ShardResult> expected = new TreeMap<>();
         golden.shards().forEach(s -> expected.put(s.key(), s));
-        assertThat(outputs.byShard.keySet()).as("shards with updates after the restore")
+        assertThat(outputs.byShard.keySet())
+                .as("shards with updates after the restore")
                 .isSubsetOf(expected.keySet());
         List<String> differences = new ArrayList<>();
         for (SavepointFixture.ShardResult want : expected.values()) {
             List<Long> versions = outputs.byShard.getOrDefault(want.key(), List.of()).stream()
-                    .map(ParameterUpdate::getVersion).sorted().toList();
-            List<Long> after = LongStream.rangeClosed(want.savepointVersion() + 1, want.version()).boxed().toList();
-            assertThat(versions).as("versions of %s after the savepoint (at %d), each once", want.key(),
-                    want.savepointVersion()).isEqualTo(after);
+                    .map(ParameterUpdate::getVersion)
+                    .sorted()
+                    .toList();
+            List<Long> after = LongStream.rangeClosed(want.savepointVersion() + 1, want.version())
+                    .boxed()
+                    .toList();
+            assertThat(versions)
+                    .as("versions of %s after the savepoint (at %d), each once", want.key(), want.savepointVersion())
+                    .isEqualTo(after);
             if (!versions.isEmpty()) {
-                String got = SavepointFixture.ShardResult.of(want.key(), want.savepointVersion(),
-                        outputs.latest(want.key())).describe();
+                String got = SavepointFixture.ShardResult.of(
+                                want.key(), want.savepointVersion(), outputs.latest(want.key()))
+                        .describe();
                 if (!got.equals(want.describe())) {
                     differences.add("expected " + want.describe() + "\n     got " + got);
                 }
             }
         }
-        assertThat(differences).as("shards that differ from the uninterrupted run").isEmpty();
-        assertThat(outputs.rejected.stream().sorted().toList()).as("rejections after the restore")
+        assertThat(differences)
+                .as("shards that differ from the uninterrupted run")
+                .isEmpty();
+        assertThat(outputs.rejected.stream().sorted().toList())
+                .as("rejections after the restore")
                 .isEqualTo(golden.rejected());
-        assertThat(outputs.status.stream().sorted().toList()).as("status events after the restore")
+        assertThat(outputs.status.stream().sorted().toList())
+                .as("status events after the restore")
                 .isEqualTo(golden.status());
     }
 
     /** The fixture folder as Maven copied it to the test classpath. */
     private static Path fixture(String release) throws Exception {
-        var metadata = SavepointCompatibilityITCase.class.getResource("/savepoints/" + release
-                + "/savepoint/_metadata");
-        assertThat(metadata).as("savepoint fixture of %s on the test classpath", release).isNotNull();
+        var metadata =
+                SavepointCompatibilityITCase.class.getResource("/savepoints/" + release + "/savepoint/_metadata");
+        assertThat(metadata)
+                .as("savepoint fixture of %s on the test classpath", release)
+                .isNotNull();
         return Path.of(metadata.toURI()).getParent().getParent();
     }
 

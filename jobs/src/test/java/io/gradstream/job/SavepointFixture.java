@@ -2,8 +2,8 @@ package io.gradstream.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
@@ -49,46 +49,77 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@link SavepointCompatibilityITCase} share: broker, topics, job settings and reading the outputs.
  */
 final class SavepointFixture {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
     /** Topics and partition counts; the savepoint's Kafka offsets refer to these partitions. */
-    static final Map<String, Integer> TOPICS = Map.of("control", 1, "gradients", SavepointWorkload.GRADIENT_PARTITIONS,
-            "parameters", 1, "rejected", 1, "status", 1);
+    static final Map<String, Integer> TOPICS = Map.of(
+            "control",
+            1,
+            "gradients",
+            SavepointWorkload.GRADIENT_PARTITIONS,
+            "parameters",
+            1,
+            "rejected",
+            1,
+            "status",
+            1);
+
     static final String GROUP_ID = "savepoint-fixture";
     static final String TRANSACTIONAL_ID_PREFIX = "savepoint-fixture";
     private static final Duration STAGE_TIMEOUT = Duration.ofSeconds(60);
 
-    private SavepointFixture() {
-    }
+    private SavepointFixture() {}
 
     /** A record as a producer sent it: key and value bytes. */
-    record KafkaRecord(byte[] key, byte[] value) {
-    }
+    record KafkaRecord(byte[] key, byte[] value) {}
 
     /** One stage of the workload as stored in {@code inputs.json}. */
-    record StageRecords(int number, List<KafkaRecord> control, List<KafkaRecord> gradients,
-            Map<String, Long> expectVersions, int expectRejected) {
-    }
+    record StageRecords(
+            int number,
+            List<KafkaRecord> control,
+            List<KafkaRecord> gradients,
+            Map<String, Long> expectVersions,
+            int expectRejected) {}
 
     /**
      * {@code inputs.json}: the stages, where the savepoint was taken, the end offsets of the input partitions at that
      * point, and the private model's secret (a test value) with the relative path its spec names.
      */
-    record Inputs(String seedFile, String seedText, int parallelism, int savepointAfterStage,
-            Map<String, Long> phase1EndOffsets, List<StageRecords> stages) {
-    }
+    record Inputs(
+            String seedFile,
+            String seedText,
+            int parallelism,
+            int savepointAfterStage,
+            Map<String, Long> phase1EndOffsets,
+            List<StageRecords> stages) {}
 
     /**
      * A shard in {@code golden.json}: the version it had in the savepoint (-1: no parameters yet) and its newest
      * update at the end of the uninterrupted run.
      */
-    record ShardResult(String key, long savepointVersion, long version, String encoding, int elementCount,
-            byte[] payload, Double epsilonSpent, int contributions, long examples) {
+    record ShardResult(
+            String key,
+            long savepointVersion,
+            long version,
+            String encoding,
+            int elementCount,
+            byte[] payload,
+            Double epsilonSpent,
+            int contributions,
+            long examples) {
 
         static ShardResult of(String key, long savepointVersion, ParameterUpdate u) {
-            return new ShardResult(key, savepointVersion, u.getVersion(), u.getPayload().getEncoding().name(),
-                    u.getPayload().getElementCount(), bytes(u.getPayload().getData()), u.getEpsilonSpent(),
-                    u.getContributions(), u.getExamples());
+            return new ShardResult(
+                    key,
+                    savepointVersion,
+                    u.getVersion(),
+                    u.getPayload().getEncoding().name(),
+                    u.getPayload().getElementCount(),
+                    bytes(u.getPayload().getData()),
+                    u.getEpsilonSpent(),
+                    u.getContributions(),
+                    u.getExamples());
         }
 
         /** The same, without the savepoint version (which a run cannot see). */
@@ -103,8 +134,7 @@ final class SavepointFixture {
      * {@code golden.json}: every shard's newest update after all stages without interruption, and every rejection
      * and status event of phase 2 and later (phase 1 has none).
      */
-    record Golden(List<ShardResult> shards, List<String> rejected, List<String> status) {
-    }
+    record Golden(List<ShardResult> shards, List<String> rejected, List<String> status) {}
 
     static <T> T read(Path file, Class<T> type) throws IOException {
         return JSON.readValue(file.toFile(), type);
@@ -138,8 +168,8 @@ final class SavepointFixture {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("enable.idempotence", "true");
-        try (var producer = new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
+        try (var producer =
+                new KafkaProducer<byte[], byte[]>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (KafkaRecord r : stage.control()) {
                 producer.send(new ProducerRecord<>("control", r.key(), r.value()));
             }
@@ -184,8 +214,8 @@ final class SavepointFixture {
         if (savepoint != null) {
             conf.setString("execution.state-recovery.path", savepoint);
         }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                JobConfig.withDefaults(conf));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
         env.setParallelism(parallelism);
         return GradstreamJob.kafka(JobSettings.from(conf)).start(env, name);
     }
@@ -208,13 +238,16 @@ final class SavepointFixture {
         private final KafkaConsumer<byte[], byte[]> consumer;
         /** Every update per shard key, in the order read. */
         final Map<String, List<ParameterUpdate>> byShard = new TreeMap<>();
+
         final List<String> rejected = new ArrayList<>();
         final List<String> status = new ArrayList<>();
 
         Outputs(String bootstrap) {
             consumer = consumer(bootstrap);
-            List<TopicPartition> parts = List.of(new TopicPartition("parameters", 0),
-                    new TopicPartition("rejected", 0), new TopicPartition("status", 0));
+            List<TopicPartition> parts = List.of(
+                    new TopicPartition("parameters", 0),
+                    new TopicPartition("rejected", 0),
+                    new TopicPartition("status", 0));
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
         }
@@ -227,14 +260,18 @@ final class SavepointFixture {
                 switch (r.topic()) {
                     case "parameters" -> {
                         ParameterUpdate u = updates.decode(r.value());
-                        byShard.computeIfAbsent(u.getModelId() + "/" + u.getTensor() + "/" + u.getShard(),
-                                k -> new ArrayList<>()).add(u);
+                        byShard.computeIfAbsent(
+                                        u.getModelId() + "/" + u.getTensor() + "/" + u.getShard(),
+                                        k -> new ArrayList<>())
+                                .add(u);
                     }
                     case "rejected" -> {
                         RejectedRecord x = rejections.decode(r.value());
                         rejected.add(x.getReason() + " " + x.getSourceTopic() + "-" + x.getPartition() + "@"
-                                + x.getOffset() + " " + (x.getOriginalKey() == null ? ""
-                                : new String(bytes(x.getOriginalKey()), StandardCharsets.UTF_8)));
+                                + x.getOffset() + " "
+                                + (x.getOriginalKey() == null
+                                        ? ""
+                                        : new String(bytes(x.getOriginalKey()), StandardCharsets.UTF_8)));
                     }
                     default -> {
                         StatusEvent e = statuses.decode(r.value());
@@ -247,12 +284,15 @@ final class SavepointFixture {
         }
 
         long latestVersion(String key) {
-            return byShard.getOrDefault(key, List.of()).stream().mapToLong(ParameterUpdate::getVersion).max()
+            return byShard.getOrDefault(key, List.of()).stream()
+                    .mapToLong(ParameterUpdate::getVersion)
+                    .max()
                     .orElse(-1);
         }
 
         ParameterUpdate latest(String key) {
-            return byShard.get(key).stream().max(Comparator.comparingLong(ParameterUpdate::getVersion))
+            return byShard.get(key).stream()
+                    .max(Comparator.comparingLong(ParameterUpdate::getVersion))
                     .orElseThrow();
         }
 
@@ -281,8 +321,9 @@ final class SavepointFixture {
         }
 
         private boolean reached(StageRecords stage) {
-            return rejected.size() >= stage.expectRejected() && stage.expectVersions().entrySet().stream()
-                    .allMatch(e -> latestVersion(e.getKey()) >= e.getValue());
+            return rejected.size() >= stage.expectRejected()
+                    && stage.expectVersions().entrySet().stream()
+                            .allMatch(e -> latestVersion(e.getKey()) >= e.getValue());
         }
 
         /** Polls until nothing new arrived for {@code quiet}. */
@@ -342,20 +383,34 @@ final class SavepointFixture {
         List<SavepointWorkload.Stage> workload = SavepointWorkload.stages();
         List<StageRecords> stages = new ArrayList<>();
         for (SavepointWorkload.Stage s : workload) {
-            stages.add(new StageRecords(s.number, stored(s.control), stored(s.gradients),
-                    new TreeMap<>(s.expectVersions), s.expectRejected));
+            stages.add(new StageRecords(
+                    s.number,
+                    stored(s.control),
+                    stored(s.gradients),
+                    new TreeMap<>(s.expectVersions),
+                    s.expectRejected));
         }
         int split = SavepointWorkload.SAVEPOINT_AFTER_STAGE;
-        Inputs draft = new Inputs(SavepointWorkload.SEED_FILE, SavepointWorkload.SEED_TEXT,
-                SavepointWorkload.PARALLELISM, split, Map.of(), stages);
+        Inputs draft = new Inputs(
+                SavepointWorkload.SEED_FILE,
+                SavepointWorkload.SEED_TEXT,
+                SavepointWorkload.PARALLELISM,
+                split,
+                Map.of(),
+                stages);
         writeSeed(draft);
 
         // Run 1: without interruption.
         Map<String, List<ParameterUpdate>> run1;
         List<String> rejected;
         List<String> status;
-        try (EmbeddedKafka kafka = startBroker(); Outputs outputs = new Outputs(kafka.bootstrapServers())) {
-            JobClient job = startJob(kafka.bootstrapServers(), "hashmap", SavepointWorkload.PARALLELISM, null,
+        try (EmbeddedKafka kafka = startBroker();
+                Outputs outputs = new Outputs(kafka.bootstrapServers())) {
+            JobClient job = startJob(
+                    kafka.bootstrapServers(),
+                    "hashmap",
+                    SavepointWorkload.PARALLELISM,
+                    null,
                     "savepoint fixture run 1");
             try {
                 for (StageRecords s : stages) {
@@ -376,8 +431,13 @@ final class SavepointFixture {
         Map<String, Long> offsets;
         Map<String, Long> savepointVersions = new TreeMap<>();
         Path savepoint;
-        try (EmbeddedKafka kafka = startBroker(); Outputs outputs = new Outputs(kafka.bootstrapServers())) {
-            JobClient job = startJob(kafka.bootstrapServers(), "hashmap", SavepointWorkload.PARALLELISM, null,
+        try (EmbeddedKafka kafka = startBroker();
+                Outputs outputs = new Outputs(kafka.bootstrapServers())) {
+            JobClient job = startJob(
+                    kafka.bootstrapServers(),
+                    "hashmap",
+                    SavepointWorkload.PARALLELISM,
+                    null,
                     "savepoint fixture run 2");
             try {
                 for (StageRecords s : stages.subList(0, split)) {
@@ -385,25 +445,30 @@ final class SavepointFixture {
                     outputs.await(s, job);
                 }
                 offsets = inputEndOffsets(kafka.bootstrapServers());
-                String location = job.stopWithSavepoint(false, work.toAbsolutePath().toUri().toString(),
-                        SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
-                savepoint = Path.of(java.net.URI.create(location.startsWith("file:") ? location
-                        : "file://" + location));
+                String location = job.stopWithSavepoint(
+                                false, work.toAbsolutePath().toUri().toString(), SavepointFormatType.CANONICAL)
+                        .get(2, TimeUnit.MINUTES);
+                savepoint =
+                        Path.of(java.net.URI.create(location.startsWith("file:") ? location : "file://" + location));
                 job.getJobExecutionResult().get(1, TimeUnit.MINUTES);
             } finally {
                 cancelQuietly(job);
             }
             outputs.drain(Duration.ofSeconds(2));
             if (!outputs.rejected.isEmpty() || !outputs.status.isEmpty()) {
-                throw new AssertionError("phase 1 must neither reject nor report: " + outputs.rejected + " "
-                        + outputs.status);
+                throw new AssertionError(
+                        "phase 1 must neither reject nor report: " + outputs.rejected + " " + outputs.status);
             }
             for (String key : outputs.byShard.keySet()) {
                 ParameterUpdate atSavepoint = outputs.latest(key);
                 savepointVersions.put(key, atSavepoint.getVersion());
                 ParameterUpdate same = run1.get(key).stream()
-                        .filter(u -> u.getVersion() == atSavepoint.getVersion()).findFirst().orElseThrow();
-                if (!ShardResult.of(key, 0, same).describe().equals(ShardResult.of(key, 0, atSavepoint).describe())) {
+                        .filter(u -> u.getVersion() == atSavepoint.getVersion())
+                        .findFirst()
+                        .orElseThrow();
+                if (!ShardResult.of(key, 0, same)
+                        .describe()
+                        .equals(ShardResult.of(key, 0, atSavepoint).describe())) {
                     throw new AssertionError("run 2 differs from run 1 at " + key + " v" + same.getVersion());
                 }
             }
@@ -411,20 +476,23 @@ final class SavepointFixture {
 
         List<ShardResult> shards = new ArrayList<>();
         for (var e : run1.entrySet()) {
-            ParameterUpdate last = e.getValue().stream().max(Comparator.comparingLong(ParameterUpdate::getVersion))
+            ParameterUpdate last = e.getValue().stream()
+                    .max(Comparator.comparingLong(ParameterUpdate::getVersion))
                     .orElseThrow();
             shards.add(ShardResult.of(e.getKey(), savepointVersions.getOrDefault(e.getKey(), -1L), last));
         }
         Files.createDirectories(out.resolve("savepoint"));
         try (Stream<Path> files = Files.walk(savepoint)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
-                Path target = out.resolve("savepoint").resolve(savepoint.relativize(f).toString());
+                Path target =
+                        out.resolve("savepoint").resolve(savepoint.relativize(f).toString());
                 Files.createDirectories(target.getParent());
                 Files.copy(f, target, StandardCopyOption.COPY_ATTRIBUTES);
             }
         }
-        JSON.writeValue(out.resolve("inputs.json").toFile(), new Inputs(draft.seedFile(), draft.seedText(),
-                draft.parallelism(), split, offsets, stages));
+        JSON.writeValue(
+                out.resolve("inputs.json").toFile(),
+                new Inputs(draft.seedFile(), draft.seedText(), draft.parallelism(), split, offsets, stages));
         JSON.writeValue(out.resolve("golden.json").toFile(), new Golden(shards, rejected, status));
         Files.writeString(out.resolve("README.md"), readme(release, shards));
     }
@@ -435,9 +503,15 @@ final class SavepointFixture {
 
     private static String readme(String release, List<ShardResult> shards) throws Exception {
         String commit = git("rev-parse", "HEAD");
-        String dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":(top,glob)**/src/main/**",
+        String dirty = git(
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ":(top,glob)**/src/main/**",
                 ":(top,glob)**/pom.xml");
-        long atSavepoint = shards.stream().filter(s -> s.savepointVersion() >= 0).count();
+        long atSavepoint =
+                shards.stream().filter(s -> s.savepointVersion() >= 0).count();
         return """
                 # Savepoint fixture of gradstream %s
 
@@ -513,13 +587,22 @@ final class SavepointFixture {
                   unknown to the fresh broker; the connector tolerates that.
                 - The job keeps Flink's default max parallelism (128 at parallelism 2); pinning one other than 128
                   would make the keyed state unrestorable.
-                """.formatted(release, release, commit, dirty.isBlank() ? "" : " (with uncommitted changes to: "
-                        + dirty.replace('\n', ' ') + ")",
-                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
-                org.apache.flink.runtime.util.EnvironmentInformation.getVersion(), System.getProperty("java.version"),
-                SavepointWorkload.PARALLELISM, atSavepoint, shards.size(), SavepointWorkload.SAVEPOINT_AFTER_STAGE,
-                SavepointWorkload.SEED_FILE, release, SavepointWorkload.SAVEPOINT_AFTER_STAGE,
-                SavepointWorkload.SEED_FILE);
+                """.formatted(
+                        release,
+                        release,
+                        commit,
+                        dirty.isBlank() ? "" : " (with uncommitted changes to: " + dirty.replace('\n', ' ') + ")",
+                        Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                        org.apache.flink.runtime.util.EnvironmentInformation.getVersion(),
+                        System.getProperty("java.version"),
+                        SavepointWorkload.PARALLELISM,
+                        atSavepoint,
+                        shards.size(),
+                        SavepointWorkload.SAVEPOINT_AFTER_STAGE,
+                        SavepointWorkload.SEED_FILE,
+                        release,
+                        SavepointWorkload.SAVEPOINT_AFTER_STAGE,
+                        SavepointWorkload.SEED_FILE);
     }
 
     private static String git(String... args) throws Exception {

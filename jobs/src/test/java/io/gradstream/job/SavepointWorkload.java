@@ -63,6 +63,7 @@ final class SavepointWorkload {
     static final String SEED_TEXT = "gradstream-savepoint-fixture-test-seed-0001";
     /** The job's parallelism when the fixture is generated. */
     static final int PARALLELISM = 2;
+
     static final int GRADIENT_PARTITIONS = 2;
     /** Flink's default max parallelism for the generator's parallelism (no job sets its own). */
     static final int MAX_PARALLELISM = 128;
@@ -89,8 +90,7 @@ final class SavepointWorkload {
     private final SplittableRandom rnd = new SplittableRandom(20261127L);
     private final List<Stage> stages = new ArrayList<>();
 
-    private SavepointWorkload() {
-    }
+    private SavepointWorkload() {}
 
     static List<Stage> stages() {
         SavepointWorkload w = new SavepointWorkload();
@@ -99,36 +99,65 @@ final class SavepointWorkload {
     }
 
     private void build() {
-        ModelSpec adam = ModelSpec.newBuilder(Records.spec("Adam",
-                        Map.of("lr", 0.01, "weight_decay", 0.01, "amsgrad", true), 32,
-                        AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(2)
-                                .setTimeoutMs(HUNDRED_YEARS_MS).build(), 70))
-                .setInit(InitSpec.newBuilder().setRule(InitRule.NORMAL).setSeed(7).setStd(0.1).build())
+        ModelSpec adam = ModelSpec.newBuilder(Records.spec(
+                        "Adam",
+                        Map.of("lr", 0.01, "weight_decay", 0.01, "amsgrad", true),
+                        32,
+                        AggregationSpec.newBuilder()
+                                .setMode(AggregationMode.SYNC)
+                                .setWorkers(2)
+                                .setTimeoutMs(HUNDRED_YEARS_MS)
+                                .build(),
+                        70))
+                .setInit(InitSpec.newBuilder()
+                        .setRule(InitRule.NORMAL)
+                        .setSeed(7)
+                        .setStd(0.1)
+                        .build())
                 .build();
-        ModelSpec sgd = ModelSpec.newBuilder(Records.spec("SGD",
-                        Map.of("lr", 0.1, "momentum", 0.9, "nesterov", true, "weight_decay", 1e-4), 16,
-                        Records.async(2), 4, 10))
-                .setLrSchedule(ScheduleSpec.newBuilder().setName("StepLR")
-                        .setHyperparameters(Map.of("step_size", 2.0, "gamma", 0.5)).build())
+        ModelSpec sgd = ModelSpec.newBuilder(Records.spec(
+                        "SGD",
+                        Map.of("lr", 0.1, "momentum", 0.9, "nesterov", true, "weight_decay", 1e-4),
+                        16,
+                        Records.async(2),
+                        4,
+                        10))
+                .setLrSchedule(ScheduleSpec.newBuilder()
+                        .setName("StepLR")
+                        .setHyperparameters(Map.of("step_size", 2.0, "gamma", 0.5))
+                        .build())
                 .setOutputEncoding(Encoding.BF16)
                 .build();
-        ModelSpec explicit = ModelSpec.newBuilder(Records.spec("RMSprop",
-                        Map.of("lr", 0.01, "centered", true, "momentum", 0.5), 10, Records.sync(1), 20))
+        ModelSpec explicit = ModelSpec.newBuilder(Records.spec(
+                        "RMSprop", Map.of("lr", 0.01, "centered", true, "momentum", 0.5), 10, Records.sync(1), 20))
                 .setInit(InitSpec.newBuilder().setRule(InitRule.EXPLICIT).build())
                 .build();
-        ModelSpec privateModel = ModelSpec.newBuilder(Records.spec("Adam", Map.of("lr", 0.05), 16,
-                        Records.sync(2), 30))
+        ModelSpec privateModel = ModelSpec.newBuilder(Records.spec("Adam", Map.of("lr", 0.05), 16, Records.sync(2), 30))
                 .setTensors(List.of(tensor("w", 30), tensor("b", 5)))
-                .setPrivacy(PrivacySpec.newBuilder().setClipNorm(1.0).setNoiseMultiplier(1.1).setDelta(1e-5)
-                        .setExpectedPerStep(2.0).setPopulationSize(1000L).setSeedFile(SEED_FILE).build())
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(1.0)
+                        .setNoiseMultiplier(1.1)
+                        .setDelta(1e-5)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setSeedFile(SEED_FILE)
+                        .build())
                 .build();
         ModelSpec paused = ModelSpec.newBuilder(Records.spec("AdamW", Map.of("lr", 0.01), 12, Records.async(2), 12))
-                .setInit(InitSpec.newBuilder().setRule(InitRule.UNIFORM).setSeed(3).setLow(-0.1).setHigh(0.1)
+                .setInit(InitSpec.newBuilder()
+                        .setRule(InitRule.UNIFORM)
+                        .setSeed(3)
+                        .setLow(-0.1)
+                        .setHigh(0.1)
                         .build())
                 .setOutputEncoding(Encoding.INT8_BLOCK)
                 .build();
         ModelSpec late = ModelSpec.newBuilder(Records.spec("NAdam", Map.of("lr", 0.01), 8, Records.sync(1), 8))
-                .setInit(InitSpec.newBuilder().setRule(InitRule.NORMAL).setSeed(11).setStd(0.05).build())
+                .setInit(InitSpec.newBuilder()
+                        .setRule(InitRule.NORMAL)
+                        .setSeed(11)
+                        .setStd(0.05)
+                        .build())
                 .build();
         String[] privateShards = {"w/0", "w/1", "b/0"};
         int[] privateLengths = {16, 14, 5};
@@ -171,10 +200,14 @@ final class SavepointWorkload {
 
         // Stage 2: commands only (the marker shows every subtask has applied them).
         Stage s2 = stage();
-        s2.control.add(Records.command(ControlCommand.newBuilder().setModelId("sgd")
-                .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", 0.05, "momentum", 0.8))
+        s2.control.add(Records.command(ControlCommand.newBuilder()
+                .setModelId("sgd")
+                .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                .setHyperparameters(Map.of("lr", 0.05, "momentum", 0.8))
                 .build()));
-        s2.control.add(Records.command(ControlCommand.newBuilder().setModelId("paused").setType(CommandType.PAUSE)
+        s2.control.add(Records.command(ControlCommand.newBuilder()
+                .setModelId("paused")
+                .setType(CommandType.PAUSE)
                 .build()));
         marker(s2);
 
@@ -233,7 +266,9 @@ final class SavepointWorkload {
 
         // Stage 5: the paused model resumes.
         Stage s5 = stage();
-        s5.control.add(Records.command(ControlCommand.newBuilder().setModelId("paused").setType(CommandType.RESUME)
+        s5.control.add(Records.command(ControlCommand.newBuilder()
+                .setModelId("paused")
+                .setType(CommandType.RESUME)
                 .build()));
         marker(s5);
 
@@ -266,8 +301,8 @@ final class SavepointWorkload {
         int[] lengths = {32, 32, 6};
         for (int shard = 0; shard < 3; shard++) {
             for (int w : workers) {
-                s.gradients.add(gradient("adam", "w", shard, "w" + w, t, t - 1, 1 + rnd.nextInt(64),
-                        values(lengths[shard], 1)));
+                s.gradients.add(gradient(
+                        "adam", "w", shard, "w" + w, t, t - 1, 1 + rnd.nextInt(64), values(lengths[shard], 1)));
             }
         }
     }
@@ -279,8 +314,15 @@ final class SavepointWorkload {
     private void sgdContribution(Stage s, int j) {
         int[] lengths = {16, 16, 8};
         for (int shard = 0; shard < 3; shard++) {
-            s.gradients.add(gradient("sgd", "w", shard, "w" + (j % 2), j / 2 + 1, Math.max(0, j - 1),
-                    1 + rnd.nextInt(64), values(lengths[shard], 1)));
+            s.gradients.add(gradient(
+                    "sgd",
+                    "w",
+                    shard,
+                    "w" + (j % 2),
+                    j / 2 + 1,
+                    Math.max(0, j - 1),
+                    1 + rnd.nextInt(64),
+                    values(lengths[shard], 1)));
         }
     }
 
@@ -289,8 +331,8 @@ final class SavepointWorkload {
         for (int i = 0; i < shards.length; i++) {
             String[] ts = shards[i].split("/");
             for (int w : workers) {
-                s.gradients.add(gradient("private", ts[0], Integer.parseInt(ts[1]), "w" + w, t, t - 1, 3,
-                        values(lengths[i], 1 + w)));
+                s.gradients.add(gradient(
+                        "private", ts[0], Integer.parseInt(ts[1]), "w" + w, t, t - 1, 3, values(lengths[i], 1 + w)));
             }
         }
     }
@@ -319,8 +361,7 @@ final class SavepointWorkload {
             String key = model + "/w/" + i;
             subtasks.add(KeyGroupRangeAssignment.assignKeyToParallelOperator(key, MAX_PARALLELISM, PARALLELISM));
             // The Kafka producer's default partitioner for keyed records.
-            partitions.add(Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8)))
-                    % GRADIENT_PARTITIONS);
+            partitions.add(Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % GRADIENT_PARTITIONS);
         }
         return subtasks.size() == PARALLELISM && partitions.size() == GRADIENT_PARTITIONS;
     }
@@ -333,16 +374,32 @@ final class SavepointWorkload {
         return g;
     }
 
-    private static RawRecord gradient(String model, String tensor, int shard, String worker, long step, long base,
-            long examples, float[] g) {
-        return Records.batch(GradientBatch.newBuilder().setModelId(model).setTensor(tensor).setShard(shard)
-                .setWorkerId(worker).setWorkerStep(step).setBaseVersion(base).setNumExamples(examples)
-                .setPayload(Records.payload(g)).setKind(GradientKind.GRADIENT).build());
+    private static RawRecord gradient(
+            String model, String tensor, int shard, String worker, long step, long base, long examples, float[] g) {
+        return Records.batch(GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor(tensor)
+                .setShard(shard)
+                .setWorkerId(worker)
+                .setWorkerStep(step)
+                .setBaseVersion(base)
+                .setNumExamples(examples)
+                .setPayload(Records.payload(g))
+                .setKind(GradientKind.GRADIENT)
+                .build());
     }
 
     private static RawRecord init(String model, int shard, float[] values) {
-        return Records.batch(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(shard)
-                .setWorkerId("init").setWorkerStep(0).setBaseVersion(0).setNumExamples(1)
-                .setPayload(Records.payload(values)).setKind(GradientKind.INIT).build());
+        return Records.batch(GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor("w")
+                .setShard(shard)
+                .setWorkerId("init")
+                .setWorkerStep(0)
+                .setBaseVersion(0)
+                .setNumExamples(1)
+                .setPayload(Records.payload(values))
+                .setKind(GradientKind.INIT)
+                .build());
     }
 }

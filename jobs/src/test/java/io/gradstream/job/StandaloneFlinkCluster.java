@@ -33,7 +33,8 @@ final class StandaloneFlinkCluster implements AutoCloseable {
     private final int restPort;
     private final Configuration tmConfig;
     private final List<ChildJvm> jvms = new ArrayList<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private ChildJvm jobManager;
     private int taskManagers;
 
@@ -56,8 +57,12 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         c.put("rest.port", String.valueOf(restPort));
         c.put("io.tmp.dirs", Files.createDirectories(dir.resolve("io-tmp")).toString());
         c.put("web.tmpdir", Files.createDirectories(dir.resolve("web-tmp")).toString());
-        c.put("web.upload.dir", Files.createDirectories(dir.resolve("web-upload")).toString());
-        c.put("blob.storage.directory", Files.createDirectories(dir.resolve("blobs")).toString());
+        c.put(
+                "web.upload.dir",
+                Files.createDirectories(dir.resolve("web-upload")).toString());
+        c.put(
+                "blob.storage.directory",
+                Files.createDirectories(dir.resolve("blobs")).toString());
         c.put("taskmanager.numberOfTaskSlots", String.valueOf(slotsPerTaskManager));
         // The keyed state lives on the heap (hashmap): little managed memory, a modest task heap.
         c.put("taskmanager.memory.task.heap.size", "384m");
@@ -82,7 +87,9 @@ final class StandaloneFlinkCluster implements AutoCloseable {
 
     /** Starts the JobManager JVM without waiting for it (see {@link #awaitTaskManagers}). */
     void startJobManager() throws IOException {
-        jobManager = start("jobmanager", List.of("-Xmx512m"),
+        jobManager = start(
+                "jobmanager",
+                List.of("-Xmx512m"),
                 "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
     }
 
@@ -92,12 +99,15 @@ final class StandaloneFlinkCluster implements AutoCloseable {
      */
     ChildJvm startTaskManager() throws IOException {
         TaskExecutorProcessSpec spec = TaskExecutorProcessUtils.processSpecFromConfig(tmConfig);
-        List<String> jvmOptions = new ArrayList<>(Arrays.asList(ProcessMemoryUtils.generateJvmParametersStr(spec)
-                .trim().split("\\s+")));
-        List<String> dynamic = Arrays.asList(TaskExecutorProcessUtils.generateDynamicConfigsStr(spec).trim()
-                .split("\\s+"));
+        List<String> jvmOptions = new ArrayList<>(Arrays.asList(
+                ProcessMemoryUtils.generateJvmParametersStr(spec).trim().split("\\s+")));
+        List<String> dynamic = Arrays.asList(
+                TaskExecutorProcessUtils.generateDynamicConfigsStr(spec).trim().split("\\s+"));
         taskManagers++;
-        return start("taskmanager-" + taskManagers, jvmOptions, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+        return start(
+                "taskmanager-" + taskManagers,
+                jvmOptions,
+                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                 dynamic);
     }
 
@@ -116,8 +126,12 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         List<String> opts = new ArrayList<>(jvmOptions);
         // C1 only and the serial collector: these JVMs live for a minute on two shared cores. Flink's temporary
         // files (the extracted RPC jar among them) go under dir, not the system's temporary folder.
-        opts.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + dir.resolve("io-tmp"),
-                "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED"));
+        opts.addAll(List.of(
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-Djava.io.tmpdir=" + dir.resolve("io-tmp"),
+                "--add-opens=java.base/java.util=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang=ALL-UNNAMED"));
         List<String> args = new ArrayList<>(List.of("--configDir", confDir.toString()));
         args.addAll(dynamicConfig);
         ChildJvm jvm = ChildJvm.start(name, dir.resolve("logs").resolve(name + ".log"), opts, main, args);
@@ -151,8 +165,11 @@ final class StandaloneFlinkCluster implements AutoCloseable {
     /** GET {@code path} of the REST API as JSON; null while the JobManager does not answer. */
     JsonNode getOrNull(String path) {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(restUrl() + path))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create(restUrl() + path))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
         } catch (IOException e) {
             return null;
@@ -166,8 +183,12 @@ final class StandaloneFlinkCluster implements AutoCloseable {
     String logTails(int lines) {
         StringBuilder b = new StringBuilder();
         for (ChildJvm j : jvms) {
-            b.append("---- ").append(j.name).append(j.isAlive() ? "" : " (exited)").append(" ----\n")
-                    .append(j.tail(lines)).append('\n');
+            b.append("---- ")
+                    .append(j.name)
+                    .append(j.isAlive() ? "" : " (exited)")
+                    .append(" ----\n")
+                    .append(j.tail(lines))
+                    .append('\n');
         }
         return b.toString();
     }

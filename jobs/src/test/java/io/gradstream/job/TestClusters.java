@@ -3,17 +3,16 @@ package io.gradstream.job;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
+import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.flink.configuration.Configuration;
 
 /**
  * Shared set-up of the integration tests: MiniCluster settings that keep Flink's scratch folders under target/, and
  * a Kafka consumer that reads a topic from the beginning as the job's downstream consumers do.
  */
 public final class TestClusters {
-    private TestClusters() {
-    }
+    private TestClusters() {}
 
     public static Configuration keepFilesInTarget() {
         Path dir = Path.of("target", "minicluster").toAbsolutePath();
@@ -27,8 +26,8 @@ public final class TestClusters {
      * Avro records of {@code topic} (read_committed) until {@code expected} arrived or 30 s passed, then one more
      * second of polling so that a record too many shows up.
      */
-    public static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(String bootstrap, String topic,
-            Class<T> type, int expected) throws java.io.IOException {
+    public static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(
+            String bootstrap, String topic, Class<T> type, int expected) throws java.io.IOException {
         io.gradstream.schemas.AvroRecords<T> avro = new io.gradstream.schemas.AvroRecords<>(type);
         List<T> out = new java.util.ArrayList<>();
         long deadline = System.currentTimeMillis() + 30_000;
@@ -49,11 +48,13 @@ public final class TestClusters {
     public static void publish(String bootstrap, Workload work) throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
-        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(p,
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+                p,
                 new org.apache.kafka.common.serialization.ByteArraySerializer(),
                 new org.apache.kafka.common.serialization.ByteArraySerializer())) {
-            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("control", work.create.key,
-                    work.create.value)).get();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(
+                            "control", work.create.key, work.create.value))
+                    .get();
             for (io.gradstream.operators.RawRecord r : work.gradients) {
                 producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("gradients", r.key, r.value));
             }
@@ -65,15 +66,16 @@ public final class TestClusters {
      * The newest update of each shard in {@code parameters}, read until every shard reached the workload's last step
      * or 60 s passed.
      */
-    public static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(String bootstrap,
-            Workload work) throws java.io.IOException {
+    public static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(
+            String bootstrap, Workload work) throws java.io.IOException {
         java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latest = new java.util.HashMap<>();
         io.gradstream.schemas.AvroRecords<io.gradstream.schemas.ParameterUpdate> avro =
                 new io.gradstream.schemas.AvroRecords<>(io.gradstream.schemas.ParameterUpdate.class);
         try (var consumer = readCommitted(bootstrap, "parameters")) {
             long deadline = System.currentTimeMillis() + 60_000;
-            while (System.currentTimeMillis() < deadline && !(latest.size() == work.shards()
-                    && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
+            while (System.currentTimeMillis() < deadline
+                    && !(latest.size() == work.shards()
+                            && latest.values().stream().allMatch(u -> u.getVersion() == work.steps))) {
                 for (var r : consumer.poll(java.time.Duration.ofMillis(200))) {
                     io.gradstream.schemas.ParameterUpdate u = avro.decode(r.value());
                     latest.merge(u.getShard(), u, (x, y) -> x.getVersion() >= y.getVersion() ? x : y);

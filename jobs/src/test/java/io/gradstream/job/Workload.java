@@ -24,14 +24,29 @@ public final class Workload {
     public final float[][] expected;
     public final long steps;
 
-    public Workload(String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize, int workers,
-            int steps, long seed) {
+    public Workload(
+            String optimizer,
+            Map<String, Object> hp,
+            boolean sync,
+            int length,
+            int shardSize,
+            int workers,
+            int steps,
+            long seed) {
         this("m", optimizer, hp, sync, length, shardSize, workers, steps, seed);
     }
 
     /** As above for a model named {@code model} (several workloads can then share the topics). */
-    public Workload(String model, String optimizer, Map<String, Object> hp, boolean sync, int length, int shardSize,
-            int workers, int steps, long seed) {
+    public Workload(
+            String model,
+            String optimizer,
+            Map<String, Object> hp,
+            boolean sync,
+            int length,
+            int shardSize,
+            int workers,
+            int steps,
+            long seed) {
         this.model = model;
         this.sync = sync;
         AggregationSpec aggregation = sync ? Records.sync(workers) : Records.async(1_000);

@@ -56,8 +56,7 @@ final class BoundedDecoder extends Decoder {
     }
 
     @Override
-    public void readNull() {
-    }
+    public void readNull() {}
 
     @Override
     public boolean readBoolean() throws IOException {
@@ -98,7 +97,9 @@ final class BoundedDecoder extends Decoder {
     @Override
     public float readFloat() throws IOException {
         need(4, "a float");
-        int bits = (buf[pos] & 0xff) | (buf[pos + 1] & 0xff) << 8 | (buf[pos + 2] & 0xff) << 16
+        int bits = (buf[pos] & 0xff)
+                | (buf[pos + 1] & 0xff) << 8
+                | (buf[pos + 2] & 0xff) << 16
                 | (buf[pos + 3] & 0xff) << 24;
         pos += 4;
         return Float.intBitsToFloat(bits);
@@ -195,8 +196,8 @@ final class BoundedDecoder extends Decoder {
             throw new EOFException(what + " declares " + n + " items, " + remaining() + " bytes remain in the record");
         }
         if (n > itemsLeft) {
-            throw new AvroRecords.TooManyItemsException("the record has more than " + maxItems + " array and map "
-                    + "items");
+            throw new AvroRecords.TooManyItemsException(
+                    "the record has more than " + maxItems + " array and map " + "items");
         }
         itemsLeft -= n;
         return n;

@@ -26,9 +26,18 @@ class AvroRecordsTest {
     }
 
     private static GradientBatch gradient() {
-        return GradientBatch.newBuilder().setModelId("m").setTensor("w").setShard(0).setWorkerId("w1")
-                .setWorkerStep(3).setBaseVersion(2).setNumExamples(8).setLoss(0.5).setPublishedAtMs(1)
-                .setPayload(new TensorPayload(Encoding.FP32, 2, ByteBuffer.wrap(new byte[8]))).build();
+        return GradientBatch.newBuilder()
+                .setModelId("m")
+                .setTensor("w")
+                .setShard(0)
+                .setWorkerId("w1")
+                .setWorkerStep(3)
+                .setBaseVersion(2)
+                .setNumExamples(8)
+                .setLoss(0.5)
+                .setPublishedAtMs(1)
+                .setPayload(new TensorPayload(Encoding.FP32, 2, ByteBuffer.wrap(new byte[8])))
+                .build();
     }
 
     @Test
@@ -44,7 +53,8 @@ class AvroRecordsTest {
         byte[] bomb = varint(Integer.MAX_VALUE);
         assertThat(bomb).hasSize(5);
         assertThatThrownBy(() -> new AvroRecords<>(GradientBatch.class).decode(bomb))
-                .isInstanceOf(IOException.class).hasMessageContaining("declares 2147483647 bytes");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("declares 2147483647 bytes");
     }
 
     @Test
@@ -57,27 +67,44 @@ class AvroRecordsTest {
         out.writeBytes(varint(1)); // spec: union branch ModelSpec
         out.writeBytes(varint(Integer.MAX_VALUE)); // tensors: block count
         assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class).decode(out.toByteArray()))
-                .isInstanceOf(IOException.class).hasMessageContaining("items");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("items");
     }
 
     private static ControlCommand createOf(int tensors, int dims) {
         List<TensorSpec> specs = new java.util.ArrayList<>();
         for (int i = 0; i < tensors; i++) {
-            specs.add(TensorSpec.newBuilder().setName("").setShape(java.util.Collections.nCopies(dims, 1)).build());
+            specs.add(TensorSpec.newBuilder()
+                    .setName("")
+                    .setShape(java.util.Collections.nCopies(dims, 1))
+                    .build());
         }
-        ModelSpec spec = ModelSpec.newBuilder().setTensors(specs).setOptimizer("SGD")
-                .setHyperparameters(java.util.Map.of("lr", 0.1)).setAggregation(AggregationSpec.newBuilder().build())
-                .setInit(InitSpec.newBuilder().build()).build();
-        return ControlCommand.newBuilder().setModelId("m").setType(CommandType.CREATE).setSpec(spec).build();
+        ModelSpec spec = ModelSpec.newBuilder()
+                .setTensors(specs)
+                .setOptimizer("SGD")
+                .setHyperparameters(java.util.Map.of("lr", 0.1))
+                .setAggregation(AggregationSpec.newBuilder().build())
+                .setInit(InitSpec.newBuilder().build())
+                .build();
+        return ControlCommand.newBuilder()
+                .setModelId("m")
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
+                .build();
     }
 
     @Test
     void theItemBudgetCountsEveryArrayAndMapItemOfTheRecord() throws IOException {
         // 10 tensors, each with 3 dimensions, and one hyperparameter: 10 + 30 + 1 items.
         byte[] bytes = new AvroRecords<>(ControlCommand.class).encode(createOf(10, 3));
-        assertThat(new AvroRecords<>(ControlCommand.class, 41).decode(bytes).getSpec().getTensors()).hasSize(10);
+        assertThat(new AvroRecords<>(ControlCommand.class, 41)
+                        .decode(bytes)
+                        .getSpec()
+                        .getTensors())
+                .hasSize(10);
         assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 40).decode(bytes))
-                .isInstanceOf(AvroRecords.TooManyItemsException.class).hasMessageContaining("more than 40");
+                .isInstanceOf(AvroRecords.TooManyItemsException.class)
+                .hasMessageContaining("more than 40");
     }
 
     @Test
@@ -95,7 +122,8 @@ class AvroRecordsTest {
         }
         out.writeBytes(varint(0));
         assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 100_000).decode(out.toByteArray()))
-                .isInstanceOf(AvroRecords.TooManyItemsException.class).hasMessageContaining("more than 100000");
+                .isInstanceOf(AvroRecords.TooManyItemsException.class)
+                .hasMessageContaining("more than 100000");
     }
 
     @Test
@@ -108,7 +136,8 @@ class AvroRecordsTest {
             assertThatThrownBy(() -> avro.decode(cut)).isInstanceOf(IOException.class);
         }
         byte[] longer = java.util.Arrays.copyOf(valid, valid.length + 1);
-        assertThatThrownBy(() -> avro.decode(longer)).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> avro.decode(longer))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining("trailing");
     }
 

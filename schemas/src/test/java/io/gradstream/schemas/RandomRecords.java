@@ -13,8 +13,7 @@ import org.apache.avro.generic.IndexedRecord;
 
 /** Random generic data for any Avro schema, and a normal form to compare generic with specific values. */
 final class RandomRecords {
-    private RandomRecords() {
-    }
+    private RandomRecords() {}
 
     static Object generate(Schema s, Random rnd, int depth) {
         switch (s.getType()) {
@@ -26,7 +25,8 @@ final class RandomRecords {
                 return r;
             }
             case ENUM:
-                return new GenericData.EnumSymbol(s, s.getEnumSymbols().get(rnd.nextInt(s.getEnumSymbols().size())));
+                return new GenericData.EnumSymbol(
+                        s, s.getEnumSymbols().get(rnd.nextInt(s.getEnumSymbols().size())));
             case ARRAY: {
                 int n = depth > 3 ? 0 : rnd.nextInt(3);
                 List<Object> l = new ArrayList<>();

@@ -15,17 +15,17 @@ import java.util.Random;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.IndexedRecord;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecordBase;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Readers of the current schemas must read every record written with the previous release's schemas (snapshots in
@@ -34,8 +34,12 @@ import org.junit.jupiter.api.Test;
  */
 class SchemaEvolutionTest {
     private static final String PREVIOUS = "0.1.0";
-    private static final List<Class<? extends SpecificRecordBase>> RECORDS = List.of(ControlCommand.class,
-            GradientBatch.class, ParameterUpdate.class, RejectedRecord.class, TensorPayload.class);
+    private static final List<Class<? extends SpecificRecordBase>> RECORDS = List.of(
+            ControlCommand.class,
+            GradientBatch.class,
+            ParameterUpdate.class,
+            RejectedRecord.class,
+            TensorPayload.class);
 
     static Map<String, Schema> released(String version) throws IOException {
         Schema.Parser parser = new Schema.Parser();
@@ -70,10 +74,13 @@ class SchemaEvolutionTest {
         Map<String, Schema> previous = released(PREVIOUS);
         for (Class<? extends SpecificRecordBase> type : RECORDS) {
             Schema writer = previous.get(current(type).getFullName());
-            assertThat(writer).as("%s in release %s", type.getSimpleName(), PREVIOUS).isNotNull();
+            assertThat(writer)
+                    .as("%s in release %s", type.getSimpleName(), PREVIOUS)
+                    .isNotNull();
             SchemaCompatibility.SchemaPairCompatibility c =
                     SchemaCompatibility.checkReaderWriterCompatibility(current(type), writer);
-            assertThat(c.getType()).as(type.getSimpleName() + ": " + c.getDescription())
+            assertThat(c.getType())
+                    .as(type.getSimpleName() + ": " + c.getDescription())
                     .isEqualTo(SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE);
         }
     }
@@ -169,6 +176,7 @@ class SchemaEvolutionTest {
 
     private static SpecificRecordBase decode(byte[] bytes, Schema writer, Schema reader) throws IOException {
         SpecificDatumReader<SpecificRecordBase> r = new SpecificDatumReader<>(writer, reader);
-        return r.read(null, DecoderFactory.get().binaryDecoder(ByteBuffer.wrap(bytes).array(), null));
+        return r.read(
+                null, DecoderFactory.get().binaryDecoder(ByteBuffer.wrap(bytes).array(), null));
     }
 }

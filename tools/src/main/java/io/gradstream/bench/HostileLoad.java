@@ -27,9 +27,23 @@ public final class HostileLoad {
 
     /** The kinds of bad record, each on the topic it attacks. */
     public enum Kind {
-        RANDOM_BYTES, CORRUPT_LENGTH, TRUNCATED, WRONG_KEY, NULL_KEY, UNKNOWN_MODEL, NAN_PAYLOAD, INFINITE_PAYLOAD,
-        DUPLICATE, OVERSIZE, OVERSIZE_PAYLOAD, CONTROL_RANDOM_BYTES, CONTROL_CORRUPT_LENGTH, CONTROL_HUGE_CREATE,
-        CONTROL_CONFLICTING_CREATE, CONTROL_INVALID_UPDATE, CONTROL_UNKNOWN_MODEL;
+        RANDOM_BYTES,
+        CORRUPT_LENGTH,
+        TRUNCATED,
+        WRONG_KEY,
+        NULL_KEY,
+        UNKNOWN_MODEL,
+        NAN_PAYLOAD,
+        INFINITE_PAYLOAD,
+        DUPLICATE,
+        OVERSIZE,
+        OVERSIZE_PAYLOAD,
+        CONTROL_RANDOM_BYTES,
+        CONTROL_CORRUPT_LENGTH,
+        CONTROL_HUGE_CREATE,
+        CONTROL_CONFLICTING_CREATE,
+        CONTROL_INVALID_UPDATE,
+        CONTROL_UNKNOWN_MODEL;
 
         public boolean control() {
             return name().startsWith("CONTROL_");
@@ -37,12 +51,10 @@ public final class HostileLoad {
     }
 
     /** One bad record: its kind, and the key (may be null) and value to send on the kind's topic. */
-    public record Hostile(Kind kind, byte[] key, byte[] value) {
-    }
+    public record Hostile(Kind kind, byte[] key, byte[] value) {}
 
     /** A gradient the job has already applied (acknowledged by the broker), for {@link Kind#DUPLICATE}. */
-    public record Sent(byte[] key, byte[] value) {
-    }
+    public record Sent(byte[] key, byte[] value) {}
 
     private final SplittableRandom rnd;
     private final String model;
@@ -63,7 +75,8 @@ public final class HostileLoad {
         this.model = model;
         this.spec = spec;
         this.shardSize = spec.getShardSize();
-        long elements = spec.getTensors().get(0).getShape().stream().mapToLong(Integer::longValue)
+        long elements = spec.getTensors().get(0).getShape().stream()
+                .mapToLong(Integer::longValue)
                 .reduce(1, (a, b) -> a * b);
         this.shards = (int) ((elements + shardSize - 1) / shardSize);
         this.recordLimit = recordLimit;
@@ -101,36 +114,66 @@ public final class HostileLoad {
                 yield new Hostile(k, bytes(key), Arrays.copyOf(v, 1 + rnd.nextInt(v.length - 1)));
             }
             // A valid gradient under another shard's key: it would go to the wrong keyed state.
-            case WRONG_KEY -> new Hostile(k, bytes(model + "/w/" + ((shard + 1 + rnd.nextInt(Math.max(1, shards - 1)))
-                    % Math.max(2, shards))), valid(shard, shardSize, 0f));
+            case WRONG_KEY ->
+                new Hostile(
+                        k,
+                        bytes(model + "/w/"
+                                + ((shard + 1 + rnd.nextInt(Math.max(1, shards - 1))) % Math.max(2, shards))),
+                        valid(shard, shardSize, 0f));
             case NULL_KEY -> new Hostile(k, null, valid(shard, shardSize, 0f));
             case UNKNOWN_MODEL -> {
                 String ghost = "ghost-" + Long.toHexString(rnd.nextLong());
                 yield new Hostile(k, bytes(ghost + "/w/0"), gradient(ghost, 0, shardSize, 0f));
             }
             case NAN_PAYLOAD -> new Hostile(k, bytes(key), valid(shard, shardSize, Float.NaN));
-            case INFINITE_PAYLOAD -> new Hostile(k, bytes(key), valid(shard, shardSize,
-                    rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY));
+            case INFINITE_PAYLOAD ->
+                new Hostile(
+                        k,
+                        bytes(key),
+                        valid(shard, shardSize, rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY));
             case DUPLICATE -> new Hostile(k, applied.key(), applied.value());
             case OVERSIZE -> new Hostile(k, bytes(key), randomBytes(recordLimit + 1 + rnd.nextInt(64 << 10)));
             // Well-formed, within the size limit, but with more elements than the shard has.
-            case OVERSIZE_PAYLOAD -> new Hostile(k, bytes(key), gradient(model, shard,
-                    Math.max(shardSize + 1, Math.min(4 * shardSize, recordLimit / 8)), 0f));
+            case OVERSIZE_PAYLOAD ->
+                new Hostile(
+                        k,
+                        bytes(key),
+                        gradient(model, shard, Math.max(shardSize + 1, Math.min(4 * shardSize, recordLimit / 8)), 0f));
             case CONTROL_RANDOM_BYTES -> new Hostile(k, bytes(model), randomBytes(1 + rnd.nextInt(4096)));
-            case CONTROL_CORRUPT_LENGTH -> new Hostile(k, bytes(model), corruptLength(command(CommandType.CREATE,
-                    "m-" + serial, spec)));
+            case CONTROL_CORRUPT_LENGTH ->
+                new Hostile(k, bytes(model), corruptLength(command(CommandType.CREATE, "m-" + serial, spec)));
             // A billion shards: refused by gradstream.limits.* before anything is allocated.
             case CONTROL_HUGE_CREATE -> {
                 String huge = "huge-" + serial;
-                ModelSpec s = ModelSpec.newBuilder(spec).setShardSize(1).setTensors(List.of(TensorSpec.newBuilder()
-                        .setName("w").setShape(List.of(1 << 15, 1 << 15)).build())).build();
+                ModelSpec s = ModelSpec.newBuilder(spec)
+                        .setShardSize(1)
+                        .setTensors(List.of(TensorSpec.newBuilder()
+                                .setName("w")
+                                .setShape(List.of(1 << 15, 1 << 15))
+                                .build()))
+                        .build();
                 yield new Hostile(k, bytes(huge), command(CommandType.CREATE, huge, s));
             }
-            case CONTROL_CONFLICTING_CREATE -> new Hostile(k, bytes(model), command(CommandType.CREATE, model,
-                    ModelSpec.newBuilder(spec).setOptimizer("SGD").setHyperparameters(Map.of("lr", 0.5)).build()));
-            case CONTROL_INVALID_UPDATE -> new Hostile(k, bytes(model), control.encode(ControlCommand.newBuilder()
-                    .setModelId(model).setType(CommandType.UPDATE_HYPERPARAMETERS)
-                    .setHyperparameters(Map.of("lr", rnd.nextBoolean() ? -1.0 : Double.NaN)).build()));
+            case CONTROL_CONFLICTING_CREATE ->
+                new Hostile(
+                        k,
+                        bytes(model),
+                        command(
+                                CommandType.CREATE,
+                                model,
+                                ModelSpec.newBuilder(spec)
+                                        .setOptimizer("SGD")
+                                        .setHyperparameters(Map.of("lr", 0.5))
+                                        .build()));
+            case CONTROL_INVALID_UPDATE ->
+                new Hostile(
+                        k,
+                        bytes(model),
+                        control.encode(ControlCommand.newBuilder()
+                                .setModelId(model)
+                                .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                                .setHyperparameters(Map.of("lr", rnd.nextBoolean() ? -1.0 : Double.NaN))
+                                .build()));
             case CONTROL_UNKNOWN_MODEL -> {
                 String ghost = "ghost-" + Long.toHexString(rnd.nextLong());
                 CommandType t = rnd.nextBoolean() ? CommandType.DELETE : CommandType.PAUSE;
@@ -153,14 +196,25 @@ public final class HostileLoad {
             g[rnd.nextInt(g.length)] = poison;
         }
         byte[] payload = PayloadCodecs.fp32().encode(g);
-        return gradients.encode(GradientBatch.newBuilder().setModelId(modelId).setTensor("w").setShard(shard)
-                .setWorkerId("hostile").setWorkerStep(1 + serial).setBaseVersion(0).setNumExamples(1)
+        return gradients.encode(GradientBatch.newBuilder()
+                .setModelId(modelId)
+                .setTensor("w")
+                .setShard(shard)
+                .setWorkerId("hostile")
+                .setWorkerStep(1 + serial)
+                .setBaseVersion(0)
+                .setNumExamples(1)
                 .setPayload(new TensorPayload(Encoding.FP32, length, ByteBuffer.wrap(payload)))
-                .setPublishedAtMs(System.currentTimeMillis()).build());
+                .setPublishedAtMs(System.currentTimeMillis())
+                .build());
     }
 
     private byte[] command(CommandType type, String modelId, ModelSpec s) {
-        return control.encode(ControlCommand.newBuilder().setModelId(modelId).setType(type).setSpec(s).build());
+        return control.encode(ControlCommand.newBuilder()
+                .setModelId(modelId)
+                .setType(type)
+                .setSpec(s)
+                .build());
     }
 
     /**

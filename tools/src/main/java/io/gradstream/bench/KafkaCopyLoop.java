@@ -22,20 +22,24 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * gradients' size (what the pipe alone allows), and the benchmark's producers.
  */
 final class KafkaCopyLoop {
-    private KafkaCopyLoop() {
-    }
+    private KafkaCopyLoop() {}
 
     /**
      * Consume -> produce copy of a backlog of {@code records} records of {@code recordBytes}, as fast as one thread
      * can; MB/s over the last three quarters of it, the window the pipeline benchmark's drain uses.
      */
-    static double copyLoop(String bootstrap, int recordBytes, int records, PipelineBenchmark.Options o, int partitions) throws Exception {
+    static double copyLoop(String bootstrap, int recordBytes, int records, PipelineBenchmark.Options o, int partitions)
+            throws Exception {
         String in = "bench-copy-in-" + System.nanoTime();
         String out = "bench-copy-out-" + System.nanoTime();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(in, partitions, (short) 1).configs(Map.of("max.message.bytes",
-                    String.valueOf(16 << 20))), new NewTopic(out, partitions, (short) 1).configs(Map.of(
-                    "max.message.bytes", String.valueOf(16 << 20))))).all().get();
+            admin.createTopics(List.of(
+                            new NewTopic(in, partitions, (short) 1)
+                                    .configs(Map.of("max.message.bytes", String.valueOf(16 << 20))),
+                            new NewTopic(out, partitions, (short) 1)
+                                    .configs(Map.of("max.message.bytes", String.valueOf(16 << 20)))))
+                    .all()
+                    .get();
         }
         byte[] value = new byte[recordBytes];
         new SplittableRandom(1).nextBytes(value);
@@ -44,7 +48,8 @@ final class KafkaCopyLoop {
         try (var p = producer(bootstrap)) {
             awaitLeaders(p, in);
             for (long i = 0; i < records && failed.get() == null; i++) {
-                p.send(new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
+                p.send(
+                        new ProducerRecord<>(in, ("k" + (i % 64)).getBytes(StandardCharsets.UTF_8), value),
                         failureInto(failed));
                 if (i % 256 == 255) {
                     p.flush();
@@ -62,8 +67,10 @@ final class KafkaCopyLoop {
         long copied = 0;
         long windowBytes = 0;
         long start = 0;
-        long deadline = System.nanoTime() + o.measure().toNanos() + o.warmup().toNanos() + Duration.ofMinutes(1)
-                .toNanos();
+        long deadline = System.nanoTime()
+                + o.measure().toNanos()
+                + o.warmup().toNanos()
+                + Duration.ofMinutes(1).toNanos();
         try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
                 var p = producer(bootstrap)) {
             c.subscribe(List.of(in));
@@ -97,7 +104,9 @@ final class KafkaCopyLoop {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             var partitions = p.partitionsFor(topic);
-            if (!partitions.isEmpty() && partitions.stream().allMatch(i -> i.leader() != null && !i.leader().isEmpty())) {
+            if (!partitions.isEmpty()
+                    && partitions.stream()
+                            .allMatch(i -> i.leader() != null && !i.leader().isEmpty())) {
                 return;
             }
             Thread.sleep(50);

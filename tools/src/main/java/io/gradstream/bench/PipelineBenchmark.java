@@ -1,39 +1,23 @@
 package io.gradstream.bench;
 
-import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
-import io.gradstream.schemas.AggregationMode;
-import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
-import io.gradstream.schemas.CommandType;
-import io.gradstream.schemas.ControlCommand;
-import io.gradstream.schemas.Encoding;
-import io.gradstream.schemas.GradientBatch;
-import io.gradstream.schemas.InitSpec;
-import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
-import io.gradstream.schemas.TensorPayload;
-import io.gradstream.schemas.TensorSpec;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Properties;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
@@ -46,19 +30,24 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 public final class PipelineBenchmark {
 
     /** What to run. */
-    public record Options(int shards, int shardSize, int workers, Duration warmup, Duration measure,
-            Configuration flink) {
-    }
+    public record Options(
+            int shards, int shardSize, int workers, Duration warmup, Duration measure, Configuration flink) {}
 
     /** What it measured. */
-    public record Result(double drainMBps, double inputMBps, double outputMBps, double copyMBps,
-            double updatesPerSecond, double latencyLoadPerSecond, long p50Micros, long p99Micros, int recordBytes) {
-    }
+    public record Result(
+            double drainMBps,
+            double inputMBps,
+            double outputMBps,
+            double copyMBps,
+            double updatesPerSecond,
+            double latencyLoadPerSecond,
+            long p50Micros,
+            long p99Micros,
+            int recordBytes) {}
 
     private static final int PARTITIONS = 4;
 
-    private PipelineBenchmark() {
-    }
+    private PipelineBenchmark() {}
 
     public static Result run(Options o, PrintWriter out) throws Exception {
         Path dir = Files.createTempDirectory("gradstream-bench-");
@@ -90,12 +79,16 @@ public final class PipelineBenchmark {
             flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
             JobSettings s = JobSettings.from(flink);
             LocalGradstream.createTopics(s, PARTITIONS);
-            out.printf("bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s%n",
-                    o.shards(), o.shardSize(), o.workers(), s.delivery(),
+            out.printf(
+                    "bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s%n",
+                    o.shards(),
+                    o.shardSize(),
+                    o.workers(),
+                    s.delivery(),
                     o.flink().getString("state.backend.type", "hashmap"));
             out.flush();
-            byte[][] payloads = payloads(o);
-            int recordBytes = gradientRecord("bench", 0, "w0", 1, payloads[0]).length;
+            byte[][] payloads = BenchLoad.payloads(o);
+            int recordBytes = BenchLoad.gradientRecord("bench", 0, "w0", 1, payloads[0]).length;
             int records = backlogRecords(o, recordBytes);
 
             // 0. The pipe's limit: a consume -> produce copy of a backlog of records of the same size through the
@@ -106,22 +99,31 @@ public final class PipelineBenchmark {
 
             // 1. The pipeline under the same conditions: the same number of gradient records written before the job
             // starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
-            createModel(bootstrap, s.controlTopic(), "bench", o);
-            writeBacklog(bootstrap, s.gradientsTopic(), "bench", payloads, records);
-            local.set(LocalGradstream.start(new LocalGradstream.Options(bootstrap, 0, EmbeddedKafka.freePort(), 1,
-                    PARTITIONS, dir.resolve("job"), o.flink())));
+            BenchLoad.createModel(bootstrap, s.controlTopic(), "bench", o);
+            BenchLoad.writeBacklog(bootstrap, s.gradientsTopic(), "bench", payloads, records);
+            local.set(LocalGradstream.start(new LocalGradstream.Options(
+                    bootstrap, 0, EmbeddedKafka.freePort(), 1, PARTITIONS, dir.resolve("job"), o.flink())));
             out.printf("job started; web UI %s%n", local.get().webUrl());
             out.flush();
-            double drainRecordsPerSecond = drain(bootstrap, s.parametersTopic(), "bench", records,
+            double drainRecordsPerSecond = drain(
+                    bootstrap,
+                    s.parametersTopic(),
+                    "bench",
+                    records,
                     o.warmup().plus(o.measure()).plus(Duration.ofMinutes(2)));
             double drainMBps = drainRecordsPerSecond * recordBytes / 1e6;
-            out.printf(Locale.ROOT, "drain: %.0f steps/s, %.1f MB/s (pipeline / copy loop = %.2f)%n",
-                    drainRecordsPerSecond, drainMBps, drainMBps / copyMBps);
+            out.printf(
+                    Locale.ROOT,
+                    "drain: %.0f steps/s, %.1f MB/s (pipeline / copy loop = %.2f)%n",
+                    drainRecordsPerSecond,
+                    drainMBps,
+                    drainMBps / copyMBps);
             out.flush();
 
             // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same machine.
             AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> publishers = startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, 0);
+            List<Thread> publishers =
+                    BenchLoad.startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, 0);
             ParameterCounter counter = new ParameterCounter(bootstrap, s.parametersTopic(), "bench");
             counter.start();
             Thread.sleep(o.warmup().toMillis());
@@ -139,8 +141,12 @@ public final class PipelineBenchmark {
             double updatesPerSecond = (n1 - n0) / seconds;
             double inputMBps = updatesPerSecond * recordBytes / 1e6;
             double outputMBps = (b1 - b0) / seconds / 1e6;
-            out.printf(Locale.ROOT, "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
-                    updatesPerSecond, inputMBps, outputMBps);
+            out.printf(
+                    Locale.ROOT,
+                    "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
+                    updatesPerSecond,
+                    inputMBps,
+                    outputMBps);
             out.flush();
             // Let the backlog drain before measuring latency.
             counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
@@ -150,7 +156,8 @@ public final class PipelineBenchmark {
             stop.set(false);
             counter.latencies.clear();
             counter.recordLatency = true;
-            List<Thread> paced = startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, rate);
+            List<Thread> paced =
+                    BenchLoad.startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, rate);
             Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
             stop.set(true);
             for (Thread t : paced) {
@@ -160,11 +167,16 @@ public final class PipelineBenchmark {
             long[] lat = counter.latencySnapshot();
             long p50 = percentile(lat, 0.50);
             long p99 = percentile(lat, 0.99);
-            out.printf(Locale.ROOT, "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n", rate,
-                    p50 / 1000.0, p99 / 1000.0, lat.length);
+            out.printf(
+                    Locale.ROOT,
+                    "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n",
+                    rate,
+                    p50 / 1000.0,
+                    p99 / 1000.0,
+                    lat.length);
             out.flush();
-            return new Result(drainMBps, inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99,
-                    recordBytes);
+            return new Result(
+                    drainMBps, inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99, recordBytes);
         } finally {
             close.run();
             try {
@@ -178,27 +190,6 @@ public final class PipelineBenchmark {
     /** As many records as the copy loop and the drain use: about 400 per measured second, at most 1 GiB. */
     private static int backlogRecords(Options o, int recordBytes) {
         return (int) Math.max(200, Math.min(o.measure().toSeconds() * 400, (1L << 30) / recordBytes));
-    }
-
-    /** Writes {@code records} gradients, shard after shard, from one worker whose steps count up. */
-    private static void writeBacklog(String bootstrap, String topic, String model, byte[][] payloads, int records)
-            throws Exception {
-        AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = KafkaCopyLoop.producer(bootstrap)) {
-            KafkaCopyLoop.awaitLeaders(p, topic);
-            for (int i = 0; i < records && failed.get() == null; i++) {
-                int shard = i % payloads.length;
-                byte[] key = (model + "/w/" + shard).getBytes(StandardCharsets.UTF_8);
-                p.send(new ProducerRecord<>(topic, key, gradientRecord(model, shard, "backlog",
-                        i / payloads.length + 1, payloads[shard])), KafkaCopyLoop.failureInto(failed));
-                if (i % 256 == 255) {
-                    p.flush();
-                }
-            }
-        }
-        if (failed.get() != null) {
-            throw new IllegalStateException("writing the gradient backlog failed: " + failed.get(), failed.get());
-        }
     }
 
     /**
@@ -215,19 +206,23 @@ public final class PipelineBenchmark {
         cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
         try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = c.partitionsFor(topic).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+                    .map(i -> new TopicPartition(topic, i.partition()))
+                    .toList();
             long deadline = System.nanoTime() + max.toNanos();
             List<long[]> samples = new ArrayList<>(); // {nanos, offsets}
             long lastChange = System.nanoTime();
             long last = -1;
             while (System.nanoTime() < deadline) {
                 long now = System.nanoTime();
-                long offsets = c.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+                long offsets = c.endOffsets(partitions).values().stream()
+                        .mapToLong(Long::longValue)
+                        .sum();
                 samples.add(new long[] {now, offsets});
                 if (offsets != last) {
                     last = offsets;
                     lastChange = now;
-                } else if (offsets >= records && now - lastChange > Duration.ofSeconds(3).toNanos()) {
+                } else if (offsets >= records
+                        && now - lastChange > Duration.ofSeconds(3).toNanos()) {
                     break;
                 }
                 Thread.sleep(20);
@@ -239,7 +234,8 @@ public final class PipelineBenchmark {
             long read = 0;
             long end = last;
             long position = 0;
-            while (position < end && System.nanoTime() < deadline + Duration.ofMinutes(1).toNanos()) {
+            while (position < end
+                    && System.nanoTime() < deadline + Duration.ofMinutes(1).toNanos()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());
                     read++;
@@ -259,96 +255,15 @@ public final class PipelineBenchmark {
             // The window: from the first sample at which a quarter of the backlog is visible to the one at which
             // all of it is.
             long base = end - records;
-            long[] from = samples.stream().filter(x -> x[1] >= base + records / 4).findFirst().orElseThrow();
+            long[] from = samples.stream()
+                    .filter(x -> x[1] >= base + records / 4)
+                    .findFirst()
+                    .orElseThrow();
             long[] to = samples.stream().filter(x -> x[1] >= end).findFirst().orElseThrow();
             double offsetsPerRecord = (double) end / Math.max(1, read);
             double seconds = Math.max(1e-3, (to[0] - from[0]) / 1e9);
             return (to[1] - from[1]) / offsetsPerRecord / seconds;
         }
-    }
-
-    private static void createModel(String bootstrap, String topic, String model, Options o) throws Exception {
-        ModelSpec spec = ModelSpec.newBuilder()
-                .setTensors(List.of(TensorSpec.newBuilder().setName("w").setShape(List.of(o.shards() * o.shardSize()))
-                        .build()))
-                .setShardSize(o.shardSize())
-                .setOptimizer("Adam")
-                .setHyperparameters(Map.of("lr", 1e-4))
-                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC)
-                        .setMaxStaleness(Integer.MAX_VALUE).build())
-                .setInit(InitSpec.newBuilder().build())
-                .setOutputEncoding(Encoding.FP32)
-                .build();
-        try (var p = KafkaCopyLoop.producer(bootstrap)) {
-            p.send(new ProducerRecord<>(topic, model.getBytes(StandardCharsets.UTF_8),
-                    new AvroRecords<>(ControlCommand.class).encode(ControlCommand.newBuilder().setModelId(model)
-                            .setType(CommandType.CREATE).setSpec(spec).build()))).get();
-        }
-    }
-
-    private static byte[][] payloads(Options o) {
-        SplittableRandom rnd = new SplittableRandom(3);
-        byte[][] out = new byte[o.shards()][];
-        for (int s = 0; s < o.shards(); s++) {
-            float[] g = new float[o.shardSize()];
-            for (int i = 0; i < g.length; i++) {
-                g[i] = (float) (rnd.nextGaussian() * 1e-3);
-            }
-            out[s] = PayloadCodecs.fp32().encode(g);
-        }
-        return out;
-    }
-
-    private static final ThreadLocal<AvroRecords<GradientBatch>> GRADIENTS =
-            ThreadLocal.withInitial(() -> new AvroRecords<>(GradientBatch.class));
-
-    static byte[] gradientRecord(String model, int shard, String worker, long step, byte[] payload) {
-        return GRADIENTS.get().encode(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(shard)
-                .setWorkerId(worker).setWorkerStep(step).setBaseVersion(0).setNumExamples(1)
-                .setPayload(new TensorPayload(Encoding.FP32, payload.length / 4, ByteBuffer.wrap(payload)))
-                .setPublishedAtMs(System.currentTimeMillis()).build());
-    }
-
-    /** @param ratePerSecond 0 for as fast as possible, else the total records/s over all publishers */
-    private static List<Thread> startPublishers(String bootstrap, String topic, String model, Options o,
-            byte[][] payloads, AtomicBoolean stop, double ratePerSecond) {
-        List<Thread> threads = new ArrayList<>();
-        for (int w = 0; w < o.workers(); w++) {
-            String worker = "w" + w + "-" + System.nanoTime();
-            Thread t = new Thread(() -> {
-                try (var p = KafkaCopyLoop.producer(bootstrap)) {
-                    long step = 0;
-                    long sent = 0;
-                    long start = System.nanoTime();
-                    double perThread = ratePerSecond / o.workers();
-                    while (!stop.get()) {
-                        step++;
-                        for (int s = 0; s < payloads.length && !stop.get(); s++) {
-                            if (perThread > 0) {
-                                // Paced runs spread the records evenly: a load is a rate. Sending a step's shards in
-                                // one burst would measure the burst's transfer time (shards x record size over the
-                                // pipe's MB/s) on top of the pipeline's latency.
-                                long due = start + (long) (sent / perThread * 1e9);
-                                long wait = due - System.nanoTime();
-                                if (wait > 0) {
-                                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                                }
-                            }
-                            byte[] key = (model + "/w/" + s).getBytes(StandardCharsets.UTF_8);
-                            p.send(new ProducerRecord<>(topic, key, gradientRecord(model, s, worker, step,
-                                    payloads[s])));
-                            sent++;
-                        }
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "bench-publisher-" + w);
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
-        }
-        return threads;
     }
 
     static long percentile(long[] sorted, double q) {
@@ -357,5 +272,4 @@ public final class PipelineBenchmark {
         }
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
     }
-
 }

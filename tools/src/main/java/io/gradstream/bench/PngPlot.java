@@ -41,8 +41,7 @@ public final class PngPlot {
         }
     }
 
-    private PngPlot() {
-    }
+    private PngPlot() {}
 
     /** The image's height for {@code panels} panels. */
     public static int height(int panels) {
@@ -136,8 +135,11 @@ public final class PngPlot {
             double xb = xr[1];
             g.setColor(new Color(214, 39, 40));
             g.setStroke(new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
-            g.drawLine(sx(xa, xr, x0, x1), sy(p.fitIntercept() + p.fitSlope() * xa, yr, y0, y1),
-                    sx(xb, xr, x0, x1), sy(p.fitIntercept() + p.fitSlope() * xb, yr, y0, y1));
+            g.drawLine(
+                    sx(xa, xr, x0, x1),
+                    sy(p.fitIntercept() + p.fitSlope() * xa, yr, y0, y1),
+                    sx(xb, xr, x0, x1),
+                    sy(p.fitIntercept() + p.fitSlope() * xb, yr, y0, y1));
         }
         g.setStroke(new BasicStroke(1f));
     }

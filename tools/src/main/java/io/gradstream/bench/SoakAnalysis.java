@@ -12,10 +12,19 @@ import java.util.Locale;
 public final class SoakAnalysis {
 
     /** One sample of the soak, as the CSV holds it; {@code checkpointId} is -1 before the first completed one. */
-    public record Sample(double seconds, double heapAfterGcMiB, long stateBytes, long checkpointId,
-            long checkpointMillis, long checkpointsCompleted, long checkpointsFailed, long restarts, long lag,
-            long rejected, long updates, double updatesPerSecond) {
-    }
+    public record Sample(
+            double seconds,
+            double heapAfterGcMiB,
+            long stateBytes,
+            long checkpointId,
+            long checkpointMillis,
+            long checkpointsCompleted,
+            long checkpointsFailed,
+            long restarts,
+            long lag,
+            long rejected,
+            long updates,
+            double updatesPerSecond) {}
 
     /**
      * What counts as growth.
@@ -23,8 +32,7 @@ public final class SoakAnalysis {
      * @param maxHeapSlopeMiBPerMinute heap-after-GC slope above which (and significantly above 0) the heap grows
      * @param maxCheckpointGapSeconds longest time without a newly completed checkpoint
      */
-    public record Thresholds(double maxHeapSlopeMiBPerMinute, double maxCheckpointGapSeconds) {
-    }
+    public record Thresholds(double maxHeapSlopeMiBPerMinute, double maxCheckpointGapSeconds) {}
 
     /** A least-squares line {@code y = intercept + slope * x} and the standard error of its slope. */
     public record Fit(double slope, double intercept, double slopeError, int points) {
@@ -35,8 +43,15 @@ public final class SoakAnalysis {
     }
 
     /** The outcome; {@code heap} is in MiB per minute, {@code checkpoints} in ms per minute. */
-    public record Verdict(boolean flat, Fit heap, Fit checkpoints, long restarts, long failedCheckpoints,
-            double longestCheckpointGapSeconds, double medianCheckpointMillis, double secondHalfFromSeconds,
+    public record Verdict(
+            boolean flat,
+            Fit heap,
+            Fit checkpoints,
+            long restarts,
+            long failedCheckpoints,
+            double longestCheckpointGapSeconds,
+            double medianCheckpointMillis,
+            double secondHalfFromSeconds,
             List<String> reasons) {
 
         public String word() {
@@ -44,17 +59,26 @@ public final class SoakAnalysis {
         }
 
         public String summary() {
-            return String.format(Locale.ROOT, "%s: heap after GC %+.3f MiB/min (± %.3f, %d samples of the second "
-                    + "half), checkpoint duration %+.1f ms/min (± %.1f, median %.0f ms), longest gap between "
-                    + "checkpoints %.0f s, %d failed checkpoints, %d restarts%s", word(), heap.slope(),
-                    heap.slopeError(), heap.points(), checkpoints.slope(), checkpoints.slopeError(),
-                    medianCheckpointMillis, longestCheckpointGapSeconds, failedCheckpoints, restarts,
+            return String.format(
+                    Locale.ROOT,
+                    "%s: heap after GC %+.3f MiB/min (± %.3f, %d samples of the second "
+                            + "half), checkpoint duration %+.1f ms/min (± %.1f, median %.0f ms), longest gap between "
+                            + "checkpoints %.0f s, %d failed checkpoints, %d restarts%s",
+                    word(),
+                    heap.slope(),
+                    heap.slopeError(),
+                    heap.points(),
+                    checkpoints.slope(),
+                    checkpoints.slopeError(),
+                    medianCheckpointMillis,
+                    longestCheckpointGapSeconds,
+                    failedCheckpoints,
+                    restarts,
                     reasons.isEmpty() ? "" : "; " + String.join("; ", reasons));
         }
     }
 
-    private SoakAnalysis() {
-    }
+    private SoakAnalysis() {}
 
     /** Ordinary least squares of y on x; a flat zero line when fewer than two distinct x are given. */
     public static Fit fit(double[] x, double[] y) {
@@ -99,7 +123,8 @@ public final class SoakAnalysis {
         double end = samples.get(samples.size() - 1).seconds();
         double half = (start + end) / 2;
         List<Sample> second = samples.stream().filter(s -> s.seconds() >= half).toList();
-        Fit heap = fit(second.stream().mapToDouble(s -> s.seconds() / 60).toArray(),
+        Fit heap = fit(
+                second.stream().mapToDouble(s -> s.seconds() / 60).toArray(),
                 second.stream().mapToDouble(Sample::heapAfterGcMiB).toArray());
 
         // One point per completed checkpoint (samples repeat the latest until the next completes).
@@ -111,7 +136,8 @@ public final class SoakAnalysis {
                 lastId = s.checkpointId();
             }
         }
-        Fit checkpoints = fit(durations.stream().mapToDouble(d -> d[0]).toArray(),
+        Fit checkpoints = fit(
+                durations.stream().mapToDouble(d -> d[0]).toArray(),
                 durations.stream().mapToDouble(d -> d[1]).toArray());
         double median = median(durations.stream().mapToDouble(d -> d[1]).toArray());
 
@@ -123,7 +149,10 @@ public final class SoakAnalysis {
 
         List<String> reasons = new ArrayList<>();
         if (heap.slope() > t.maxHeapSlopeMiBPerMinute() && heap.significantlyPositive()) {
-            reasons.add(String.format(Locale.ROOT, "heap after GC grows %.3f MiB/min (threshold %.3f)", heap.slope(),
+            reasons.add(String.format(
+                    Locale.ROOT,
+                    "heap after GC grows %.3f MiB/min (threshold %.3f)",
+                    heap.slope(),
                     t.maxHeapSlopeMiBPerMinute()));
         }
         if (restarts > 0) {
@@ -134,11 +163,17 @@ public final class SoakAnalysis {
         double rise = checkpoints.slope() * (end - half) / 60;
         double from = checkpoints.intercept() + checkpoints.slope() * half / 60;
         if (checkpoints.significantlyPositive() && rise > Math.max(1000, from / 2)) {
-            reasons.add(String.format(Locale.ROOT, "checkpoint duration rises %.0f ms over the second half (from "
-                    + "%.0f ms)", rise, from));
+            reasons.add(String.format(
+                    Locale.ROOT,
+                    "checkpoint duration rises %.0f ms over the second half (from " + "%.0f ms)",
+                    rise,
+                    from));
         }
         if (gap > t.maxCheckpointGapSeconds()) {
-            reasons.add(String.format(Locale.ROOT, "no checkpoint completed for %.0f s (limit %.0f s)", gap,
+            reasons.add(String.format(
+                    Locale.ROOT,
+                    "no checkpoint completed for %.0f s (limit %.0f s)",
+                    gap,
                     t.maxCheckpointGapSeconds()));
         }
         if (failed > 0) {

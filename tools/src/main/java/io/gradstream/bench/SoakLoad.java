@@ -10,13 +10,13 @@ import io.gradstream.schemas.TensorPayload;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.TreeMap;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -46,6 +46,7 @@ final class SoakLoad implements AutoCloseable {
     private final AtomicBoolean stop = new AtomicBoolean();
     /** Hostile records the broker acknowledged, matched with their rejections. */
     final HostileLedger ledger = new HostileLedger();
+
     final AtomicLong gradientsSent = new AtomicLong();
     private long step;
     private int shard;
@@ -75,10 +76,17 @@ final class SoakLoad implements AutoCloseable {
         int s = shard;
         shard = (shard + 1) % payloads.length;
         byte[] key = (model + "/w/" + s).getBytes(StandardCharsets.UTF_8);
-        byte[] value = avro.encode(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(s)
-                .setWorkerId("soak").setWorkerStep(step).setBaseVersion(0).setNumExamples(1)
+        byte[] value = avro.encode(GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor("w")
+                .setShard(s)
+                .setWorkerId("soak")
+                .setWorkerStep(step)
+                .setBaseVersion(0)
+                .setNumExamples(1)
                 .setPayload(new TensorPayload(Encoding.FP32, payloads[s].length / 4, ByteBuffer.wrap(payloads[s])))
-                .setPublishedAtMs(System.currentTimeMillis()).build());
+                .setPublishedAtMs(System.currentTimeMillis())
+                .build());
         producer.send(new ProducerRecord<>(settings.gradientsTopic(), key, value), (meta, e) -> {
             if (e != null) {
                 failed.compareAndSet(null, e);
@@ -95,8 +103,11 @@ final class SoakLoad implements AutoCloseable {
             String topic = h.kind().control() ? settings.controlTopic() : settings.gradientsTopic();
             producer.send(new ProducerRecord<>(topic, h.key(), h.value()), (meta, e) -> {
                 if (e != null) {
-                    failed.compareAndSet(null, new IllegalStateException("sending a " + h.kind() + " record of "
-                            + h.value().length + " bytes failed: " + e, e));
+                    failed.compareAndSet(
+                            null,
+                            new IllegalStateException(
+                                    "sending a " + h.kind() + " record of " + h.value().length + " bytes failed: " + e,
+                                    e));
                 } else {
                     ledger.sent(topic + "/" + meta.partition() + "/" + meta.offset(), h.kind());
                 }
@@ -142,32 +153,34 @@ final class SoakLoad implements AutoCloseable {
 
     /** Starts the paced load: {@code rate} gradients per second, spread evenly, a hostile round every {@code every}. */
     void startPaced(double rate, Duration every) {
-        paced = new Thread(() -> {
-            long start = System.nanoTime();
-            long sent = 0;
-            long nextHostile = start + every.toNanos();
-            try {
-                while (!stop.get()) {
-                    long now = System.nanoTime();
-                    if (now >= nextHostile) {
-                        sendHostileRound();
-                        nextHostile += every.toNanos();
+        paced = new Thread(
+                () -> {
+                    long start = System.nanoTime();
+                    long sent = 0;
+                    long nextHostile = start + every.toNanos();
+                    try {
+                        while (!stop.get()) {
+                            long now = System.nanoTime();
+                            if (now >= nextHostile) {
+                                sendHostileRound();
+                                nextHostile += every.toNanos();
+                            }
+                            long due = start + (long) (sent / rate * 1e9);
+                            if (due > now) {
+                                long wait = Math.min(due, nextHostile) - now;
+                                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                                continue;
+                            }
+                            sendGradient();
+                            sent++;
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (RuntimeException e) {
+                        failed.compareAndSet(null, e);
                     }
-                    long due = start + (long) (sent / rate * 1e9);
-                    if (due > now) {
-                        long wait = Math.min(due, nextHostile) - now;
-                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                        continue;
-                    }
-                    sendGradient();
-                    sent++;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                failed.compareAndSet(null, e);
-            }
-        }, "soak-load");
+                },
+                "soak-load");
         paced.setDaemon(true);
         paced.start();
     }
@@ -228,7 +241,10 @@ final class SoakLoad implements AutoCloseable {
 
         /** Hostile records without a rejection so far, as "topic/partition/offset KIND". */
         synchronized List<String> outstanding() {
-            return outstanding.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).sorted().toList();
+            return outstanding.entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue())
+                    .sorted()
+                    .toList();
         }
 
         /** Rejections of records that are not (yet) known as hostile, with their reasons. */
@@ -240,8 +256,9 @@ final class SoakLoad implements AutoCloseable {
         synchronized Map<HostileLoad.Kind, Map<String, Integer>> reasons() {
             Map<HostileLoad.Kind, Map<String, Integer>> copy = new EnumMap<>(HostileLoad.Kind.class);
             reasons.forEach((k, v) -> copy.put(k, new TreeMap<>(v)));
-            outstanding.values().forEach(k -> copy.computeIfAbsent(k, x -> new TreeMap<>())
-                    .merge("NOT REJECTED", 1, Integer::sum));
+            outstanding
+                    .values()
+                    .forEach(k -> copy.computeIfAbsent(k, x -> new TreeMap<>()).merge("NOT REJECTED", 1, Integer::sum));
             return copy;
         }
     }
@@ -264,7 +281,8 @@ final class SoakLoad implements AutoCloseable {
             p.put("max.partition.fetch.bytes", String.valueOf(16 << 20));
             consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
             List<TopicPartition> tps = consumer.partitionsFor(s.rejectedTopic()).stream()
-                    .map(i -> new TopicPartition(s.rejectedTopic(), i.partition())).toList();
+                    .map(i -> new TopicPartition(s.rejectedTopic(), i.partition()))
+                    .toList();
             consumer.assign(tps);
             consumer.seekToBeginning(tps);
         }
@@ -277,7 +295,8 @@ final class SoakLoad implements AutoCloseable {
                         total.incrementAndGet();
                         try {
                             RejectedRecord rr = avro.decode(r.value());
-                            ledger.rejected(rr.getSourceTopic() + "/" + rr.getPartition() + "/" + rr.getOffset(),
+                            ledger.rejected(
+                                    rr.getSourceTopic() + "/" + rr.getPartition() + "/" + rr.getOffset(),
                                     rr.getReason().name());
                         } catch (java.io.IOException e) {
                             ledger.rejected("undecodable-rejection@" + r.offset(), "?");

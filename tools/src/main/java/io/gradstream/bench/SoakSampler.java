@@ -58,12 +58,16 @@ final class SoakSampler implements AutoCloseable {
     }
 
     private List<TopicPartition> partitions(String topic) {
-        return offsets.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        return offsets.partitionsFor(topic).stream()
+                .map(i -> new TopicPartition(topic, i.partition()))
+                .toList();
     }
 
     /** Records on the parameters topic so far: updates and initial values (a cheap progress counter). */
     long updates() {
-        return offsets.endOffsets(parameters).values().stream().mapToLong(Long::longValue).sum();
+        return offsets.endOffsets(parameters).values().stream()
+                .mapToLong(Long::longValue)
+                .sum();
     }
 
     /** Samples count their seconds from here: the start of the steady phase. */
@@ -85,8 +89,19 @@ final class SoakSampler implements AutoCloseable {
         double rate = lastSeconds < 0 ? 0 : (updates - lastUpdates) / Math.max(1e-3, seconds - lastSeconds);
         lastSeconds = seconds;
         lastUpdates = updates;
-        return new SoakAnalysis.Sample(seconds, heap, state, id, millis, cp.path("counts").path("completed").asLong(),
-                cp.path("counts").path("failed").asLong(), restarts(), lag(), rejected.getAsLong(), updates, rate);
+        return new SoakAnalysis.Sample(
+                seconds,
+                heap,
+                state,
+                id,
+                millis,
+                cp.path("counts").path("completed").asLong(),
+                cp.path("counts").path("failed").asLong(),
+                restarts(),
+                lag(),
+                rejected.getAsLong(),
+                updates,
+                rate);
     }
 
     /** Flink's job-level {@code numRestarts}; a job that is no longer RUNNING counts as restarted too. */
@@ -102,7 +117,8 @@ final class SoakSampler implements AutoCloseable {
     /** Gradient records not yet covered by the job's committed offsets (it commits when a checkpoint completes). */
     private long lag() throws Exception {
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(settings.groupId())
-                .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+                .partitionsToOffsetAndMetadata()
+                .get(10, TimeUnit.SECONDS);
         long lag = 0;
         for (var e : offsets.endOffsets(gradients).entrySet()) {
             OffsetAndMetadata c = committed.get(e.getKey());
@@ -127,7 +143,8 @@ final class SoakSampler implements AutoCloseable {
         long bestEnd = -1;
         for (int i = 0; i < gcs.size(); i++) {
             if (gcs.get(i) instanceof com.sun.management.GarbageCollectorMXBean b
-                    && b.getCollectionCount() > before.get(i) && b.getLastGcInfo() != null
+                    && b.getCollectionCount() > before.get(i)
+                    && b.getLastGcInfo() != null
                     && b.getLastGcInfo().getEndTime() > bestEnd) {
                 var info = b.getLastGcInfo();
                 bestEnd = info.getEndTime();
@@ -153,9 +170,20 @@ final class SoakSampler implements AutoCloseable {
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file))) {
             w.println(CSV_HEADER);
             for (SoakAnalysis.Sample s : samples) {
-                w.printf(Locale.ROOT, "%.1f,%.3f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f%n", s.seconds(), s.heapAfterGcMiB(),
-                        s.stateBytes(), s.checkpointId(), s.checkpointMillis(), s.checkpointsCompleted(),
-                        s.checkpointsFailed(), s.restarts(), s.lag(), s.rejected(), s.updates(),
+                w.printf(
+                        Locale.ROOT,
+                        "%.1f,%.3f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f%n",
+                        s.seconds(),
+                        s.heapAfterGcMiB(),
+                        s.stateBytes(),
+                        s.checkpointId(),
+                        s.checkpointMillis(),
+                        s.checkpointsCompleted(),
+                        s.checkpointsFailed(),
+                        s.restarts(),
+                        s.lag(),
+                        s.rejected(),
+                        s.updates(),
                         s.updatesPerSecond());
             }
         }
@@ -165,28 +193,61 @@ final class SoakSampler implements AutoCloseable {
     static void writePng(Path file, String title, List<SoakAnalysis.Sample> samples, SoakAnalysis.Verdict v)
             throws IOException {
         double[] t = samples.stream().mapToDouble(s -> s.seconds() / 60).toArray();
-        List<SoakAnalysis.Sample> second = samples.stream().filter(s -> s.seconds() >= v.secondHalfFromSeconds())
+        List<SoakAnalysis.Sample> second = samples.stream()
+                .filter(s -> s.seconds() >= v.secondHalfFromSeconds())
                 .toList();
         List<PngPlot.Panel> panels = List.of(
-                new PngPlot.Panel(String.format(Locale.ROOT, "heap used after full GC, MiB (fit over the second "
-                        + "half: %+.3f MiB/min ± %.3f)", v.heap().slope(), v.heap().slopeError()), t,
-                        samples.stream().mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB).toArray(),
-                        v.secondHalfFromSeconds() / 60, v.heap().slope(), v.heap().intercept()),
+                new PngPlot.Panel(
+                        String.format(
+                                Locale.ROOT,
+                                "heap used after full GC, MiB (fit over the second " + "half: %+.3f MiB/min ± %.3f)",
+                                v.heap().slope(),
+                                v.heap().slopeError()),
+                        t,
+                        samples.stream()
+                                .mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB)
+                                .toArray(),
+                        v.secondHalfFromSeconds() / 60,
+                        v.heap().slope(),
+                        v.heap().intercept()),
                 // The warm-up's step would flatten a slow trend in the full-range panel: the judged half on its own.
-                new PngPlot.Panel("the same over the second half only (the judged samples), MiB",
+                new PngPlot.Panel(
+                        "the same over the second half only (the judged samples), MiB",
                         second.stream().mapToDouble(s -> s.seconds() / 60).toArray(),
-                        second.stream().mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB).toArray(),
-                        v.secondHalfFromSeconds() / 60, v.heap().slope(), v.heap().intercept()),
-                new PngPlot.Panel("checkpointed state size, MiB", t,
-                        samples.stream().mapToDouble(s -> s.stateBytes() / 1048576.0).toArray()),
-                new PngPlot.Panel("duration of the latest completed checkpoint, ms", t,
-                        samples.stream().mapToDouble(SoakAnalysis.Sample::checkpointMillis).toArray()),
-                new PngPlot.Panel("consumer lag of the job (gradients not yet committed), records", t,
+                        second.stream()
+                                .mapToDouble(SoakAnalysis.Sample::heapAfterGcMiB)
+                                .toArray(),
+                        v.secondHalfFromSeconds() / 60,
+                        v.heap().slope(),
+                        v.heap().intercept()),
+                new PngPlot.Panel(
+                        "checkpointed state size, MiB",
+                        t,
+                        samples.stream()
+                                .mapToDouble(s -> s.stateBytes() / 1048576.0)
+                                .toArray()),
+                new PngPlot.Panel(
+                        "duration of the latest completed checkpoint, ms",
+                        t,
+                        samples.stream()
+                                .mapToDouble(SoakAnalysis.Sample::checkpointMillis)
+                                .toArray()),
+                new PngPlot.Panel(
+                        "consumer lag of the job (gradients not yet committed), records",
+                        t,
                         samples.stream().mapToDouble(SoakAnalysis.Sample::lag).toArray()),
-                new PngPlot.Panel("parameter updates per second", t,
-                        samples.stream().mapToDouble(SoakAnalysis.Sample::updatesPerSecond).toArray()),
-                new PngPlot.Panel("rejected records, total (restarts of the job: " + v.restarts() + ")", t,
-                        samples.stream().mapToDouble(SoakAnalysis.Sample::rejected).toArray()));
+                new PngPlot.Panel(
+                        "parameter updates per second",
+                        t,
+                        samples.stream()
+                                .mapToDouble(SoakAnalysis.Sample::updatesPerSecond)
+                                .toArray()),
+                new PngPlot.Panel(
+                        "rejected records, total (restarts of the job: " + v.restarts() + ")",
+                        t,
+                        samples.stream()
+                                .mapToDouble(SoakAnalysis.Sample::rejected)
+                                .toArray()));
         PngPlot.write(file, title, "min", panels);
     }
 

@@ -17,7 +17,10 @@ import picocli.CommandLine.Spec;
  * {@code gradstream bench pipeline}: end-to-end throughput and latency against a same-run Kafka copy loop;
  * {@code gradstream bench soak}: a long steady load with hostile records, checked for growth.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Benchmarks.",
         subcommands = {BenchCommand.Pipeline.class, BenchCommand.Soak.class})
 final class BenchCommand implements Runnable {
 
@@ -29,15 +32,19 @@ final class BenchCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "pipeline", mixinStandardHelpOptions = true,
-            description = {"Runs gradstream local with an embedded broker and measures, for a bounded time: a plain "
-                    + "Kafka consume->produce copy loop draining a backlog of records of the gradients' size (the "
-                    + "pipe's limit); the job draining a backlog of as many synthetic ASYNC gradients (consume, step, "
-                    + "produce), with the ratio; input and output MB/s with live publishers sending as fast as the "
-                    + "job takes them and a reader of the updates; p50/p99 publish-to-visibility latency at half "
-                    + "that live load.",
+    @Command(
+            name = "pipeline",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Runs gradstream local with an embedded broker and measures, for a bounded time: a plain "
+                        + "Kafka consume->produce copy loop draining a backlog of records of the gradients' size (the "
+                        + "pipe's limit); the job draining a backlog of as many synthetic ASYNC gradients (consume, step, "
+                        + "produce), with the ratio; input and output MB/s with live publishers sending as fast as the "
+                        + "job takes them and a reader of the updates; p50/p99 publish-to-visibility latency at half "
+                        + "that live load.",
                 "Prints a last line for docs/benchmarks.md: | drain MB/s | copy loop MB/s | drain / copy loop | "
-                    + "live input MB/s | live output MB/s | p50 ms | p99 ms |"})
+                        + "live input MB/s | live output MB/s | p50 ms | p99 ms |"
+            })
     static final class Pipeline implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -45,8 +52,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--shards", defaultValue = "16", description = "Shards (default ${DEFAULT-VALUE}).")
         int shards;
 
-        @Option(names = "--shard-size", defaultValue = "65536", description = "Floats per shard (default "
-                + "${DEFAULT-VALUE}).")
+        @Option(
+                names = "--shard-size",
+                defaultValue = "65536",
+                description = "Floats per shard (default " + "${DEFAULT-VALUE}).")
         int shardSize;
 
         @Option(names = "--workers", defaultValue = "2", description = "Publisher threads (default ${DEFAULT-VALUE}).")
@@ -55,20 +64,32 @@ final class BenchCommand implements Runnable {
         @Option(names = "--warmup", defaultValue = "30", description = "Warm-up seconds (default ${DEFAULT-VALUE}).")
         int warmup;
 
-        @Option(names = "--duration", defaultValue = "30", description = "Measured seconds per phase (default "
-                + "${DEFAULT-VALUE}).")
+        @Option(
+                names = "--duration",
+                defaultValue = "30",
+                description = "Measured seconds per phase (default " + "${DEFAULT-VALUE}).")
         int duration;
 
-        @Option(names = "-D", paramLabel = "KEY=VALUE", description = "Configuration, e.g. -D gradstream.delivery="
-                + "EXACTLY_ONCE -D state.backend.type=rocksdb.")
+        @Option(
+                names = "-D",
+                paramLabel = "KEY=VALUE",
+                description =
+                        "Configuration, e.g. -D gradstream.delivery=" + "EXACTLY_ONCE -D state.backend.type=rocksdb.")
         Map<String, String> properties = new java.util.LinkedHashMap<>();
 
         @Override
         public Integer call() throws Exception {
-            if (shards < 1 || shardSize < 1 || workers < 1 || warmup < 0 || duration < 1 || duration > 600
+            if (shards < 1
+                    || shardSize < 1
+                    || workers < 1
+                    || warmup < 0
+                    || duration < 1
+                    || duration > 600
                     || warmup > 600) {
-                spec.commandLine().getErr().println("gradstream bench pipeline: --shards, --shard-size, --workers and "
-                        + "--duration must be >= 1; --warmup and --duration at most 600 s");
+                spec.commandLine()
+                        .getErr()
+                        .println("gradstream bench pipeline: --shards, --shard-size, --workers and "
+                                + "--duration must be >= 1; --warmup and --duration at most 600 s");
                 return 2;
             }
             Configuration flink = new Configuration();
@@ -76,90 +97,142 @@ final class BenchCommand implements Runnable {
             var out = spec.commandLine().getOut();
             PipelineBenchmark.Result r;
             try {
-                r = PipelineBenchmark.run(new PipelineBenchmark.Options(shards, shardSize, workers,
-                        Duration.ofSeconds(warmup), Duration.ofSeconds(duration), flink), out);
+                r = PipelineBenchmark.run(
+                        new PipelineBenchmark.Options(
+                                shards,
+                                shardSize,
+                                workers,
+                                Duration.ofSeconds(warmup),
+                                Duration.ofSeconds(duration),
+                                flink),
+                        out);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());
                 return 2;
             }
-            out.printf(Locale.ROOT, "| %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f |%n", r.drainMBps(),
-                    r.copyMBps(), r.drainMBps() / r.copyMBps(), r.inputMBps(), r.outputMBps(), r.p50Micros() / 1000.0,
+            out.printf(
+                    Locale.ROOT,
+                    "| %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f |%n",
+                    r.drainMBps(),
+                    r.copyMBps(),
+                    r.drainMBps() / r.copyMBps(),
+                    r.inputMBps(),
+                    r.outputMBps(),
+                    r.p50Micros() / 1000.0,
                     r.p99Micros() / 1000.0);
             out.flush();
             return 0;
         }
     }
 
-    @Command(name = "soak", mixinStandardHelpOptions = true,
-            description = {"Runs the job as gradstream local does (embedded Kafka on 127.0.0.1, Flink MiniCluster, "
-                    + "checkpoints on) under a steady load of synthetic Adam/ASYNC gradients at half the maximum "
-                    + "rate measured by a short probe first (or --rate), with a seeded round of hostile records "
-                    + "(random bytes, corrupted Avro lengths, truncated records, wrong and null keys, unknown models, "
-                    + "NaN/infinite payloads, duplicates, oversize records and payloads, invalid control commands) "
-                    + "on gradients and control every --hostile-every seconds.",
+    @Command(
+            name = "soak",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Runs the job as gradstream local does (embedded Kafka on 127.0.0.1, Flink MiniCluster, "
+                        + "checkpoints on) under a steady load of synthetic Adam/ASYNC gradients at half the maximum "
+                        + "rate measured by a short probe first (or --rate), with a seeded round of hostile records "
+                        + "(random bytes, corrupted Avro lengths, truncated records, wrong and null keys, unknown models, "
+                        + "NaN/infinite payloads, duplicates, oversize records and payloads, invalid control commands) "
+                        + "on gradients and control every --hostile-every seconds.",
                 "Samples every --sample-every seconds: heap used after a full GC, checkpointed state size, duration "
-                    + "of the latest checkpoint, the job's consumer lag, updates/s, rejected records, restarts; writes "
-                    + "soak.csv and soak.png to --out and prints FLAT or GROWING: GROWING when heap after GC grows "
-                    + "faster than --max-heap-slope MiB/min over the second half (and significantly so), the job "
-                    + "restarted, checkpoints failed, stalled or got steadily slower.",
+                        + "of the latest checkpoint, the job's consumer lag, updates/s, rejected records, restarts; writes "
+                        + "soak.csv and soak.png to --out and prints FLAT or GROWING: GROWING when heap after GC grows "
+                        + "faster than --max-heap-slope MiB/min over the second half (and significantly so), the job "
+                        + "restarted, checkpoints failed, stalled or got steadily slower.",
                 "Exit status: 0 when FLAT, every hostile record was rejected and no other record was; 1 otherwise; "
-                    + "2 for invalid options."})
+                        + "2 for invalid options."
+            })
     static final class Soak implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--minutes", defaultValue = "30", description = "Length of the steady phase in minutes; "
-                + "fractions allowed (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--minutes",
+                defaultValue = "30",
+                description =
+                        "Length of the steady phase in minutes; " + "fractions allowed (default ${DEFAULT-VALUE}).")
         double minutes;
 
-        @Option(names = "--rate", defaultValue = "0", description = "Gradients per second of the steady load; 0 "
-                + "measures the maximum with a probe first and uses half of it (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--rate",
+                defaultValue = "0",
+                description = "Gradients per second of the steady load; 0 "
+                        + "measures the maximum with a probe first and uses half of it (default ${DEFAULT-VALUE}).")
         double rate;
 
-        @Option(names = "--out", defaultValue = "soak-out", description = "Folder for soak.csv and soak.png "
-                + "(default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--out",
+                defaultValue = "soak-out",
+                description = "Folder for soak.csv and soak.png " + "(default ${DEFAULT-VALUE}).")
         Path out;
 
-        @Option(names = "--hostile-every", defaultValue = "5", description = "Seconds between rounds of hostile "
-                + "records, one of each kind (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--hostile-every",
+                defaultValue = "5",
+                description =
+                        "Seconds between rounds of hostile " + "records, one of each kind (default ${DEFAULT-VALUE}).")
         int hostileEvery;
 
-        @Option(names = "--seed", defaultValue = "1", description = "Seed of the hostile records and payloads "
-                + "(default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--seed",
+                defaultValue = "1",
+                description = "Seed of the hostile records and payloads " + "(default ${DEFAULT-VALUE}).")
         long seed;
 
-        @Option(names = "--sample-every", defaultValue = "5", description = "Seconds between samples "
-                + "(default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--sample-every",
+                defaultValue = "5",
+                description = "Seconds between samples " + "(default ${DEFAULT-VALUE}).")
         int sampleEvery;
 
-        @Option(names = "--probe", defaultValue = "30", description = "Seconds of the maximum-rate probe; the "
-                + "second half is measured (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--probe",
+                defaultValue = "30",
+                description = "Seconds of the maximum-rate probe; the "
+                        + "second half is measured (default ${DEFAULT-VALUE}).")
         int probe;
 
         @Option(names = "--shards", defaultValue = "16", description = "Shards (default ${DEFAULT-VALUE}).")
         int shards;
 
-        @Option(names = "--shard-size", defaultValue = "16384", description = "Floats per shard "
-                + "(default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--shard-size",
+                defaultValue = "16384",
+                description = "Floats per shard " + "(default ${DEFAULT-VALUE}).")
         int shardSize;
 
-        @Option(names = "--max-heap-slope", defaultValue = "1.0", description = "MiB/min of heap-after-GC growth "
-                + "over the second half tolerated as FLAT (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--max-heap-slope",
+                defaultValue = "1.0",
+                description = "MiB/min of heap-after-GC growth "
+                        + "over the second half tolerated as FLAT (default ${DEFAULT-VALUE}).")
         double maxHeapSlope;
 
-        @Option(names = "-D", paramLabel = "KEY=VALUE", description = "Configuration of the job, e.g. -D "
-                + "state.backend.type=rocksdb.")
+        @Option(
+                names = "-D",
+                paramLabel = "KEY=VALUE",
+                description = "Configuration of the job, e.g. -D " + "state.backend.type=rocksdb.")
         Map<String, String> properties = new java.util.LinkedHashMap<>();
 
         @Override
         public Integer call() throws Exception {
             Duration duration = Duration.ofMillis(Math.round(minutes * 60_000));
-            if (!(minutes > 0) || minutes > 24 * 60 || rate < 0 || hostileEvery < 1 || sampleEvery < 1
-                    || probe < 2 || shards < 1 || shardSize < 1 || !(maxHeapSlope >= 0)
+            if (!(minutes > 0)
+                    || minutes > 24 * 60
+                    || rate < 0
+                    || hostileEvery < 1
+                    || sampleEvery < 1
+                    || probe < 2
+                    || shards < 1
+                    || shardSize < 1
+                    || !(maxHeapSlope >= 0)
                     || duration.toSeconds() < 4L * sampleEvery) {
-                spec.commandLine().getErr().println("gradstream bench soak: --minutes must be > 0 (at most 1440) and "
-                        + "hold at least 4 samples of --sample-every; --rate must not be negative; --hostile-every, "
-                        + "--sample-every, --shards and --shard-size must be >= 1; --probe >= 2");
+                spec.commandLine()
+                        .getErr()
+                        .println("gradstream bench soak: --minutes must be > 0 (at most 1440) and "
+                                + "hold at least 4 samples of --sample-every; --rate must not be negative; --hostile-every, "
+                                + "--sample-every, --shards and --shard-size must be >= 1; --probe >= 2");
                 return 2;
             }
             Configuration flink = new Configuration();
@@ -167,15 +240,28 @@ final class BenchCommand implements Runnable {
             var o = spec.commandLine().getOut();
             SoakBenchmark.Result r;
             try {
-                r = SoakBenchmark.run(new SoakBenchmark.Options(duration, rate, out, Duration.ofSeconds(hostileEvery),
-                        seed, shards, shardSize, Duration.ofSeconds(sampleEvery), Duration.ofSeconds(probe),
-                        maxHeapSlope, flink), o);
+                r = SoakBenchmark.run(
+                        new SoakBenchmark.Options(
+                                duration,
+                                rate,
+                                out,
+                                Duration.ofSeconds(hostileEvery),
+                                seed,
+                                shards,
+                                shardSize,
+                                Duration.ofSeconds(sampleEvery),
+                                Duration.ofSeconds(probe),
+                                maxHeapSlope,
+                                flink),
+                        o);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench soak: " + e.getMessage());
                 return 2;
             }
-            o.println(r.passed() ? r.verdict().word() : r.verdict().word() + (r.verdict().flat()
-                    ? " but hostile-record accounting failed" : ""));
+            o.println(
+                    r.passed()
+                            ? r.verdict().word()
+                            : r.verdict().word() + (r.verdict().flat() ? " but hostile-record accounting failed" : ""));
             o.flush();
             return r.passed() ? 0 : 1;
         }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code gradstream conformance PATH...}: checks the kernels against golden reference files. */
-@Command(name = "conformance", mixinStandardHelpOptions = true,
+@Command(
+        name = "conformance",
+        mixinStandardHelpOptions = true,
         description = {
             "Runs gradstream's kernels against reference files in the format of shared/reference "
                     + "(optimizers, lr_schedulers, numeric_formats, dp_accounting) "
@@ -26,28 +28,41 @@ import picocli.CommandLine.Spec;
                     + "max(|expected|, H_i) <= 1e-4 (H_i: the largest magnitude element i had), float64 files "
                     + "against their float64 trajectory; schedules to 1e-12; numeric formats bit for bit; "
                     + "privacy accounting (RDP epsilon, best order, per-order RDP, noise multipliers) to 1e-6 "
-                    + "relative, best orders exactly."},
+                    + "relative, best orders exactly."
+        },
         exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {"0:every file passed", "1:at least one file failed",
-            "2:a file could not be read or is of no known kind"})
+        exitCodeList = {
+            "0:every file passed",
+            "1:at least one file failed",
+            "2:a file could not be read or is of no known kind"
+        })
 final class ConformanceCommand implements Callable<Integer> {
 
-    @Parameters(arity = "1..*", paramLabel = "PATH",
+    @Parameters(
+            arity = "1..*",
+            paramLabel = "PATH",
             description = "Reference files or directories (searched recursively for *.json).")
     List<Path> paths;
 
-    @Option(names = "--output", paramLabel = "DIR",
+    @Option(
+            names = "--output",
+            paramLabel = "DIR",
             description = "Also write, per input file, what the kernels computed in the input's JSON shape "
                     + "(params_after_step and final_state; lrs; encoded bits and decoded values; eps, best order "
                     + "and RDP values).")
     Path output;
 
-    @Option(names = "--backend", paramLabel = "cpu|opencl", defaultValue = "cpu",
+    @Option(
+            names = "--backend",
+            paramLabel = "cpu|opencl",
+            defaultValue = "cpu",
             description = "Where optimizer files are stepped: the CPU kernels (default) or the OpenCL backend, "
                     + "without CPU fallback (a device that cannot be opened is exit status 2).")
     String backend;
 
-    @Option(names = "--opencl", paramLabel = "KEY=VALUE",
+    @Option(
+            names = "--opencl",
+            paramLabel = "KEY=VALUE",
             description = "OpenCL device selection: platform=INDEX|NAME-PART, device-type=cpu|gpu|all, "
                     + "device=INDEX (default: the first device of the first platform).")
     Map<String, String> opencl = Map.of();
@@ -77,7 +92,8 @@ final class ConformanceCommand implements Callable<Integer> {
             }
         }
         try (StepBackend b = steps) {
-            return new ConformanceRunner(spec.commandLine().getOut(), spec.commandLine().getErr(), output, b)
+            return new ConformanceRunner(
+                            spec.commandLine().getOut(), spec.commandLine().getErr(), output, b)
                     .run(paths);
         }
     }

@@ -4,12 +4,21 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code gradstream} command line: one entry point, one subcommand per task. */
-@Command(name = "gradstream", mixinStandardHelpOptions = true, versionProvider = GradstreamCli.Version.class,
+@Command(
+        name = "gradstream",
+        mixinStandardHelpOptions = true,
+        versionProvider = GradstreamCli.Version.class,
         description = "A streaming optimizer service: gradients from Kafka, optimizer state in Flink, "
                 + "parameters back to Kafka.",
-        subcommands = {LocalCommand.class, SubmitCommand.class, DoctorCommand.class, ConformanceCommand.class,
-            BenchCommand.class, PrivacyCommand.class,
-            CommandLine.HelpCommand.class})
+        subcommands = {
+            LocalCommand.class,
+            SubmitCommand.class,
+            DoctorCommand.class,
+            ConformanceCommand.class,
+            BenchCommand.class,
+            PrivacyCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class GradstreamCli implements Runnable {
 
     @CommandLine.Spec

@@ -15,52 +15,75 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code gradstream local}: the whole service on this machine, optionally with demo workers. */
-@Command(name = "local", mixinStandardHelpOptions = true,
+@Command(
+        name = "local",
+        mixinStandardHelpOptions = true,
         description = {
             "Runs gradstream on this machine: an embedded Kafka broker (unless --bootstrap-servers is given), the "
                     + "topics, and the job on a Flink MiniCluster with the Flink Web UI, all on 127.0.0.1.",
             "Without --demo it serves external workers until Ctrl-C; with --demo, worker threads train softmax "
-                    + "regression on the UCI handwritten digits through the service and it exits when done."})
+                    + "regression on the UCI handwritten digits through the service and it exits when done."
+        })
 final class LocalCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
+    @Option(
+            names = "--bootstrap-servers",
+            paramLabel = "HOST:PORT",
             description = "Use this Kafka cluster instead of starting an embedded broker.")
     String bootstrapServers;
 
-    @Option(names = "--kafka-port", defaultValue = "9092",
+    @Option(
+            names = "--kafka-port",
+            defaultValue = "9092",
             description = "Port of the embedded broker on 127.0.0.1 (0 = any free port; default: ${DEFAULT-VALUE}).")
     int kafkaPort;
 
-    @Option(names = "--web-port", defaultValue = "8081", description = "Port of the Flink Web UI (0: any free port; default: "
-            + "${DEFAULT-VALUE}).")
+    @Option(
+            names = "--web-port",
+            defaultValue = "8081",
+            description = "Port of the Flink Web UI (0: any free port; default: " + "${DEFAULT-VALUE}).")
     int webPort;
 
-    @Option(names = "--prometheus-port", defaultValue = "9249", paramLabel = "PORT|none",
+    @Option(
+            names = "--prometheus-port",
+            defaultValue = "9249",
+            paramLabel = "PORT|none",
             description = "Port of the Prometheus metrics endpoint on 127.0.0.1 (0 or none: no endpoint; default: "
                     + "${DEFAULT-VALUE}).")
     String prometheusPort;
 
-    @Option(names = "--parallelism", defaultValue = "1", description = "Parallelism of the job (default: "
-            + "${DEFAULT-VALUE}).")
+    @Option(
+            names = "--parallelism",
+            defaultValue = "1",
+            description = "Parallelism of the job (default: " + "${DEFAULT-VALUE}).")
     int parallelism;
 
-    @Option(names = "--partitions", defaultValue = "4",
+    @Option(
+            names = "--partitions",
+            defaultValue = "4",
             description = "Partitions of new gradients/parameters topics (default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--work-dir", paramLabel = "DIR",
+    @Option(
+            names = "--work-dir",
+            paramLabel = "DIR",
             description = "Keep Kafka data and checkpoints here (default: a temporary folder removed at exit).")
     Path workDir;
 
-    @Option(names = "-D", paramLabel = "KEY=VALUE", mapFallbackValue = "",
+    @Option(
+            names = "-D",
+            paramLabel = "KEY=VALUE",
+            mapFallbackValue = "",
             description = "A configuration key (gradstream.*, see README, or any Flink key), e.g. "
                     + "-D gradstream.delivery=EXACTLY_ONCE -D state.backend.type=rocksdb.")
     Map<String, String> properties = new java.util.LinkedHashMap<>();
 
-    @Option(names = "--config", paramLabel = "FILE",
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
             description = "A flat 'key: value' file of configuration (gradstream.* and Flink keys); -D flags win.")
     Path config;
 
@@ -73,28 +96,41 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "2", description = "Demo workers (default: ${DEFAULT-VALUE}).")
     int workers;
 
-    @Option(names = "--dp", description = "Train the demo with differential privacy (per-example DP-SGD, noise "
-            + "calibrated to reach --epsilon after --steps).")
+    @Option(
+            names = "--dp",
+            description = "Train the demo with differential privacy (per-example DP-SGD, noise "
+                    + "calibrated to reach --epsilon after --steps).")
     boolean dp;
 
-    @Option(names = "--epsilon", defaultValue = "8", description = "With --dp: the privacy budget epsilon (default: "
-            + "${DEFAULT-VALUE}).")
+    @Option(
+            names = "--epsilon",
+            defaultValue = "8",
+            description = "With --dp: the privacy budget epsilon (default: " + "${DEFAULT-VALUE}).")
     double epsilon;
 
-    @Option(names = "--delta", defaultValue = "1e-5", description = "With --dp: delta, below 1/1797 examples "
-            + "(default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--delta",
+            defaultValue = "1e-5",
+            description = "With --dp: delta, below 1/1797 examples " + "(default: ${DEFAULT-VALUE}).")
     double delta;
 
-    @Option(names = "--clip", defaultValue = "1.0", description = "With --dp: per-example clip norm C (default: "
-            + "${DEFAULT-VALUE}).")
+    @Option(
+            names = "--clip",
+            defaultValue = "1.0",
+            description = "With --dp: per-example clip norm C (default: " + "${DEFAULT-VALUE}).")
     double clip;
 
-    @Option(names = "--sample-rate", defaultValue = "0.1", description = "With --dp: probability that an example "
-            + "joins a step (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--sample-rate",
+            defaultValue = "0.1",
+            description = "With --dp: probability that an example " + "joins a step (default: ${DEFAULT-VALUE}).")
     double sampleRate;
 
-    @Option(names = "--dp-seed-file", paramLabel = "FILE", description = "With --dp: the secret that keys the noise "
-            + "(at least 16 bytes). Default: a fresh random secret in the work folder.")
+    @Option(
+            names = "--dp-seed-file",
+            paramLabel = "FILE",
+            description = "With --dp: the secret that keys the noise "
+                    + "(at least 16 bytes). Default: a fresh random secret in the work folder.")
     Path dpSeedFile;
 
     @Override
@@ -133,15 +169,17 @@ final class LocalCommand implements Callable<Integer> {
         out.flush();
         LocalGradstream local;
         try {
-            local = LocalGradstream.start(new LocalGradstream.Options(bootstrapServers, kafkaPort, webPort,
-                    parallelism, partitions, workDir, flink, prometheus));
+            local = LocalGradstream.start(new LocalGradstream.Options(
+                    bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, prometheus));
         } catch (IllegalArgumentException e) {
             err.println("gradstream local: " + e.getMessage());
             return 2;
         } catch (Exception e) {
             err.println("gradstream local: could not start: " + rootMessage(e)
-                    + (bootstrapServers == null ? " (is port " + kafkaPort + ", " + webPort + " or " + prometheusPort
-                            + " in use? try --kafka-port 0 --web-port 8082 --prometheus-port 9250)" : ""));
+                    + (bootstrapServers == null
+                            ? " (is port " + kafkaPort + ", " + webPort + " or " + prometheusPort
+                                    + " in use? try --kafka-port 0 --web-port 8082 --prometheus-port 9250)"
+                            : ""));
             return 1;
         }
         AtomicBoolean closed = new AtomicBoolean();
@@ -178,17 +216,31 @@ final class LocalCommand implements Callable<Integer> {
                 stopped.await();
                 return 0;
             }
-            DigitsDemo.Privacy privacy = dp ? new DigitsDemo.Privacy(epsilon, delta, clip, sampleRate,
-                    dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir())) : null;
+            DigitsDemo.Privacy privacy = dp
+                    ? new DigitsDemo.Privacy(
+                            epsilon,
+                            delta,
+                            clip,
+                            sampleRate,
+                            dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir()))
+                    : null;
             DigitsDemo.Result r = DigitsDemo.run(s, workers, steps, privacy, out);
-            out.printf(Locale.ROOT, "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n", r.firstAccuracy(),
-                    r.lastAccuracy(), r.gradientsPerSecond());
+            out.printf(
+                    Locale.ROOT,
+                    "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n",
+                    r.firstAccuracy(),
+                    r.lastAccuracy(),
+                    r.gradientsPerSecond());
             if (dp) {
-                out.printf(Locale.ROOT, "demo: privacy epsilon %.3f at delta %.0e (target %.2f, noise multiplier "
-                        + "%.3f)%n", r.epsilon(), delta, epsilon, r.noiseMultiplier());
+                out.printf(
+                        Locale.ROOT,
+                        "demo: privacy epsilon %.3f at delta %.0e (target %.2f, noise multiplier " + "%.3f)%n",
+                        r.epsilon(),
+                        delta,
+                        epsilon,
+                        r.noiseMultiplier());
             }
-            out.printf(Locale.ROOT, "demo: loss %.4f -> %.4f over %d steps%n", r.firstLoss(), r.lastLoss(),
-                    r.steps());
+            out.printf(Locale.ROOT, "demo: loss %.4f -> %.4f over %d steps%n", r.firstLoss(), r.lastLoss(), r.steps());
             out.flush();
             return r.lastLoss() < r.firstLoss() ? 0 : 1;
         } catch (IllegalArgumentException e) {
@@ -215,8 +267,8 @@ final class LocalCommand implements Callable<Integer> {
         java.nio.file.Files.writeString(file, java.util.HexFormat.of().formatHex(bytes));
         java.util.Arrays.fill(bytes, (byte) 0);
         try {
-            java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(
-                    "rw-------"));
+            java.nio.file.Files.setPosixFilePermissions(
+                    file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         } catch (UnsupportedOperationException notPosix) {
             // Windows: the work folder's own permissions apply.
         }

@@ -19,11 +19,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code gradstream submit}: uploads the job jar to a running Flink cluster through its REST API and runs it. */
-@Command(name = "submit", mixinStandardHelpOptions = true,
-        description = {"Uploads the gradstream job jar to a Flink cluster (its REST API, the one behind the Web UI) "
-                + "and runs it; prints the job id and its Web UI page.",
+@Command(
+        name = "submit",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Uploads the gradstream job jar to a Flink cluster (its REST API, the one behind the Web UI) "
+                    + "and runs it; prints the job id and its Web UI page.",
             "Job options (gradstream.* keys, see README, or Flink keys) come from --config and --set and are "
-                    + "checked here before anything is uploaded."})
+                    + "checked here before anything is uploaded."
+        })
 final class SubmitCommand implements Callable<Integer> {
 
     @Spec
@@ -32,11 +36,17 @@ final class SubmitCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
-    @Option(names = "--jar", paramLabel = "FILE", description = "The job jar (default: the cluster jar "
-            + "gradstream-jobs*-cluster.jar beside the CLI's own jar, built by mvn -pl tools -am package).")
+    @Option(
+            names = "--jar",
+            paramLabel = "FILE",
+            description = "The job jar (default: the cluster jar "
+                    + "gradstream-jobs*-cluster.jar beside the CLI's own jar, built by mvn -pl tools -am package).")
     Path jar;
 
-    @Option(names = "--entry-class", defaultValue = "io.gradstream.job.GradstreamJob", paramLabel = "CLASS",
+    @Option(
+            names = "--entry-class",
+            defaultValue = "io.gradstream.job.GradstreamJob",
+            paramLabel = "CLASS",
             description = "Main class in the jar (default: ${DEFAULT-VALUE}).")
     String entryClass;
 
@@ -46,7 +56,8 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--savepoint", paramLabel = "PATH", description = "Restore from this savepoint or checkpoint.")
     String savepoint;
 
-    @Option(names = "--allow-non-restored-state",
+    @Option(
+            names = "--allow-non-restored-state",
             description = "With --savepoint: skip state that maps to no operator of the job.")
     boolean allowNonRestoredState;
 
@@ -78,12 +89,12 @@ final class SubmitCommand implements Callable<Integer> {
         }
         try {
             String version = flink.get("config").path("flink-version").asText("?");
-            out.println("gradstream submit: uploading " + jarFile.getFileName() + " ("
-                    + Files.size(jarFile) / (1 << 20) + " MiB) to Flink " + version + " at " + flink.url());
+            out.println("gradstream submit: uploading " + jarFile.getFileName() + " (" + Files.size(jarFile) / (1 << 20)
+                    + " MiB) to Flink " + version + " at " + flink.url());
             out.flush();
             String jarId = flink.uploadJar(jarFile);
-            String jobId = flink.runJar(jarId, new FlinkRest.RunRequest(entryClass, args, parallelism, savepoint,
-                    allowNonRestoredState));
+            String jobId = flink.runJar(
+                    jarId, new FlinkRest.RunRequest(entryClass, args, parallelism, savepoint, allowNonRestoredState));
             out.println("job id:  " + jobId);
             out.println("Web UI:  " + flink.jobPage(jobId));
             out.flush();
@@ -110,14 +121,19 @@ final class SubmitCommand implements Callable<Integer> {
     static Path defaultJar() throws IOException {
         Path here;
         try {
-            here = Path.of(SubmitCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            here = Path.of(SubmitCommand.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
         } catch (java.net.URISyntaxException | SecurityException e) {
             throw new IOException("cannot locate the CLI's jar; give --jar", e);
         }
         Path dir = here.getParent(); // tools/target/ from tools/target/gradstream.jar or tools/target/classes
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().matches("gradstream-jobs.*-cluster\\.jar"))
-                    .findFirst().orElseThrow(() -> new IllegalArgumentException("no cluster jar "
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no cluster jar "
                             + "(gradstream-jobs*-cluster.jar) in " + dir + ": build it with mvn -B -pl tools -am "
                             + "package, or give --jar"));
         }

@@ -23,8 +23,8 @@ public record Digits(float[][] x, int[] y) {
             if (in == null) {
                 throw new IllegalStateException("datasets/digits.csv.gz is missing from the classpath");
             }
-            BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(in),
-                    StandardCharsets.US_ASCII));
+            BufferedReader r =
+                    new BufferedReader(new InputStreamReader(new GZIPInputStream(in), StandardCharsets.US_ASCII));
             List<float[]> rows = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
             for (String line = r.readLine(); line != null; line = r.readLine()) {
@@ -39,7 +39,9 @@ public record Digits(float[][] x, int[] y) {
                 rows.add(row);
                 labels.add((int) Float.parseFloat(f[FEATURES]));
             }
-            return new Digits(rows.toArray(new float[0][]), labels.stream().mapToInt(Integer::intValue).toArray());
+            return new Digits(
+                    rows.toArray(new float[0][]),
+                    labels.stream().mapToInt(Integer::intValue).toArray());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

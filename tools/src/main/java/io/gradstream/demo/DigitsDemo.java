@@ -1,12 +1,12 @@
 package io.gradstream.demo;
 
 import io.gradstream.client.GradientPublisher;
-import io.gradstream.model.ModelLayouts;
 import io.gradstream.client.ParameterSubscriber;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
+import io.gradstream.model.ModelLayouts;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
@@ -50,9 +50,15 @@ public final class DigitsDemo {
     private static final int BATCH = 64;
 
     /** What a run achieved; epsilon and noiseMultiplier are NaN without privacy. */
-    public record Result(double firstLoss, double lastLoss, double firstAccuracy, double lastAccuracy, long steps,
-            double gradientsPerSecond, double epsilon, double noiseMultiplier) {
-    }
+    public record Result(
+            double firstLoss,
+            double lastLoss,
+            double firstAccuracy,
+            double lastAccuracy,
+            long steps,
+            double gradientsPerSecond,
+            double epsilon,
+            double noiseMultiplier) {}
 
     /**
      * Differential privacy for the demo: per-example DP-SGD with the noise multiplier chosen so that epsilon reaches
@@ -60,11 +66,9 @@ public final class DigitsDemo {
      *
      * @param seedFile the secret that keys the noise (the model's spec names the file, never its content)
      */
-    public record Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {
-    }
+    public record Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {}
 
-    private DigitsDemo() {
-    }
+    private DigitsDemo() {}
 
     static ModelSpec spec(int workers) {
         return spec(workers, null, 0);
@@ -73,25 +77,36 @@ public final class DigitsDemo {
     static ModelSpec spec(int workers, Privacy dp, int steps) {
         return ModelSpec.newBuilder()
                 .setTensors(List.of(
-                        TensorSpec.newBuilder().setName("W").setShape(List.of(Digits.CLASSES, Digits.FEATURES)).build(),
-                        TensorSpec.newBuilder().setName("b").setShape(List.of(Digits.CLASSES)).build()))
+                        TensorSpec.newBuilder()
+                                .setName("W")
+                                .setShape(List.of(Digits.CLASSES, Digits.FEATURES))
+                                .build(),
+                        TensorSpec.newBuilder()
+                                .setName("b")
+                                .setShape(List.of(Digits.CLASSES))
+                                .build()))
                 .setShardSize(256)
                 .setOptimizer("Adam")
                 .setHyperparameters(Map.of("lr", 0.05))
-                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(workers)
+                .setAggregation(AggregationSpec.newBuilder()
+                        .setMode(AggregationMode.SYNC)
+                        .setWorkers(workers)
                         .build())
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(Encoding.FP32)
-                .setPrivacy(dp == null ? null : PrivacySpec.newBuilder()
-                        .setUnit(PrivacyUnit.EXAMPLE)
-                        .setClipNorm(dp.clipNorm())
-                        .setTargetEpsilon(dp.targetEpsilon())
-                        .setPlannedSteps((long) steps)
-                        .setDelta(dp.delta())
-                        .setSampleRate(dp.sampleRate())
-                        .setPopulationSize((long) Digits.load().size())
-                        .setSeedFile(dp.seedFile().toString())
-                        .build())
+                .setPrivacy(
+                        dp == null
+                                ? null
+                                : PrivacySpec.newBuilder()
+                                        .setUnit(PrivacyUnit.EXAMPLE)
+                                        .setClipNorm(dp.clipNorm())
+                                        .setTargetEpsilon(dp.targetEpsilon())
+                                        .setPlannedSteps((long) steps)
+                                        .setDelta(dp.delta())
+                                        .setSampleRate(dp.sampleRate())
+                                        .setPopulationSize((long) Digits.load().size())
+                                        .setSeedFile(dp.seedFile().toString())
+                                        .build())
                 .build();
     }
 
@@ -112,8 +127,9 @@ public final class DigitsDemo {
         }
         Map<String, TensorLayout> layouts = ModelLayouts.of(spec);
         Map<String, double[]> thresholds = dp == null ? null : ModelLayouts.clipThresholds(spec);
-        double sigma = dp == null ? Double.NaN : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(),
-                dp.sampleRate(), steps);
+        double sigma = dp == null
+                ? Double.NaN
+                : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(), dp.sampleRate(), steps);
         Properties pp = new Properties();
         pp.put("bootstrap.servers", settings.bootstrapServers());
         pp.put("linger.ms", "0");
@@ -121,18 +137,33 @@ public final class DigitsDemo {
         for (int i = 0; i < all.length; i++) {
             all[i] = i;
         }
-        try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            ControlCommand create = ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE)
-                    .setSpec(spec).setIssuedAtMs(System.currentTimeMillis()).build();
-            producer.send(new ProducerRecord<>(settings.controlTopic(), model.getBytes(StandardCharsets.UTF_8),
-                    new AvroRecords<>(ControlCommand.class).encode(create))).get();
-            out.printf("demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
+        try (var producer =
+                new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            ControlCommand create = ControlCommand.newBuilder()
+                    .setModelId(model)
+                    .setType(CommandType.CREATE)
+                    .setSpec(spec)
+                    .setIssuedAtMs(System.currentTimeMillis())
+                    .build();
+            producer.send(new ProducerRecord<>(
+                            settings.controlTopic(),
+                            model.getBytes(StandardCharsets.UTF_8),
+                            new AvroRecords<>(ControlCommand.class).encode(create)))
+                    .get();
+            out.printf(
+                    "demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
                     model, workers, steps);
             if (dp != null) {
-                out.printf(Locale.ROOT, "demo: DP-SGD per example: target epsilon %.2f at delta %.0e, clip %.2f, "
-                        + "sample rate %.3f (expected batch %.0f of %d), noise multiplier %.3f%n", dp.targetEpsilon(),
-                        dp.delta(), dp.clipNorm(), dp.sampleRate(), dp.sampleRate() * data.size(), data.size(),
+                out.printf(
+                        Locale.ROOT,
+                        "demo: DP-SGD per example: target epsilon %.2f at delta %.0e, clip %.2f, "
+                                + "sample rate %.3f (expected batch %.0f of %d), noise multiplier %.3f%n",
+                        dp.targetEpsilon(),
+                        dp.delta(),
+                        dp.clipNorm(),
+                        dp.sampleRate(),
+                        dp.sampleRate() * data.size(),
+                        data.size(),
                         sigma);
             }
             out.flush();
@@ -144,14 +175,29 @@ public final class DigitsDemo {
             List<Thread> threads = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
                 int worker = w;
-                Thread t = new Thread(() -> {
-                    try (var consumer = consumer(settings)) {
-                        work(worker, workers, steps, data, model, layouts, producer, consumer, settings, lossSum,
-                                reported, published, dp, thresholds);
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }, "demo-worker-" + w);
+                Thread t = new Thread(
+                        () -> {
+                            try (var consumer = consumer(settings)) {
+                                work(
+                                        worker,
+                                        workers,
+                                        steps,
+                                        data,
+                                        model,
+                                        layouts,
+                                        producer,
+                                        consumer,
+                                        settings,
+                                        lossSum,
+                                        reported,
+                                        published,
+                                        dp,
+                                        thresholds);
+                            } catch (Throwable e) {
+                                failure.compareAndSet(null, e);
+                            }
+                        },
+                        "demo-worker-" + w);
                 t.setDaemon(true);
                 threads.add(t);
             }
@@ -164,8 +210,13 @@ public final class DigitsDemo {
                         printed++;
                         if (printed % 10 == 0 || printed == steps || printed == 1) {
                             double seconds = (System.nanoTime() - start) / 1e9;
-                            out.printf(Locale.ROOT, "step %4d/%d  loss %.4f  gradients/s %.0f%n", printed, steps,
-                                    lossSum[printed - 1] / workers, published.sum() / Math.max(seconds, 1e-9));
+                            out.printf(
+                                    Locale.ROOT,
+                                    "step %4d/%d  loss %.4f  gradients/s %.0f%n",
+                                    printed,
+                                    steps,
+                                    lossSum[printed - 1] / workers,
+                                    published.sum() / Math.max(seconds, 1e-9));
                             out.flush();
                         }
                     }
@@ -178,7 +229,8 @@ public final class DigitsDemo {
                 t.join(30_000);
             }
             if (failure.get() != null) {
-                throw new IllegalStateException("demo worker failed: " + failure.get().getMessage(), failure.get());
+                throw new IllegalStateException(
+                        "demo worker failed: " + failure.get().getMessage(), failure.get());
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             try (var consumer = consumer(settings)) {
@@ -190,24 +242,37 @@ public final class DigitsDemo {
                 float[] zeroB = new float[Digits.CLASSES];
                 double first = SoftmaxRegression.lossAndGradient(zeroW, zeroB, data.x(), data.y(), all, null, null);
                 double firstAcc = SoftmaxRegression.accuracy(zeroW, zeroB, data.x(), data.y(), all);
-                double last = SoftmaxRegression.lossAndGradient(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(),
-                        all, null, null);
+                double last = SoftmaxRegression.lossAndGradient(
+                        sub.tensor("W"), sub.tensor("b"), data.x(), data.y(), all, null, null);
                 double lastAcc = SoftmaxRegression.accuracy(sub.tensor("W"), sub.tensor("b"), data.x(), data.y(), all);
-                return new Result(first, last, firstAcc, lastAcc, steps, published.sum() / seconds,
-                        sub.epsilonSpent(), sigma);
+                return new Result(
+                        first, last, firstAcc, lastAcc, steps, published.sum() / seconds, sub.epsilonSpent(), sigma);
             }
         }
     }
 
-    private static void work(int worker, int workers, int steps, Digits data, String model,
-            Map<String, TensorLayout> layouts, KafkaProducer<byte[], byte[]> producer,
-            KafkaConsumer<byte[], byte[]> consumer, JobSettings settings, double[] lossSum, int[] reported,
-            LongAdder published, Privacy dp, Map<String, double[]> thresholds) {
+    private static void work(
+            int worker,
+            int workers,
+            int steps,
+            Digits data,
+            String model,
+            Map<String, TensorLayout> layouts,
+            KafkaProducer<byte[], byte[]> producer,
+            KafkaConsumer<byte[], byte[]> consumer,
+            JobSettings settings,
+            double[] lossSum,
+            int[] reported,
+            LongAdder published,
+            Privacy dp,
+            Map<String, double[]> thresholds) {
         ParameterSubscriber params = new ParameterSubscriber(consumer, model, layouts);
-        GradientPublisher publisher = new GradientPublisher(producer, settings.gradientsTopic(), model, layouts,
-                "worker-" + worker, Encoding.FP32);
+        GradientPublisher publisher = new GradientPublisher(
+                producer, settings.gradientsTopic(), model, layouts, "worker-" + worker, Encoding.FP32);
         // Each worker trains on its own slice: rows i with i % workers == worker.
-        int[] slice = java.util.stream.IntStream.range(0, data.size()).filter(i -> i % workers == worker).toArray();
+        int[] slice = java.util.stream.IntStream.range(0, data.size())
+                .filter(i -> i % workers == worker)
+                .toArray();
         SplittableRandom rnd = new SplittableRandom(1000 + worker);
         float[] gW = new float[Digits.CLASSES * Digits.FEATURES];
         float[] gB = new float[Digits.CLASSES];
@@ -223,14 +288,14 @@ public final class DigitsDemo {
                 for (int i = 0; i < BATCH; i++) {
                     batch[i] = slice[rnd.nextInt(slice.length)];
                 }
-                loss = SoftmaxRegression.lossAndGradient(params.tensor("W"), params.tensor("b"), data.x(),
-                        data.y(), batch, gW, gB);
+                loss = SoftmaxRegression.lossAndGradient(
+                        params.tensor("W"), params.tensor("b"), data.x(), data.y(), batch, gW, gB);
                 publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
                 publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
             } else {
                 int[] sampled = poissonSample(slice, dp.sampleRate(), rnd);
-                loss = clippedExampleSum(params.tensor("W"), params.tensor("b"), data, sampled, layouts, thresholds,
-                        gW, gB);
+                loss = clippedExampleSum(
+                        params.tensor("W"), params.tensor("b"), data, sampled, layouts, thresholds, gW, gB);
                 publisher.publish("W", gW, t + 1, s -> version, sampled.length, loss);
                 publisher.publish("b", gB, t + 1, s -> version, sampled.length, loss);
             }
@@ -253,8 +318,15 @@ public final class DigitsDemo {
      * Writes into gW/gB the sum over {@code rows} of each example's gradient with every shard slice clipped to its
      * C_s; returns the mean loss of the rows (NaN for none).
      */
-    private static double clippedExampleSum(float[] w, float[] b, Digits data, int[] rows,
-            Map<String, TensorLayout> layouts, Map<String, double[]> thresholds, float[] gW, float[] gB) {
+    private static double clippedExampleSum(
+            float[] w,
+            float[] b,
+            Digits data,
+            int[] rows,
+            Map<String, TensorLayout> layouts,
+            Map<String, double[]> thresholds,
+            float[] gW,
+            float[] gB) {
         java.util.Arrays.fill(gW, 0f);
         java.util.Arrays.fill(gB, 0f);
         float[] eW = new float[gW.length];

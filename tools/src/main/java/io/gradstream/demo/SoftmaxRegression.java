@@ -5,15 +5,14 @@ package io.gradstream.demo;
  * W is [classes, features] row-major, b is [classes].
  */
 public final class SoftmaxRegression {
-    private SoftmaxRegression() {
-    }
+    private SoftmaxRegression() {}
 
     /**
      * Mean cross-entropy over rows {@code idx} of the data; when {@code gW}/{@code gB} are not null, also writes
      * the gradient of that mean ({@code ∂L/∂z = p − onehot(y)}).
      */
-    public static double lossAndGradient(float[] w, float[] b, float[][] x, int[] y, int[] idx, float[] gW,
-            float[] gB) {
+    public static double lossAndGradient(
+            float[] w, float[] b, float[][] x, int[] y, int[] idx, float[] gW, float[] gB) {
         int c = b.length;
         int f = x[0].length;
         if (gW != null) {

@@ -1,20 +1,18 @@
 package io.gradstream.local;
 
-import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.job.GradstreamJob;
 import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
+import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.kafka.KafkaIo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -33,12 +31,25 @@ public final class LocalGradstream implements AutoCloseable {
      *
      * @param prometheusPort port of the Prometheus endpoint on 127.0.0.1, or 0 for none
      */
-    public record Options(String bootstrapServers, int kafkaPort, int webPort, int parallelism, int partitions,
-            Path workDir, Configuration flink, int prometheusPort) {
+    public record Options(
+            String bootstrapServers,
+            int kafkaPort,
+            int webPort,
+            int parallelism,
+            int partitions,
+            Path workDir,
+            Configuration flink,
+            int prometheusPort) {
 
         /** Without a Prometheus endpoint. */
-        public Options(String bootstrapServers, int kafkaPort, int webPort, int parallelism, int partitions,
-                Path workDir, Configuration flink) {
+        public Options(
+                String bootstrapServers,
+                int kafkaPort,
+                int webPort,
+                int parallelism,
+                int partitions,
+                Path workDir,
+                Configuration flink) {
             this(bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, 0);
         }
     }
@@ -54,8 +65,14 @@ public final class LocalGradstream implements AutoCloseable {
     private final String webUrl;
     private final String prometheusUrl;
 
-    private LocalGradstream(Path workDir, boolean ownWorkDir, EmbeddedKafka kafka, JobClient job,
-            JobSettings settings, String webUrl, String prometheusUrl) {
+    private LocalGradstream(
+            Path workDir,
+            boolean ownWorkDir,
+            EmbeddedKafka kafka,
+            JobClient job,
+            JobSettings settings,
+            String webUrl,
+            String prometheusUrl) {
         this.workDir = workDir;
         this.ownWorkDir = ownWorkDir;
         this.kafka = kafka;
@@ -95,16 +112,17 @@ public final class LocalGradstream implements AutoCloseable {
             conf.setString("web.upload.dir", dir.resolve("web-upload").toString());
             Files.createDirectories(dir.resolve("tmp"));
             if (!conf.containsKey("execution.checkpointing.dir")) {
-                conf.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
+                conf.setString(
+                        "execution.checkpointing.dir",
+                        dir.resolve("checkpoints").toUri().toString());
             }
             conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(o.parallelism()));
             conf.setString("parallelism.default", String.valueOf(o.parallelism()));
             String prometheusUrl = o.prometheusPort() > 0 ? enablePrometheus(conf, o.prometheusPort()) : null;
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(
-                    JobConfig.withDefaults(conf));
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(JobConfig.withDefaults(conf));
             JobClient job = GradstreamJob.kafka(settings).start(env, "gradstream");
-            return new LocalGradstream(dir, own, kafka, job, settings,
-                    "http://127.0.0.1:" + webPort, prometheusUrl);
+            return new LocalGradstream(dir, own, kafka, job, settings, "http://127.0.0.1:" + webPort, prometheusUrl);
         } catch (Exception e) {
             if (kafka != null) {
                 kafka.close();
@@ -132,7 +150,8 @@ public final class LocalGradstream implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException("the Prometheus port 127.0.0.1:" + port + " is in use", e);
         }
-        conf.setString(prefix + "factory.class",
+        conf.setString(
+                prefix + "factory.class",
                 org.apache.flink.metrics.prometheus.LoopbackPrometheusReporterFactory.class.getName());
         conf.setString(prefix + "host", "127.0.0.1");
         conf.setString(prefix + "port", String.valueOf(port));

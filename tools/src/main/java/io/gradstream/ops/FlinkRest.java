@@ -44,13 +44,17 @@ public final class FlinkRest {
             throw new IllegalArgumentException("expected http://HOST:PORT of Flink's REST API, got '" + url + "'");
         }
         this.base = u;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     /** What to run from an uploaded jar ({@code POST /jars/:jarid/run}). */
-    public record RunRequest(String entryClass, List<String> programArgs, Integer parallelism, String savepointPath,
-            boolean allowNonRestoredState) {
-    }
+    public record RunRequest(
+            String entryClass,
+            List<String> programArgs,
+            Integer parallelism,
+            String savepointPath,
+            boolean allowNonRestoredState) {}
 
     /** The base URL, with a trailing slash. */
     public String url() {
@@ -64,7 +68,9 @@ public final class FlinkRest {
 
     /** {@code GET path} (relative to the base URL), parsed. */
     public JsonNode get(String path) throws FlinkRestException {
-        return send("GET " + path, HttpRequest.newBuilder(base.resolve(path)).timeout(SHORT).GET());
+        return send(
+                "GET " + path,
+                HttpRequest.newBuilder(base.resolve(path)).timeout(SHORT).GET());
     }
 
     /** Uploads a jar ({@code POST /jars/upload}) and returns the id under which Flink keeps it. */
@@ -73,12 +79,16 @@ public final class FlinkRest {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         String name = jar.getFileName().toString().replace("\"", "");
         body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\"" + name
-                + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                        + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
         body.writeBytes(Files.readAllBytes(jar));
         body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        JsonNode r = send("POST jars/upload", HttpRequest.newBuilder(base.resolve("jars/upload")).timeout(LONG)
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+        JsonNode r = send(
+                "POST jars/upload",
+                HttpRequest.newBuilder(base.resolve("jars/upload"))
+                        .timeout(LONG)
+                        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
         String file = r.path("filename").asText("");
         if (file.isEmpty()) {
             throw new FlinkRestException("Flink accepted the upload but named no jar: " + r);
@@ -92,8 +102,10 @@ public final class FlinkRest {
         if (run.entryClass() != null) {
             body.put("entryClass", run.entryClass());
         }
-        body.putArray("programArgsList").addAll(run.programArgs().stream().map(json.getNodeFactory()::textNode)
-                .toList());
+        body.putArray("programArgsList")
+                .addAll(run.programArgs().stream()
+                        .map(json.getNodeFactory()::textNode)
+                        .toList());
         if (run.parallelism() != null) {
             body.put("parallelism", run.parallelism());
         }
@@ -102,9 +114,12 @@ public final class FlinkRest {
         }
         body.put("allowNonRestoredState", run.allowNonRestoredState());
         String path = "jars/" + jarId + "/run";
-        JsonNode r = send("POST " + path, HttpRequest.newBuilder(base.resolve(path)).timeout(LONG)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+        JsonNode r = send(
+                "POST " + path,
+                HttpRequest.newBuilder(base.resolve(path))
+                        .timeout(LONG)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
         String job = r.path("jobid").asText("");
         if (job.isEmpty()) {
             throw new FlinkRestException("Flink ran the jar but returned no job id: " + r);
@@ -122,8 +137,10 @@ public final class FlinkRest {
         try {
             r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new FlinkRestException("cannot reach Flink's REST API at " + base + " (connection refused): is the "
-                    + "cluster running, and is that its rest.address and rest.port?", e);
+            throw new FlinkRestException(
+                    "cannot reach Flink's REST API at " + base + " (connection refused): is the "
+                            + "cluster running, and is that its rest.address and rest.port?",
+                    e);
         } catch (HttpTimeoutException e) {
             throw new FlinkRestException("Flink's REST API at " + base + " did not answer " + what + " in time", e);
         } catch (IOException e) {
@@ -140,8 +157,7 @@ public final class FlinkRest {
                     + " and no JSON: is this Flink's REST API? (" + abbreviate(r.body()) + ")");
         }
         if (r.statusCode() / 100 != 2 || body.has("errors")) {
-            throw new FlinkRestException("Flink refused " + what + " (HTTP " + r.statusCode() + "): "
-                    + errors(body));
+            throw new FlinkRestException("Flink refused " + what + " (HTTP " + r.statusCode() + "): " + errors(body));
         }
         return body;
     }

@@ -19,15 +19,25 @@ class SoakAnalysisTest {
      * A 30-minute run sampled every 5 s: heap(t in minutes) plus Gaussian noise of {@code noise} MiB, a checkpoint
      * every 10 s of {@code checkpointMs(t)} ms.
      */
-    private static List<SoakAnalysis.Sample> run(double minutes, DoubleUnaryOperator heap, double noise,
-            DoubleUnaryOperator checkpointMs, long restarts) {
+    private static List<SoakAnalysis.Sample> run(
+            double minutes, DoubleUnaryOperator heap, double noise, DoubleUnaryOperator checkpointMs, long restarts) {
         Random rnd = new Random(42);
         List<SoakAnalysis.Sample> out = new ArrayList<>();
         for (double s = 0; s <= minutes * 60; s += 5) {
             double m = s / 60;
             long checkpoint = (long) (s / 10);
-            out.add(new SoakAnalysis.Sample(s, heap.applyAsDouble(m) + rnd.nextGaussian() * noise, 4 << 20,
-                    checkpoint, (long) checkpointMs.applyAsDouble(m), checkpoint, 0, restarts, 10, (long) s, (long) s,
+            out.add(new SoakAnalysis.Sample(
+                    s,
+                    heap.applyAsDouble(m) + rnd.nextGaussian() * noise,
+                    4 << 20,
+                    checkpoint,
+                    (long) checkpointMs.applyAsDouble(m),
+                    checkpoint,
+                    0,
+                    restarts,
+                    10,
+                    (long) s,
+                    (long) s,
                     100));
         }
         return out;
@@ -73,8 +83,8 @@ class SoakAnalysisTest {
 
     @Test
     void warmUpGrowthInTheFirstHalfIsNotALeak() {
-        SoakAnalysis.Verdict v = SoakAnalysis.judge(run(30, m -> 200 + 100 * Math.min(1, m / 10), 1, m -> 250, 0),
-                LIMITS);
+        SoakAnalysis.Verdict v =
+                SoakAnalysis.judge(run(30, m -> 200 + 100 * Math.min(1, m / 10), 1, m -> 250, 0), LIMITS);
         assertThat(v.flat()).as(v.summary()).isTrue();
     }
 
@@ -105,8 +115,7 @@ class SoakAnalysisTest {
     @Test
     void noisyButLevelCheckpointsAreFine() {
         Random rnd = new Random(7);
-        SoakAnalysis.Verdict v = SoakAnalysis.judge(run(30, m -> 300, 1, m -> 250 + 200 * rnd.nextDouble(), 0),
-                LIMITS);
+        SoakAnalysis.Verdict v = SoakAnalysis.judge(run(30, m -> 300, 1, m -> 250 + 200 * rnd.nextDouble(), 0), LIMITS);
         assertThat(v.flat()).as(v.summary()).isTrue();
         assertThat(v.medianCheckpointMillis()).isBetween(300.0, 400.0);
     }
@@ -116,10 +125,21 @@ class SoakAnalysisTest {
         List<SoakAnalysis.Sample> samples = new ArrayList<>();
         for (SoakAnalysis.Sample s : run(30, m -> 300, 1, m -> 250, 0)) {
             // No checkpoint completes after minute 20 until minute 23 (the last sample without one: 22:55).
-            long completed = s.seconds() < 1200 ? s.checkpointsCompleted() : s.seconds() < 1380 ? 120
-                    : s.checkpointsCompleted();
-            samples.add(new SoakAnalysis.Sample(s.seconds(), s.heapAfterGcMiB(), s.stateBytes(), completed,
-                    s.checkpointMillis(), completed, 0, 0, 0, 0, 0, 0));
+            long completed =
+                    s.seconds() < 1200 ? s.checkpointsCompleted() : s.seconds() < 1380 ? 120 : s.checkpointsCompleted();
+            samples.add(new SoakAnalysis.Sample(
+                    s.seconds(),
+                    s.heapAfterGcMiB(),
+                    s.stateBytes(),
+                    completed,
+                    s.checkpointMillis(),
+                    completed,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0));
         }
         SoakAnalysis.Verdict v = SoakAnalysis.judge(samples, LIMITS);
         assertThat(v.longestCheckpointGapSeconds()).isEqualTo(175);
@@ -131,8 +151,19 @@ class SoakAnalysisTest {
     void failedCheckpointsAreReported() {
         List<SoakAnalysis.Sample> samples = new ArrayList<>(run(10, m -> 300, 1, m -> 250, 0));
         SoakAnalysis.Sample last = samples.remove(samples.size() - 1);
-        samples.add(new SoakAnalysis.Sample(last.seconds(), last.heapAfterGcMiB(), last.stateBytes(),
-                last.checkpointId(), last.checkpointMillis(), last.checkpointsCompleted(), 2, 0, 0, 0, 0, 0));
+        samples.add(new SoakAnalysis.Sample(
+                last.seconds(),
+                last.heapAfterGcMiB(),
+                last.stateBytes(),
+                last.checkpointId(),
+                last.checkpointMillis(),
+                last.checkpointsCompleted(),
+                2,
+                0,
+                0,
+                0,
+                0,
+                0));
         SoakAnalysis.Verdict v = SoakAnalysis.judge(samples, LIMITS);
         assertThat(v.failedCheckpoints()).isEqualTo(2);
         assertThat(v.flat()).isFalse();
@@ -141,7 +172,8 @@ class SoakAnalysisTest {
     @Test
     void tooFewSamplesAreRefused() {
         assertThatThrownBy(() -> SoakAnalysis.judge(run(0.2, m -> 1, 0, m -> 1, 0), LIMITS))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 4 samples");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 4 samples");
     }
 
     @Test

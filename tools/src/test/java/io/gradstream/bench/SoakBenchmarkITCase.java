@@ -25,25 +25,48 @@ class SoakBenchmarkITCase {
         String minutes = System.getProperty("soak.minutes", "2");
         StringWriter text = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = GradstreamCli.execute(new PrintWriter(text), new PrintWriter(err), "bench", "soak",
-                "--minutes", minutes, "--probe", "16", "--hostile-every", "3", "--sample-every", "4",
-                "--seed", "7", "--out", out.toString(),
+        int exit = GradstreamCli.execute(
+                new PrintWriter(text),
+                new PrintWriter(err),
+                "bench",
+                "soak",
+                "--minutes",
+                minutes,
+                "--probe",
+                "16",
+                "--hostile-every",
+                "3",
+                "--sample-every",
+                "4",
+                "--seed",
+                "7",
+                "--out",
+                out.toString(),
                 // Ghost-model gradients wait this long before they are refused; the run waits for all of them.
-                "-D", "gradstream.unknown-model-grace=10 s");
+                "-D",
+                "gradstream.unknown-model-grace=10 s");
         String report = text.toString();
         System.out.println(report);
         assertThat(exit).as(report + err).isZero();
-        assertThat(report).contains("FLAT").doesNotContain("GROWING")
+        assertThat(report)
+                .contains("FLAT")
+                .doesNotContain("GROWING")
                 .containsPattern("probe: [1-9][0-9]* updates/s")
                 .containsPattern("hostile records: [1-9][0-9]* sent, 0 not rejected; other records rejected: 0");
 
         List<String> csv = Files.readAllLines(out.resolve("soak.csv"));
-        assertThat(csv.get(0)).isEqualTo("seconds,heap_after_gc_mib,state_bytes,checkpoint_id,checkpoint_ms,"
-                + "checkpoints_completed,checkpoints_failed,restarts,lag_records,rejected,updates,updates_per_s");
+        assertThat(csv.get(0))
+                .isEqualTo(
+                        "seconds,heap_after_gc_mib,state_bytes,checkpoint_id,checkpoint_ms,"
+                                + "checkpoints_completed,checkpoints_failed,restarts,lag_records,rejected,updates,updates_per_s");
         double runSeconds = Double.parseDouble(minutes) * 60;
         assertThat(csv).hasSizeGreaterThanOrEqualTo((int) (runSeconds / 4));
-        long[][] rows = csv.stream().skip(1).map(l -> Arrays.stream(l.split(",")).mapToLong(v -> (long) Double
-                .parseDouble(v)).toArray()).toArray(long[][]::new);
+        long[][] rows = csv.stream()
+                .skip(1)
+                .map(l -> Arrays.stream(l.split(","))
+                        .mapToLong(v -> (long) Double.parseDouble(v))
+                        .toArray())
+                .toArray(long[][]::new);
         for (long[] r : rows) {
             assertThat(r[6]).as("failed checkpoints").isZero();
             assertThat(r[7]).as("restarts").isZero();
@@ -68,8 +91,8 @@ class SoakBenchmarkITCase {
     @Test
     void invalidArgumentsAreRefused() {
         StringWriter err = new StringWriter();
-        int exit = GradstreamCli.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "bench", "soak",
-                "--minutes", "0");
+        int exit = GradstreamCli.execute(
+                new PrintWriter(new StringWriter()), new PrintWriter(err), "bench", "soak", "--minutes", "0");
         assertThat(exit).isEqualTo(2);
         assertThat(err.toString()).contains("--minutes");
     }
@@ -77,10 +100,10 @@ class SoakBenchmarkITCase {
     @Test
     void helpNamesTheOptions() {
         StringWriter out = new StringWriter();
-        int exit = GradstreamCli.execute(new PrintWriter(out), new PrintWriter(new StringWriter()), "bench", "soak",
-                "--help");
+        int exit = GradstreamCli.execute(
+                new PrintWriter(out), new PrintWriter(new StringWriter()), "bench", "soak", "--help");
         assertThat(exit).isZero();
-        assertThat(out.toString()).contains("--minutes", "--rate", "--out", "--hostile-every", "--seed", "FLAT",
-                "GROWING");
+        assertThat(out.toString())
+                .contains("--minutes", "--rate", "--out", "--hostile-every", "--seed", "FLAT", "GROWING");
     }
 }

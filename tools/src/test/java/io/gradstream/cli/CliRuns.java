@@ -5,12 +5,10 @@ import java.io.StringWriter;
 
 /** Runs {@code gradstream} commands in the test's JVM and keeps what they printed. */
 final class CliRuns {
-    private CliRuns() {
-    }
+    private CliRuns() {}
 
     /** What a {@code gradstream} command printed and returned. */
-    record CliRun(int status, String out, String err) {
-    }
+    record CliRun(int status, String out, String err) {}
 
     /** Runs a {@code gradstream} command in this JVM. */
     static CliRun cli(String... args) {

@@ -39,9 +39,20 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ClusterJarITCase {
     /** What the cluster jar brings (pom.xml's include list) and test-only tools: not on the cluster's class path. */
-    private static final List<String> NOT_ON_THE_CLUSTER = List.of("/io/gradstream/", "/target/classes",
-            "/org/apache/kafka/", "/flink-connector-kafka", "/flink-connector-base", "/flink-avro", "/org/apache/avro/",
-            "/zstd-jni", "/lz4-java", "/com/fasterxml/jackson/", "/picocli", "/jocl", "/org/scala-lang/");
+    private static final List<String> NOT_ON_THE_CLUSTER = List.of(
+            "/io/gradstream/",
+            "/target/classes",
+            "/org/apache/kafka/",
+            "/flink-connector-kafka",
+            "/flink-connector-base",
+            "/flink-avro",
+            "/org/apache/avro/",
+            "/zstd-jni",
+            "/lz4-java",
+            "/com/fasterxml/jackson/",
+            "/picocli",
+            "/jocl",
+            "/org/scala-lang/");
 
     @Test
     void theClusterJarRunsOnAClusterWithFlinksClassPathOnly() throws Exception {
@@ -52,25 +63,48 @@ class ClusterJarITCase {
             c.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             LocalGradstream.createTopics(JobSettings.from(c), 2);
             int restPort = EmbeddedKafka.freePort();
-            Process flink = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx1g", "--add-opens=java.base/java.util=ALL-UNNAMED", "-cp", clusterClassPath(),
-                    SeparateFlinkCluster.class.getName(), String.valueOf(restPort), tmp.toAbsolutePath().toString())
-                    .redirectErrorStream(true).start();
+            Process flink = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-Xmx1g",
+                            "--add-opens=java.base/java.util=ALL-UNNAMED",
+                            "-cp",
+                            clusterClassPath(),
+                            SeparateFlinkCluster.class.getName(),
+                            String.valueOf(restPort),
+                            tmp.toAbsolutePath().toString())
+                    .redirectErrorStream(true)
+                    .start();
             List<String> log = new ArrayList<>();
             try {
                 String url = awaitReady(flink, log);
-                var submit = cli("submit", "--flink-url", url, "--jar", jar.toString(), "--parallelism", "1",
-                        "--set", "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-                        "--set", "gradstream.kafka.group-id=cluster-jar-it");
+                var submit = cli(
+                        "submit",
+                        "--flink-url",
+                        url,
+                        "--jar",
+                        jar.toString(),
+                        "--parallelism",
+                        "1",
+                        "--set",
+                        "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                        "--set",
+                        "gradstream.kafka.group-id=cluster-jar-it");
                 assertThat(submit.status()).as(submit.out() + submit.err()).isZero();
-                String jobId = submit.out().lines().filter(l -> l.startsWith("job id:"))
-                        .map(l -> l.substring(7).strip()).findFirst().orElseThrow();
+                String jobId = submit.out()
+                        .lines()
+                        .filter(l -> l.startsWith("job id:"))
+                        .map(l -> l.substring(7).strip())
+                        .findFirst()
+                        .orElseThrow();
                 awaitRunning(new FlinkRest(url), jobId, log);
 
                 Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 3, 13);
                 TestClusters.publish(kafka.bootstrapServers(), work);
                 Map<Integer, ParameterUpdate> latest = TestClusters.latestParameters(kafka.bootstrapServers(), work);
-                assertThat(latest).as("newest update per shard; cluster log:\n%s", tail(log)).hasSize(work.shards());
+                assertThat(latest)
+                        .as("newest update per shard; cluster log:\n%s", tail(log))
+                        .hasSize(work.shards());
                 for (int s = 0; s < work.shards(); s++) {
                     assertThat(latest.get(s).getVersion()).isEqualTo(work.steps);
                     assertThat(Records.values(latest.get(s))).as("shard %d", s).containsExactly(work.expected[s]);
@@ -87,7 +121,8 @@ class ClusterJarITCase {
 
     private static Path clusterJar() throws Exception {
         try (Stream<Path> files = Files.list(Path.of("target"))) {
-            return files.filter(f -> f.getFileName().toString().endsWith("-cluster.jar")).findFirst()
+            return files.filter(f -> f.getFileName().toString().endsWith("-cluster.jar"))
+                    .findFirst()
                     .orElseThrow(() -> new AssertionError("no target/*-cluster.jar: run mvn package first"));
         }
     }
@@ -99,29 +134,34 @@ class ClusterJarITCase {
                 .filter(e -> NOT_ON_THE_CLUSTER.stream().noneMatch(e.replace('\\', '/')::contains)
                         || e.endsWith("test-classes"))
                 .collect(Collectors.joining(File.pathSeparator));
-        assertThat(kept).as("Flink's runtime is on the cluster's class path").contains("flink-runtime")
-                .doesNotContain("kafka-clients").doesNotContain("flink-connector-kafka");
+        assertThat(kept)
+                .as("Flink's runtime is on the cluster's class path")
+                .contains("flink-runtime")
+                .doesNotContain("kafka-clients")
+                .doesNotContain("flink-connector-kafka");
         return kept;
     }
 
     private static String awaitReady(Process flink, List<String> log) throws Exception {
         BufferedReader out = new BufferedReader(new InputStreamReader(flink.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> ready = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try {
-                for (String line = out.readLine(); line != null; line = out.readLine()) {
-                    synchronized (log) {
-                        log.add(line);
+        Thread reader = new Thread(
+                () -> {
+                    try {
+                        for (String line = out.readLine(); line != null; line = out.readLine()) {
+                            synchronized (log) {
+                                log.add(line);
+                            }
+                            if (line.startsWith("READY ")) {
+                                ready.complete(line.substring(6).strip());
+                            }
+                        }
+                        ready.completeExceptionally(new AssertionError("the cluster exited: " + tail(log)));
+                    } catch (Exception e) {
+                        ready.completeExceptionally(e);
                     }
-                    if (line.startsWith("READY ")) {
-                        ready.complete(line.substring(6).strip());
-                    }
-                }
-                ready.completeExceptionally(new AssertionError("the cluster exited: " + tail(log)));
-            } catch (Exception e) {
-                ready.completeExceptionally(e);
-            }
-        }, "cluster-log");
+                },
+                "cluster-log");
         reader.setDaemon(true);
         reader.start();
         return ready.get(90, TimeUnit.SECONDS);
@@ -143,5 +183,4 @@ class ClusterJarITCase {
             return String.join("\n", log.subList(Math.max(0, log.size() - 60), log.size()));
         }
     }
-
 }

@@ -33,7 +33,10 @@ class ConformanceOpenClITCase {
             }
             Assumptions.abort("SKIPPED: no OpenCL device: " + missing.get());
         }
-        String[] r = run("conformance", "--backend", "opencl",
+        String[] r = run(
+                "conformance",
+                "--backend",
+                "opencl",
                 ConformanceCommandTest.referenceDir().resolve("optimizers").toString());
         assertThat(r[2]).isEmpty();
         assertThat(r[1]).startsWith("backend opencl:");
@@ -43,7 +46,11 @@ class ConformanceOpenClITCase {
 
     @Test
     void unknownBackendIsBadInput() {
-        String[] r = run("conformance", "--backend", "tpu", ConformanceCommandTest.referenceDir().toString());
+        String[] r = run(
+                "conformance",
+                "--backend",
+                "tpu",
+                ConformanceCommandTest.referenceDir().toString());
         assertThat(r[0]).isEqualTo("2");
         assertThat(r[2]).contains("--backend must be cpu or opencl, got 'tpu'");
     }

@@ -15,8 +15,7 @@ import org.junit.jupiter.api.Test;
 class PrivacyCommandTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private record Run(int exit, String out, String err) {
-    }
+    private record Run(int exit, String out, String err) {}
 
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
@@ -33,7 +32,8 @@ class PrivacyCommandTest {
 
     private static JsonNode published(String key) throws IOException {
         JsonNode file = MAPPER.readTree(ConformanceCommandTest.referenceDir()
-                .resolve("dp_accounting/published_values.json").toFile());
+                .resolve("dp_accounting/published_values.json")
+                .toFile());
         for (JsonNode e : file.get("entries")) {
             if (e.get("key").asText().equals(key)) {
                 return e;
@@ -49,28 +49,61 @@ class PrivacyCommandTest {
         JsonNode p = e.get("parameters");
         assertThat(p.get("sample_rate").asText()).isEqualTo("256/60000");
         double q = 256.0 / 60000;
-        Run r = run("privacy", "epsilon", "--sample-rate", Double.toString(q),
-                "--noise-multiplier", p.get("noise_multiplier").asText(), "--steps", p.get("steps").asText(),
-                "--delta", p.get("delta").asText(), "--conversion", "classic");
+        Run r = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                Double.toString(q),
+                "--noise-multiplier",
+                p.get("noise_multiplier").asText(),
+                "--steps",
+                p.get("steps").asText(),
+                "--delta",
+                p.get("delta").asText(),
+                "--conversion",
+                "classic");
         assertThat(r.exit()).as(r.err()).isZero();
         double eps = number(r.out(), "epsilon");
-        assertThat(Math.abs(eps - e.get("computed").get("eps_classic").asDouble()) / eps).isLessThan(1e-6);
+        assertThat(Math.abs(eps - e.get("computed").get("eps_classic").asDouble()) / eps)
+                .isLessThan(1e-6);
         assertThat(String.format(java.util.Locale.ROOT, "%.2f", eps)).isEqualTo("2.92");
         assertThat(e.get("published").asDouble()).isEqualTo(2.92);
-        assertThat(number(r.out(), "best order")).isEqualTo(e.get("computed").get("alpha_classic").asDouble());
+        assertThat(number(r.out(), "best order"))
+                .isEqualTo(e.get("computed").get("alpha_classic").asDouble());
         assertThat(r.out()).contains("classic conversion");
 
-        Run opacus = run("privacy", "epsilon", "--sample-rate", Double.toString(q), "--noise-multiplier", "1.12",
-                "--steps", "14040", "--delta", "1e-5");
-        assertThat(number(opacus.out(), "epsilon")).isCloseTo(e.get("computed").get("eps_opacus").asDouble(),
-                org.assertj.core.api.Assertions.within(1e-6));
+        Run opacus = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                Double.toString(q),
+                "--noise-multiplier",
+                "1.12",
+                "--steps",
+                "14040",
+                "--delta",
+                "1e-5");
+        assertThat(number(opacus.out(), "epsilon"))
+                .isCloseTo(
+                        e.get("computed").get("eps_opacus").asDouble(), org.assertj.core.api.Assertions.within(1e-6));
         assertThat(number(opacus.out(), "best order")).isEqualTo(8.3);
     }
 
     @Test
     void opacusTestValue() {
-        Run r = run("privacy", "epsilon", "--sample-rate", "0.04", "--noise-multiplier", "1.5", "--steps", "2250",
-                "--delta", "1e-5", "--conversion", "OPACUS");
+        Run r = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "0.04",
+                "--noise-multiplier",
+                "1.5",
+                "--steps",
+                "2250",
+                "--delta",
+                "1e-5",
+                "--conversion",
+                "OPACUS");
         assertThat(r.exit()).isZero();
         assertThat(number(r.out(), "epsilon")).isCloseTo(7.32911117143, org.assertj.core.api.Assertions.within(1e-9));
     }
@@ -78,8 +111,17 @@ class PrivacyCommandTest {
     @Test
     void noiseMultiplierForATargetEpsilon() throws IOException {
         JsonNode e = published("opacus_test_get_noise_multiplier_rdp_steps");
-        Run r = run("privacy", "noise-multiplier", "--target-epsilon", "8", "--sample-rate", "0.04",
-                "--steps", "2000", "--delta", "1e-5");
+        Run r = run(
+                "privacy",
+                "noise-multiplier",
+                "--target-epsilon",
+                "8",
+                "--sample-rate",
+                "0.04",
+                "--steps",
+                "2000",
+                "--delta",
+                "1e-5");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(number(r.out(), "noise multiplier"))
                 .isEqualTo(e.get("computed").get("noise_multiplier").asDouble());
@@ -88,32 +130,97 @@ class PrivacyCommandTest {
 
     @Test
     void badInputNamesTheOptionAndValue() {
-        Run q = run("privacy", "epsilon", "--sample-rate", "1.5", "--noise-multiplier", "1", "--steps", "10",
-                "--delta", "1e-5");
+        Run q = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "1.5",
+                "--noise-multiplier",
+                "1",
+                "--steps",
+                "10",
+                "--delta",
+                "1e-5");
         assertThat(q.exit()).isEqualTo(2);
         assertThat(q.err()).contains("--sample-rate").contains("1.5");
-        Run delta = run("privacy", "epsilon", "--sample-rate", "0.1", "--noise-multiplier", "1", "--steps", "10",
-                "--delta", "0");
+        Run delta = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "0.1",
+                "--noise-multiplier",
+                "1",
+                "--steps",
+                "10",
+                "--delta",
+                "0");
         assertThat(delta.exit()).isEqualTo(2);
         assertThat(delta.err()).contains("--delta").contains("0.0");
-        Run sigma = run("privacy", "epsilon", "--sample-rate", "0.1", "--noise-multiplier", "NaN", "--steps", "10",
-                "--delta", "1e-5");
+        Run sigma = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "0.1",
+                "--noise-multiplier",
+                "NaN",
+                "--steps",
+                "10",
+                "--delta",
+                "1e-5");
         assertThat(sigma.exit()).isEqualTo(2);
         assertThat(sigma.err()).contains("--noise-multiplier").contains("NaN");
-        Run steps = run("privacy", "epsilon", "--sample-rate", "0.1", "--noise-multiplier", "1", "--steps", "-3",
-                "--delta", "1e-5");
+        Run steps = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "0.1",
+                "--noise-multiplier",
+                "1",
+                "--steps",
+                "-3",
+                "--delta",
+                "1e-5");
         assertThat(steps.exit()).isEqualTo(2);
         assertThat(steps.err()).contains("--steps").contains("-3");
-        Run conv = run("privacy", "epsilon", "--sample-rate", "0.1", "--noise-multiplier", "1", "--steps", "10",
-                "--delta", "1e-5", "--conversion", "balle");
+        Run conv = run(
+                "privacy",
+                "epsilon",
+                "--sample-rate",
+                "0.1",
+                "--noise-multiplier",
+                "1",
+                "--steps",
+                "10",
+                "--delta",
+                "1e-5",
+                "--conversion",
+                "balle");
         assertThat(conv.exit()).isEqualTo(2);
         assertThat(conv.err()).contains("--conversion").contains("balle");
-        Run target = run("privacy", "noise-multiplier", "--target-epsilon", "-1", "--sample-rate", "0.04",
-                "--steps", "2000", "--delta", "1e-5");
+        Run target = run(
+                "privacy",
+                "noise-multiplier",
+                "--target-epsilon",
+                "-1",
+                "--sample-rate",
+                "0.04",
+                "--steps",
+                "2000",
+                "--delta",
+                "1e-5");
         assertThat(target.exit()).isEqualTo(2);
         assertThat(target.err()).contains("--target-epsilon").contains("-1.0");
-        Run unreachable = run("privacy", "noise-multiplier", "--target-epsilon", "1e-9", "--sample-rate", "1",
-                "--steps", "1000000", "--delta", "1e-5");
+        Run unreachable = run(
+                "privacy",
+                "noise-multiplier",
+                "--target-epsilon",
+                "1e-9",
+                "--sample-rate",
+                "1",
+                "--steps",
+                "1000000",
+                "--delta",
+                "1e-5");
         assertThat(unreachable.exit()).isEqualTo(2);
         assertThat(unreachable.err()).contains("--target-epsilon").contains("out of reach");
     }
@@ -124,6 +231,8 @@ class PrivacyCommandTest {
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("epsilon").contains("noise-multiplier");
         assertThat(run("--help").out()).contains("privacy");
-        assertThat(run("privacy", "epsilon", "--help").out()).contains("--conversion").contains("classic");
+        assertThat(run("privacy", "epsilon", "--help").out())
+                .contains("--conversion")
+                .contains("classic");
     }
 }

@@ -12,8 +12,7 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
  * stops when its standard input closes.
  */
 public final class SeparateFlinkCluster {
-    private SeparateFlinkCluster() {
-    }
+    private SeparateFlinkCluster() {}
 
     public static void main(String[] args) throws Exception {
         Configuration c = new Configuration();
@@ -26,8 +25,11 @@ public final class SeparateFlinkCluster {
         c.setString("taskmanager.host", "127.0.0.1");
         c.setString("io.tmp.dirs", args[1]);
         c.setString("web.upload.dir", args[1]);
-        try (MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(c)
-                .setNumTaskManagers(1).setNumSlotsPerTaskManager(2).build())) {
+        try (MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
+                .setConfiguration(c)
+                .setNumTaskManagers(1)
+                .setNumSlotsPerTaskManager(2)
+                .build())) {
             cluster.start();
             System.out.println("READY " + cluster.getRestAddress().get());
             System.out.flush();

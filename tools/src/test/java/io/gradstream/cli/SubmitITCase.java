@@ -39,13 +39,15 @@ class SubmitITCase {
      * shaded cluster jar cannot run here: its kafka-clients, loaded child-first, clash with the test classpath's;
      * ClusterJarITCase runs it on a cluster in its own JVM.)
      */
-    private static final Path JAR = Path.of("target", "lib", "gradstream-jobs-" + System.getProperty(
-            "gradstream.version", "0.1.0-SNAPSHOT") + ".jar");
+    private static final Path JAR = Path.of(
+            "target", "lib", "gradstream-jobs-" + System.getProperty("gradstream.version", "0.1.0-SNAPSHOT") + ".jar");
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(loopback(TestClusters.keepFilesInTarget())).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(loopback(TestClusters.keepFilesInTarget()))
+            .build());
 
     private static EmbeddedKafka kafka;
 
@@ -72,17 +74,29 @@ class SubmitITCase {
         }
     }
 
-
     @Test
     void submittedJobRunsAndTrainsAndDoctorFindsItHealthy(@InjectClusterClient ClusterClient<?> client)
             throws Exception {
         String url = client.getWebInterfaceURL();
-        var submit = cli("submit", "--flink-url", url, "--jar", JAR.toString(), "--parallelism", "1",
-                "--set", "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-                "--set", "gradstream.kafka.group-id=submit-it");
+        var submit = cli(
+                "submit",
+                "--flink-url",
+                url,
+                "--jar",
+                JAR.toString(),
+                "--parallelism",
+                "1",
+                "--set",
+                "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--set",
+                "gradstream.kafka.group-id=submit-it");
         assertThat(submit.status()).as(submit.out() + submit.err()).isZero();
-        String jobId = submit.out().lines().filter(l -> l.startsWith("job id:")).map(l -> l.substring(7).strip())
-                .findFirst().orElseThrow(() -> new AssertionError("no job id in:\n" + submit.out()));
+        String jobId = submit.out()
+                .lines()
+                .filter(l -> l.startsWith("job id:"))
+                .map(l -> l.substring(7).strip())
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no job id in:\n" + submit.out()));
         assertThat(submit.out()).contains("Web UI:  " + url + "/#/job/running/" + jobId + "/overview");
 
         FlinkRest rest = new FlinkRest(url);
@@ -106,8 +120,12 @@ class SubmitITCase {
         }
 
         var doctor = cli("doctor", "--flink-url", url, "--bootstrap-servers", kafka.bootstrapServers());
-        assertThat(doctor.out()).as(doctor.out()).contains("OK    flink ").contains("1 job(s) running")
-                .contains("OK    kafka topics").contains("0 FAIL");
+        assertThat(doctor.out())
+                .as(doctor.out())
+                .contains("OK    flink ")
+                .contains("1 job(s) running")
+                .contains("OK    kafka topics")
+                .contains("0 FAIL");
         assertThat(doctor.status()).as(doctor.out()).isZero();
 
         client.cancel(JobID.fromHexString(jobId)).get(30, TimeUnit.SECONDS);
@@ -117,22 +135,38 @@ class SubmitITCase {
     void flinksRefusalAndAnUnreachableClusterAreReportedInOneLine(@InjectClusterClient ClusterClient<?> client)
             throws Exception {
         int jobsBefore = client.listJobs().get(10, TimeUnit.SECONDS).size();
-        var wrongClass = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
-                "--entry-class", "io.gradstream.NoSuchMain");
+        var wrongClass = cli(
+                "submit",
+                "--flink-url",
+                client.getWebInterfaceURL(),
+                "--jar",
+                JAR.toString(),
+                "--entry-class",
+                "io.gradstream.NoSuchMain");
         assertThat(wrongClass.status()).isEqualTo(1);
-        assertThat(wrongClass.err()).contains("gradstream submit: Flink refused POST jars/")
-                .contains("io.gradstream.NoSuchMain").doesNotContain("\tat ");
+        assertThat(wrongClass.err())
+                .contains("gradstream submit: Flink refused POST jars/")
+                .contains("io.gradstream.NoSuchMain")
+                .doesNotContain("\tat ");
 
         int closed = io.gradstream.ops.Sockets.freePort();
         var unreachable = cli("submit", "--flink-url", "http://127.0.0.1:" + closed, "--jar", JAR.toString());
         assertThat(unreachable.status()).isEqualTo(1);
-        assertThat(unreachable.err()).contains("cannot reach Flink's REST API at http://127.0.0.1:" + closed
-                + "/ (connection refused)");
+        assertThat(unreachable.err())
+                .contains("cannot reach Flink's REST API at http://127.0.0.1:" + closed + "/ (connection refused)");
 
-        var invalid = cli("submit", "--flink-url", client.getWebInterfaceURL(), "--jar", JAR.toString(),
-                "--set", "gradstream.delivery=SOMETIMES");
+        var invalid = cli(
+                "submit",
+                "--flink-url",
+                client.getWebInterfaceURL(),
+                "--jar",
+                JAR.toString(),
+                "--set",
+                "gradstream.delivery=SOMETIMES");
         assertThat(invalid.status()).as("refused before upload").isEqualTo(2);
         assertThat(invalid.err()).contains("Invalid gradstream.delivery: 'SOMETIMES'");
-        assertThat(client.listJobs().get(10, TimeUnit.SECONDS)).as("no job was started").hasSize(jobsBefore);
+        assertThat(client.listJobs().get(10, TimeUnit.SECONDS))
+                .as("no job was started")
+                .hasSize(jobsBefore);
     }
 }

@@ -16,13 +16,20 @@ import org.junit.jupiter.api.Test;
  * class with neither suffix would silently never run.
  */
 class TestNamingTest {
-    private static final List<String> HEAVY_MARKERS = List.of("KafkaRaftServer", "KafkaClusterTestKit",
-            "MiniClusterExtension", "MiniClusterWithClientResource", "org.jocl", "chromium", "EmbeddedKafka");
+    private static final List<String> HEAVY_MARKERS = List.of(
+            "KafkaRaftServer",
+            "KafkaClusterTestKit",
+            "MiniClusterExtension",
+            "MiniClusterWithClientResource",
+            "org.jocl",
+            "chromium",
+            "EmbeddedKafka");
 
     private static List<Path> testSources() throws IOException {
         Path root = Path.of(System.getProperty("gradstream.project.dir"));
         try (Stream<Path> walk = Files.walk(root)) {
-            return walk.filter(p -> p.toString().contains("/src/test/java/") && p.toString().endsWith(".java"))
+            return walk.filter(p -> p.toString().contains("/src/test/java/")
+                            && p.toString().endsWith(".java"))
                     .filter(p -> !p.toString().contains("/target/"))
                     .toList();
         }
@@ -45,7 +52,9 @@ class TestNamingTest {
                 .map(p -> p.getFileName().toString())
                 .filter(n -> !n.endsWith("Test.java") && !n.endsWith("ITCase.java"))
                 .toList();
-        assertThat(misnamed).as("test classes that neither surefire nor failsafe would run").isEmpty();
+        assertThat(misnamed)
+                .as("test classes that neither surefire nor failsafe would run")
+                .isEmpty();
     }
 
     @Test
@@ -58,6 +67,8 @@ class TestNamingTest {
                 .filter(p -> HEAVY_MARKERS.stream().anyMatch(read(p)::contains))
                 .map(p -> p.getFileName().toString())
                 .toList();
-        assertThat(heavyUnitTests).as("*Test classes that start Kafka, Flink, OpenCL or a browser").isEmpty();
+        assertThat(heavyUnitTests)
+                .as("*Test classes that start Kafka, Flink, OpenCL or a browser")
+                .isEmpty();
     }
 }

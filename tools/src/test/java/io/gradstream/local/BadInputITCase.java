@@ -2,7 +2,6 @@ package io.gradstream.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.job.JobSettings;
 import io.gradstream.job.TestClusters;
 import io.gradstream.job.Workload;
 import io.gradstream.operators.RawRecord;
@@ -41,8 +40,8 @@ class BadInputITCase {
         }
         Configuration conf = new Configuration();
         conf.setString("gradstream.unknown-model-grace", "1 s");
-        try (LocalGradstream local = LocalGradstream.start(new LocalGradstream.Options(null, 0, web, 1, 2, null,
-                conf))) {
+        try (LocalGradstream local =
+                LocalGradstream.start(new LocalGradstream.Options(null, 0, web, 1, 2, null, conf))) {
             var s = local.settings();
             Workload work = new Workload("SGD", Map.of("lr", 0.1, "momentum", 0.9), true, 30, 16, 2, 4, 9);
             List<RawRecord> bad = new ArrayList<>();
@@ -61,9 +60,10 @@ class BadInputITCase {
 
             Properties pp = new Properties();
             pp.put("bootstrap.servers", s.bootstrapServers());
-            try (var producer = new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(),
-                    new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>(s.controlTopic(), work.create.key, work.create.value)).get();
+            try (var producer =
+                    new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>(s.controlTopic(), work.create.key, work.create.value))
+                        .get();
                 int sent = 0;
                 for (RawRecord r : work.gradients) {
                     producer.send(new ProducerRecord<>(s.gradientsTopic(), r.key, r.value));
@@ -87,9 +87,10 @@ class BadInputITCase {
             long deadline = System.currentTimeMillis() + 60_000;
             try (var pc = TestClusters.readCommitted(s.bootstrapServers(), s.parametersTopic());
                     var rc = TestClusters.readCommitted(s.bootstrapServers(), s.rejectedTopic())) {
-                while (System.currentTimeMillis() < deadline && (rejected < bad.size() + 2
-                        || latest.size() < work.shards()
-                        || latest.values().stream().anyMatch(u -> u.getVersion() < work.steps))) {
+                while (System.currentTimeMillis() < deadline
+                        && (rejected < bad.size() + 2
+                                || latest.size() < work.shards()
+                                || latest.values().stream().anyMatch(u -> u.getVersion() < work.steps))) {
                     for (ConsumerRecord<byte[], byte[]> r : pc.poll(Duration.ofMillis(100))) {
                         ParameterUpdate u = params.decode(r.value());
                         applied += u.getContributions();
@@ -101,18 +102,25 @@ class BadInputITCase {
                     }
                 }
             }
-            assertThat(reasons).containsOnly(Map.entry(RejectReason.UNDECODABLE, 1),
-                    Map.entry(RejectReason.UNKNOWN_MODEL, 1), Map.entry(RejectReason.UNKNOWN_SHARD, 1),
-                    Map.entry(RejectReason.WRONG_ELEMENT_COUNT, 1), Map.entry(RejectReason.NON_FINITE, 1),
-                    Map.entry(RejectReason.STALE, 1), Map.entry(RejectReason.DUPLICATE, 1));
+            assertThat(reasons)
+                    .containsOnly(
+                            Map.entry(RejectReason.UNDECODABLE, 1),
+                            Map.entry(RejectReason.UNKNOWN_MODEL, 1),
+                            Map.entry(RejectReason.UNKNOWN_SHARD, 1),
+                            Map.entry(RejectReason.WRONG_ELEMENT_COUNT, 1),
+                            Map.entry(RejectReason.NON_FINITE, 1),
+                            Map.entry(RejectReason.STALE, 1),
+                            Map.entry(RejectReason.DUPLICATE, 1));
             int inputs = work.gradients.size() + bad.size() + 2;
-            assertThat(applied + rejected).as("applied + rejected = every input").isEqualTo(inputs);
+            assertThat(applied + rejected)
+                    .as("applied + rejected = every input")
+                    .isEqualTo(inputs);
             for (int shard = 0; shard < work.shards(); shard++) {
                 assertThat(latest.get(shard).getVersion()).isEqualTo(work.steps);
-                assertThat(Records.values(latest.get(shard))).as("shard %d unaffected", shard)
+                assertThat(Records.values(latest.get(shard)))
+                        .as("shard %d unaffected", shard)
                         .containsExactly(work.expected[shard]);
             }
         }
     }
-
 }

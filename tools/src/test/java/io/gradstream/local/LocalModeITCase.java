@@ -45,13 +45,26 @@ class LocalModeITCase {
 
     @Test
     void demoTrainsTheModelAndExitsCleanly() throws Exception {
-        LocalProcess local = runToExit("--demo", "--steps", "40", "--kafka-port", "0", "--web-port",
-                String.valueOf(freePort()), "--prometheus-port", String.valueOf(freePort()));
+        LocalProcess local = runToExit(
+                "--demo",
+                "--steps",
+                "40",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(freePort()),
+                "--prometheus-port",
+                String.valueOf(freePort()));
         List<String> lines = local.lines();
         String output = local.output();
-        assertThat(output).contains("Flink Web UI:  http://127.0.0.1:").contains("Prometheus:    http://127.0.0.1:")
+        assertThat(output)
+                .contains("Flink Web UI:  http://127.0.0.1:")
+                .contains("Prometheus:    http://127.0.0.1:")
                 .contains("step   40/40");
-        String last = lines.stream().filter(l -> l.startsWith("demo: loss")).findFirst().orElse("(none)");
+        String last = lines.stream()
+                .filter(l -> l.startsWith("demo: loss"))
+                .findFirst()
+                .orElse("(none)");
         assertThat(last).matches("demo: loss [0-9.]+ -> [0-9.]+ over 40 steps");
         String[] f = last.split(" ");
         assertThat(Double.parseDouble(f[4])).isLessThan(Double.parseDouble(f[2]) / 3);
@@ -60,36 +73,61 @@ class LocalModeITCase {
 
     @Test
     void thePrivateDemoReachesItsEpsilonAndStillLearns() throws Exception {
-        LocalProcess local = runToExit("--demo", "--dp", "--epsilon", "4", "--steps", "30", "--kafka-port", "0",
-                "--web-port", String.valueOf(freePort()), "--prometheus-port", "none");
+        LocalProcess local = runToExit(
+                "--demo",
+                "--dp",
+                "--epsilon",
+                "4",
+                "--steps",
+                "30",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(freePort()),
+                "--prometheus-port",
+                "none");
         List<String> lines = local.lines();
         String output = local.output();
         assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 at delta 1e-05");
-        String eps = lines.stream().filter(l -> l.startsWith("demo: privacy epsilon")).findFirst().orElse("(none)");
-        assertThat(eps).matches("demo: privacy epsilon [0-9.]+ at delta 1e-05 \\(target 4.00, noise multiplier "
-                + "[0-9.]+\\)");
+        String eps = lines.stream()
+                .filter(l -> l.startsWith("demo: privacy epsilon"))
+                .findFirst()
+                .orElse("(none)");
+        assertThat(eps)
+                .matches("demo: privacy epsilon [0-9.]+ at delta 1e-05 \\(target 4.00, noise multiplier "
+                        + "[0-9.]+\\)");
         // The noise is calibrated so that the last step lands within Opacus' tolerance below the target.
         assertThat(Double.parseDouble(eps.split(" ")[3])).isBetween(3.99, 4.0);
-        String loss = lines.stream().filter(l -> l.startsWith("demo: loss")).findFirst().orElse("(none)");
+        String loss = lines.stream()
+                .filter(l -> l.startsWith("demo: loss"))
+                .findFirst()
+                .orElse("(none)");
         String[] f = loss.split(" ");
         assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]));
-        assertThat(leftovers()).as("files left in the temporary folder (the generated seed included)").isEmpty();
+        assertThat(leftovers())
+                .as("files left in the temporary folder (the generated seed included)")
+                .isEmpty();
     }
 
     @Test
     void servingStopsOnSigtermWithoutLeftovers() throws Exception {
         int web = freePort();
-        LocalProcess local = LocalProcess.start(tmp, "--kafka-port", "0", "--web-port", String.valueOf(web),
-                "--prometheus-port", "none");
+        LocalProcess local = LocalProcess.start(
+                tmp, "--kafka-port", "0", "--web-port", String.valueOf(web), "--prometheus-port", "none");
         Process p = local.process();
         local.awaitLine("Serving workers", 60_000);
         // The Flink Web UI lists the running job.
-        HttpResponse<String> jobs = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + web + "/jobs/overview")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> jobs = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + web + "/jobs/overview"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(jobs.body()).contains("\"name\":\"gradstream\"").contains("RUNNING");
 
         p.destroy(); // SIGTERM: the JVM runs the same shutdown hook as on Ctrl-C
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(leftovers()).as("files left after SIGTERM:\n" + local.output()).isEmpty();
+        assertThat(leftovers())
+                .as("files left after SIGTERM:\n" + local.output())
+                .isEmpty();
     }
 }

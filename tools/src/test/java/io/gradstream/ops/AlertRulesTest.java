@@ -31,8 +31,7 @@ class AlertRulesTest {
     Path tmp;
 
     /** promtool's exit status and output. */
-    private record Run(int status, String output) {
-    }
+    private record Run(int status, String output) {}
 
     private static Run promtool(String... args) throws IOException, InterruptedException {
         Path promtool = Tools.require("/usr/bin/promtool", "prometheus");
@@ -72,33 +71,43 @@ class AlertRulesTest {
         Set<String> quiet = new TreeSet<>();
         for (JsonNode test : OpsFiles.yaml(TESTS).path("tests")) {
             for (JsonNode expect : test.path("alert_rule_test")) {
-                (expect.path("exp_alerts").isEmpty() ? quiet : fires).add(expect.path("alertname").asText());
+                (expect.path("exp_alerts").isEmpty() ? quiet : fires)
+                        .add(expect.path("alertname").asText());
             }
         }
-        assertThat(fires).as("alerts that some test of %s expects to fire", TESTS).isEqualTo(new TreeSet<>(
-                rules().keySet()));
-        assertThat(quiet).as("alerts that some test expects not to fire yet").contains("GradstreamJobRestarting",
-                "GradstreamJobRestarted", "GradstreamCheckpointOld", "GradstreamCheckpointVeryOld");
+        assertThat(fires)
+                .as("alerts that some test of %s expects to fire", TESTS)
+                .isEqualTo(new TreeSet<>(rules().keySet()));
+        assertThat(quiet)
+                .as("alerts that some test expects not to fire yet")
+                .contains(
+                        "GradstreamJobRestarting",
+                        "GradstreamJobRestarted",
+                        "GradstreamCheckpointOld",
+                        "GradstreamCheckpointVeryOld");
     }
 
     /** A wrong expectation must fail: proves promtool compares what fires, so the passing run above means something. */
     @Test
     void aRestartAlertThatShouldNotFireFailsTheTester() throws Exception {
-        Path tests = Files.writeString(tmp.resolve("wrong_test.yml"), String.join("\n",
-                "rule_files:",
-                "  - " + OpsFiles.path(RULES),
-                "evaluation_interval: 1m",
-                "tests:",
-                "  - interval: 1m",
-                "    input_series:",
-                "      - series: 'flink_jobmanager_job_numRestarts{job_id=\"j\", job_name=\"gradstream\"}'",
-                "        values: '0 1x20'",
-                "    alert_rule_test:",
-                "      - eval_time: 5m",
-                "        alertname: GradstreamJobRestarting",
-                "        exp_alerts:",
-                "          - exp_labels: {severity: critical, job_id: j, job_name: gradstream}",
-                ""));
+        Path tests = Files.writeString(
+                tmp.resolve("wrong_test.yml"),
+                String.join(
+                        "\n",
+                        "rule_files:",
+                        "  - " + OpsFiles.path(RULES),
+                        "evaluation_interval: 1m",
+                        "tests:",
+                        "  - interval: 1m",
+                        "    input_series:",
+                        "      - series: 'flink_jobmanager_job_numRestarts{job_id=\"j\", job_name=\"gradstream\"}'",
+                        "        values: '0 1x20'",
+                        "    alert_rule_test:",
+                        "      - eval_time: 5m",
+                        "        alertname: GradstreamJobRestarting",
+                        "        exp_alerts:",
+                        "          - exp_labels: {severity: critical, job_id: j, job_name: gradstream}",
+                        ""));
         Run wrong = promtool("test", "rules", tests.toString());
         assertThat(wrong.status()).as(wrong.output()).isNotZero();
         assertThat(wrong.output()).contains("FAILED").contains("alertname: GradstreamJobRestarting");
@@ -111,14 +120,32 @@ class AlertRulesTest {
         Map<String, JsonNode> rules = rules();
         assertThat(rules.get("GradstreamJobRestarting").path("expr").asText().strip())
                 .endsWith("[15m]) >= " + d.maxRestarts());
-        assertThat(rules.get("GradstreamJobRestarting").path("labels").path("severity").asText()).isEqualTo("critical");
-        assertThat(rules.get("GradstreamJobRestarted").path("labels").path("severity").asText()).isEqualTo("warning");
+        assertThat(rules.get("GradstreamJobRestarting")
+                        .path("labels")
+                        .path("severity")
+                        .asText())
+                .isEqualTo("critical");
+        assertThat(rules.get("GradstreamJobRestarted")
+                        .path("labels")
+                        .path("severity")
+                        .asText())
+                .isEqualTo("warning");
         assertThat(rules.get("GradstreamCheckpointOld").path("expr").asText().strip())
                 .endsWith(") > " + d.checkpointWarn().toSeconds());
-        assertThat(rules.get("GradstreamCheckpointOld").path("labels").path("severity").asText()).isEqualTo("warning");
-        assertThat(rules.get("GradstreamCheckpointVeryOld").path("expr").asText().strip())
+        assertThat(rules.get("GradstreamCheckpointOld")
+                        .path("labels")
+                        .path("severity")
+                        .asText())
+                .isEqualTo("warning");
+        assertThat(rules.get("GradstreamCheckpointVeryOld")
+                        .path("expr")
+                        .asText()
+                        .strip())
                 .endsWith(") > " + d.checkpointFail().toSeconds());
-        assertThat(rules.get("GradstreamCheckpointVeryOld").path("labels").path("severity").asText())
+        assertThat(rules.get("GradstreamCheckpointVeryOld")
+                        .path("labels")
+                        .path("severity")
+                        .asText())
                 .isEqualTo("critical");
     }
 }

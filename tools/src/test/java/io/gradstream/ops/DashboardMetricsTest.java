@@ -36,15 +36,23 @@ class DashboardMetricsTest {
     /** The group the shard operator opens under its operator group (ShardOptimizerOperator). */
     private static final String GRADSTREAM_GROUP = "gradstream";
 
-    enum Kind { COUNTER, GAUGE, METER, HISTOGRAM }
+    enum Kind {
+        COUNTER,
+        GAUGE,
+        METER,
+        HISTOGRAM
+    }
 
     /**
      * Flink's own metrics in use (https://nightlies.apache.org/flink/flink-docs-release-2.2/docs/ops/metrics/;
      * lastCheckpointCompletedTimestamp, in ms and -1 before the first checkpoint, is registered by Flink 2.2's
      * DefaultCheckpointStatsTracker).
      */
-    static final Set<String> FLINK = Set.of("flink_jobmanager_job_uptime", "flink_jobmanager_job_numRestarts",
-            "flink_jobmanager_job_numberOfFailedCheckpoints", "flink_jobmanager_job_lastCheckpointDuration",
+    static final Set<String> FLINK = Set.of(
+            "flink_jobmanager_job_uptime",
+            "flink_jobmanager_job_numRestarts",
+            "flink_jobmanager_job_numberOfFailedCheckpoints",
+            "flink_jobmanager_job_lastCheckpointDuration",
             "flink_jobmanager_job_lastCheckpointCompletedTimestamp");
 
     /** The quantiles Flink's reporter exports for a histogram (its HistogramSummaryProxy). */
@@ -81,7 +89,8 @@ class DashboardMetricsTest {
         assertThat(OpsFiles.text("operators/flink/src/main/java/io/gradstream/operators/ShardOptimizerOperator.java"))
                 .as("the group name this test puts in front of ModelMetrics' names")
                 .contains("addGroup(\"" + GRADSTREAM_GROUP + "\")");
-        assertThat(registered).containsEntry(OPERATOR + "_gradstream_model_gradientsAccepted", Kind.COUNTER)
+        assertThat(registered)
+                .containsEntry(OPERATOR + "_gradstream_model_gradientsAccepted", Kind.COUNTER)
                 .containsEntry(OPERATOR + "_gradstream_model_reason_rejected", Kind.COUNTER);
     }
 
@@ -106,7 +115,9 @@ class DashboardMetricsTest {
                 uncharted.add(name);
             }
         });
-        assertThat(uncharted).as("metrics of ModelMetrics and BackendMetrics without a panel").isEmpty();
+        assertThat(uncharted)
+                .as("metrics of ModelMetrics and BackendMetrics without a panel")
+                .isEmpty();
     }
 
     @Test
@@ -139,7 +150,9 @@ class DashboardMetricsTest {
                 }
             }
         }
-        assertThat(unknown).as("metrics in %s that nothing reports; known: %s", file, known).isEmpty();
+        assertThat(unknown)
+                .as("metrics in %s that nothing reports; known: %s", file, known)
+                .isEmpty();
     }
 
     /** Metric names in a PromQL expression: identifiers outside string literals that are Flink's or {@code up}. */

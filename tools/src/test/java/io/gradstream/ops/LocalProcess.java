@@ -21,28 +21,39 @@ public final class LocalProcess implements AutoCloseable {
 
     private LocalProcess(Process process) {
         this.process = process;
-        Thread reader = new Thread(() -> {
-            try (var r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = r.readLine(); line != null; line = r.readLine()) {
-                    lines.add(line);
-                }
-            } catch (IOException closed) {
-                // the process ended
-            }
-        }, "gradstream-local-output");
+        Thread reader = new Thread(
+                () -> {
+                    try (var r = new BufferedReader(
+                            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                        for (String line = r.readLine(); line != null; line = r.readLine()) {
+                            lines.add(line);
+                        }
+                    } catch (IOException closed) {
+                        // the process ended
+                    }
+                },
+                "gradstream-local-output");
         reader.setDaemon(true);
         reader.start();
     }
 
     /** Runs {@code gradstream local ARGS...} with {@code tmp} as its working and temporary folder. */
     public static LocalProcess start(Path tmp, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
-                "io.gradstream.cli.GradstreamCli", "local"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g",
+                "-Djava.io.tmpdir=" + tmp,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.gradstream.cli.GradstreamCli",
+                "local"));
         cmd.addAll(List.of(args));
         Path log = Files.createDirectories(Path.of("target", "local-mode-logs").toAbsolutePath())
                 .resolve(System.nanoTime() + ".log");
-        return new LocalProcess(new ProcessBuilder(cmd).redirectError(log.toFile()).directory(tmp.toFile()).start());
+        return new LocalProcess(new ProcessBuilder(cmd)
+                .redirectError(log.toFile())
+                .directory(tmp.toFile())
+                .start());
     }
 
     /** Waits until a line starts with {@code prefix} and returns it; fails with the output so far otherwise. */

@@ -107,8 +107,8 @@ class LoggingConfigTest {
         Path file = OpsFiles.path(relative);
         LoggerContext ctx = new LoggerContext("ops-" + file.getFileName());
         try (InputStream in = Files.newInputStream(file)) {
-            Configuration config = new PropertiesConfigurationFactory().getConfiguration(ctx,
-                    new ConfigurationSource(in, file.toFile()));
+            Configuration config = new PropertiesConfigurationFactory()
+                    .getConfiguration(ctx, new ConfigurationSource(in, file.toFile()));
             ctx.start(config);
         }
         return ctx;
@@ -119,6 +119,8 @@ class LoggingConfigTest {
     }
 
     private static List<Layout<?>> rootLayouts(LoggerContext ctx) {
-        return rootAppenders(ctx).values().stream().<Layout<?>>map(Appender::getLayout).toList();
+        return rootAppenders(ctx).values().stream()
+                .<Layout<?>>map(Appender::getLayout)
+                .toList();
     }
 }

@@ -28,29 +28,35 @@ class OpsConfigTest {
 
     @Test
     void configYamlIsReadTheSameByFlinkAndByJobConfig() throws Exception {
-        Configuration flink = GlobalConfiguration.loadConfiguration(OpsFiles.path("flink-conf").toString());
+        Configuration flink = GlobalConfiguration.loadConfiguration(
+                OpsFiles.path("flink-conf").toString());
         Configuration ours = JobConfig.fromFile(OpsFiles.path("flink-conf/config.yaml"));
         assertThat(ours.keySet()).isEqualTo(flink.keySet());
         for (String key : ours.keySet()) {
             assertThat(ours.getString(key, null)).as(key).isEqualTo(flink.getString(key, null));
         }
-        assertThat(flink.toMap()).containsEntry("execution.checkpointing.mode", "EXACTLY_ONCE")
+        assertThat(flink.toMap())
+                .containsEntry("execution.checkpointing.mode", "EXACTLY_ONCE")
                 .containsEntry("execution.checkpointing.storage", "filesystem")
                 .containsEntry("execution.checkpointing.incremental", "true")
                 .containsEntry("state.backend.type", "rocksdb")
                 .containsEntry("restart-strategy.type", "exponential-delay")
                 .containsEntry("pipeline.generic-types", "false")
-                .containsEntry("metrics.reporter.prom.factory.class",
+                .containsEntry(
+                        "metrics.reporter.prom.factory.class",
                         "org.apache.flink.metrics.prometheus.PrometheusReporterFactory")
-                .containsKeys("execution.checkpointing.interval", "execution.checkpointing.dir",
-                        "jobmanager.memory.process.size", "taskmanager.memory.process.size");
+                .containsKeys(
+                        "execution.checkpointing.interval",
+                        "execution.checkpointing.dir",
+                        "jobmanager.memory.process.size",
+                        "taskmanager.memory.process.size");
     }
 
     @Test
     void readmeDocumentsEveryKeyOfTheJobWithItsDefault() {
         Map<String, String> documented = new TreeMap<>();
-        Matcher row = Pattern.compile("(?m)^\\| `([^`]+)` \\| `([^`]*)` \\|")
-                .matcher(OpsFiles.text("flink-conf/README.md"));
+        Matcher row =
+                Pattern.compile("(?m)^\\| `([^`]+)` \\| `([^`]*)` \\|").matcher(OpsFiles.text("flink-conf/README.md"));
         while (row.find()) {
             documented.put(row.group(1), row.group(2));
         }
@@ -62,15 +68,19 @@ class OpsConfigTest {
                 continue;
             }
             Object value = option.defaultValue() instanceof Duration ? TimeUtils.parseDuration(text) : text;
-            assertThat(value).as("documented default of %s", option.key())
-                    .isEqualTo(option.defaultValue() instanceof Duration ? option.defaultValue()
-                            : String.valueOf(option.defaultValue()));
+            assertThat(value)
+                    .as("documented default of %s", option.key())
+                    .isEqualTo(
+                            option.defaultValue() instanceof Duration
+                                    ? option.defaultValue()
+                                    : String.valueOf(option.defaultValue()));
         }
     }
 
     @Test
     void kubernetesSettingsMatchConfigYaml() throws Exception {
-        Map<String, String> cluster = GlobalConfiguration.loadConfiguration(OpsFiles.path("flink-conf").toString())
+        Map<String, String> cluster = GlobalConfiguration.loadConfiguration(
+                        OpsFiles.path("flink-conf").toString())
                 .toMap();
         JsonNode spec = OpsFiles.yaml("docker/k8s/flinkdeployment.yaml").path("spec");
         // Paths differ on purpose (a volume per deployment); everything else the two set must be equal.
@@ -82,14 +92,20 @@ class OpsConfigTest {
                 compared.add(e.getKey());
             }
         });
-        assertThat(compared).contains("state.backend.type", "execution.checkpointing.mode",
-                "metrics.reporter.prom.factory.class", "metrics.reporter.prom.port", "restart-strategy.type");
+        assertThat(compared)
+                .contains(
+                        "state.backend.type",
+                        "execution.checkpointing.mode",
+                        "metrics.reporter.prom.factory.class",
+                        "metrics.reporter.prom.port",
+                        "restart-strategy.type");
         assertThat(spec.path("flinkVersion").asText()).isEqualTo("v2_2");
     }
 
     @Test
     void kubernetesRunsTheJarAndEntryClassTheImageHas() throws Exception {
-        JsonNode job = OpsFiles.yaml("docker/k8s/flinkdeployment.yaml").path("spec").path("job");
+        JsonNode job =
+                OpsFiles.yaml("docker/k8s/flinkdeployment.yaml").path("spec").path("job");
         String jar = job.path("jarURI").asText();
         assertThat(jar).startsWith("local://");
         // The base image's FLINK_HOME is /opt/flink.
@@ -102,14 +118,20 @@ class OpsConfigTest {
 
     @Test
     void kubernetesLogConfigurationIsFlinkConfsWithoutComments() {
-        String inline = OpsFiles.yaml("docker/k8s/flinkdeployment.yaml").path("spec").path("logConfiguration")
-                .path("log4j-console.properties").asText();
+        String inline = OpsFiles.yaml("docker/k8s/flinkdeployment.yaml")
+                .path("spec")
+                .path("logConfiguration")
+                .path("log4j-console.properties")
+                .asText();
         assertThat(inline.strip()).isEqualTo(withoutComments(OpsFiles.text("flink-conf/log4j-console.properties")));
     }
 
     private static String withoutComments(String properties) {
-        return properties.lines().filter(l -> !l.isBlank() && !l.stripLeading().startsWith("#"))
-                .reduce((a, b) -> a + "\n" + b).orElse("");
+        return properties
+                .lines()
+                .filter(l -> !l.isBlank() && !l.stripLeading().startsWith("#"))
+                .reduce((a, b) -> a + "\n" + b)
+                .orElse("");
     }
 
     @Test
@@ -123,8 +145,10 @@ class OpsConfigTest {
 
     @Test
     void prometheusScrapesEveryFlinkServiceOnTheReporterPort() throws Exception {
-        String port = GlobalConfiguration.loadConfiguration(OpsFiles.path("flink-conf").toString())
-                .toMap().get("metrics.reporter.prom.port");
+        String port = GlobalConfiguration.loadConfiguration(
+                        OpsFiles.path("flink-conf").toString())
+                .toMap()
+                .get("metrics.reporter.prom.port");
         Set<String> flinkServices = new TreeSet<>();
         OpsFiles.yaml("docker/compose.yaml").path("services").fields().forEachRemaining(s -> {
             if (s.getValue().path("image").asText().startsWith("gradstream:")) {

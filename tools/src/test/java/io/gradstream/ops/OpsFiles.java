@@ -13,8 +13,7 @@ import org.yaml.snakeyaml.Yaml;
 final class OpsFiles {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private OpsFiles() {
-    }
+    private OpsFiles() {}
 
     /** The repository root: Maven's top directory (surefire passes it), else the nearest parent with flink-conf/. */
     static Path root() {

@@ -13,8 +13,7 @@ import java.util.stream.Stream;
 
 /** Free loopback ports, and the TCP sockets a process listens on, from Linux's /proc (what {@code ss -ltnp} shows). */
 public final class Sockets {
-    private Sockets() {
-    }
+    private Sockets() {}
 
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -72,8 +71,8 @@ public final class Sockets {
             }
         }
         if (bytes.length == 4) {
-            return (bytes[0] & 0xff) + "." + (bytes[1] & 0xff) + "." + (bytes[2] & 0xff) + "." + (bytes[3] & 0xff)
-                    + ":" + port;
+            return (bytes[0] & 0xff) + "." + (bytes[1] & 0xff) + "." + (bytes[2] & 0xff) + "." + (bytes[3] & 0xff) + ":"
+                    + port;
         }
         boolean mapped = true;
         for (int i = 0; i < 10; i++) {
@@ -85,8 +84,8 @@ public final class Sockets {
                     + (bytes[15] & 0xff) + "]:" + port;
         }
         try {
-            return "[" + InetAddress.getByAddress(bytes).getHostAddress().replaceAll("(^|:)0(:0)+(:|$)", "::")
-                    + "]:" + port;
+            return "[" + InetAddress.getByAddress(bytes).getHostAddress().replaceAll("(^|:)0(:0)+(:|$)", "::") + "]:"
+                    + port;
         } catch (java.net.UnknownHostException impossible) {
             throw new IllegalStateException(impossible);
         }

@@ -10,8 +10,7 @@ import org.junit.jupiter.api.Assumptions;
  * so CI can never pass by skipping.
  */
 public final class Tools {
-    private Tools() {
-    }
+    private Tools() {}
 
     public static Path require(String path, String debianPackage) {
         String flag = System.getenv("GRADSTREAM_REQUIRE_TOOLS");

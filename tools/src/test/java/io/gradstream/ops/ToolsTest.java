@@ -15,7 +15,8 @@ class ToolsTest {
                 .isInstanceOf(TestAbortedException.class)
                 .hasMessageContaining("/nonexistent/promtool is not installed: apt-get install prometheus");
         assertThatThrownBy(() -> Tools.require("/nonexistent/promtool", "prometheus", true))
-                .isInstanceOf(AssertionError.class).hasMessageContaining("GRADSTREAM_REQUIRE_TOOLS is set");
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("GRADSTREAM_REQUIRE_TOOLS is set");
     }
 
     @Test

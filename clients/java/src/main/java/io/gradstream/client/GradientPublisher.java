@@ -32,11 +32,16 @@ public final class GradientPublisher {
     /**
      * @param encoding how payloads are encoded (FP32, FP16, BF16, INT8_BLOCK); the service decodes any of them
      */
-    public GradientPublisher(Producer<byte[], byte[]> producer, String topic, String modelId,
-            Map<String, TensorLayout> layouts, String workerId, Encoding encoding) {
+    public GradientPublisher(
+            Producer<byte[], byte[]> producer,
+            String topic,
+            String modelId,
+            Map<String, TensorLayout> layouts,
+            String workerId,
+            Encoding encoding) {
         if (encoding == Encoding.TOPK) {
-            throw new IllegalArgumentException("use a TOPK codec with error feedback explicitly; the publisher "
-                    + "encodes dense payloads");
+            throw new IllegalArgumentException(
+                    "use a TOPK codec with error feedback explicitly; the publisher " + "encodes dense payloads");
         }
         this.producer = producer;
         this.topic = topic;
@@ -53,14 +58,23 @@ public final class GradientPublisher {
      * @param baseVersion the parameter version each shard's gradient was computed on
      * @param loss the training loss of this batch, or NaN
      */
-    public void publish(String tensor, float[] gradient, long workerStep, IntToLongFunction baseVersion,
-            long numExamples, double loss) {
+    public void publish(
+            String tensor,
+            float[] gradient,
+            long workerStep,
+            IntToLongFunction baseVersion,
+            long numExamples,
+            double loss) {
         TensorLayout layout = layout(tensor, gradient.length);
         long now = System.currentTimeMillis();
         for (int s = 0; s < layout.shardCount(); s++) {
             GradientBatch b = GradientBatch.newBuilder()
-                    .setModelId(modelId).setTensor(tensor).setShard(s)
-                    .setWorkerId(workerId).setWorkerStep(workerStep).setBaseVersion(baseVersion.applyAsLong(s))
+                    .setModelId(modelId)
+                    .setTensor(tensor)
+                    .setShard(s)
+                    .setWorkerId(workerId)
+                    .setWorkerStep(workerStep)
+                    .setBaseVersion(baseVersion.applyAsLong(s))
                     .setNumExamples(numExamples)
                     .setPayload(payload(gradient, (int) layout.shardOffset(s), layout.shardLength(s)))
                     .setLoss(Double.isNaN(loss) ? null : loss)
@@ -76,8 +90,13 @@ public final class GradientPublisher {
         TensorLayout layout = layout(tensor, values.length);
         for (int s = 0; s < layout.shardCount(); s++) {
             send(GradientBatch.newBuilder()
-                    .setModelId(modelId).setTensor(tensor).setShard(s)
-                    .setWorkerId(workerId).setWorkerStep(0).setBaseVersion(0).setNumExamples(1)
+                    .setModelId(modelId)
+                    .setTensor(tensor)
+                    .setShard(s)
+                    .setWorkerId(workerId)
+                    .setWorkerStep(0)
+                    .setBaseVersion(0)
+                    .setNumExamples(1)
                     .setPayload(payload(values, (int) layout.shardOffset(s), layout.shardLength(s)))
                     .setKind(GradientKind.INIT)
                     .build());
@@ -91,12 +110,12 @@ public final class GradientPublisher {
     private TensorLayout layout(String tensor, int length) {
         TensorLayout layout = layouts.get(tensor);
         if (layout == null) {
-            throw new IllegalArgumentException("model " + modelId + " has no tensor '" + tensor + "'; it has "
-                    + layouts.keySet());
+            throw new IllegalArgumentException(
+                    "model " + modelId + " has no tensor '" + tensor + "'; it has " + layouts.keySet());
         }
         if (layout.elements() != length) {
-            throw new IllegalArgumentException("tensor " + tensor + " has " + layout.elements()
-                    + " elements, got " + length);
+            throw new IllegalArgumentException(
+                    "tensor " + tensor + " has " + layout.elements() + " elements, got " + length);
         }
         return layout;
     }

@@ -57,7 +57,10 @@ public final class ParameterSubscriber {
             TensorLayout l = layouts.get(u.getTensor());
             long[] v = versions.get(u.getTensor());
             int s = u.getShard();
-            if (s < 0 || s >= v.length || u.getVersion() <= v[s] || u.getPayload().getElementCount() != l.shardLength(s)) {
+            if (s < 0
+                    || s >= v.length
+                    || u.getVersion() <= v[s]
+                    || u.getPayload().getElementCount() != l.shardLength(s)) {
                 continue;
             }
             var enc = io.gradstream.model.Encodings.core(u.getPayload().getEncoding());

@@ -25,7 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 public class CodecBenchmark {
 
     @Param({"FP32", "FP16", "BF16", "INT8_BLOCK", "TOPK_1pct"})
@@ -41,7 +43,8 @@ public class CodecBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        c = codec.equals("TOPK_1pct") ? PayloadCodecs.topK(size / 100)
+        c = codec.equals("TOPK_1pct")
+                ? PayloadCodecs.topK(size / 100)
                 : PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(codec));
         SplittableRandom rnd = new SplittableRandom(7);
         values = new float[size];

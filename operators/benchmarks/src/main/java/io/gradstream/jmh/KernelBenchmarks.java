@@ -21,12 +21,29 @@ import org.openjdk.jmh.runner.options.TimeValue;
  */
 public final class KernelBenchmarks {
 
-    private static final Map<String, String> PATTERN = Map.of("SGD-momentum", "3r2w", "Adam", "4r3w",
-            "AdamW", "4r3w", "RMSprop", "3r2w", "Adagrad", "3r2w", "Adamax", "4r3w", "NAdam", "4r3w",
-            "RAdam", "4r3w", "LAMB", "lamb", "Lion", "3r2w");
+    private static final Map<String, String> PATTERN = Map.of(
+            "SGD-momentum",
+            "3r2w",
+            "Adam",
+            "4r3w",
+            "AdamW",
+            "4r3w",
+            "RMSprop",
+            "3r2w",
+            "Adagrad",
+            "3r2w",
+            "Adamax",
+            "4r3w",
+            "NAdam",
+            "4r3w",
+            "RAdam",
+            "4r3w",
+            "LAMB",
+            "lamb",
+            "Lion",
+            "3r2w");
 
-    private KernelBenchmarks() {
-    }
+    private KernelBenchmarks() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--jmh")) {
@@ -53,8 +70,10 @@ public final class KernelBenchmarks {
         }
         ChainedOptionsBuilder base = new OptionsBuilder();
         if (quick) {
-            base.warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
-                    .measurementIterations(2).measurementTime(TimeValue.milliseconds(500));
+            base.warmupIterations(1)
+                    .warmupTime(TimeValue.milliseconds(500))
+                    .measurementIterations(2)
+                    .measurementTime(TimeValue.milliseconds(500));
         }
         if (sizes != null) {
             base.param("size", sizes.split(","));
@@ -67,8 +86,10 @@ public final class KernelBenchmarks {
         Collection<RunResult> kernels = new Runner(opt.build()).run();
         ChainedOptionsBuilder codecOpt = new OptionsBuilder().include(CodecBenchmark.class.getSimpleName());
         if (quick) {
-            codecOpt.warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
-                    .measurementIterations(2).measurementTime(TimeValue.milliseconds(500));
+            codecOpt.warmupIterations(1)
+                    .warmupTime(TimeValue.milliseconds(500))
+                    .measurementIterations(2)
+                    .measurementTime(TimeValue.milliseconds(500));
         }
         Collection<RunResult> codecs = new Runner(codecOpt.build()).run();
         System.out.println();
@@ -83,7 +104,9 @@ public final class KernelBenchmarks {
         for (RunResult r : results) {
             Map<String, String> p = params(r);
             if (r.getParams().getBenchmark().endsWith("StreamBoundBenchmark.stream")) {
-                boundMicros.put(p.get("pattern") + "@" + p.get("size"), r.getPrimaryResult().getScore());
+                boundMicros.put(
+                        p.get("pattern") + "@" + p.get("size"),
+                        r.getPrimaryResult().getScore());
             } else {
                 steps.add(r);
             }
@@ -100,8 +123,16 @@ public final class KernelBenchmarks {
             double gbs = gbPerSecond(bytes, size, micros);
             Double bound = boundMicros.get(pattern + "@" + size);
             double boundGbs = bound == null ? Double.NaN : gbPerSecond(bytes, size, bound);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %.2f | %.2f | %.2f |%n", p.get("optimizer"),
-                    sizeLabel(size), micros, bytes, gbs, boundGbs, gbs / boundGbs));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.1f | %d | %.2f | %.2f | %.2f |%n",
+                    p.get("optimizer"),
+                    sizeLabel(size),
+                    micros,
+                    bytes,
+                    gbs,
+                    boundGbs,
+                    gbs / boundGbs));
         }
         return sb.toString();
     }
@@ -122,8 +153,15 @@ public final class KernelBenchmarks {
         }
         rows.forEach((codec, row) -> {
             int size = sizes.get(codec);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.2f | %.1f | %.2f |%n", codec, sizeLabel(size),
-                    row[0], gbPerSecond(4, size, row[0]), row[1], gbPerSecond(4, size, row[1])));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.1f | %.2f | %.1f | %.2f |%n",
+                    codec,
+                    sizeLabel(size),
+                    row[0],
+                    gbPerSecond(4, size, row[0]),
+                    row[1],
+                    gbPerSecond(4, size, row[1])));
         });
         return sb.toString();
     }

@@ -14,8 +14,9 @@ import java.util.Objects;
  * @param residentBytes how many bytes of optimizer slots the OpenCL backend keeps on the device between steps,
  *     written back to keyed state before every checkpoint barrier (0: none, every step moves its slots both ways)
  */
-public record BackendSettings(Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs,
-        long residentBytes) implements Serializable {
+public record BackendSettings(
+        Kind kind, Map<String, String> opencl, int batchShards, long batchDelayMs, long residentBytes)
+        implements Serializable {
 
     /** The backend kind. */
     public enum Kind {

@@ -19,13 +19,13 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
  * models, incarnations), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
  */
 final class ModelCatalog implements ControlLog.Models {
-    static final MapStateDescriptor<String, ModelSpec> MODELS = new MapStateDescriptor<>("models", Types.STRING,
-            new AvroTypeInfo<>(ModelSpec.class));
-    static final MapStateDescriptor<String, Boolean> PAUSED = new MapStateDescriptor<>("paused", Types.STRING,
-            Types.BOOLEAN);
+    static final MapStateDescriptor<String, ModelSpec> MODELS =
+            new MapStateDescriptor<>("models", Types.STRING, new AvroTypeInfo<>(ModelSpec.class));
+    static final MapStateDescriptor<String, Boolean> PAUSED =
+            new MapStateDescriptor<>("paused", Types.STRING, Types.BOOLEAN);
     /** Where each model's CREATE was read (its incarnation), which keys its DP noise. */
-    static final MapStateDescriptor<String, String> INCARNATIONS = new MapStateDescriptor<>("incarnations",
-            Types.STRING, Types.STRING);
+    static final MapStateDescriptor<String, String> INCARNATIONS =
+            new MapStateDescriptor<>("incarnations", Types.STRING, Types.STRING);
 
     private final BroadcastState<String, ModelSpec> models;
     private final BroadcastState<String, Boolean> paused;
@@ -49,8 +49,7 @@ final class ModelCatalog implements ControlLog.Models {
     }
 
     /** A parsed record checked against its model, and the model's configuration when it has one here. */
-    record Admitted(GradientAdmission.Admission admission, ModelConfig config) {
-    }
+    record Admitted(GradientAdmission.Admission admission, ModelConfig config) {}
 
     /** Admits a record of a known model: refused while the model is paused or cannot be configured here. */
     Admitted admit(GradientAdmission admission, GradientAdmission.Parsed parsed) throws Exception {
@@ -62,8 +61,10 @@ final class ModelCatalog implements ControlLog.Models {
         try {
             config = config(model);
         } catch (IllegalArgumentException e) {
-            return refused(RejectCode.OTHER, "model " + model + " cannot be configured on this task: "
-                    + e.getMessage(), model);
+            return refused(
+                    RejectCode.OTHER,
+                    "model " + model + " cannot be configured on this task: " + e.getMessage(),
+                    model);
         }
         return new Admitted(admission.admit(parsed, config), config);
     }

@@ -20,6 +20,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 final class ModelMetrics {
     /** Gradient and update norms read every element of a shard: one step in this many is measured. */
     static final int NORM_SAMPLE_EVERY = 16;
+
     private final MetricGroup group;
     final Counter gradientsAccepted;
     final Counter stepsApplied;
@@ -151,7 +152,8 @@ final class ModelMetrics {
     }
 
     void rejected(RejectCode code) {
-        rejected.computeIfAbsent(code, c -> group.addGroup("reason", c.name()).counter("rejected")).inc();
+        rejected.computeIfAbsent(code, c -> group.addGroup("reason", c.name()).counter("rejected"))
+                .inc();
     }
 
     void applied(long newVersion, double loss) {

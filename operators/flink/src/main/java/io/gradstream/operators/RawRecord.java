@@ -13,8 +13,7 @@ public class RawRecord {
     public int partition = -1;
     public long offset = -1;
 
-    public RawRecord() {
-    }
+    public RawRecord() {}
 
     public RawRecord(byte[] key, byte[] value, String topic, int partition, long offset) {
         this.key = key;
@@ -37,8 +36,12 @@ public class RawRecord {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RawRecord r && Arrays.equals(r.key, key) && Arrays.equals(r.value, value)
-                && r.topic.equals(topic) && r.partition == partition && r.offset == offset;
+        return o instanceof RawRecord r
+                && Arrays.equals(r.key, key)
+                && Arrays.equals(r.value, value)
+                && r.topic.equals(topic)
+                && r.partition == partition
+                && r.offset == offset;
     }
 
     @Override

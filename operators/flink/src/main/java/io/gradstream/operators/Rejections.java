@@ -7,9 +7,8 @@ import org.apache.flink.util.OutputTag;
 /** The side output of refused input; {@code io.gradstream.model.RejectedRecords} builds its records. */
 public final class Rejections {
     /** The side output every operator sends refused input to. */
-    public static final OutputTag<RejectedRecord> TAG = new OutputTag<>("rejected",
-            new AvroTypeInfo<>(RejectedRecord.class));
+    public static final OutputTag<RejectedRecord> TAG =
+            new OutputTag<>("rejected", new AvroTypeInfo<>(RejectedRecord.class));
 
-    private Rejections() {
-    }
+    private Rejections() {}
 }

@@ -36,8 +36,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     private static final long serialVersionUID = 2L;
 
     /** Model-wide events (a spent privacy budget) for the status topic. */
-    public static final OutputTag<StatusEvent> STATUS = new OutputTag<>("status",
-            new AvroTypeInfo<>(StatusEvent.class));
+    public static final OutputTag<StatusEvent> STATUS =
+            new OutputTag<>("status", new AvroTypeInfo<>(StatusEvent.class));
 
     private final long graceMs;
     private final int maxWaitingPerShard;
@@ -103,7 +103,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         GradientAdmission.Decoded decoded = admission.decode(key, record.value);
         if (decoded instanceof GradientAdmission.Refused r) {
             reject(r.code(), r.detail(), record, r.model());
-        } else if (waiting.since() != null || !catalog.known(((GradientAdmission.Parsed) decoded).key().model())) {
+        } else if (waiting.since() != null
+                || !catalog.known(((GradientAdmission.Parsed) decoded).key().model())) {
             // Behind the shard's waiting records, so that its records keep their arrival order.
             GradientAdmission.Refused full = waiting.hold(key, record, now());
             if (full != null) {
@@ -141,7 +142,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             step(key, state, applied, config, record, m.sampleNorms()); // writes the state once the loop has run
         } else {
             store.put(state); // the contribution waits in the pending sum
-            if (((ShardStepper.Accepted) offered.outcome()).contributions() == 1 && config.policy().timeoutMs() > 0) {
+            if (((ShardStepper.Accepted) offered.outcome()).contributions() == 1
+                    && config.policy().timeoutMs() > 0) {
                 store.deadline(now() + config.policy().timeoutMs());
                 timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, store.deadline());
             }
@@ -158,8 +160,14 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     }
 
     /** Gives a completed step's optimizer loop to the batch, which runs it now unless it gathers several. */
-    private void step(ShardKey key, ShardState state, ShardStepper.Applied applied, ModelConfig config,
-            RawRecord record, boolean sampleNorms) throws Exception {
+    private void step(
+            ShardKey key,
+            ShardState state,
+            ShardStepper.Applied applied,
+            ModelConfig config,
+            RawRecord record,
+            boolean sampleNorms)
+            throws Exception {
         if (steps.add(key, state, applied, config, record, sampleNorms)) {
             flushBatch();
         } else {
@@ -167,12 +175,14 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         }
     }
 
-    private void initialize(GradientAdmission.Initialize init, ModelConfig config, RawRecord record)
-            throws Exception {
+    private void initialize(GradientAdmission.Initialize init, ModelConfig config, RawRecord record) throws Exception {
         ShardState state = current(init.key());
         if (state != null) {
-            reject(RejectCode.ALREADY_INITIALIZED, "shard " + init.key() + " is at version " + state.version()
-                    + "; INIT only starts a shard", record, init.key().model());
+            reject(
+                    RejectCode.ALREADY_INITIALIZED,
+                    "shard " + init.key() + " is at version " + state.version() + "; INIT only starts a shard",
+                    record,
+                    init.key().model());
             return;
         }
         ShardState started = store.fresh(init.values());
@@ -191,7 +201,10 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, w.retryAt()); // timers of one time are one
         } else if (release instanceof WaitingRoom.Expired expired) {
             for (RawRecord r : expired.records()) {
-                reject(RejectCode.UNKNOWN_MODEL, "no model '" + model + "' was created within " + graceMs + " ms", r,
+                reject(
+                        RejectCode.UNKNOWN_MODEL,
+                        "no model '" + model + "' was created within " + graceMs + " ms",
+                        r,
                         null);
             }
         } else if (release instanceof WaitingRoom.Ready ready) {
@@ -242,8 +255,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, timestamp + 1_000);
             return;
         }
-        ShardStepper.Applied applied = ShardStepper.prepareFlush(state, config.optimizerAt(state.version()),
-                config.privacy(key));
+        ShardStepper.Applied applied =
+                ShardStepper.prepareFlush(state, config.optimizerAt(state.version()), config.privacy(key));
         if (applied != null) {
             step(key, state, applied, config, null, false);
         }

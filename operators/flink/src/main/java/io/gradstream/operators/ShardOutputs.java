@@ -102,7 +102,13 @@ final class ShardOutputs {
         ModelMetrics m = metrics(b.shardKey().model());
         if (ran.refused() != null) {
             if (b.record() != null) {
-                reject(ran.refused().code(), ran.refused().detail(), b.record(), b.shardKey().model(), true, true);
+                reject(
+                        ran.refused().code(),
+                        ran.refused().detail(),
+                        b.record(),
+                        b.shardKey().model(),
+                        true,
+                        true);
             } else {
                 m.rejected(ran.refused().code());
                 LOG.warn("shard {}: {}", b.key(), ran.refused().detail());
@@ -114,7 +120,9 @@ final class ShardOutputs {
         }
         m.stateBytes(b.key(), b.state());
         if (b.before() != null) {
-            m.norms(b.gradientNorm(), ModelMetrics.distance(b.before(), b.state().params()));
+            m.norms(
+                    b.gradientNorm(),
+                    ModelMetrics.distance(b.before(), b.state().params()));
         }
         update(b.shardKey(), b.state(), b.config(), b.result());
     }
@@ -130,7 +138,8 @@ final class ShardOutputs {
                 .setVersion(step.version())
                 .setEpsilonSpent(step.epsilon())
                 .setTargetEpsilon(config.privacy().targetEpsilon())
-                .setDetail("privacy budget spent: epsilon " + step.epsilon() + " of " + config.privacy().targetEpsilon()
+                .setDetail("privacy budget spent: epsilon " + step.epsilon() + " of "
+                        + config.privacy().targetEpsilon()
                         + " at delta " + config.privacy().delta() + " after " + step.version() + " steps; further "
                         + "gradients are rejected with BUDGET_EXHAUSTED")
                 .setRaisedAtMs(System.currentTimeMillis())
@@ -145,8 +154,10 @@ final class ShardOutputs {
         for (TensorLayout t : config.tensors().values()) {
             for (int s = 0; s < t.shardCount(); s++) {
                 ShardKey key = new ShardKey(config.modelId(), t.name(), s);
-                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(key.toString(),
-                        task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks())
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                                key.toString(),
+                                task.getMaxNumberOfParallelSubtasks(),
+                                task.getNumberOfParallelSubtasks())
                         == task.getIndexOfThisSubtask()) {
                     update(key, ShardState.initial(config.initialValues(key, t.shardLength(s))), config, null);
                 }
@@ -164,8 +175,14 @@ final class ShardOutputs {
         if (counted) {
             metrics(known ? model : null).rejected(code);
         }
-        output.collect(Rejections.TAG, new StreamRecord<>(RejectedRecords.of(code, detail,
-                new RejectedRecords.Source(record.topic, record.partition, record.offset, record.key, record.value),
-                model, limits)));
+        output.collect(
+                Rejections.TAG,
+                new StreamRecord<>(RejectedRecords.of(
+                        code,
+                        detail,
+                        new RejectedRecords.Source(
+                                record.topic, record.partition, record.offset, record.key, record.value),
+                        model,
+                        limits)));
     }
 }

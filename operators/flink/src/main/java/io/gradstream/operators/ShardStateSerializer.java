@@ -6,13 +6,13 @@ import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.PendingStep;
 import io.gradstream.core.shard.ShardState;
 import java.io.IOException;
-import java.nio.ByteOrder;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
@@ -33,8 +33,9 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
      * ledger, no earliest time).
      */
     private static final int FORMAT = 2;
-    private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class,
-            ByteOrder.LITTLE_ENDIAN);
+
+    private static final VarHandle FLOATS =
+            MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
     private transient byte[] scratch;
 
@@ -56,11 +57,21 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     @Override
     public ShardState copy(ShardState from) {
         PendingStep p = from.pending();
-        PendingStep pending = PendingStep.restore(p.weightedSum() == null ? null : p.weightedSum().clone(),
-                p.examples(), p.lossSum(), p.lossExamples(), p.latestPublishedAtMs(), p.earliestPublishedAtMs(),
+        PendingStep pending = PendingStep.restore(
+                p.weightedSum() == null ? null : p.weightedSum().clone(),
+                p.examples(),
+                p.lossSum(),
+                p.lossExamples(),
+                p.latestPublishedAtMs(),
+                p.earliestPublishedAtMs(),
                 p.workers());
-        return new ShardState(from.params().clone(), from.optimizer().copy(), from.version(), pending,
-                new HashMap<>(from.workerWatermarks()), from.ledger());
+        return new ShardState(
+                from.params().clone(),
+                from.optimizer().copy(),
+                from.version(),
+                pending,
+                new HashMap<>(from.workerWatermarks()),
+                from.ledger());
     }
 
     @Override
@@ -163,8 +174,13 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             }
             ledger = PrivacyLedger.of(list);
         }
-        return new ShardState(params, o, version,
-                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, earliest, ws), watermarks, ledger);
+        return new ShardState(
+                params,
+                o,
+                version,
+                PendingStep.restore(sum, examples, lossSum, lossExamples, latest, earliest, ws),
+                watermarks,
+                ledger);
     }
 
     @Override

@@ -18,12 +18,12 @@ import org.apache.flink.streaming.api.operators.KeyContext;
  * key had when its model was deleted. Calls act on the operator's current key unless they name another.
  */
 final class ShardStore {
-    static final ValueStateDescriptor<ShardState> SHARD = new ValueStateDescriptor<>("shard",
-            new ShardStateSerializer());
+    static final ValueStateDescriptor<ShardState> SHARD =
+            new ValueStateDescriptor<>("shard", new ShardStateSerializer());
     static final ValueStateDescriptor<Long> DEADLINE = new ValueStateDescriptor<>("syncDeadline", Types.LONG);
     /** The privacy ledger a shard's key had when its model was deleted: a model created again continues it. */
-    static final ValueStateDescriptor<ShardState> RETIRED_LEDGER = new ValueStateDescriptor<>("retiredLedger",
-            new ShardStateSerializer());
+    static final ValueStateDescriptor<ShardState> RETIRED_LEDGER =
+            new ValueStateDescriptor<>("retiredLedger", new ShardStateSerializer());
 
     private final ValueState<ShardState> shard;
     private final ValueState<Long> deadline;

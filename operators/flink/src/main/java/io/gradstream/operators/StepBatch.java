@@ -34,16 +34,23 @@ final class StepBatch implements AutoCloseable {
      * A completed step whose optimizer loop waits in the batch; the shard is written and published after it.
      * {@code record} is the gradient that completed the step (null for a SYNC timeout).
      */
-    record Entry(String key, ShardKey shardKey, ShardState state, ShardStep step, ShardStepper.Applied applied,
-            ModelConfig config, RawRecord record, float[] before, double gradientNorm) {
+    record Entry(
+            String key,
+            ShardKey shardKey,
+            ShardState state,
+            ShardStep step,
+            ShardStepper.Applied applied,
+            ModelConfig config,
+            RawRecord record,
+            float[] before,
+            double gradientNorm) {
         ShardStepper.StepResult result() {
             return applied.step();
         }
     }
 
     /** A step after its loop ran: it stands ({@code refused} null), or was taken back because its result overflowed. */
-    record Ran(Entry entry, ShardStepper.Rejected refused) {
-    }
+    record Ran(Entry entry, ShardStepper.Rejected refused) {}
 
     private final StepBackend backend;
     private final BackendMetrics metrics;
@@ -74,19 +81,30 @@ final class StepBatch implements AutoCloseable {
             BackendMetrics metrics = new BackendMetrics(group, kind);
             try {
                 StepBackendFactory factory = ServiceLoader.load(StepBackendFactory.class).stream()
-                        .map(ServiceLoader.Provider::get).filter(f -> f.kind().equals(kind)).findFirst()
+                        .map(ServiceLoader.Provider::get)
+                        .filter(f -> f.kind().equals(kind))
+                        .findFirst()
                         .orElseThrow(() -> new IllegalStateException("no " + kind + " backend on the class path"));
                 StepBackend backend = factory.open(settings.opencl(), settings.residentBytes(), metrics);
-                LOG.info("optimizer steps run on {} in batches of up to {} shards{}", backend.name(),
-                        settings.batchShards(), settings.residentBytes() > 0 ? ", up to " + settings.residentBytes()
-                                + " bytes of optimizer slots resident on the device between checkpoints" : "");
+                LOG.info(
+                        "optimizer steps run on {} in batches of up to {} shards{}",
+                        backend.name(),
+                        settings.batchShards(),
+                        settings.residentBytes() > 0
+                                ? ", up to " + settings.residentBytes()
+                                        + " bytes of optimizer slots resident on the device between checkpoints"
+                                : "");
                 return new StepBatch(backend, metrics, settings.batchShards(), true, settings.batchDelayMs());
             } catch (RuntimeException | ServiceConfigurationError e) {
                 LOG.warn("{} backend unavailable, optimizer steps run on the CPU: {}", kind, e.getMessage());
             }
         }
-        return new StepBatch(CpuStepBackend.INSTANCE, new BackendMetrics(group, "cpu"), settings.batchShards(),
-                settings.batched(), settings.batchDelayMs());
+        return new StepBatch(
+                CpuStepBackend.INSTANCE,
+                new BackendMetrics(group, "cpu"),
+                settings.batchShards(),
+                settings.batched(),
+                settings.batchDelayMs());
     }
 
     String backendName() {
@@ -111,8 +129,13 @@ final class StepBatch implements AutoCloseable {
     }
 
     /** Adds a completed step whose optimizer loop has not run; true when it should run now (unbatched, or full). */
-    boolean add(ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config,
-            RawRecord record, boolean sampleNorms) {
+    boolean add(
+            ShardKey shardKey,
+            ShardState state,
+            ShardStepper.Applied applied,
+            ModelConfig config,
+            RawRecord record,
+            boolean sampleNorms) {
         String key = shardKey.toString();
         ShardStep w = applied.work();
         // The update's norm needs the parameters before the loop moves them.

@@ -21,8 +21,9 @@ import org.apache.flink.api.java.typeutils.TypeExtractor;
  */
 final class WaitingRoom {
     @SuppressWarnings("unchecked")
-    static final ListStateDescriptor<RawRecord> WAITING = new ListStateDescriptor<>("waitingForModel",
-            (TypeInformation<RawRecord>) TypeExtractor.createTypeInfo(RawRecord.class));
+    static final ListStateDescriptor<RawRecord> WAITING = new ListStateDescriptor<>(
+            "waitingForModel", (TypeInformation<RawRecord>) TypeExtractor.createTypeInfo(RawRecord.class));
+
     static final ValueStateDescriptor<Long> SINCE = new ValueStateDescriptor<>("waitingSince", Types.LONG);
     static final ValueStateDescriptor<Long> BYTES = new ValueStateDescriptor<>("waitingBytes", Types.LONG);
 
@@ -36,20 +37,16 @@ final class WaitingRoom {
     private long here;
 
     /** What the waiting records of the current shard do next: go on waiting, be offered, or be refused. */
-    sealed interface Release {
-    }
+    sealed interface Release {}
 
     /** The model is still unknown and the grace period runs: ask again at {@code retryAt}. */
-    record Wait(long retryAt) implements Release {
-    }
+    record Wait(long retryAt) implements Release {}
 
     /** The model exists: the room is emptied and its records are offered, in arrival order. */
-    record Ready(List<RawRecord> records) implements Release {
-    }
+    record Ready(List<RawRecord> records) implements Release {}
 
     /** The grace period is over and the model still unknown: the room is emptied and its records refused. */
-    record Expired(List<RawRecord> records) implements Release {
-    }
+    record Expired(List<RawRecord> records) implements Release {}
 
     /**
      * @param graceMs how long a record for a model that does not exist (yet) waits; 0 disables the room
@@ -80,24 +77,29 @@ final class WaitingRoom {
      */
     GradientAdmission.Refused hold(String key, RawRecord record, long now) throws Exception {
         if (graceMs == 0 || maxRecordsPerShard == 0) {
-            return new GradientAdmission.Refused(RejectCode.UNKNOWN_MODEL, "no model for key " + key
-                    + " (create it on the control topic)", null);
+            return new GradientAdmission.Refused(
+                    RejectCode.UNKNOWN_MODEL, "no model for key " + key + " (create it on the control topic)", null);
         }
         int count = 0;
         for (RawRecord ignored : stored()) {
             count++;
         }
         if (count >= maxRecordsPerShard) {
-            return new GradientAdmission.Refused(RejectCode.UNKNOWN_MODEL, "model not created and " + count
-                    + " records already wait", null);
+            return new GradientAdmission.Refused(
+                    RejectCode.UNKNOWN_MODEL, "model not created and " + count + " records already wait", null);
         }
         long size = record.value.length;
         long shard = bytes.value() == null ? 0 : bytes.value();
         if (shard + size > limits.waitingBytesPerShard() || here + size > limits.waitingBytes()) {
-            return new GradientAdmission.Refused(RejectCode.TOO_LARGE, "model not created and the waiting room is "
-                    + "full: " + shard + " bytes wait for this shard (gradstream.limits.waiting-bytes-per-shard = "
-                    + limits.waitingBytesPerShard() + "), " + here + " on this subtask (gradstream.limits.waiting-bytes"
-                    + " = " + limits.waitingBytes() + ")", null);
+            return new GradientAdmission.Refused(
+                    RejectCode.TOO_LARGE,
+                    "model not created and the waiting room is "
+                            + "full: " + shard
+                            + " bytes wait for this shard (gradstream.limits.waiting-bytes-per-shard = "
+                            + limits.waitingBytesPerShard() + "), " + here
+                            + " on this subtask (gradstream.limits.waiting-bytes"
+                            + " = " + limits.waitingBytes() + ")",
+                    null);
         }
         records.add(record);
         bytes.update(shard + size);

@@ -2,6 +2,7 @@ package io.gradstream.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradstream.model.Limits;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.PrivacySpec;
@@ -14,7 +15,6 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import io.gradstream.model.Limits;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
@@ -42,8 +42,8 @@ class BatchedStepsTest {
     static KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> harness(
             ShardOptimizerOperator op, int parallelism, int subtask, OperatorSubtaskState restoreFrom)
             throws Exception {
-        var h = new KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>(op,
-                RawRecord::keyString, null, Types.STRING, 128, parallelism, subtask);
+        var h = new KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate>(
+                op, RawRecord::keyString, null, Types.STRING, 128, parallelism, subtask);
         h.setup();
         if (restoreFrom != null) {
             h.initializeState(restoreFrom);
@@ -71,8 +71,8 @@ class BatchedStepsTest {
         Map<String, float[]> out = new TreeMap<>();
         for (Object o : h.getOutput()) {
             if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
-                float[] previous = out.put(u.getTensor() + "/" + u.getShard() + "@" + u.getVersion(),
-                        Records.values(u));
+                float[] previous =
+                        out.put(u.getTensor() + "/" + u.getShard() + "@" + u.getVersion(), Records.values(u));
                 assertThat(previous).as("each version once").isNull();
             }
         }
@@ -162,9 +162,16 @@ class BatchedStepsTest {
     @Test
     void privateModelsBatchTheSameNoisedSteps(@TempDir Path dir) throws Exception {
         Path seed = Files.writeString(dir.resolve("seed"), "batched-steps-test-secret-0123456789");
-        ModelSpec spec = ModelSpec.newBuilder(ADAM).setPrivacy(PrivacySpec.newBuilder().setClipNorm(1.0)
-                .setNoiseMultiplier(1.0).setDelta(1e-5).setExpectedPerStep(2.0).setPopulationSize(1000L)
-                .setSeedFile(seed.toString()).build()).build();
+        ModelSpec spec = ModelSpec.newBuilder(ADAM)
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(1.0)
+                        .setNoiseMultiplier(1.0)
+                        .setDelta(1e-5)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setSeedFile(seed.toString())
+                        .build())
+                .build();
         List<RawRecord> work = workload(3);
         var direct = open(BackendSettings.cpu(), null);
         RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
@@ -177,8 +184,8 @@ class BatchedStepsTest {
         assertSameBits(byShardVersion(batched), byShardVersion(direct));
     }
 
-    static void process(KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
-            RawRecord r) {
+    static void process(
+            KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h, RawRecord r) {
         try {
             h.processElement1(r, 1);
         } catch (Exception e) {

@@ -69,8 +69,9 @@ class OpenClBatchedStepsITCase {
             assertThat(device.keySet()).containsExactlyElementsOf(expected.keySet());
             expected.forEach((k, v) -> {
                 for (int i = 0; i < v.length; i++) {
-                    assertThat(device.get(k)[i]).as(k).isCloseTo(v[i], org.assertj.core.data.Offset.offset(
-                            1e-6f * Math.max(1f, Math.abs(v[i]))));
+                    assertThat(device.get(k)[i])
+                            .as(k)
+                            .isCloseTo(v[i], org.assertj.core.data.Offset.offset(1e-6f * Math.max(1f, Math.abs(v[i]))));
                 }
             });
         }
@@ -92,7 +93,8 @@ class OpenClBatchedStepsITCase {
             first.processElement2(Records.create("m", BatchedStepsTest.ADAM), 0);
             work.subList(0, 15).forEach(r -> BatchedStepsTest.process(first, r));
             ShardOptimizerOperator function = (ShardOptimizerOperator) first.getOperator();
-            assertThat(function.steps().residentDirtyKeys()).as("slots newer on the device than in keyed state")
+            assertThat(function.steps().residentDirtyKeys())
+                    .as("slots newer on the device than in keyed state")
                     .isNotEmpty();
             first.prepareSnapshotPreBarrier(1); // flushes the batch, then writes the device's slots back
             assertThat(function.steps().residentDirtyKeys()).isEmpty();
@@ -117,8 +119,8 @@ class OpenClBatchedStepsITCase {
     @Test
     void aMissingDeviceLeavesTheCpuInItsPlace() throws Exception {
         Map<String, float[]> expected = run(BackendSettings.cpu());
-        Map<String, float[]> fallback = run(new BackendSettings(BackendSettings.Kind.OPENCL,
-                Map.of(ClConfig.DEVICE, "99"), 3, 10));
+        Map<String, float[]> fallback =
+                run(new BackendSettings(BackendSettings.Kind.OPENCL, Map.of(ClConfig.DEVICE, "99"), 3, 10));
         assertThat(backend).isEqualTo("cpu");
         BatchedStepsTest.assertSameBits(fallback, expected);
     }

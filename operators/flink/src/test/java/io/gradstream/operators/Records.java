@@ -1,10 +1,9 @@
 package io.gradstream.operators;
 
-import io.gradstream.schemas.AvroRecords;
-
 import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
+import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.CommandType;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
@@ -26,14 +25,15 @@ public final class Records {
     private static final AvroRecords<GradientBatch> GRADIENTS = new AvroRecords<>(GradientBatch.class);
     private static long offset;
 
-    private Records() {
-    }
+    private Records() {}
 
-    public static ModelSpec spec(String optimizer, Map<String, Object> hp, int shardSize, AggregationSpec aggregation,
-            int... shape) {
+    public static ModelSpec spec(
+            String optimizer, Map<String, Object> hp, int shardSize, AggregationSpec aggregation, int... shape) {
         return ModelSpec.newBuilder()
-                .setTensors(List.of(TensorSpec.newBuilder().setName("w")
-                        .setShape(java.util.Arrays.stream(shape).boxed().toList()).build()))
+                .setTensors(List.of(TensorSpec.newBuilder()
+                        .setName("w")
+                        .setShape(java.util.Arrays.stream(shape).boxed().toList())
+                        .build()))
                 .setShardSize(shardSize)
                 .setOptimizer(optimizer)
                 .setHyperparameters(hp)
@@ -44,27 +44,44 @@ public final class Records {
     }
 
     public static AggregationSpec sync(int workers) {
-        return AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(workers).build();
+        return AggregationSpec.newBuilder()
+                .setMode(AggregationMode.SYNC)
+                .setWorkers(workers)
+                .build();
     }
 
     public static AggregationSpec async(int maxStaleness) {
-        return AggregationSpec.newBuilder().setMode(AggregationMode.ASYNC).setMaxStaleness(maxStaleness).build();
+        return AggregationSpec.newBuilder()
+                .setMode(AggregationMode.ASYNC)
+                .setMaxStaleness(maxStaleness)
+                .build();
     }
 
     public static RawRecord create(String model, ModelSpec spec) {
-        return command(ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE).setSpec(spec)
+        return command(ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
                 .build());
     }
 
     public static RawRecord command(ControlCommand c) {
-        return new RawRecord(c.getModelId().getBytes(StandardCharsets.UTF_8), COMMANDS.encode(c), "control", 0,
-                offset++);
+        return new RawRecord(
+                c.getModelId().getBytes(StandardCharsets.UTF_8), COMMANDS.encode(c), "control", 0, offset++);
     }
 
     public static RawRecord gradient(String model, int shard, String worker, long step, long base, long n, float[] g) {
-        return batch(GradientBatch.newBuilder().setModelId(model).setTensor("w").setShard(shard)
-                .setWorkerId(worker).setWorkerStep(step).setBaseVersion(base).setNumExamples(n)
-                .setPayload(payload(g)).setKind(GradientKind.GRADIENT).build());
+        return batch(GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor("w")
+                .setShard(shard)
+                .setWorkerId(worker)
+                .setWorkerStep(step)
+                .setBaseVersion(base)
+                .setNumExamples(n)
+                .setPayload(payload(g))
+                .setKind(GradientKind.GRADIENT)
+                .build());
     }
 
     public static RawRecord batch(GradientBatch b) {
@@ -73,14 +90,18 @@ public final class Records {
     }
 
     public static TensorPayload payload(float[] values) {
-        return new TensorPayload(Encoding.FP32, values.length, ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
+        return new TensorPayload(
+                Encoding.FP32,
+                values.length,
+                ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
     }
 
     public static float[] values(ParameterUpdate u) {
         ByteBuffer data = u.getPayload().getData().duplicate();
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);
-        return PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(u.getPayload().getEncoding()
-                .name())).decode(bytes, u.getPayload().getElementCount());
+        return PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(
+                        u.getPayload().getEncoding().name()))
+                .decode(bytes, u.getPayload().getElementCount());
     }
 }

@@ -4,21 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
-import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.ShardInitializer;
+import io.gradstream.core.shard.ShardKey;
 import io.gradstream.schemas.CommandType;
 import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
-import io.gradstream.schemas.ModelSpec;
-import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
-import io.gradstream.core.privacy.RdpAccountant;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.io.TempDir;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +28,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The keyed operator driven by Flink's test harness: outputs, rejections, keyed state, timers, snapshot/restore. */
 class ShardOptimizerOperatorTest {
@@ -110,8 +110,7 @@ class ShardOptimizerOperatorTest {
     @Test
     void badInputIsRejectedWithItsReasonAndOriginalBytes() throws Exception {
         var h = harness(null);
-        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(0),
-                6)), 0);
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(0), 6)), 0);
         RawRecord garbage = new RawRecord("m/w/0".getBytes(), new byte[] {1, 2, 3}, "gradients", 3, 77);
         h.processElement1(garbage, 1);
         h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 2f}), 1);
@@ -125,9 +124,16 @@ class ShardOptimizerOperatorTest {
         h.processElement1(wrongKey, 1);
 
         List<RejectedRecord> r = rejected(h);
-        assertThat(r).extracting(RejectedRecord::getReason).containsExactly(RejectReason.UNDECODABLE,
-                RejectReason.WRONG_ELEMENT_COUNT, RejectReason.NON_FINITE, RejectReason.DUPLICATE,
-                RejectReason.STALE, RejectReason.UNKNOWN_SHARD, RejectReason.OTHER);
+        assertThat(r)
+                .extracting(RejectedRecord::getReason)
+                .containsExactly(
+                        RejectReason.UNDECODABLE,
+                        RejectReason.WRONG_ELEMENT_COUNT,
+                        RejectReason.NON_FINITE,
+                        RejectReason.DUPLICATE,
+                        RejectReason.STALE,
+                        RejectReason.UNKNOWN_SHARD,
+                        RejectReason.OTHER);
         assertThat(r.get(0).getOriginalValue().array()).containsExactly(1, 2, 3);
         assertThat(r.get(0).getPartition()).isEqualTo(3);
         assertThat(r.get(0).getOffset()).isEqualTo(77);
@@ -143,8 +149,7 @@ class ShardOptimizerOperatorTest {
         h.processElement1(Records.gradient("late", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
         h.processElement1(Records.gradient("never", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 0);
         assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
-        h.processElement2(Records.create("late", Records.spec("SGD", Map.of("lr", 0.1), 2,
-                Records.sync(1), 2)), 10);
+        h.processElement2(Records.create("late", Records.spec("SGD", Map.of("lr", 0.1), 2, Records.sync(1), 2)), 10);
         h.setProcessingTime(300);
         assertThat(updates(h).stream().filter(u -> u.getModelId().equals("late") && u.getVersion() == 1))
                 .hasSize(1);
@@ -175,21 +180,39 @@ class ShardOptimizerOperatorTest {
     @Test
     void controlCommandsPauseUpdateAndDelete() throws Exception {
         var h = harness(null);
-        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, Records.async(5),
-                2)), 0);
+        h.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 1.0), 2, Records.async(5), 2)), 0);
         h.processElement1(Records.gradient("m", 0, "a", 1, 0, 1, new float[] {1f, 1f}), 1);
-        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
-                .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", 0.5)).build()), 2);
+        h.processElement2(
+                Records.command(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                        .setHyperparameters(Map.of("lr", 0.5))
+                        .build()),
+                2);
         h.processElement1(Records.gradient("m", 0, "a", 2, 1, 1, new float[] {1f, 1f}), 3);
         assertThat(Records.values(updates(h).get(2))).containsExactly(-1.5f, -1.5f);
-        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
-                .setType(CommandType.UPDATE_HYPERPARAMETERS).setHyperparameters(Map.of("lr", -1.0)).build()), 4);
-        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
-                .setType(CommandType.PAUSE).build()), 5);
+        h.processElement2(
+                Records.command(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                        .setHyperparameters(Map.of("lr", -1.0))
+                        .build()),
+                4);
+        h.processElement2(
+                Records.command(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.PAUSE)
+                        .build()),
+                5);
         h.processElement1(Records.gradient("m", 0, "a", 3, 2, 1, new float[] {1f, 1f}), 6);
-        h.processElement2(Records.command(ControlCommand.newBuilder().setModelId("m")
-                .setType(CommandType.DELETE).build()), 7);
-        assertThat(rejected(h)).extracting(RejectedRecord::getReason)
+        h.processElement2(
+                Records.command(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.DELETE)
+                        .build()),
+                7);
+        assertThat(rejected(h))
+                .extracting(RejectedRecord::getReason)
                 .containsExactly(RejectReason.INVALID_COMMAND, RejectReason.PAUSED);
         assertThat(rejected(h).get(0).getDetail()).contains("Invalid lr: -1.0");
         assertThat(shardsInState(h)).isZero();
@@ -237,21 +260,28 @@ class ShardOptimizerOperatorTest {
         spec.getInit().setStd(0.5);
         h.processElement2(Records.create("m", spec), 0);
         ParameterUpdate second = updates(h).get(1);
-        assertThat(Records.values(second)).containsExactly(ShardInitializer.initialValues(
-                ShardInitializer.Rule.NORMAL, 42, 0.5, 0, new ShardKey("m", "w", 1), 2));
+        assertThat(Records.values(second))
+                .containsExactly(ShardInitializer.initialValues(
+                        ShardInitializer.Rule.NORMAL, 42, 0.5, 0, new ShardKey("m", "w", 1), 2));
     }
 
     @Test
     void aScheduleThatEndedRejectsFurtherSteps() throws Exception {
         var h = harness(null);
         var spec = Records.spec("SGD", Map.of("lr", 0.1, "momentum", 0.9), 2, Records.async(10), 2);
-        spec.setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder().setName("OneCycleLR")
-                .setHyperparameters(Map.of("max_lr", 0.5, "total_steps", 2.0)).build());
+        spec.setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder()
+                .setName("OneCycleLR")
+                .setHyperparameters(Map.of("max_lr", 0.5, "total_steps", 2.0))
+                .build());
         h.processElement2(Records.create("m", spec), 0);
         for (int t = 0; t < 4; t++) {
             h.processElement1(Records.gradient("m", 0, "a", t + 1, t, 1, new float[] {1f, 1f}), t);
         }
-        assertThat(updates(h).stream().mapToLong(ParameterUpdate::getVersion).max().orElse(-1)).isEqualTo(3);
+        assertThat(updates(h).stream()
+                        .mapToLong(ParameterUpdate::getVersion)
+                        .max()
+                        .orElse(-1))
+                .isEqualTo(3);
         assertThat(rejected(h)).extracting(RejectedRecord::getReason).containsExactly(RejectReason.OTHER);
         assertThat(rejected(h).get(0).getDetail()).contains("no step 4").contains("total_steps");
     }
@@ -272,8 +302,13 @@ class ShardOptimizerOperatorTest {
     private static final String SECRET = "operator-test-secret-0123456789abcdef";
 
     private static PrivacySpec.Builder privacy(Path seedFile) {
-        return PrivacySpec.newBuilder().setClipNorm(1.0).setNoiseMultiplier(1.2).setDelta(1e-5)
-                .setExpectedPerStep(2.0).setPopulationSize(1000L).setSeedFile(seedFile.toString());
+        return PrivacySpec.newBuilder()
+                .setClipNorm(1.0)
+                .setNoiseMultiplier(1.2)
+                .setDelta(1e-5)
+                .setExpectedPerStep(2.0)
+                .setPopulationSize(1000L)
+                .setSeedFile(seedFile.toString());
     }
 
     private static Path seed(Path dir) throws Exception {
@@ -297,8 +332,12 @@ class ShardOptimizerOperatorTest {
         return g;
     }
 
-    private static void feed(KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
-            int fromStep, int toStep, String... workers) throws Exception {
+    private static void feed(
+            KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h,
+            int fromStep,
+            int toStep,
+            String... workers)
+            throws Exception {
         for (int t = fromStep; t <= toStep; t++) {
             for (String w : workers) {
                 h.processElement1(Records.gradient("m", 0, w, t, t - 1, 5, grad(t, 0, w, 4)), t);
@@ -310,7 +349,8 @@ class ShardOptimizerOperatorTest {
     @Test
     void privateStepsCarryEpsilonAndReplayIdenticallyAfterARestore(@TempDir Path dir) throws Exception {
         ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2), 6))
-                .setPrivacy(privacy(seed(dir)).build()).build();
+                .setPrivacy(privacy(seed(dir)).build())
+                .build();
         var straight = harness(null);
         RawRecord create = Records.create("m", spec); // one CREATE: its position keys the noise
         straight.processElement2(create, 0);
@@ -318,8 +358,10 @@ class ShardOptimizerOperatorTest {
         List<ParameterUpdate> expected = updates(straight);
         assertThat(expected).hasSize(2 + 12);
         for (ParameterUpdate u : expected) {
-            double eps = u.getVersion() == 0 ? 0 : RdpAccountant.epsilon(1.2, 0.002, u.getVersion(), 1e-5,
-                    RdpAccountant.Conversion.OPACUS).epsilon();
+            double eps = u.getVersion() == 0
+                    ? 0
+                    : RdpAccountant.epsilon(1.2, 0.002, u.getVersion(), 1e-5, RdpAccountant.Conversion.OPACUS)
+                            .epsilon();
             assertThat(u.getEpsilonSpent()).as("version %d", u.getVersion()).isEqualTo(eps);
         }
         assertThat(rejected(straight)).isEmpty();
@@ -340,12 +382,12 @@ class ShardOptimizerOperatorTest {
         assertThat(replayed).hasSameSizeAs(expected);
         for (int i = 0; i < expected.size(); i++) {
             assertThat(Records.values(replayed.get(i))).containsExactly(Records.values(expected.get(i)));
-            assertThat(replayed.get(i).getEpsilonSpent()).isEqualTo(expected.get(i).getEpsilonSpent());
+            assertThat(replayed.get(i).getEpsilonSpent())
+                    .isEqualTo(expected.get(i).getEpsilonSpent());
         }
         // Noise was added: the parameters differ from the same steps without privacy.
         var plain = harness(null);
-        plain.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2),
-                6)), 0);
+        plain.processElement2(Records.create("m", Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(2), 6)), 0);
         feed(plain, 1, 1, "a", "b");
         assertThat(Records.values(updates(plain).get(2))).isNotEqualTo(Records.values(expected.get(2)));
         assertThat(updates(plain).get(2).getEpsilonSpent()).isNull();
@@ -353,17 +395,18 @@ class ShardOptimizerOperatorTest {
 
     @Test
     void theBudgetStopsStepsRejectsFurtherGradientsAndIsAnnouncedOnce(@TempDir Path dir) throws Exception {
-        double target = RdpAccountant.epsilon(1.2, 0.002, 3, 1e-5, RdpAccountant.Conversion.OPACUS).epsilon();
+        double target = RdpAccountant.epsilon(1.2, 0.002, 3, 1e-5, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
         ModelSpec spec = ModelSpec.newBuilder(Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6))
-                .setPrivacy(privacy(seed(dir)).setTargetEpsilon(target).build()).build();
+                .setPrivacy(privacy(seed(dir)).setTargetEpsilon(target).build())
+                .build();
         var h = harness(null);
         h.processElement2(Records.create("m", spec), 0);
         feed(h, 1, 4, "a");
         // A worker that keeps going sends gradients on the last version it saw.
         h.processElement1(Records.gradient("m", 0, "a", 5, 3, 5, grad(5, 0, "a", 4)), 5);
         h.processElement1(Records.gradient("m", 1, "a", 5, 3, 5, grad(5, 1, "a", 2)), 5);
-        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L, 1L, 1L, 2L, 2L, 3L,
-                3L);
+        assertThat(updates(h)).extracting(ParameterUpdate::getVersion).containsExactly(0L, 0L, 1L, 1L, 2L, 2L, 3L, 3L);
         assertThat(updates(h).get(7).getEpsilonSpent()).isEqualTo(target);
         assertThat(rejected(h)).hasSize(4).allSatisfy(r -> {
             assertThat(r.getReason()).isEqualTo(RejectReason.BUDGET_EXHAUSTED);
@@ -381,18 +424,47 @@ class ShardOptimizerOperatorTest {
         Path seedFile = seed(dir);
         ModelSpec base = Records.spec("SGD", Map.of("lr", 0.5), 4, Records.sync(1), 6);
         var h = harness(null);
-        h.processElement2(Records.create("a", ModelSpec.newBuilder(base)
-                .setPrivacy(privacy(seedFile).setDelta(1e-3).build()).build()), 0);
-        h.processElement2(Records.create("b", ModelSpec.newBuilder(base).setAggregation(Records.async(1))
-                .setPrivacy(privacy(seedFile).build()).build()), 0);
-        h.processElement2(Records.create("c", ModelSpec.newBuilder(base)
-                .setPrivacy(privacy(dir.resolve("missing")).build()).build()), 0);
-        h.processElement2(Records.create("d", ModelSpec.newBuilder(base)
-                .setPrivacy(privacy(seedFile).setSampleRate(0.5).build()).build()), 0);
-        h.processElement2(Records.create("e", ModelSpec.newBuilder(base)
-                .setPrivacy(privacy(seedFile).setClipNorm(0).build()).build()), 0);
+        h.processElement2(
+                Records.create(
+                        "a",
+                        ModelSpec.newBuilder(base)
+                                .setPrivacy(privacy(seedFile).setDelta(1e-3).build())
+                                .build()),
+                0);
+        h.processElement2(
+                Records.create(
+                        "b",
+                        ModelSpec.newBuilder(base)
+                                .setAggregation(Records.async(1))
+                                .setPrivacy(privacy(seedFile).build())
+                                .build()),
+                0);
+        h.processElement2(
+                Records.create(
+                        "c",
+                        ModelSpec.newBuilder(base)
+                                .setPrivacy(privacy(dir.resolve("missing")).build())
+                                .build()),
+                0);
+        h.processElement2(
+                Records.create(
+                        "d",
+                        ModelSpec.newBuilder(base)
+                                .setPrivacy(privacy(seedFile).setSampleRate(0.5).build())
+                                .build()),
+                0);
+        h.processElement2(
+                Records.create(
+                        "e",
+                        ModelSpec.newBuilder(base)
+                                .setPrivacy(privacy(seedFile).setClipNorm(0).build())
+                                .build()),
+                0);
         List<RejectedRecord> r = rejected(h);
-        assertThat(r).extracting(RejectedRecord::getReason).containsOnly(RejectReason.INVALID_COMMAND).hasSize(5);
+        assertThat(r)
+                .extracting(RejectedRecord::getReason)
+                .containsOnly(RejectReason.INVALID_COMMAND)
+                .hasSize(5);
         assertThat(r.get(0).getDetail()).contains("privacy: delta 0.001 must be < 1/populationSize");
         assertThat(r.get(1).getDetail()).contains("privacy needs SYNC aggregation");
         assertThat(r.get(2).getDetail()).contains("seedFile " + dir.resolve("missing") + " cannot be read");

@@ -3,6 +3,7 @@ package io.gradstream.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.privacy.PrivacyLedger;
 import io.gradstream.core.shard.AggregationPolicy;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.ShardState;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
-import io.gradstream.core.privacy.PrivacyLedger;
 import org.junit.jupiter.api.Test;
 
 class ShardStateSerializerTest {
@@ -60,7 +60,8 @@ class ShardStateSerializerTest {
         assertThat(back.params()).containsExactly(s.params());
         assertThat(back.version()).isEqualTo(3);
         assertThat(back.optimizer().step()).isEqualTo(3);
-        assertThat(back.optimizer().tensor("exp_avg_sq")).containsExactly(s.optimizer().tensor("exp_avg_sq"));
+        assertThat(back.optimizer().tensor("exp_avg_sq"))
+                .containsExactly(s.optimizer().tensor("exp_avg_sq"));
         assertThat(back.pending().workers()).containsExactly("a");
         assertThat(back.pending().weightedSum()).containsExactly(s.pending().weightedSum());
         assertThat(back.workerWatermarks()).isEqualTo(s.workerWatermarks());
@@ -69,16 +70,18 @@ class ShardStateSerializerTest {
         assertThat(s.params()[0]).isNotEqualTo(42f);
         DataOutputSerializer corrupt = new DataOutputSerializer(8);
         corrupt.writeInt(99);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(
-                new DataInputDeserializer(corrupt.getCopyOfBuffer()))).hasMessageContaining("format 99");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> ser.deserialize(new DataInputDeserializer(corrupt.getCopyOfBuffer())))
+                .hasMessageContaining("format 99");
     }
 
     @Test
     void thePrivacyLedgerTravelsWithTheParametersAndFormatOneStillReads() throws Exception {
         ShardState s = adamShard(8, false);
-        PrivacyLedger ledger = PrivacyLedger.EMPTY.plusStep(1.1, 0.01).plusStep(1.1, 0.01).plusStep(2.0, 0.02);
-        ShardState withLedger = new ShardState(s.params(), s.optimizer(), s.version(), s.pending(),
-                s.workerWatermarks(), ledger);
+        PrivacyLedger ledger =
+                PrivacyLedger.EMPTY.plusStep(1.1, 0.01).plusStep(1.1, 0.01).plusStep(2.0, 0.02);
+        ShardState withLedger =
+                new ShardState(s.params(), s.optimizer(), s.version(), s.pending(), s.workerWatermarks(), ledger);
         ShardStateSerializer ser = new ShardStateSerializer();
         DataOutputSerializer out = new DataOutputSerializer(64);
         ser.serialize(withLedger, out);

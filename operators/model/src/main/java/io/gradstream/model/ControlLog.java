@@ -23,29 +23,22 @@ public final class ControlLog {
     }
 
     /** A new model; {@code incarnation} is where its CREATE was read, which keys its DP noise. */
-    public record Created(String model, ModelSpec spec, ModelConfig config, String incarnation) implements Change {
-    }
+    public record Created(String model, ModelSpec spec, ModelConfig config, String incarnation) implements Change {}
 
     /** New hyperparameters or schedule for an existing model (its incarnation is unchanged). */
-    public record Updated(String model, ModelSpec spec, ModelConfig config) implements Change {
-    }
+    public record Updated(String model, ModelSpec spec, ModelConfig config) implements Change {}
 
-    public record Paused(String model) implements Change {
-    }
+    public record Paused(String model) implements Change {}
 
-    public record Resumed(String model) implements Change {
-    }
+    public record Resumed(String model) implements Change {}
 
-    public record Deleted(String model) implements Change {
-    }
+    public record Deleted(String model) implements Change {}
 
     /** Nothing changes, e.g. the same CREATE again after a producer retry. */
-    public record NoOp(String model) implements Change {
-    }
+    public record NoOp(String model) implements Change {}
 
     /** Refused with a reason; {@code model} is null when the record could not be read. */
-    public record Invalid(RejectCode code, String detail, String model) implements Change {
-    }
+    public record Invalid(RejectCode code, String detail, String model) implements Change {}
 
     /** The models that exist and their incarnations, as the operator's broadcast state holds them. */
     public interface Models {
@@ -87,18 +80,22 @@ public final class ControlLog {
         return read(value, incarnation, models, key, true);
     }
 
-    private Change read(byte[] value, String incarnation, Models models, byte[] key, boolean keyed)
-            throws Exception {
+    private Change read(byte[] value, String incarnation, Models models, byte[] key, boolean keyed) throws Exception {
         if (value != null && value.length > limits.recordBytes()) {
-            return new Invalid(RejectCode.TOO_LARGE, "record of " + value.length + " bytes is above "
-                    + "gradstream.limits.record-bytes = " + limits.recordBytes(), null);
+            return new Invalid(
+                    RejectCode.TOO_LARGE,
+                    "record of " + value.length + " bytes is above " + "gradstream.limits.record-bytes = "
+                            + limits.recordBytes(),
+                    null);
         }
         ControlCommand cmd;
         try {
             cmd = avro.decode(value);
         } catch (AvroRecords.TooManyItemsException e) {
-            return new Invalid(RejectCode.TOO_LARGE, e.getMessage() + " (8 x gradstream.limits.model-shards + 4096 = "
-                    + limits.controlItems() + ")", null);
+            return new Invalid(
+                    RejectCode.TOO_LARGE,
+                    e.getMessage() + " (8 x gradstream.limits.model-shards + 4096 = " + limits.controlItems() + ")",
+                    null);
         } catch (IOException e) {
             return new Invalid(RejectCode.UNDECODABLE, "not a ControlCommand: " + e.getMessage(), null);
         }
@@ -106,13 +103,18 @@ public final class ControlLog {
         try {
             limits.requireName("model", model);
         } catch (IllegalArgumentException e) {
-            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + ": "
-                    + GradientAdmission.shorten(e.getMessage()), null);
+            return new Invalid(
+                    RejectCode.INVALID_COMMAND, cmd.getType() + ": " + GradientAdmission.shorten(e.getMessage()), null);
         }
         if (keyed && (key == null || !model.equals(new String(key, StandardCharsets.UTF_8)))) {
-            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model + ": the record key "
-                    + (key == null ? "is missing" : "'" + GradientAdmission.shorten(new String(key,
-                    StandardCharsets.UTF_8)) + "' is not the model id") + "; a command is keyed by its model id",
+            return new Invalid(
+                    RejectCode.INVALID_COMMAND,
+                    cmd.getType() + " " + model + ": the record key "
+                            + (key == null
+                                    ? "is missing"
+                                    : "'" + GradientAdmission.shorten(new String(key, StandardCharsets.UTF_8))
+                                            + "' is not the model id")
+                            + "; a command is keyed by its model id",
                     null);
         }
         try {
@@ -133,8 +135,10 @@ public final class ControlLog {
                 }
             };
         } catch (IllegalArgumentException e) {
-            return new Invalid(RejectCode.INVALID_COMMAND, cmd.getType() + " " + model + ": "
-                    + GradientAdmission.shorten(String.valueOf(e.getMessage())), model);
+            return new Invalid(
+                    RejectCode.INVALID_COMMAND,
+                    cmd.getType() + " " + model + ": " + GradientAdmission.shorten(String.valueOf(e.getMessage())),
+                    model);
         }
     }
 
@@ -164,8 +168,7 @@ public final class ControlLog {
         }
         ModelSpec spec = next.build();
         // Validates the whole new spec before anything changes.
-        return new Updated(model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits,
-                environment));
+        return new Updated(model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits, environment));
     }
 
     private static ModelSpec require(String model, Models models) throws Exception {

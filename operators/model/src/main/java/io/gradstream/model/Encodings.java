@@ -6,8 +6,7 @@ import io.gradstream.core.codec.PayloadCodecs;
 
 /** The one mapping between the records' Avro {@code Encoding} and the numeric core's codecs. */
 public final class Encodings {
-    private Encodings() {
-    }
+    private Encodings() {}
 
     /** The core's encoding of an Avro encoding symbol (the two enums list the same names). */
     public static Encoding core(io.gradstream.schemas.Encoding avro) {

@@ -24,29 +24,23 @@ import java.util.Map;
 public final class GradientAdmission {
 
     /** The outcome of {@link #decode}. */
-    public sealed interface Decoded permits Parsed, Refused {
-    }
+    public sealed interface Decoded permits Parsed, Refused {}
 
     /** The outcome of {@link #admit}. */
-    public sealed interface Admission permits Contribute, Initialize, Refused {
-    }
+    public sealed interface Admission permits Contribute, Initialize, Refused {}
 
     /** A well-formed record for shard {@code key}, not yet checked against its model. */
-    public record Parsed(GradientBatch batch, ShardKey key) implements Decoded {
-    }
+    public record Parsed(GradientBatch batch, ShardKey key) implements Decoded {}
 
     /** A gradient to offer to the shard; {@code payloadBytes} is its encoded size, for metrics. */
     public record Contribute(ShardKey key, TensorLayout layout, Contribution contribution, int payloadBytes)
-            implements Admission {
-    }
+            implements Admission {}
 
     /** Explicit initial values of a shard of an EXPLICIT model. */
-    public record Initialize(ShardKey key, float[] values) implements Admission {
-    }
+    public record Initialize(ShardKey key, float[] values) implements Admission {}
 
     /** Refused: why, in words for the rejected topic, and the model it named when it could be read. */
-    public record Refused(RejectCode code, String detail, String model) implements Decoded, Admission {
-    }
+    public record Refused(RejectCode code, String detail, String model) implements Decoded, Admission {}
 
     private final Limits limits;
     private final AvroRecords<GradientBatch> avro = new AvroRecords<>(GradientBatch.class);
@@ -64,8 +58,11 @@ public final class GradientAdmission {
      */
     public Decoded decode(String key, byte[] value) {
         if (value != null && value.length > limits.recordBytes()) {
-            return new Refused(RejectCode.TOO_LARGE, "record of " + value.length + " bytes is above "
-                    + "gradstream.limits.record-bytes = " + limits.recordBytes(), null);
+            return new Refused(
+                    RejectCode.TOO_LARGE,
+                    "record of " + value.length + " bytes is above " + "gradstream.limits.record-bytes = "
+                            + limits.recordBytes(),
+                    null);
         }
         GradientBatch batch;
         try {
@@ -76,8 +73,10 @@ public final class GradientAdmission {
         String model = batch.getModelId();
         String valueKey = model + "/" + batch.getTensor() + "/" + batch.getShard();
         if (!valueKey.equals(key)) {
-            return new Refused(RejectCode.OTHER, "record key '" + shorten(key) + "' does not match its value's "
-                    + shorten(valueKey), null);
+            return new Refused(
+                    RejectCode.OTHER,
+                    "record key '" + shorten(key) + "' does not match its value's " + shorten(valueKey),
+                    null);
         }
         ShardKey shardKey;
         try {
@@ -89,12 +88,18 @@ public final class GradientAdmission {
         }
         String worker = batch.getWorkerId();
         if (worker.isEmpty() || worker.length() > limits.nameLength()) {
-            return new Refused(RejectCode.OTHER, "workerId must have 1 to gradstream.limits.name-length = "
-                    + limits.nameLength() + " characters, got " + worker.length(), model);
+            return new Refused(
+                    RejectCode.OTHER,
+                    "workerId must have 1 to gradstream.limits.name-length = " + limits.nameLength()
+                            + " characters, got " + worker.length(),
+                    model);
         }
         if (batch.getNumExamples() > limits.examples()) {
-            return new Refused(RejectCode.INVALID_EXAMPLE_COUNT, "numExamples " + batch.getNumExamples()
-                    + " is above gradstream.limits.examples = " + limits.examples(), model);
+            return new Refused(
+                    RejectCode.INVALID_EXAMPLE_COUNT,
+                    "numExamples " + batch.getNumExamples() + " is above gradstream.limits.examples = "
+                            + limits.examples(),
+                    model);
         }
         return new Parsed(batch, shardKey);
     }
@@ -106,23 +111,32 @@ public final class GradientAdmission {
         String model = key.model();
         TensorLayout layout = config.tensors().get(key.tensor());
         if (layout == null) {
-            return new Refused(RejectCode.UNKNOWN_TENSOR, "model " + model + " has no tensor '" + key.tensor()
-                    + "'; it has " + shorten(config.tensors().keySet().toString()), model);
+            return new Refused(
+                    RejectCode.UNKNOWN_TENSOR,
+                    "model " + model + " has no tensor '" + key.tensor() + "'; it has "
+                            + shorten(config.tensors().keySet().toString()),
+                    model);
         }
         if (key.shard() >= layout.shardCount()) {
-            return new Refused(RejectCode.UNKNOWN_SHARD, "tensor " + key.tensor() + " has shards 0.."
-                    + (layout.shardCount() - 1) + ", not " + key.shard(), model);
+            return new Refused(
+                    RejectCode.UNKNOWN_SHARD,
+                    "tensor " + key.tensor() + " has shards 0.." + (layout.shardCount() - 1) + ", not " + key.shard(),
+                    model);
         }
         int length = layout.shardLength(key.shard());
         TensorPayload payload = batch.getPayload();
         if (payload.getElementCount() != length) {
-            return new Refused(RejectCode.WRONG_ELEMENT_COUNT, "payload has " + payload.getElementCount()
-                    + " elements, shard " + key + " has " + length, model);
+            return new Refused(
+                    RejectCode.WRONG_ELEMENT_COUNT,
+                    "payload has " + payload.getElementCount() + " elements, shard " + key + " has " + length,
+                    model);
         }
         boolean init = batch.getKind() == GradientKind.INIT;
         if (init && !config.explicitInit()) {
-            return new Refused(RejectCode.ALREADY_INITIALIZED, "model " + model + " initialises its shards by its "
-                    + "rule (" + config.spec().getInit().getRule() + "); INIT records are for EXPLICIT models only",
+            return new Refused(
+                    RejectCode.ALREADY_INITIALIZED,
+                    "model " + model + " initialises its shards by its " + "rule ("
+                            + config.spec().getInit().getRule() + "); INIT records are for EXPLICIT models only",
                     model);
         }
         float[] values;
@@ -140,8 +154,13 @@ public final class GradientAdmission {
             }
             return new Initialize(key, values);
         }
-        Contribution c = new Contribution(batch.getWorkerId(), batch.getWorkerStep(), batch.getBaseVersion(),
-                batch.getNumExamples(), values, batch.getLoss() == null ? Double.NaN : batch.getLoss(),
+        Contribution c = new Contribution(
+                batch.getWorkerId(),
+                batch.getWorkerStep(),
+                batch.getBaseVersion(),
+                batch.getNumExamples(),
+                values,
+                batch.getLoss() == null ? Double.NaN : batch.getLoss(),
                 batch.getPublishedAtMs());
         return new Contribute(key, layout, c, payload.getData().remaining());
     }

@@ -24,9 +24,20 @@ import java.io.Serializable;
  * @param waitingBytesPerShard bytes of records one shard holds while their model does not exist yet
  * @param waitingBytes bytes of such records one subtask holds in all
  */
-public record Limits(int recordBytes, int rejectedValueBytes, int shardElements, int modelShards, long modelElements,
-        int models, int syncWorkers, long examples, long workerStepWindow, int nameLength, long waitingBytesPerShard,
-        long waitingBytes) implements Serializable {
+public record Limits(
+        int recordBytes,
+        int rejectedValueBytes,
+        int shardElements,
+        int modelShards,
+        long modelElements,
+        int models,
+        int syncWorkers,
+        long examples,
+        long workerStepWindow,
+        int nameLength,
+        long waitingBytesPerShard,
+        long waitingBytes)
+        implements Serializable {
 
     /** The producer's {@code max.request.size} of the job's sinks (KafkaIo) and the topics' message size. */
     public static final int MAX_REQUEST_BYTES = 16 << 20;
@@ -35,8 +46,19 @@ public record Limits(int recordBytes, int rejectedValueBytes, int shardElements,
     /** The largest shard whose FP32 ParameterUpdate fits {@link #MAX_REQUEST_BYTES}. */
     public static final int MAX_SHARD_ELEMENTS = (MAX_REQUEST_BYTES - UPDATE_OVERHEAD_BYTES) / 4;
 
-    public static final Limits DEFAULT = new Limits(MAX_REQUEST_BYTES, 1 << 20, MAX_SHARD_ELEMENTS, 1 << 16,
-            1L << 28, 1000, 10_000, 1L << 24, 1_000_000, 256, 32L << 20, 128L << 20);
+    public static final Limits DEFAULT = new Limits(
+            MAX_REQUEST_BYTES,
+            1 << 20,
+            MAX_SHARD_ELEMENTS,
+            1 << 16,
+            1L << 28,
+            1000,
+            10_000,
+            1L << 24,
+            1_000_000,
+            256,
+            32L << 20,
+            128L << 20);
 
     public Limits {
         positive("record-bytes", recordBytes);
@@ -55,8 +77,8 @@ public record Limits(int recordBytes, int rejectedValueBytes, int shardElements,
         positive("model-shards", modelShards);
         positive("model-elements", modelElements);
         if (modelElements > 1L << 40) {
-            throw new IllegalArgumentException("gradstream.limits.model-elements must be at most 2^40, got "
-                    + modelElements);
+            throw new IllegalArgumentException(
+                    "gradstream.limits.model-elements must be at most 2^40, got " + modelElements);
         }
         positive("models", models);
         positive("sync-workers", syncWorkers);

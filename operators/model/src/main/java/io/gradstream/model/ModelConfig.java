@@ -57,8 +57,8 @@ public final class ModelConfig {
     private final Map<String, double[]> clipThresholds;
     private final ShardPrivacy.ClipCounter clips = new ShardPrivacy.ClipCounter();
 
-    private ModelConfig(String modelId, ModelSpec spec, String incarnation, Limits limits,
-            Function<String, String> environment) {
+    private ModelConfig(
+            String modelId, ModelSpec spec, String incarnation, Limits limits, Function<String, String> environment) {
         limits.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
@@ -70,7 +70,8 @@ public final class ModelConfig {
         }
         optimizer = Optimizers.create(spec.getOptimizer(), javaValues(spec.getHyperparameters()));
         Hyperparameters resolved = optimizer.hyperparameters();
-        baseMomentum = resolved.has("betas") ? resolved.pair("betas", 0.9, 0.999)[0]
+        baseMomentum = resolved.has("betas")
+                ? resolved.pair("betas", 0.9, 0.999)[0]
                 : resolved.has("momentum") ? resolved.number("momentum", 0) : Double.NaN;
         schedule = spec.getLrSchedule() == null ? LrSchedules.constant() : schedule(spec.getLrSchedule());
         schedule.start(optimizer.learningRate(), baseMomentum); // e.g. OneCycleLR needs a momentum to cycle
@@ -79,8 +80,11 @@ public final class ModelConfig {
             throw new IllegalArgumentException("aggregation.workers " + a.getWorkers() + " is above "
                     + "gradstream.limits.sync-workers = " + limits.syncWorkers());
         }
-        policy = new AggregationPolicy(a.getMode() == AggregationMode.ASYNC ? AggregationPolicy.Mode.ASYNC
-                : AggregationPolicy.Mode.SYNC, a.getWorkers(), a.getTimeoutMs(), a.getMaxStaleness(),
+        policy = new AggregationPolicy(
+                a.getMode() == AggregationMode.ASYNC ? AggregationPolicy.Mode.ASYNC : AggregationPolicy.Mode.SYNC,
+                a.getWorkers(),
+                a.getTimeoutMs(),
+                a.getMaxStaleness(),
                 limits.workerStepWindow());
         init = spec.getInit();
         if (init.getRule() != InitRule.EXPLICIT && init.getRule() != InitRule.ZEROS) {
@@ -107,8 +111,8 @@ public final class ModelConfig {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
             }
-            mechanism = new GaussianMechanism(SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment),
-                    privacy.noiseMultiplier());
+            mechanism = new GaussianMechanism(
+                    SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment), privacy.noiseMultiplier());
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
     }
@@ -133,8 +137,8 @@ public final class ModelConfig {
      *     null for a model restored from a release before incarnations, whose noise keeps the old key
      * @param limits the bounds the spec must stay within
      */
-    public static ModelConfig of(String modelId, ModelSpec spec, String incarnation, Limits limits,
-            Function<String, String> environment) {
+    public static ModelConfig of(
+            String modelId, ModelSpec spec, String incarnation, Limits limits, Function<String, String> environment) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
@@ -171,8 +175,10 @@ public final class ModelConfig {
 
     /** What the stepper needs for a private step of {@code key}, or null when the model is not private. */
     public ShardPrivacy privacy(ShardKey key) {
-        return privacy == null ? null : new ShardPrivacy(privacy, mechanism,
-                clipThresholds.get(key.tensor())[key.shard()], key, clips, incarnation);
+        return privacy == null
+                ? null
+                : new ShardPrivacy(
+                        privacy, mechanism, clipThresholds.get(key.tensor())[key.shard()], key, clips, incarnation);
     }
 
     /** Contributions clipped so far on this subtask. */
@@ -182,7 +188,8 @@ public final class ModelConfig {
 
     /** The shard that reports model-wide events (the first tensor's shard 0), so each is published once. */
     public boolean isReporter(ShardKey key) {
-        return key.shard() == 0 && key.tensor().equals(tensors.keySet().iterator().next());
+        return key.shard() == 0
+                && key.tensor().equals(tensors.keySet().iterator().next());
     }
 
     public String modelId() {

@@ -15,8 +15,7 @@ import java.util.Map;
  * before anything is allocated, so a CREATE of a billion shards costs nothing but its refusal.
  */
 public final class ModelLayouts {
-    private ModelLayouts() {
-    }
+    private ModelLayouts() {}
 
     /** The layouts of {@code spec} within {@link Limits#DEFAULT}. */
     public static Map<String, TensorLayout> of(ModelSpec spec) {
@@ -38,8 +37,9 @@ public final class ModelLayouts {
             throw new IllegalArgumentException("shardSize must be > 0, got " + shardSize);
         }
         if (shardSize > limits.shardElements()) {
-            throw new IllegalArgumentException("shardSize " + shardSize + " is above gradstream.limits.shard-elements = "
-                    + limits.shardElements() + " (a shard's update must fit one Kafka record)");
+            throw new IllegalArgumentException(
+                    "shardSize " + shardSize + " is above gradstream.limits.shard-elements = " + limits.shardElements()
+                            + " (a shard's update must fit one Kafka record)");
         }
         long shards = 0;
         long elements = 0;
@@ -48,8 +48,8 @@ public final class ModelLayouts {
             long n = 1;
             for (int d : t.getShape()) {
                 if (d <= 0) {
-                    throw new IllegalArgumentException("tensor " + t.getName() + " has a non-positive dimension: "
-                            + t.getShape());
+                    throw new IllegalArgumentException(
+                            "tensor " + t.getName() + " has a non-positive dimension: " + t.getShape());
                 }
                 if (n > limits.modelElements() / d) {
                     n = limits.modelElements() + 1; // refused below; multiplying could overflow

@@ -19,12 +19,10 @@ public final class RejectedRecords {
     /** Longest detail text and original key kept. */
     static final int MAX_TEXT = 4096;
 
-    private RejectedRecords() {
-    }
+    private RejectedRecords() {}
 
     /** Where a refused record was read and what it held. */
-    public record Source(String topic, int partition, long offset, byte[] key, byte[] value) {
-    }
+    public record Source(String topic, int partition, long offset, byte[] key, byte[] value) {}
 
     public static RejectedRecord of(RejectCode code, String detail, Source in, String modelId, Limits limits) {
         byte[] value = in.value() == null ? new byte[0] : in.value();

@@ -17,33 +17,42 @@ public final class ShardOffer {
      * What happened, and the state it happened to (a new one for a shard's first gradient; null when refused before
      * there was one). {@code staleness} is the shard's version minus the contribution's base version.
      */
-    public record Offered(ShardState state, ShardStepper.Outcome outcome, long staleness) {
-    }
+    public record Offered(ShardState state, ShardStepper.Outcome outcome, long staleness) {}
 
-    private ShardOffer() {
-    }
+    private ShardOffer() {}
 
     /**
      * @param state the shard's state, null before its first step or INIT
      * @param fresh a shard at version 0 with the given values (continuing a ledger its key had, see ShardStore)
      */
-    public static Offered offer(ShardState state, GradientAdmission.Contribute c, ModelConfig config,
-            Function<float[], ShardState> fresh) {
+    public static Offered offer(
+            ShardState state, GradientAdmission.Contribute c, ModelConfig config, Function<float[], ShardState> fresh) {
         ShardKey key = c.key();
         if (state == null && config.explicitInit()) {
-            return new Offered(null, new ShardStepper.Rejected(RejectCode.NOT_INITIALIZED, "shard " + key
-                    + " waits for its INIT values"), 0);
+            return new Offered(
+                    null,
+                    new ShardStepper.Rejected(
+                            RejectCode.NOT_INITIALIZED, "shard " + key + " waits for its INIT values"),
+                    0);
         }
-        ShardState s = state != null ? state : fresh.apply(config.initialValues(key,
-                c.contribution().gradient().length));
+        ShardState s = state != null
+                ? state
+                : fresh.apply(config.initialValues(key, c.contribution().gradient().length));
         long staleness = s.version() - c.contribution().baseVersion();
         try {
-            return new Offered(s, ShardStepper.prepare(s, c.contribution(), config.policy(),
-                    config.optimizerAt(s.version()), config.privacy(key)), staleness);
+            return new Offered(
+                    s,
+                    ShardStepper.prepare(
+                            s, c.contribution(), config.policy(), config.optimizerAt(s.version()), config.privacy(key)),
+                    staleness);
         } catch (IllegalStateException e) {
             // A schedule with a fixed length (OneCycleLR's total_steps) has no learning rate past its end.
-            return new Offered(s, new ShardStepper.Rejected(RejectCode.OTHER, "no step " + (s.version() + 1)
-                    + " for model " + key.model() + ": " + e.getMessage()), staleness);
+            return new Offered(
+                    s,
+                    new ShardStepper.Rejected(
+                            RejectCode.OTHER,
+                            "no step " + (s.version() + 1) + " for model " + key.model() + ": " + e.getMessage()),
+                    staleness);
         }
     }
 }

@@ -92,7 +92,10 @@ class ControlLogTest {
     }
 
     private static ModelSpec withTensors(ModelSpec base, int shardSize, TensorSpec... tensors) {
-        return ModelSpec.newBuilder(base).setShardSize(shardSize).setTensors(List.of(tensors)).build();
+        return ModelSpec.newBuilder(base)
+                .setShardSize(shardSize)
+                .setTensors(List.of(tensors))
+                .build();
     }
 
     @Test
@@ -148,17 +151,24 @@ class ControlLogTest {
         ModelSpec huge = withTensors(SPEC, 1, tensor("w", Integer.MAX_VALUE));
         assertThat(invalidCreate(log, huge).detail()).contains("gradstream.limits.model-elements");
         // With room for the elements, the shard count is what refuses it.
-        ControlLog roomy = new ControlLog(withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40),
-                name -> null);
+        ControlLog roomy = new ControlLog(
+                withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40), name -> null);
         assertThat(invalidCreate(roomy, huge).detail()).contains("gradstream.limits.model-shards");
     }
 
     @Test
     void aShardSizeAboveShardElementsIsInvalid() throws Exception {
-        ModelSpec spec = ModelSpec.newBuilder(SPEC).setShardSize(SMALL.shardElements() + 1).build();
+        ModelSpec spec = ModelSpec.newBuilder(SPEC)
+                .setShardSize(SMALL.shardElements() + 1)
+                .build();
         assertThat(invalidCreate(log, spec).detail()).contains("gradstream.limits.shard-elements");
         for (int size : new int[] {0, -1, Integer.MIN_VALUE}) {
-            assertThat(invalidCreate(log, ModelSpec.newBuilder(SPEC).setShardSize(size).build()).detail())
+            assertThat(invalidCreate(
+                                    log,
+                                    ModelSpec.newBuilder(SPEC)
+                                            .setShardSize(size)
+                                            .build())
+                            .detail())
                     .contains("shardSize");
         }
     }
@@ -168,9 +178,13 @@ class ControlLogTest {
         ControlLog defaults = new ControlLog(Limits.DEFAULT, name -> null);
         int max = Integer.MAX_VALUE;
         // 2^32 overflows an int; (2^31 - 1)^3 and 2^93 overflow a long; 2^64 wraps a long to 0.
-        for (TensorSpec t : new TensorSpec[] {tensor("t", 65536, 65536), tensor("t", max, max, max),
-                tensor("t", 1 << 20, 1 << 20, 1 << 24), tensor("t", 1 << 30, 1 << 30, 1 << 30, 8),
-                tensor("t", 1, max, 1, max)}) {
+        for (TensorSpec t : new TensorSpec[] {
+            tensor("t", 65536, 65536),
+            tensor("t", max, max, max),
+            tensor("t", 1 << 20, 1 << 20, 1 << 24),
+            tensor("t", 1 << 30, 1 << 30, 1 << 30, 8),
+            tensor("t", 1, max, 1, max)
+        }) {
             Invalid i = invalidCreate(defaults, withTensors(SPEC, 64, t));
             assertThat(i.detail()).contains("gradstream.limits.model-elements");
         }
@@ -178,10 +192,10 @@ class ControlLogTest {
 
     @Test
     void shapesWhoseProductOverflowsAreInvalidUnderTheLargestModelElements() throws Exception {
-        ControlLog roomy = new ControlLog(withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40),
-                name -> null);
-        Invalid i = invalidCreate(roomy, withTensors(SPEC, Limits.MAX_SHARD_ELEMENTS, tensor("t", 1 << 20, 1 << 20,
-                1 << 24)));
+        ControlLog roomy = new ControlLog(
+                withModelBounds(Limits.DEFAULT, Limits.MAX_SHARD_ELEMENTS, 1 << 16, 1L << 40), name -> null);
+        Invalid i = invalidCreate(
+                roomy, withTensors(SPEC, Limits.MAX_SHARD_ELEMENTS, tensor("t", 1 << 20, 1 << 20, 1 << 24)));
         assertThat(i.detail()).contains("gradstream.limits.model-elements");
     }
 
@@ -191,7 +205,9 @@ class ControlLogTest {
         assertThat(log.read(create("m", withTensors(SPEC, 64, tensor("w", 960), tensor("b", 64))), "c-0@1", models))
                 .isInstanceOf(Created.class);
         Invalid i = invalidCreate(log, withTensors(SPEC, 64, tensor("w", 960), tensor("b", 65)));
-        assertThat(i.detail()).contains("gradstream.limits.model-elements = 1024").contains("tensor b");
+        assertThat(i.detail())
+                .contains("gradstream.limits.model-elements = 1024")
+                .contains("tensor b");
     }
 
     @Test
@@ -204,7 +220,9 @@ class ControlLogTest {
     @Test
     void aPrivacySeedFileThatIsNotARegularFileIsInvalid() throws Exception {
         assumeTrue(Files.exists(Path.of("/dev/zero")), "needs /dev/zero");
-        ModelSpec spec = ModelSpec.newBuilder(SPEC).setPrivacy(privacy().setSeedFile("/dev/zero").build()).build();
+        ModelSpec spec = ModelSpec.newBuilder(SPEC)
+                .setPrivacy(privacy().setSeedFile("/dev/zero").build())
+                .build();
         Invalid i = invalidCreate(log, spec);
         assertThat(i.detail()).contains("/dev/zero").contains("not a regular file");
     }
@@ -213,37 +231,53 @@ class ControlLogTest {
     void aPrivateModelWithARegularSeedFileIsCreated(@TempDir Path dir) throws Exception {
         Path seed = dir.resolve("seed");
         Files.writeString(seed, "0123456789abcdef0123456789abcdef\n");
-        ModelSpec spec = ModelSpec.newBuilder(SPEC).setPrivacy(privacy().setSeedFile(seed.toString()).build())
+        ModelSpec spec = ModelSpec.newBuilder(SPEC)
+                .setPrivacy(privacy().setSeedFile(seed.toString()).build())
                 .build();
         Created c = (Created) log.read(create("m", spec), "control-0@5", models);
         assertThat(c.config().privacy()).isNotNull();
         // A directory is not a regular file either.
-        ModelSpec directory = ModelSpec.newBuilder(SPEC).setPrivacy(privacy().setSeedFile(dir.toString()).build())
+        ModelSpec directory = ModelSpec.newBuilder(SPEC)
+                .setPrivacy(privacy().setSeedFile(dir.toString()).build())
                 .build();
         assertThat(invalidCreate(log, directory).detail()).contains("not a regular file");
     }
 
     private static PrivacySpec.Builder privacy() {
-        return PrivacySpec.newBuilder().setClipNorm(1.0).setNoiseMultiplier(1.2).setDelta(1e-5)
-                .setExpectedPerStep(2.0).setPopulationSize(1000L);
+        return PrivacySpec.newBuilder()
+                .setClipNorm(1.0)
+                .setNoiseMultiplier(1.2)
+                .setDelta(1e-5)
+                .setExpectedPerStep(2.0)
+                .setPopulationSize(1000L);
     }
 
     @Test
     void aCreateWithoutASpecIsInvalid() throws Exception {
-        ControlCommand c = ControlCommand.newBuilder().setModelId("m").setType(CommandType.CREATE).build();
+        ControlCommand c = ControlCommand.newBuilder()
+                .setModelId("m")
+                .setType(CommandType.CREATE)
+                .build();
         Invalid i = invalid(log.read(bytes(c), "control-0@5", models), RejectCode.INVALID_COMMAND);
         assertThat(i.detail()).contains("no spec");
     }
 
     @Test
     void aCreateWithAnInvalidSpecIsInvalid() throws Exception {
-        assertThat(invalidCreate(log, ModelSpec.newBuilder(SPEC).setOptimizer("Nope").build()).detail())
+        assertThat(invalidCreate(
+                                log,
+                                ModelSpec.newBuilder(SPEC).setOptimizer("Nope").build())
+                        .detail())
                 .contains("Unknown optimizer");
-        assertThat(invalidCreate(log, ModelSpec.newBuilder(SPEC).setTensors(List.of()).build()).detail())
+        assertThat(invalidCreate(
+                                log,
+                                ModelSpec.newBuilder(SPEC).setTensors(List.of()).build())
+                        .detail())
                 .contains("no tensors");
         assertThat(invalidCreate(log, withTensors(SPEC, 64, tensor("w", 3, 0))).detail())
                 .contains("non-positive dimension");
-        assertThat(invalidCreate(log, withTensors(SPEC, 64, tensor("w", 3), tensor("w", 4))).detail())
+        assertThat(invalidCreate(log, withTensors(SPEC, 64, tensor("w", 3), tensor("w", 4)))
+                        .detail())
                 .contains("listed twice");
     }
 
@@ -259,8 +293,9 @@ class ControlLogTest {
     @Test
     void commandsOnAnUnknownModelAreInvalid() throws Exception {
         models.with("m", SPEC, "control-0@5");
-        for (CommandType type : new CommandType[] {CommandType.UPDATE_HYPERPARAMETERS, CommandType.PAUSE,
-                CommandType.RESUME, CommandType.DELETE}) {
+        for (CommandType type : new CommandType[] {
+            CommandType.UPDATE_HYPERPARAMETERS, CommandType.PAUSE, CommandType.RESUME, CommandType.DELETE
+        }) {
             Invalid i = invalid(log.read(command("x", type), "control-0@6", models), RejectCode.INVALID_COMMAND);
             assertThat(i.model()).isEqualTo("x");
             assertThat(i.detail()).contains(type.name()).contains("no model 'x'");
@@ -270,24 +305,32 @@ class ControlLogTest {
     @Test
     void commandsOnAnExistingModel() throws Exception {
         models.with("m", SPEC, "control-0@5");
-        assertThat(log.read(command("m", CommandType.PAUSE), "control-0@6", models)).isEqualTo(new Paused("m"));
-        assertThat(log.read(command("m", CommandType.RESUME), "control-0@7", models)).isEqualTo(new Resumed("m"));
-        assertThat(log.read(command("m", CommandType.DELETE), "control-0@8", models)).isEqualTo(new Deleted("m"));
+        assertThat(log.read(command("m", CommandType.PAUSE), "control-0@6", models))
+                .isEqualTo(new Paused("m"));
+        assertThat(log.read(command("m", CommandType.RESUME), "control-0@7", models))
+                .isEqualTo(new Resumed("m"));
+        assertThat(log.read(command("m", CommandType.DELETE), "control-0@8", models))
+                .isEqualTo(new Deleted("m"));
     }
 
     private byte[] update(String model, Map<String, Object> hp) {
-        return bytes(ControlCommand.newBuilder().setModelId(model).setType(CommandType.UPDATE_HYPERPARAMETERS)
-                .setHyperparameters(hp).build());
+        return bytes(ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                .setHyperparameters(hp)
+                .build());
     }
 
     @Test
     void anUpdateWithAnInvalidValueIsInvalid() throws Exception {
         models.with("m", SPEC, "control-0@5");
-        for (Map<String, Object> hp : List.<Map<String, Object>>of(Map.of("lr", -1.0), Map.of("momentum", -0.5),
-                Map.of("lr", Double.NaN))) {
+        for (Map<String, Object> hp :
+                List.<Map<String, Object>>of(Map.of("lr", -1.0), Map.of("momentum", -0.5), Map.of("lr", Double.NaN))) {
             Invalid i = invalid(log.read(update("m", hp), "control-0@6", models), RejectCode.INVALID_COMMAND);
             assertThat(i.model()).isEqualTo("m");
-            assertThat(i.detail()).startsWith("UPDATE_HYPERPARAMETERS m:").contains(hp.keySet().iterator().next());
+            assertThat(i.detail())
+                    .startsWith("UPDATE_HYPERPARAMETERS m:")
+                    .contains(hp.keySet().iterator().next());
         }
         // The model's spec is unchanged.
         assertThat(models.spec("m")).isEqualTo(SPEC);
@@ -300,8 +343,11 @@ class ControlLogTest {
         assertThat(change).isInstanceOf(Updated.class);
         Updated u = (Updated) change;
         assertThat(u.model()).isEqualTo("m");
-        assertThat(u.spec().getHyperparameters()).containsEntry("lr", 0.5).containsEntry("momentum", 0.9)
-                .containsEntry("weight_decay", 0.01).hasSize(3);
+        assertThat(u.spec().getHyperparameters())
+                .containsEntry("lr", 0.5)
+                .containsEntry("momentum", 0.9)
+                .containsEntry("weight_decay", 0.01)
+                .hasSize(3);
         assertThat(u.spec().getTensors()).isEqualTo(SPEC.getTensors());
         assertThat(u.config().incarnation()).isEqualTo("control-0@5");
         assertThat(u.config().optimizerAt(0).learningRate()).isEqualTo(0.5);
@@ -317,10 +363,15 @@ class ControlLogTest {
     @Test
     void anUpdateWithANewScheduleReplacesIt() throws Exception {
         models.with("m", SPEC, "control-0@5");
-        ScheduleSpec step = ScheduleSpec.newBuilder().setName("StepLR")
-                .setHyperparameters(Map.of("step_size", 2.0, "gamma", 0.5)).build();
-        byte[] cmd = bytes(ControlCommand.newBuilder().setModelId("m").setType(CommandType.UPDATE_HYPERPARAMETERS)
-                .setLrSchedule(step).build());
+        ScheduleSpec step = ScheduleSpec.newBuilder()
+                .setName("StepLR")
+                .setHyperparameters(Map.of("step_size", 2.0, "gamma", 0.5))
+                .build();
+        byte[] cmd = bytes(ControlCommand.newBuilder()
+                .setModelId("m")
+                .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                .setLrSchedule(step)
+                .build());
         Updated u = (Updated) log.read(cmd, "control-0@6", models);
         assertThat(u.spec().getLrSchedule()).isEqualTo(step);
         assertThat(u.config().optimizerAt(0).learningRate()).isEqualTo(0.1);
@@ -358,13 +409,14 @@ class ControlLogTest {
             tensors[i] = tensor("t" + i, 1); // 2 items each: the tensor and its dimension
         }
         byte[] many = create("m", withTensors(SPEC, 1, tensors));
-        Invalid i = invalid(new ControlLog(limits, name -> null).read(many, "control-0@7", models),
-                RejectCode.TOO_LARGE);
+        Invalid i =
+                invalid(new ControlLog(limits, name -> null).read(many, "control-0@7", models), RejectCode.TOO_LARGE);
         assertThat(i.model()).isNull();
         assertThat(i.detail()).contains("4224").contains("gradstream.limits.model-shards");
         // Where the limits allow 2200 shards, the same command is a model.
         Limits roomy = withModelBounds(limits, 64, 4096, 1 << 20);
-        assertThat(new ControlLog(roomy, name -> null).read(many, "control-0@7", models)).isInstanceOf(Created.class);
+        assertThat(new ControlLog(roomy, name -> null).read(many, "control-0@7", models))
+                .isInstanceOf(Created.class);
     }
 
     @Test
@@ -372,19 +424,26 @@ class ControlLogTest {
         models.with("m", SPEC, "control-0@1");
         byte[] delete = command("m", CommandType.DELETE);
         for (String key : new String[] {"x", "", "m ", "M", "m/w/0"}) {
-            Invalid i = invalid(log.read(key.getBytes(java.nio.charset.StandardCharsets.UTF_8), delete,
-                    "control-0@8", models), RejectCode.INVALID_COMMAND);
+            Invalid i = invalid(
+                    log.read(key.getBytes(java.nio.charset.StandardCharsets.UTF_8), delete, "control-0@8", models),
+                    RejectCode.INVALID_COMMAND);
             assertThat(i.model()).isNull();
             assertThat(i.detail()).contains("record key").contains("model id");
         }
         invalid(log.read(null, delete, "control-0@8", models), RejectCode.INVALID_COMMAND);
-        invalid(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), create("n", SPEC), "control-0@8",
-                models), RejectCode.INVALID_COMMAND);
+        invalid(
+                log.read(
+                        "m".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        create("n", SPEC),
+                        "control-0@8",
+                        models),
+                RejectCode.INVALID_COMMAND);
         assertThat(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), delete, "control-0@8", models))
                 .isInstanceOf(Deleted.class);
         // Undecodable records keep their reason: the key is only compared with a command that was read.
-        invalid(log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[] {1}, "control-0@8",
-                models), RejectCode.UNDECODABLE);
+        invalid(
+                log.read("m".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[] {1}, "control-0@8", models),
+                RejectCode.UNDECODABLE);
     }
 
     @Test

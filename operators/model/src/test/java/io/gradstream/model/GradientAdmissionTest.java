@@ -42,10 +42,11 @@ import org.junit.jupiter.api.Test;
 class GradientAdmissionTest {
 
     /** Tensor w [10, 10] in shards of 64 (lengths 64 and 36) and tensor b [3]. */
-    private static final ModelConfig ZEROS = ModelConfig.of("m", spec(InitRule.ZEROS, 64, tensor("w", 10, 10),
-            tensor("b", 3)), "control-0@0", SMALL, name -> null);
-    private static final ModelConfig EXPLICIT = ModelConfig.of("m", spec(InitRule.EXPLICIT, 64, tensor("w", 10, 10),
-            tensor("b", 3)), "control-0@1", SMALL, name -> null);
+    private static final ModelConfig ZEROS = ModelConfig.of(
+            "m", spec(InitRule.ZEROS, 64, tensor("w", 10, 10), tensor("b", 3)), "control-0@0", SMALL, name -> null);
+
+    private static final ModelConfig EXPLICIT = ModelConfig.of(
+            "m", spec(InitRule.EXPLICIT, 64, tensor("w", 10, 10), tensor("b", 3)), "control-0@1", SMALL, name -> null);
 
     private final GradientAdmission admission = new GradientAdmission(SMALL);
 
@@ -106,7 +107,8 @@ class GradientAdmissionTest {
         GradientBatch padded = null;
         for (int extra = room - 8; extra <= room; extra++) { // the bytes length varint may grow by a byte
             byte[] data = new byte[64 * 4 + extra];
-            GradientBatch candidate = gradient("m", "w", 0, payload(Encoding.FP32, 64, data)).build();
+            GradientBatch candidate =
+                    gradient("m", "w", 0, payload(Encoding.FP32, 64, data)).build();
             if (bytes(candidate).length == SMALL.recordBytes()) {
                 padded = candidate;
             }
@@ -182,9 +184,11 @@ class GradientAdmissionTest {
 
     @Test
     void namesWithSlashesOrControlCharactersAreRefused() {
-        for (String[] names : new String[][] {{"a/b", "w"}, {"m", "w/x"}, {"m\u0000", "w"}, {"m", "w\n"},
-                {"m", "\u007f"}, {"", "w"}, {"m", ""}}) {
-            GradientBatch b = gradient(names[0], names[1], 0, fp32(new float[64])).build();
+        for (String[] names : new String[][] {
+            {"a/b", "w"}, {"m", "w/x"}, {"m\u0000", "w"}, {"m", "w\n"}, {"m", "\u007f"}, {"", "w"}, {"m", ""}
+        }) {
+            GradientBatch b =
+                    gradient(names[0], names[1], 0, fp32(new float[64])).build();
             Refused r = refused(decode(b), RejectCode.OTHER);
             assertThat(r.detail()).containsAnyOf("must not contain '/' or control characters", "must not be empty");
         }
@@ -194,10 +198,11 @@ class GradientAdmissionTest {
     void namesLongerThanNameLengthAreRefused() {
         String longest = "x".repeat(SMALL.nameLength());
         String tooLong = longest + "x";
-        assertThat(decode(gradient(longest, longest, 0, fp32(new float[64])).build())).isInstanceOf(Parsed.class);
+        assertThat(decode(gradient(longest, longest, 0, fp32(new float[64])).build()))
+                .isInstanceOf(Parsed.class);
         for (String[] names : new String[][] {{tooLong, "w"}, {"m", tooLong}}) {
-            Refused r = refused(decode(gradient(names[0], names[1], 0, fp32(new float[64])).build()),
-                    RejectCode.OTHER);
+            Refused r = refused(
+                    decode(gradient(names[0], names[1], 0, fp32(new float[64])).build()), RejectCode.OTHER);
             assertThat(r.detail()).contains("gradstream.limits.name-length = " + SMALL.nameLength());
         }
     }
@@ -210,10 +215,15 @@ class GradientAdmissionTest {
     @Test
     void anEmptyOrTooLongWorkerIdIsRefused() {
         String longest = "x".repeat(SMALL.nameLength());
-        assertThat(decode(gradient("m", "w", 0, fp32(new float[64])).setWorkerId(longest).build()))
+        assertThat(decode(gradient("m", "w", 0, fp32(new float[64]))
+                        .setWorkerId(longest)
+                        .build()))
                 .isInstanceOf(Parsed.class);
         for (String worker : new String[] {"", longest + "x"}) {
-            Refused r = refused(decode(gradient("m", "w", 0, fp32(new float[64])).setWorkerId(worker).build()),
+            Refused r = refused(
+                    decode(gradient("m", "w", 0, fp32(new float[64]))
+                            .setWorkerId(worker)
+                            .build()),
                     RejectCode.OTHER);
             assertThat(r.detail()).contains("workerId").contains("gradstream.limits.name-length");
             assertThat(r.model()).isEqualTo("m");
@@ -222,16 +232,23 @@ class GradientAdmissionTest {
 
     @Test
     void numExamplesAboveTheLimitIsAnInvalidExampleCount() {
-        GradientBatch atLimit = gradient("m", "w", 0, fp32(new float[64])).setNumExamples(SMALL.examples()).build();
+        GradientBatch atLimit = gradient("m", "w", 0, fp32(new float[64]))
+                .setNumExamples(SMALL.examples())
+                .build();
         assertThat(decode(atLimit)).isInstanceOf(Parsed.class);
         for (long n : new long[] {SMALL.examples() + 1, Long.MAX_VALUE}) {
-            Refused r = refused(decode(gradient("m", "w", 0, fp32(new float[64])).setNumExamples(n).build()),
+            Refused r = refused(
+                    decode(gradient("m", "w", 0, fp32(new float[64]))
+                            .setNumExamples(n)
+                            .build()),
                     RejectCode.INVALID_EXAMPLE_COUNT);
             assertThat(r.detail()).contains(String.valueOf(n)).contains("gradstream.limits.examples");
             assertThat(r.model()).isEqualTo("m");
         }
         // The lower bound depends on the model's privacy unit (0 is valid for EXAMPLE), so the stepper checks it.
-        assertThat(decode(gradient("m", "w", 0, fp32(new float[64])).setNumExamples(0).build()))
+        assertThat(decode(gradient("m", "w", 0, fp32(new float[64]))
+                        .setNumExamples(0)
+                        .build()))
                 .isInstanceOf(Parsed.class);
     }
 
@@ -239,20 +256,21 @@ class GradientAdmissionTest {
 
     @Test
     void anUnknownTensorIsRefused() {
-        Refused r = refused(admit(gradient("m", "x", 0, fp32(new float[64])).build(), ZEROS),
-                RejectCode.UNKNOWN_TENSOR);
+        Refused r =
+                refused(admit(gradient("m", "x", 0, fp32(new float[64])).build(), ZEROS), RejectCode.UNKNOWN_TENSOR);
         assertThat(r.detail()).contains("'x'").contains("w").contains("b");
         assertThat(r.model()).isEqualTo("m");
     }
 
     @Test
     void aShardOutOfRangeIsRefused() {
-        assertThat(admit(gradient("m", "w", 1, fp32(new float[36])).build(), ZEROS)).isInstanceOf(Contribute.class);
-        Refused r = refused(admit(gradient("m", "w", 2, fp32(new float[36])).build(), ZEROS),
-                RejectCode.UNKNOWN_SHARD);
+        assertThat(admit(gradient("m", "w", 1, fp32(new float[36])).build(), ZEROS))
+                .isInstanceOf(Contribute.class);
+        Refused r = refused(admit(gradient("m", "w", 2, fp32(new float[36])).build(), ZEROS), RejectCode.UNKNOWN_SHARD);
         assertThat(r.detail()).contains("0..1");
         refused(admit(gradient("m", "b", 1, fp32(new float[3])).build(), ZEROS), RejectCode.UNKNOWN_SHARD);
-        refused(admit(gradient("m", "w", Integer.MAX_VALUE, fp32(new float[1])).build(), ZEROS),
+        refused(
+                admit(gradient("m", "w", Integer.MAX_VALUE, fp32(new float[1])).build(), ZEROS),
                 RejectCode.UNKNOWN_SHARD);
     }
 
@@ -271,7 +289,9 @@ class GradientAdmissionTest {
 
     @Test
     void initForAModelWithAnInitRuleIsAlreadyInitialized() {
-        GradientBatch init = gradient("m", "b", 0, fp32(1f, 2f, 3f)).setKind(GradientKind.INIT).build();
+        GradientBatch init = gradient("m", "b", 0, fp32(1f, 2f, 3f))
+                .setKind(GradientKind.INIT)
+                .build();
         Refused r = refused(admit(init, ZEROS), RejectCode.ALREADY_INITIALIZED);
         assertThat(r.detail()).contains("ZEROS").contains("EXPLICIT");
         assertThat(r.model()).isEqualTo("m");
@@ -280,7 +300,9 @@ class GradientAdmissionTest {
     @Test
     void initWithNonFiniteValuesIsRefused() {
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
-            GradientBatch init = gradient("m", "b", 0, fp32(1f, bad, 3f)).setKind(GradientKind.INIT).build();
+            GradientBatch init = gradient("m", "b", 0, fp32(1f, bad, 3f))
+                    .setKind(GradientKind.INIT)
+                    .build();
             Refused r = refused(admit(init, EXPLICIT), RejectCode.NON_FINITE);
             assertThat(r.detail()).contains("element 1");
         }
@@ -289,7 +311,8 @@ class GradientAdmissionTest {
     @Test
     void aValidInitOfAnExplicitModelInitializesWithItsValues() {
         float[] values = range(64, 0.125f);
-        GradientBatch init = gradient("m", "w", 0, fp32(values)).setKind(GradientKind.INIT).build();
+        GradientBatch init =
+                gradient("m", "w", 0, fp32(values)).setKind(GradientKind.INIT).build();
         Admission a = admit(init, EXPLICIT);
         assertThat(a).isInstanceOf(Initialize.class);
         Initialize i = (Initialize) a;
@@ -306,13 +329,18 @@ class GradientAdmissionTest {
     @Test
     void aPayloadWithTrailingBytesIsUndecodable() {
         byte[] data = Arrays.copyOf(PayloadCodecs.fp32().encode(new float[] {1f, 2f, 3f}), 13);
-        Refused r = refused(admit(gradient("m", "b", 0, payload(Encoding.FP32, 3, data)).build(), ZEROS),
-                RejectCode.UNDECODABLE);
+        Refused r = refused(
+                admit(gradient("m", "b", 0, payload(Encoding.FP32, 3, data)).build(), ZEROS), RejectCode.UNDECODABLE);
         assertThat(r.detail()).contains("trailing");
         assertThat(r.model()).isEqualTo("m");
         // The same for an INIT of an EXPLICIT model.
-        refused(admit(gradient("m", "b", 0, payload(Encoding.FP32, 3, data)).setKind(GradientKind.INIT).build(),
-                EXPLICIT), RejectCode.UNDECODABLE);
+        refused(
+                admit(
+                        gradient("m", "b", 0, payload(Encoding.FP32, 3, data))
+                                .setKind(GradientKind.INIT)
+                                .build(),
+                        EXPLICIT),
+                RejectCode.UNDECODABLE);
     }
 
     @Test
@@ -323,12 +351,17 @@ class GradientAdmissionTest {
             refused(admit(gradient("m", "b", 0, cut).build(), ZEROS), RejectCode.UNDECODABLE);
         }
         byte[] half = PayloadCodecs.fp16().encode(new float[64]);
-        refused(admit(gradient("m", "w", 0, payload(Encoding.FP16, 64, Arrays.copyOf(half, 127))).build(), ZEROS),
+        refused(
+                admit(
+                        gradient("m", "w", 0, payload(Encoding.FP16, 64, Arrays.copyOf(half, 127)))
+                                .build(),
+                        ZEROS),
                 RejectCode.UNDECODABLE);
     }
 
     private static byte[] topk(int count, int[] indices, float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(4 + 4 * indices.length + 4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b =
+                ByteBuffer.allocate(4 + 4 * indices.length + 4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(count);
         for (int i : indices) {
             b.putInt(i);
@@ -397,7 +430,10 @@ class GradientAdmissionTest {
     @Test
     void hostileInt8BlockPayloadsAreUndecodable() {
         byte[] valid = PayloadCodecs.int8Block().encode(range(64, 0.5f));
-        assertThat(admit(gradient("m", "w", 0, payload(Encoding.INT8_BLOCK, 64, valid)).build(), ZEROS))
+        assertThat(admit(
+                        gradient("m", "w", 0, payload(Encoding.INT8_BLOCK, 64, valid))
+                                .build(),
+                        ZEROS))
                 .isInstanceOf(Contribute.class);
         byte[] minus128 = valid.clone();
         minus128[4] = Byte.MIN_VALUE;
@@ -406,7 +442,11 @@ class GradientAdmissionTest {
         byte[] negativeScale = valid.clone();
         ByteBuffer.wrap(negativeScale).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, -1f);
         for (byte[] data : new byte[][] {minus128, nanScale, negativeScale}) {
-            refused(admit(gradient("m", "w", 0, payload(Encoding.INT8_BLOCK, 64, data)).build(), ZEROS),
+            refused(
+                    admit(
+                            gradient("m", "w", 0, payload(Encoding.INT8_BLOCK, 64, data))
+                                    .build(),
+                            ZEROS),
                     RejectCode.UNDECODABLE);
         }
     }
@@ -421,8 +461,14 @@ class GradientAdmissionTest {
         values[0] = Float.MIN_VALUE;
         values[1] = -0f;
         values[2] = Float.MAX_VALUE;
-        GradientBatch b = gradient("m", "w", 0, fp32(values)).setWorkerId("worker-9").setWorkerStep(11)
-                .setBaseVersion(4).setNumExamples(100).setLoss(1.5).setPublishedAtMs(99).build();
+        GradientBatch b = gradient("m", "w", 0, fp32(values))
+                .setWorkerId("worker-9")
+                .setWorkerStep(11)
+                .setBaseVersion(4)
+                .setNumExamples(100)
+                .setLoss(1.5)
+                .setPublishedAtMs(99)
+                .build();
         Admission a = admit(b, ZEROS);
         assertThat(a).isInstanceOf(Contribute.class);
         Contribute c = (Contribute) a;
@@ -438,14 +484,16 @@ class GradientAdmissionTest {
         assertThat(contribution.publishedAtMs()).isEqualTo(99);
         // Bit for bit, -0 included.
         for (int i = 0; i < values.length; i++) {
-            assertThat(Float.floatToRawIntBits(contribution.gradient()[i])).as("element %d", i)
+            assertThat(Float.floatToRawIntBits(contribution.gradient()[i]))
+                    .as("element %d", i)
                     .isEqualTo(Float.floatToRawIntBits(values[i]));
         }
     }
 
     @Test
     void aGradientWithoutALossHasNaN() {
-        Contribute c = (Contribute) admit(gradient("m", "b", 0, fp32(1f, 2f, 3f)).setLoss(null).build(), ZEROS);
+        Contribute c = (Contribute)
+                admit(gradient("m", "b", 0, fp32(1f, 2f, 3f)).setLoss(null).build(), ZEROS);
         assertThat(c.contribution().loss()).isNaN();
     }
 
@@ -473,14 +521,16 @@ class GradientAdmissionTest {
         // Exactly representable in binary16: decoded exactly.
         float[] exact = {0.5f, -1.25f, 3f, 0f, 1024f, -0.0078125f, 65504f, -2.5f};
         byte[] data = PayloadCodecs.fp16().encode(Arrays.copyOf(exact, 64));
-        Contribute c = (Contribute) admit(gradient("m", "w", 0, payload(Encoding.FP16, 64, data)).build(), ZEROS);
+        Contribute c = (Contribute) admit(
+                gradient("m", "w", 0, payload(Encoding.FP16, 64, data)).build(), ZEROS);
         assertThat(c.contribution().gradient()).containsExactly(Arrays.copyOf(exact, 64));
         assertThat(c.payloadBytes()).isEqualTo(128);
 
         // Others within half an ulp of binary16 (11 significant bits).
         float[] values = randomValues(5, 64);
         data = PayloadCodecs.fp16().encode(values);
-        c = (Contribute) admit(gradient("m", "w", 0, payload(Encoding.FP16, 64, data)).build(), ZEROS);
+        c = (Contribute) admit(
+                gradient("m", "w", 0, payload(Encoding.FP16, 64, data)).build(), ZEROS);
         for (int i = 0; i < values.length; i++) {
             assertThat(c.contribution().gradient()[i]).isCloseTo(values[i], within(Math.abs(values[i]) * 0x1p-11f));
         }
@@ -490,13 +540,15 @@ class GradientAdmissionTest {
     void aValidBf16GradientDecodesToTheSentValues() {
         float[] exact = {0.5f, -1.25f, 3f, 0f, 1024f, -0.0078125f, 0x1p100f, -0x1p-100f};
         byte[] data = PayloadCodecs.bf16().encode(Arrays.copyOf(exact, 64));
-        Contribute c = (Contribute) admit(gradient("m", "w", 0, payload(Encoding.BF16, 64, data)).build(), ZEROS);
+        Contribute c = (Contribute) admit(
+                gradient("m", "w", 0, payload(Encoding.BF16, 64, data)).build(), ZEROS);
         assertThat(c.contribution().gradient()).containsExactly(Arrays.copyOf(exact, 64));
 
         // Others within half an ulp of bfloat16 (8 significant bits).
         float[] values = randomValues(6, 64);
         data = PayloadCodecs.bf16().encode(values);
-        c = (Contribute) admit(gradient("m", "w", 0, payload(Encoding.BF16, 64, data)).build(), ZEROS);
+        c = (Contribute) admit(
+                gradient("m", "w", 0, payload(Encoding.BF16, 64, data)).build(), ZEROS);
         for (int i = 0; i < values.length; i++) {
             assertThat(c.contribution().gradient()[i]).isCloseTo(values[i], within(Math.abs(values[i]) * 0x1p-8f));
         }

@@ -21,42 +21,186 @@ class LimitsTest {
     /** For each configuration key, the default limits with that one value replaced. */
     private static Map<String, LongFunction<Limits>> withOne() {
         Map<String, LongFunction<Limits>> m = new LinkedHashMap<>();
-        m.put("record-bytes", v -> new Limits((int) v, D.rejectedValueBytes(), D.shardElements(), D.modelShards(),
-                D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("rejected-value-bytes", v -> new Limits(D.recordBytes(), (int) v, D.shardElements(), D.modelShards(),
-                D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("shard-elements", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), (int) v, D.modelShards(),
-                D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("model-shards", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(), (int) v,
-                D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("model-elements", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), v, D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("models", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(), D.modelShards(),
-                D.modelElements(), (int) v, D.syncWorkers(), D.examples(), D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("sync-workers", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), D.modelElements(), D.models(), (int) v, D.examples(), D.workerStepWindow(),
-                D.nameLength(), D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("examples", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(), D.modelShards(),
-                D.modelElements(), D.models(), D.syncWorkers(), v, D.workerStepWindow(), D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("worker-step-window", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), D.modelElements(), D.models(), D.syncWorkers(), D.examples(), v, D.nameLength(),
-                D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("name-length", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(),
-                (int) v, D.waitingBytesPerShard(), D.waitingBytes()));
-        m.put("waiting-bytes-per-shard", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(),
-                D.nameLength(), v, D.waitingBytes()));
-        m.put("waiting-bytes", v -> new Limits(D.recordBytes(), D.rejectedValueBytes(), D.shardElements(),
-                D.modelShards(), D.modelElements(), D.models(), D.syncWorkers(), D.examples(), D.workerStepWindow(),
-                D.nameLength(), D.waitingBytesPerShard(), v));
+        m.put(
+                "record-bytes",
+                v -> new Limits(
+                        (int) v,
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "rejected-value-bytes",
+                v -> new Limits(
+                        D.recordBytes(),
+                        (int) v,
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "shard-elements",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        (int) v,
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "model-shards",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        (int) v,
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "model-elements",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        v,
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "models",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        (int) v,
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "sync-workers",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        (int) v,
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "examples",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        v,
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "worker-step-window",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        v,
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "name-length",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        (int) v,
+                        D.waitingBytesPerShard(),
+                        D.waitingBytes()));
+        m.put(
+                "waiting-bytes-per-shard",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        v,
+                        D.waitingBytes()));
+        m.put(
+                "waiting-bytes",
+                v -> new Limits(
+                        D.recordBytes(),
+                        D.rejectedValueBytes(),
+                        D.shardElements(),
+                        D.modelShards(),
+                        D.modelElements(),
+                        D.models(),
+                        D.syncWorkers(),
+                        D.examples(),
+                        D.workerStepWindow(),
+                        D.nameLength(),
+                        D.waitingBytesPerShard(),
+                        v));
         return m;
     }
 
@@ -66,7 +210,8 @@ class LimitsTest {
         assertThat(all).hasSize(Limits.class.getRecordComponents().length);
         all.forEach((key, limits) -> {
             for (long bad : new long[] {0, -1, Integer.MIN_VALUE}) {
-                assertThatThrownBy(() -> limits.apply(bad)).as(key + " = " + bad)
+                assertThatThrownBy(() -> limits.apply(bad))
+                        .as(key + " = " + bad)
                         .isInstanceOf(IllegalArgumentException.class)
                         .hasMessage("gradstream.limits." + key + " must be > 0, got " + bad);
             }
@@ -101,9 +246,10 @@ class LimitsTest {
         LongFunction<Limits> limits = withOne().get("shard-elements");
         assertThat(limits.apply(Limits.MAX_SHARD_ELEMENTS).shardElements()).isEqualTo(Limits.MAX_SHARD_ELEMENTS);
         for (long bad : new long[] {Limits.MAX_SHARD_ELEMENTS + 1L, Integer.MAX_VALUE}) {
-            assertThatThrownBy(() -> limits.apply(bad)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("gradstream.limits.shard-elements must be at most "
-                            + Limits.MAX_SHARD_ELEMENTS)
+            assertThatThrownBy(() -> limits.apply(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(
+                            "gradstream.limits.shard-elements must be at most " + Limits.MAX_SHARD_ELEMENTS)
                     .hasMessageContaining("got " + bad);
         }
     }
@@ -114,7 +260,8 @@ class LimitsTest {
         int largest = Limits.MAX_REQUEST_BYTES - Limits.UPDATE_OVERHEAD_BYTES;
         assertThat(limits.apply(largest).rejectedValueBytes()).isEqualTo(largest);
         for (long bad : new long[] {largest + 1L, Limits.MAX_REQUEST_BYTES, Integer.MAX_VALUE}) {
-            assertThatThrownBy(() -> limits.apply(bad)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> limits.apply(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("gradstream.limits.rejected-value-bytes")
                     .hasMessageContaining("at most " + largest)
                     .hasMessageContaining("got " + bad);
@@ -125,7 +272,8 @@ class LimitsTest {
     void modelElementsAreAtMostTwoToTheForty() {
         LongFunction<Limits> limits = withOne().get("model-elements");
         assertThat(limits.apply(1L << 40).modelElements()).isEqualTo(1L << 40);
-        assertThatThrownBy(() -> limits.apply((1L << 40) + 1)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> limits.apply((1L << 40) + 1))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("gradstream.limits.model-elements must be at most 2^40");
         assertThatThrownBy(() -> limits.apply(Long.MAX_VALUE)).hasMessageContaining("gradstream.limits.model-elements");
     }

@@ -26,8 +26,8 @@ class ModelLayoutsTest {
 
     @Test
     void aNormalSpecIsCutInShards() {
-        Map<String, TensorLayout> layouts = ModelLayouts.of(model(64, tensor("w", 10, 10), tensor("b", 3),
-                tensor("e", 4, 8, 2)), SMALL);
+        Map<String, TensorLayout> layouts =
+                ModelLayouts.of(model(64, tensor("w", 10, 10), tensor("b", 3), tensor("e", 4, 8, 2)), SMALL);
         assertThat(layouts).containsOnlyKeys("w", "b", "e");
         assertThat(layouts.keySet()).containsExactly("w", "b", "e"); // the spec's order
 
@@ -69,9 +69,10 @@ class ModelLayoutsTest {
     @Test
     void limitsAreInclusive() {
         // 1024 elements in 16 shards of 64: every bound of SMALL reached exactly.
-        Map<String, TensorLayout> layouts = ModelLayouts.of(model(SMALL.shardElements(), tensor("w", 960),
-                tensor("x".repeat(SMALL.nameLength()), 64)), SMALL);
-        assertThat(layouts.values().stream().mapToInt(TensorLayout::shardCount).sum()).isEqualTo(SMALL.modelShards());
+        Map<String, TensorLayout> layouts = ModelLayouts.of(
+                model(SMALL.shardElements(), tensor("w", 960), tensor("x".repeat(SMALL.nameLength()), 64)), SMALL);
+        assertThat(layouts.values().stream().mapToInt(TensorLayout::shardCount).sum())
+                .isEqualTo(SMALL.modelShards());
         assertThat(layouts.values().stream().mapToLong(TensorLayout::elements).sum())
                 .isEqualTo(SMALL.modelElements());
     }
@@ -118,8 +119,11 @@ class ModelLayoutsTest {
     @Test
     void shapesWhoseProductOverflowsAreRefusedUnderTheDefaultLimits() {
         int max = Integer.MAX_VALUE;
-        for (TensorSpec t : List.of(tensor("t", 65536, 65536), tensor("t", max, max, max),
-                tensor("t", 1 << 20, 1 << 20, 1 << 24), tensor("t", 1 << 30, 1 << 30, 1 << 30, 8))) {
+        for (TensorSpec t : List.of(
+                tensor("t", 65536, 65536),
+                tensor("t", max, max, max),
+                tensor("t", 1 << 20, 1 << 20, 1 << 24),
+                tensor("t", 1 << 30, 1 << 30, 1 << 30, 8))) {
             assertThatThrownBy(() -> ModelLayouts.of(model(65536, t)))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("gradstream.limits.model-elements");
@@ -133,8 +137,9 @@ class ModelLayoutsTest {
         assertThatThrownBy(() -> ModelLayouts.of(model(shardSize, tensor("t", 1 << 20, 1 << 20, 1 << 24)), roomy))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("gradstream.limits.model-elements");
-        assertThatThrownBy(() -> ModelLayouts.of(model(shardSize, tensor("t", 1 << 20, 1 << 20, (1 << 23) + 1),
-                tensor("u", 1 << 30, 1 << 10)), roomy))
+        assertThatThrownBy(() -> ModelLayouts.of(
+                        model(shardSize, tensor("t", 1 << 20, 1 << 20, (1 << 23) + 1), tensor("u", 1 << 30, 1 << 10)),
+                        roomy))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("gradstream.limits.model-elements");
     }
@@ -169,8 +174,14 @@ class ModelLayoutsTest {
     @Test
     void clipThresholdsSplitTheClipNormOverEveryShard() {
         ModelSpec spec = ModelSpec.newBuilder(model(64, tensor("w", 10, 10), tensor("b", 3)))
-                .setPrivacy(PrivacySpec.newBuilder().setClipNorm(2.0).setNoiseMultiplier(1.0).setDelta(1e-5)
-                        .setExpectedPerStep(2.0).setPopulationSize(1000L).setSeedEnv("SEED").build())
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(2.0)
+                        .setNoiseMultiplier(1.0)
+                        .setDelta(1e-5)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setSeedEnv("SEED")
+                        .build())
                 .build();
         Map<String, double[]> c = ModelLayouts.clipThresholds(spec);
         assertThat(c).containsOnlyKeys("w", "b");

@@ -32,18 +32,30 @@ final class ModelRecords {
      */
     static final Limits SMALL = new Limits(4096, 1024, 64, 16, 1024, 4, 8, 100, 1000, 16, 1 << 16, 1 << 20);
 
-    private ModelRecords() {
-    }
+    private ModelRecords() {}
 
     /** The limits of {@code base} with other model bounds. */
     static Limits withModelBounds(Limits base, int shardElements, int modelShards, long modelElements) {
-        return new Limits(base.recordBytes(), base.rejectedValueBytes(), shardElements, modelShards, modelElements,
-                base.models(), base.syncWorkers(), base.examples(), base.workerStepWindow(), base.nameLength(),
-                base.waitingBytesPerShard(), base.waitingBytes());
+        return new Limits(
+                base.recordBytes(),
+                base.rejectedValueBytes(),
+                shardElements,
+                modelShards,
+                modelElements,
+                base.models(),
+                base.syncWorkers(),
+                base.examples(),
+                base.workerStepWindow(),
+                base.nameLength(),
+                base.waitingBytesPerShard(),
+                base.waitingBytes());
     }
 
     static TensorSpec tensor(String name, int... shape) {
-        return TensorSpec.newBuilder().setName(name).setShape(Arrays.stream(shape).boxed().toList()).build();
+        return TensorSpec.newBuilder()
+                .setName(name)
+                .setShape(Arrays.stream(shape).boxed().toList())
+                .build();
     }
 
     /** An SGD model (lr 0.1, weight_decay 0.01) with SYNC aggregation of one worker and FP32 output. */
@@ -56,20 +68,35 @@ final class ModelRecords {
                 .setShardSize(shardSize)
                 .setOptimizer("SGD")
                 .setHyperparameters(hp)
-                .setAggregation(AggregationSpec.newBuilder().setMode(AggregationMode.SYNC).setWorkers(1).build())
+                .setAggregation(AggregationSpec.newBuilder()
+                        .setMode(AggregationMode.SYNC)
+                        .setWorkers(1)
+                        .build())
                 .setInit(InitSpec.newBuilder().setRule(init).build())
                 .setOutputEncoding(Encoding.FP32)
                 .build();
     }
 
     static GradientBatch.Builder gradient(String model, String tensor, int shard, TensorPayload payload) {
-        return GradientBatch.newBuilder().setModelId(model).setTensor(tensor).setShard(shard).setWorkerId("worker-1")
-                .setWorkerStep(7).setBaseVersion(3).setNumExamples(5).setLoss(0.25).setPublishedAtMs(1234)
-                .setKind(GradientKind.GRADIENT).setPayload(payload);
+        return GradientBatch.newBuilder()
+                .setModelId(model)
+                .setTensor(tensor)
+                .setShard(shard)
+                .setWorkerId("worker-1")
+                .setWorkerStep(7)
+                .setBaseVersion(3)
+                .setNumExamples(5)
+                .setLoss(0.25)
+                .setPublishedAtMs(1234)
+                .setKind(GradientKind.GRADIENT)
+                .setPayload(payload);
     }
 
     static TensorPayload fp32(float... values) {
-        return new TensorPayload(Encoding.FP32, values.length, ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
+        return new TensorPayload(
+                Encoding.FP32,
+                values.length,
+                ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
     }
 
     static TensorPayload payload(Encoding encoding, int elementCount, byte[] data) {
@@ -89,7 +116,11 @@ final class ModelRecords {
     }
 
     static byte[] create(String model, ModelSpec spec) {
-        return bytes(ControlCommand.newBuilder().setModelId(model).setType(CommandType.CREATE).setSpec(spec).build());
+        return bytes(ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
+                .build());
     }
 
     static byte[] command(String model, CommandType type) {

@@ -49,8 +49,8 @@ class RejectedRecordsTest {
         byte[] key = "m/w/0".getBytes(StandardCharsets.UTF_8);
         byte[] value = random(100, 1);
         long before = System.currentTimeMillis();
-        RejectedRecord r = RejectedRecords.of(RejectCode.WRONG_ELEMENT_COUNT, "payload has 3 elements",
-                source(key, value), "m", SMALL);
+        RejectedRecord r = RejectedRecords.of(
+                RejectCode.WRONG_ELEMENT_COUNT, "payload has 3 elements", source(key, value), "m", SMALL);
         assertThat(r.getReason()).isEqualTo(RejectReason.WRONG_ELEMENT_COUNT);
         assertThat(r.getDetail()).isEqualTo("payload has 3 elements");
         assertThat(r.getSourceTopic()).isEqualTo("gradients");
@@ -65,15 +65,17 @@ class RejectedRecordsTest {
     @Test
     void everyRejectCodeHasAReason() {
         for (RejectCode code : RejectCode.values()) {
-            assertThat(RejectedRecords.of(code, "d", source(null, new byte[0]), null, SMALL).getReason().name())
+            assertThat(RejectedRecords.of(code, "d", source(null, new byte[0]), null, SMALL)
+                            .getReason()
+                            .name())
                     .isEqualTo(code.name());
         }
     }
 
     @Test
     void missingPartsBecomeEmptyOrNull() {
-        RejectedRecord r = RejectedRecords.of(RejectCode.UNDECODABLE, null, new Source(null, -1, -1L, null, null),
-                null, SMALL);
+        RejectedRecord r =
+                RejectedRecords.of(RejectCode.UNDECODABLE, null, new Source(null, -1, -1L, null, null), null, SMALL);
         assertThat(r.getDetail()).isEmpty();
         assertThat(r.getSourceTopic()).isEmpty();
         assertThat(r.getOriginalKey()).isNull();
@@ -94,7 +96,8 @@ class RejectedRecordsTest {
         byte[] value = random(SMALL.rejectedValueBytes() + 1, 3);
         RejectedRecord r = RejectedRecords.of(RejectCode.TOO_LARGE, "why", source(null, value), "m", SMALL);
         assertThat(bytes(r.getOriginalValue())).isEqualTo(Arrays.copyOf(value, SMALL.rejectedValueBytes()));
-        assertThat(r.getDetail()).startsWith("why")
+        assertThat(r.getDetail())
+                .startsWith("why")
                 .contains(value.length + " bytes")
                 .contains("SHA-256 " + sha256(value))
                 .contains("first " + SMALL.rejectedValueBytes() + " bytes");
@@ -112,7 +115,10 @@ class RejectedRecordsTest {
         byte[] key = random(1 << 20, 5);
         RejectedRecord r = RejectedRecords.of(RejectCode.OTHER, "why", source(key, new byte[1]), null, SMALL);
         assertThat(bytes(r.getOriginalKey())).isEqualTo(Arrays.copyOf(key, RejectedRecords.MAX_TEXT));
-        assertThat(r.getDetail()).startsWith("why").contains(key.length + " bytes").contains("SHA-256 " + sha256(key));
+        assertThat(r.getDetail())
+                .startsWith("why")
+                .contains(key.length + " bytes")
+                .contains("SHA-256 " + sha256(key));
         assertThat(bytes(r.getOriginalValue())).containsExactly(0);
     }
 
@@ -154,8 +160,12 @@ class RejectedRecordsTest {
         Arrays.fill(huge, (byte) 0x5a);
         // '\u20ac' takes 3 bytes in UTF-8, the most a char of a String takes.
         String text = "\u20ac".repeat(Limits.MAX_REQUEST_BYTES / 2);
-        RejectedRecord r = RejectedRecords.of(RejectCode.TOO_LARGE, text, new Source("t".repeat(249),
-                Integer.MAX_VALUE, Long.MAX_VALUE, huge, huge), text, limits);
+        RejectedRecord r = RejectedRecords.of(
+                RejectCode.TOO_LARGE,
+                text,
+                new Source("t".repeat(249), Integer.MAX_VALUE, Long.MAX_VALUE, huge, huge),
+                text,
+                limits);
         byte[] encoded = new AvroRecords<>(RejectedRecord.class).encode(r);
         assertThat(encoded.length).isLessThan(Limits.MAX_REQUEST_BYTES);
         assertThat(r.getOriginalValue().remaining()).isEqualTo(limits.rejectedValueBytes());
@@ -169,7 +179,7 @@ class RejectedRecordsTest {
     @Test
     void theEncodedRejectionFitsARecordWithTheLargestRejectedValueBytes() {
         int largest = Limits.MAX_REQUEST_BYTES - (64 << 10);
-        fitsARecord(new Limits(Limits.MAX_REQUEST_BYTES, largest, 1024, 16, 1024, 4, 8, 100, 1000, 16, 1 << 16,
-                1 << 20));
+        fitsARecord(
+                new Limits(Limits.MAX_REQUEST_BYTES, largest, 1024, 16, 1024, 4, 8, 100, 1000, 16, 1 << 16, 1 << 20));
     }
 }

@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /** Offering an admitted gradient to a shard: who starts the shard, and what the step sees. */
 class ShardOfferTest {
-    private static final ModelConfig ZEROS = ModelConfig.of("m", spec(InitRule.ZEROS, 64, tensor("w", 10, 10)),
-            "control-0@0", SMALL, name -> null);
-    private static final ModelConfig EXPLICIT = ModelConfig.of("m", spec(InitRule.EXPLICIT, 64, tensor("w", 10, 10)),
-            "control-0@1", SMALL, name -> null);
+    private static final ModelConfig ZEROS =
+            ModelConfig.of("m", spec(InitRule.ZEROS, 64, tensor("w", 10, 10)), "control-0@0", SMALL, name -> null);
+    private static final ModelConfig EXPLICIT =
+            ModelConfig.of("m", spec(InitRule.EXPLICIT, 64, tensor("w", 10, 10)), "control-0@1", SMALL, name -> null);
 
     private final GradientAdmission admission = new GradientAdmission(SMALL);
     private final List<float[]> started = new ArrayList<>();
@@ -31,11 +31,13 @@ class ShardOfferTest {
         return contribution(config, baseVersion, value, 7);
     }
 
-    private GradientAdmission.Contribute contribution(ModelConfig config, long baseVersion, float value,
-            long workerStep) {
+    private GradientAdmission.Contribute contribution(
+            ModelConfig config, long baseVersion, float value, long workerStep) {
         float[] g = new float[64];
         Arrays.fill(g, value);
-        GradientBatch b = gradient("m", "w", 0, fp32(g)).setBaseVersion(baseVersion).setWorkerStep(workerStep)
+        GradientBatch b = gradient("m", "w", 0, fp32(g))
+                .setBaseVersion(baseVersion)
+                .setWorkerStep(workerStep)
                 .build();
         var parsed = (GradientAdmission.Parsed) admission.decode(ModelRecords.key(b), ModelRecords.bytes(b));
         return (GradientAdmission.Contribute) admission.admit(parsed, config);
@@ -76,7 +78,8 @@ class ShardOfferTest {
 
         assertThat(started).isEmpty();
         assertThat(stale.staleness()).isEqualTo(1);
-        assertThat(((ShardStepper.Rejected) stale.outcome()).code()).as("SYNC steps only the current version")
+        assertThat(((ShardStepper.Rejected) stale.outcome()).code())
+                .as("SYNC steps only the current version")
                 .isEqualTo(RejectCode.STALE);
         assertThat(o.state()).isSameAs(state);
         assertThat(o.staleness()).isZero();

@@ -7,17 +7,13 @@ package io.gradstream.opencl;
 public interface BackendListener {
 
     /** A batch of {@code shards} shards ran on the accelerator. */
-    default void acceleratedBatch(int shards) {
-    }
+    default void acceleratedBatch(int shards) {}
 
     /** The accelerator failed on a batch that was then computed on the CPU. */
-    default void fallback(int shards, RuntimeException cause) {
-    }
+    default void fallback(int shards, RuntimeException cause) {}
 
     /** A batch went straight to the CPU because the breaker is open. */
-    default void bypassed(int shards) {
-    }
+    default void bypassed(int shards) {}
 
-    default void breakerStateChanged(CircuitBreaker.State from, CircuitBreaker.State to) {
-    }
+    default void breakerStateChanged(CircuitBreaker.State from, CircuitBreaker.State to) {}
 }

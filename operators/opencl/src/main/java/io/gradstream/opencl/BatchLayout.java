@@ -36,8 +36,8 @@ final class BatchLayout {
             total += paddedLength(n);
         }
         if (total > Integer.MAX_VALUE) {
-            throw new OpenClException(CL.CL_INVALID_BUFFER_SIZE, "a batch of " + total
-                    + " elements exceeds one launch; split it");
+            throw new OpenClException(
+                    CL.CL_INVALID_BUFFER_SIZE, "a batch of " + total + " elements exceeds one launch; split it");
         }
         int count = lengths.length;
         int[] offsets = new int[count];

@@ -12,7 +12,11 @@ import java.util.function.LongSupplier;
 public final class CircuitBreaker {
 
     /** The breaker's states, in the order a recovering device goes through them. */
-    public enum State { CLOSED, OPEN, HALF_OPEN }
+    public enum State {
+        CLOSED,
+        OPEN,
+        HALF_OPEN
+    }
 
     private final int failureThreshold;
     private final long windowMillis;
@@ -34,8 +38,8 @@ public final class CircuitBreaker {
             throw new IllegalArgumentException("failureThreshold must be >= 1, got " + failureThreshold);
         }
         if (windowMillis <= 0 || coolDownMillis < 0) {
-            throw new IllegalArgumentException("windowMillis must be > 0 and coolDownMillis >= 0, got "
-                    + windowMillis + " and " + coolDownMillis);
+            throw new IllegalArgumentException(
+                    "windowMillis must be > 0 and coolDownMillis >= 0, got " + windowMillis + " and " + coolDownMillis);
         }
         this.failureThreshold = failureThreshold;
         this.windowMillis = windowMillis;

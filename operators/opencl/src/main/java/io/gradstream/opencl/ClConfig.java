@@ -16,10 +16,15 @@ import java.util.Objects;
 public record ClConfig(int platformIndex, String platformName, DeviceType deviceType, int deviceIndex) {
 
     /** The device types of {@code clGetDeviceIDs}. */
-    public enum DeviceType { CPU, GPU, ALL }
+    public enum DeviceType {
+        CPU,
+        GPU,
+        ALL
+    }
 
     /** Keys of {@link #fromMap}: the same names the job's configuration uses under {@code opencl.}. */
     public static final String PLATFORM = "platform";
+
     public static final String DEVICE_TYPE = "device-type";
     public static final String DEVICE = "device";
 
@@ -64,8 +69,8 @@ public record ClConfig(int platformIndex, String platformName, DeviceType device
             try {
                 type = DeviceType.valueOf(t.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("OpenCL option " + DEVICE_TYPE + " must be cpu, gpu or all, got '"
-                        + t + "'", e);
+                throw new IllegalArgumentException(
+                        "OpenCL option " + DEVICE_TYPE + " must be cpu, gpu or all, got '" + t + "'", e);
             }
         }
         int device = 0;
@@ -74,8 +79,8 @@ public record ClConfig(int platformIndex, String platformName, DeviceType device
             try {
                 device = Integer.parseInt(d.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("OpenCL option " + DEVICE + " must be a device index, got '" + d
-                        + "'", e);
+                throw new IllegalArgumentException(
+                        "OpenCL option " + DEVICE + " must be a device index, got '" + d + "'", e);
             }
         }
         return new ClConfig(platformIndex, platformName, type, device);

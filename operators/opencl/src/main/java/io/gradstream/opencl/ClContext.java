@@ -49,10 +49,15 @@ public final class ClContext implements AutoCloseable {
     private final Map<String, Long> capacities = new HashMap<>();
     /** Buffers handed out by {@link #allocate}, released by their owner or with the context. */
     private final Map<cl_mem, Long> owned = new java.util.IdentityHashMap<>();
+
     private long allocationPaddingForTest;
     private boolean open = true;
 
-    private ClContext(ClDevice device, cl_context context, cl_command_queue queue, cl_device_id deviceId,
+    private ClContext(
+            ClDevice device,
+            cl_context context,
+            cl_command_queue queue,
+            cl_device_id deviceId,
             Function<String, String> sources) {
         this.device = device;
         this.context = context;
@@ -187,8 +192,9 @@ public final class ClContext implements AutoCloseable {
         } catch (CLException e) {
             String log = buildLog(prog);
             CL.clReleaseProgram(prog);
-            throw new OpenClException(e.getStatus(), "cannot build OpenCL program " + program + " with '" + options
-                    + "'; build log:\n" + log);
+            throw new OpenClException(
+                    e.getStatus(),
+                    "cannot build OpenCL program " + program + " with '" + options + "'; build log:\n" + log);
         }
         return prog;
     }
@@ -220,8 +226,10 @@ public final class ClContext implements AutoCloseable {
         }
         if (want > device.maxAllocBytes()) {
             // Checked here because some drivers allocate lazily and would fail later, at first use.
-            throw new OpenClException(CL_INVALID_BUFFER_SIZE, "buffer '" + role + "' of " + want
-                    + " bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE " + device.maxAllocBytes() + " of " + device.name());
+            throw new OpenClException(
+                    CL_INVALID_BUFFER_SIZE,
+                    "buffer '" + role + "' of " + want + " bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE "
+                            + device.maxAllocBytes() + " of " + device.name());
         }
         cl_mem old = buffers.remove(role);
         capacities.remove(role);
@@ -244,8 +252,10 @@ public final class ClContext implements AutoCloseable {
         checkOpen();
         long want = Math.max(bytes, 4) + allocationPaddingForTest;
         if (want > device.maxAllocBytes()) {
-            throw new OpenClException(CL_INVALID_BUFFER_SIZE, "a buffer of " + want
-                    + " bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE " + device.maxAllocBytes() + " of " + device.name());
+            throw new OpenClException(
+                    CL_INVALID_BUFFER_SIZE,
+                    "a buffer of " + want + " bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE " + device.maxAllocBytes()
+                            + " of " + device.name());
         }
         cl_mem mem = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, want, null, null);
         owned.put(mem, want);
@@ -272,8 +282,9 @@ public final class ClContext implements AutoCloseable {
     private void checkOpen() {
         if (!open) {
             // Never hand released handles to the native library: that would crash the JVM, not throw.
-            throw new OpenClException(CL_INVALID_CONTEXT, "OpenCL context on " + device.name()
-                    + " is released (device lost or context closed)");
+            throw new OpenClException(
+                    CL_INVALID_CONTEXT,
+                    "OpenCL context on " + device.name() + " is released (device lost or context closed)");
         }
     }
 

@@ -7,8 +7,14 @@ package io.gradstream.opencl;
  * @param fp64 whether the device has double precision ({@code CL_DEVICE_DOUBLE_FP_CONFIG != 0})
  * @param correctlyRoundedDivideSqrt whether float division and sqrt can be built correctly rounded, as Java's are
  */
-public record ClDevice(String platform, String name, String version, long globalMemBytes, long maxAllocBytes,
-        boolean fp64, boolean correctlyRoundedDivideSqrt) {
+public record ClDevice(
+        String platform,
+        String name,
+        String version,
+        long globalMemBytes,
+        long maxAllocBytes,
+        boolean fp64,
+        boolean correctlyRoundedDivideSqrt) {
 
     @Override
     public String toString() {

@@ -30,8 +30,7 @@ import org.jocl.cl_platform_id;
  */
 final class ClPlatforms {
 
-    private ClPlatforms() {
-    }
+    private ClPlatforms() {}
 
     /** See {@link ClContext#devices()}. */
     static List<ClDevice> devices() {
@@ -74,8 +73,11 @@ final class ClPlatforms {
     }
 
     static ClDevice describe(cl_platform_id platform, cl_device_id deviceId) {
-        return new ClDevice(platformName(platform), deviceString(deviceId, CL_DEVICE_NAME),
-                deviceString(deviceId, CL_DEVICE_VERSION), deviceLong(deviceId, CL_DEVICE_GLOBAL_MEM_SIZE),
+        return new ClDevice(
+                platformName(platform),
+                deviceString(deviceId, CL_DEVICE_NAME),
+                deviceString(deviceId, CL_DEVICE_VERSION),
+                deviceLong(deviceId, CL_DEVICE_GLOBAL_MEM_SIZE),
                 deviceLong(deviceId, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                 deviceLong(deviceId, CL_DEVICE_DOUBLE_FP_CONFIG) != 0,
                 (deviceLong(deviceId, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
@@ -97,12 +99,14 @@ final class ClPlatforms {
                     return platforms[i];
                 }
             }
-            throw new OpenClException(CL_INVALID_DEVICE, "no OpenCL platform named like '" + config.platformName()
-                    + "'; platforms: " + names);
+            throw new OpenClException(
+                    CL_INVALID_DEVICE,
+                    "no OpenCL platform named like '" + config.platformName() + "'; platforms: " + names);
         }
         if (config.platformIndex() >= platforms.length) {
-            throw new OpenClException(CL_INVALID_DEVICE, "OpenCL platform index " + config.platformIndex()
-                    + " out of range; platforms: " + names);
+            throw new OpenClException(
+                    CL_INVALID_DEVICE,
+                    "OpenCL platform index " + config.platformIndex() + " out of range; platforms: " + names);
         }
         return platforms[config.platformIndex()];
     }
@@ -124,9 +128,11 @@ final class ClPlatforms {
             }
         }
         if (config.deviceIndex() >= count[0]) {
-            throw new OpenClException(CL_INVALID_DEVICE, "platform '" + platformName(platform) + "' has "
-                    + count[0] + " device(s) of type " + config.deviceType() + ", index " + config.deviceIndex()
-                    + " requested");
+            throw new OpenClException(
+                    CL_INVALID_DEVICE,
+                    "platform '" + platformName(platform) + "' has "
+                            + count[0] + " device(s) of type " + config.deviceType() + ", index " + config.deviceIndex()
+                            + " requested");
         }
         cl_device_id[] devices = new cl_device_id[count[0]];
         CL.clGetDeviceIDs(platform, type, devices.length, devices, null);

@@ -38,8 +38,7 @@ final class GroupLauncher {
      * What is left once a group has run: {@code keepResident} enqueues the copies of resident shards' new slots over
      * their device copies (after the batch's last kernel), {@code commit} writes the results into the shards.
      */
-    record Launched(Runnable keepResident, Runnable commit) {
-    }
+    record Launched(Runnable keepResident, Runnable commit) {}
 
     /**
      * Steps {@code group}, the {@code groupIndex}-th of its batch (each group has its own slot buffers, as resident
@@ -66,7 +65,8 @@ final class GroupLauncher {
         cl_mem g = ctx.buffer("g", bytes);
         cl_mem[] slots = new cl_mem[StagedGroup.MAX_SLOTS];
         for (int slot = 0; slot < slots.length; slot++) {
-            slots[slot] = slot < slotCount ? ctx.buffer("s" + slot + "#" + groupIndex, bytes)
+            slots[slot] = slot < slotCount
+                    ? ctx.buffer("s" + slot + "#" + groupIndex, bytes)
                     : ctx.buffer("unused" + slot, 4);
         }
         int[] chunkShard = layout.chunkShard();
@@ -119,8 +119,8 @@ final class GroupLauncher {
     }
 
     /** Writes a launched group's results into its shards: parameters, slots, scalar slots, step (and resident tags). */
-    private static void commit(StagedGroup group, ResidentSlots.Entry[] entries, float[] pOut, float[][] slotOut,
-            float[] trustRatios) {
+    private static void commit(
+            StagedGroup group, ResidentSlots.Entry[] entries, float[] pOut, float[][] slotOut, float[] trustRatios) {
         for (int j = 0; j < group.count(); j++) {
             ShardStep s = group.shards().get(j);
             ResidentSlots.Entry e = entries == null ? null : entries[j];
@@ -150,8 +150,8 @@ final class GroupLauncher {
     }
 
     /** LAMB: moments, per-chunk norms, the trust ratio per shard on the host, then the update. */
-    private float[] lamb(StagedGroup group, cl_mem p, cl_mem g, cl_mem[] slots, cl_mem scBuf, cl_mem chunkBuf,
-            cl_mem endBuf) {
+    private float[] lamb(
+            StagedGroup group, cl_mem p, cl_mem g, cl_mem[] slots, cl_mem scBuf, cl_mem chunkBuf, cl_mem endBuf) {
         final BatchLayout layout = group.layout();
         final int count = group.count();
         float[] trust = new float[count];
@@ -214,8 +214,8 @@ final class GroupLauncher {
         return sums;
     }
 
-    private static int setElementwiseArgs(cl_kernel k, cl_mem p, cl_mem g, cl_mem[] slots, cl_mem sc, cl_mem chunks,
-            cl_mem ends) {
+    private static int setElementwiseArgs(
+            cl_kernel k, cl_mem p, cl_mem g, cl_mem[] slots, cl_mem sc, cl_mem chunks, cl_mem ends) {
         int a = 0;
         a = arg(k, a, p);
         a = arg(k, a, g);

@@ -24,8 +24,10 @@ public final class OpenClBackendFactory implements StepBackendFactory {
 
     @Override
     public StepBackend open(Map<String, String> options, long residentBytes, Events events) {
-        CircuitBreaker breaker = new CircuitBreaker(positive(options, BREAKER_FAILURES, 3),
-                positive(options, BREAKER_WINDOW, 60_000), positive(options, BREAKER_COOL_DOWN, 30_000),
+        CircuitBreaker breaker = new CircuitBreaker(
+                positive(options, BREAKER_FAILURES, 3),
+                positive(options, BREAKER_WINDOW, 60_000),
+                positive(options, BREAKER_COOL_DOWN, 30_000),
                 System::currentTimeMillis);
         OpenClStepBackend device = OpenClStepBackend.open(ClConfig.fromMap(options), residentBytes);
         events.residentBytes(device::residentBytes);
@@ -42,11 +44,12 @@ public final class OpenClBackendFactory implements StepBackendFactory {
 
             @Override
             public void breakerStateChanged(CircuitBreaker.State from, CircuitBreaker.State to) {
-                events.circuitState(switch (to) {
-                    case CLOSED -> 0;
-                    case HALF_OPEN -> 1;
-                    case OPEN -> 2;
-                });
+                events.circuitState(
+                        switch (to) {
+                            case CLOSED -> 0;
+                            case HALF_OPEN -> 1;
+                            case OPEN -> 2;
+                        });
             }
         });
     }

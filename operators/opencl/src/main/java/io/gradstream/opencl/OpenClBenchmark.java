@@ -27,8 +27,7 @@ public final class OpenClBenchmark {
     private static final int WARM_UP = 5;
     private static final Map<String, Integer> BYTES = Map.of("Adam", 28, "AdamW", 28, "SGD", 20);
 
-    private OpenClBenchmark() {
-    }
+    private OpenClBenchmark() {}
 
     public static void main(String[] args) {
         List<Long> sizes = List.of(1L << 20, 1L << 22, 1L << 24);
@@ -39,7 +38,10 @@ public final class OpenClBenchmark {
         Map<String, String> cl = new java.util.HashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).map(OpenClBenchmark::parseSize).toList();
+                case "--sizes" ->
+                    sizes = Arrays.stream(args[++i].split(","))
+                            .map(OpenClBenchmark::parseSize)
+                            .toList();
                 case "--optimizers" -> optimizers = List.of(args[++i].split(","));
                 case "--shard-size" -> shardSize = Math.toIntExact(parseSize(args[++i]));
                 case "--iterations" -> iterations = Integer.parseInt(args[++i]);
@@ -87,18 +89,25 @@ public final class OpenClBenchmark {
             CL.clEnqueueCopyBuffer(ctx.queue(), a, b, 0, 0, bytes, 0, null, null);
             CL.clFinish(ctx.queue());
         });
-        double upload = median(5, () -> CL.clEnqueueWriteBuffer(ctx.queue(), a, CL.CL_TRUE, 0, bytes,
-                Pointer.to(host), 0, null, null));
-        double download = median(5, () -> CL.clEnqueueReadBuffer(ctx.queue(), b, CL.CL_TRUE, 0, bytes,
-                Pointer.to(host), 0, null, null));
-        System.out.printf(Locale.ROOT, "device copy %.1f GB/s (read + write), host->device %.1f GB/s, "
-                + "device->host %.1f GB/s (%d MiB buffers)%n", 2 * bytes / copy / 1e9, bytes / upload / 1e9,
-                bytes / download / 1e9, bytes >> 20);
+        double upload = median(
+                5,
+                () -> CL.clEnqueueWriteBuffer(ctx.queue(), a, CL.CL_TRUE, 0, bytes, Pointer.to(host), 0, null, null));
+        double download = median(
+                5, () -> CL.clEnqueueReadBuffer(ctx.queue(), b, CL.CL_TRUE, 0, bytes, Pointer.to(host), 0, null, null));
+        System.out.printf(
+                Locale.ROOT,
+                "device copy %.1f GB/s (read + write), host->device %.1f GB/s, "
+                        + "device->host %.1f GB/s (%d MiB buffers)%n",
+                2 * bytes / copy / 1e9,
+                bytes / upload / 1e9,
+                bytes / download / 1e9,
+                bytes >> 20);
     }
 
-    private static void row(ClContext ctx, OpenClStepBackend device, String name, long total, int shardSize,
-            int iterations) {
-        Optimizer opt = name.equals("SGD") ? Optimizers.create("SGD", Map.of("lr", 0.01, "momentum", 0.9))
+    private static void row(
+            ClContext ctx, OpenClStepBackend device, String name, long total, int shardSize, int iterations) {
+        Optimizer opt = name.equals("SGD")
+                ? Optimizers.create("SGD", Map.of("lr", 0.01, "momentum", 0.9))
                 : Optimizers.create(name, Map.of("lr", 1e-3));
         List<ShardStep> batch = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(1);
@@ -124,18 +133,32 @@ public final class OpenClBenchmark {
         double e2eResident = median(iterations, () -> residentSlots.step(keyed));
         residentSlots.discard(key -> true);
         // Device-resident: relaunch the kernel on the buffers and arguments the last step left on the device.
-        cl_kernel k = ctx.kernel("optimizers", OptimizerKernels.pack(opt.scalars(batch.get(0).state())).kernel());
-        final long global = BatchLayout.of(batch.stream().mapToInt(ShardStep::length).toArray()).padded();
+        cl_kernel k = ctx.kernel(
+                "optimizers",
+                OptimizerKernels.pack(opt.scalars(batch.get(0).state())).kernel());
+        final long global = BatchLayout.of(
+                        batch.stream().mapToInt(ShardStep::length).toArray())
+                .padded();
         double resident = median(iterations, () -> {
-            CL.clEnqueueNDRangeKernel(ctx.queue(), k, 1, null, new long[] {global}, new long[] {ClContext.CHUNK}, 0,
-                    null, null);
+            CL.clEnqueueNDRangeKernel(
+                    ctx.queue(), k, 1, null, new long[] {global}, new long[] {ClContext.CHUNK}, 0, null, null);
             CL.clFinish(ctx.queue());
         });
         int bytes = BYTES.getOrDefault(name, 28);
         double gb = (double) bytes * total / 1e9;
-        System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-                opt.name() + (name.equals("SGD") ? "-momentum" : ""), label(total), bytes, gb / cpu, gb / resident,
-                gb / e2e, gb / e2eResident, cpu / resident, cpu / e2e, cpu / e2eResident);
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                opt.name() + (name.equals("SGD") ? "-momentum" : ""),
+                label(total),
+                bytes,
+                gb / cpu,
+                gb / resident,
+                gb / e2e,
+                gb / e2eResident,
+                cpu / resident,
+                cpu / e2e,
+                cpu / e2eResident);
     }
 
     /**

@@ -21,9 +21,13 @@ public final class OpenClException extends RuntimeException {
     }
 
     public OpenClException(int status, String message, Throwable cause) {
-        super(message + (status != 0 ? " (" + statusName(status) + ")" : "")
-                + (cause.getMessage() == null || cause.getMessage().equals(statusName(status)) ? ""
-                        : ": " + cause.getMessage()), cause);
+        super(
+                message
+                        + (status != 0 ? " (" + statusName(status) + ")" : "")
+                        + (cause.getMessage() == null || cause.getMessage().equals(statusName(status))
+                                ? ""
+                                : ": " + cause.getMessage()),
+                cause);
         this.status = status;
     }
 

@@ -60,8 +60,13 @@ public final class OpenClHalfPrecisionCodec implements PayloadCodec {
         }
         short[] half = scratch(length);
         if (length > 0) {
-            run(prefix + "_encode", Pointer.to(src).withByteOffset(4L * offset), 4L * length, Pointer.to(half),
-                    2L * length, length);
+            run(
+                    prefix + "_encode",
+                    Pointer.to(src).withByteOffset(4L * offset),
+                    4L * length,
+                    Pointer.to(half),
+                    2L * length,
+                    length);
         }
         int pos = dst.position();
         ByteBuffer le = dst.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -87,8 +92,13 @@ public final class OpenClHalfPrecisionCodec implements PayloadCodec {
             half[i] = le.getShort(pos + 2 * i);
         }
         if (length > 0) {
-            run(prefix + "_decode", Pointer.to(half), 2L * length, Pointer.to(dst).withByteOffset(4L * offset),
-                    4L * length, length);
+            run(
+                    prefix + "_decode",
+                    Pointer.to(half),
+                    2L * length,
+                    Pointer.to(dst).withByteOffset(4L * offset),
+                    4L * length,
+                    length);
         }
         src.position(pos + size);
     }

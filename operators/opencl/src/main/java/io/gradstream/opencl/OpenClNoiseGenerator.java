@@ -36,15 +36,16 @@ public final class OpenClNoiseGenerator {
     public OpenClNoiseGenerator(ClContext ctx, byte[] secretSeed) {
         this.ctx = Objects.requireNonNull(ctx, "ctx");
         this.keys = NoiseKeys.derive(secretSeed);
-        keys.withCipherKey(k -> ByteBuffer.wrap(k).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(keyWords));
+        keys.withCipherKey(k ->
+                ByteBuffer.wrap(k).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(keyWords));
     }
 
     /**
      * Writes {@code std} times the standard normal of elements {@code [firstElement, firstElement + out.length)}:
      * the values of {@code NoiseGenerator.gaussian} up to the device's transcendental functions.
      */
-    public void gaussian(double[] out, long firstElement, double std, String model, String tensor, int shard,
-            long version) {
+    public void gaussian(
+            double[] out, long firstElement, double std, String model, String tensor, int shard, long version) {
         if (!(std >= 0) || Double.isInfinite(std)) {
             throw new IllegalArgumentException("std must be finite and >= 0, got " + std);
         }
@@ -76,8 +77,7 @@ public final class OpenClNoiseGenerator {
             CL.clEnqueueNDRangeKernel(q, k, 1, null, new long[] {blocks}, null, 0, null, null);
             int skip = (int) (firstElement - base);
             if (fp64) {
-                CL.clEnqueueReadBuffer(q, outBuf, CL_TRUE, 8L * skip, 8L * out.length, Pointer.to(out), 0, null,
-                        null);
+                CL.clEnqueueReadBuffer(q, outBuf, CL_TRUE, 8L * skip, 8L * out.length, Pointer.to(out), 0, null, null);
             } else {
                 float[] f = new float[out.length];
                 CL.clEnqueueReadBuffer(q, outBuf, CL_TRUE, 4L * skip, 4L * f.length, Pointer.to(f), 0, null, null);

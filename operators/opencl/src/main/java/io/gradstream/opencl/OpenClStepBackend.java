@@ -109,11 +109,12 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
             int from = 0;
             while (from < batch.size()) {
                 int to = from + 1;
-                while (to < batch.size() && packed.get(to).kernel().equals(packed.get(from).kernel())) {
+                while (to < batch.size()
+                        && packed.get(to).kernel().equals(packed.get(from).kernel())) {
                     to++;
                 }
-                StagedGroup group = StagedGroup.of(batch.subList(from, to), scalars.subList(from, to),
-                        packed.subList(from, to));
+                StagedGroup group =
+                        StagedGroup.of(batch.subList(from, to), scalars.subList(from, to), packed.subList(from, to));
                 ResidentSlots.Entry[] entries = resident == null ? null : resident.entriesFor(group, keys);
                 launched.add(launcher.launch(group, launched.size(), entries));
                 from = to;
@@ -136,8 +137,12 @@ public final class OpenClStepBackend implements StepBackend, ResidentState {
     }
 
     private RuntimeException wrap(RuntimeException e, List<ShardStep> batch) {
-        return e instanceof CLException cl ? OpenClException.wrap("OpenCL step of " + batch.size() + " shard(s) on "
-                + ctx.device().name() + " failed", cl) : e;
+        return e instanceof CLException cl
+                ? OpenClException.wrap(
+                        "OpenCL step of " + batch.size() + " shard(s) on "
+                                + ctx.device().name() + " failed",
+                        cl)
+                : e;
     }
 
     /** A failed batch's resident copies are dropped, dirty ones saved to the host where they still can be. */

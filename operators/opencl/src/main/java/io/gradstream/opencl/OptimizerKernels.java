@@ -21,11 +21,9 @@ final class OptimizerKernels {
      *
      * @param kernel the kernel name in {@code optimizers.cl} (for LAMB, the family name {@link #LAMB})
      */
-    record Packed(String kernel, float[] scalars) {
-    }
+    record Packed(String kernel, float[] scalars) {}
 
-    private OptimizerKernels() {
-    }
+    private OptimizerKernels() {}
 
     /**
      * The kernel and packed scalars of one step. Switches that decide whether a slot is touched at all (amsgrad,
@@ -34,48 +32,132 @@ final class OptimizerKernels {
      */
     static Packed pack(StepScalars scalars) {
         if (scalars instanceof StepScalars.Sgd k) {
-            return new Packed(k.hasMomentum() ? "sgd_momentum" : "sgd", floats(k.gradSign(), k.weightDecay(),
-                    flag(k.addL2()), k.negLr(), flag(k.hasMomentum()), k.momentum(), flag(k.firstMomentumStep()),
-                    flag(k.nesterov()), k.oneMinusDampening()));
+            return new Packed(
+                    k.hasMomentum() ? "sgd_momentum" : "sgd",
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            k.negLr(),
+                            flag(k.hasMomentum()),
+                            k.momentum(),
+                            flag(k.firstMomentumStep()),
+                            flag(k.nesterov()),
+                            k.oneMinusDampening()));
         }
         if (scalars instanceof StepScalars.Adam k) {
-            return new Packed(k.amsgrad() ? "adam_amsgrad" : "adam", floats(k.gradSign(), k.weightDecay(),
-                    flag(k.addL2()), flag(k.decoupledDecay()), k.decayFactor(), k.beta1(), k.oneMinusBeta1(),
-                    k.beta2(), k.oneMinusBeta2(), k.negStepSize(), k.biasCorrection2Sqrt(), k.eps(),
-                    flag(k.amsgrad())));
+            return new Packed(
+                    k.amsgrad() ? "adam_amsgrad" : "adam",
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            flag(k.decoupledDecay()),
+                            k.decayFactor(),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.oneMinusBeta2(),
+                            k.negStepSize(),
+                            k.biasCorrection2Sqrt(),
+                            k.eps(),
+                            flag(k.amsgrad())));
         }
         if (scalars instanceof StepScalars.RmsProp k) {
-            return new Packed("rmsprop" + (k.centered() ? "_centered" : "") + (k.hasMomentum() ? "_momentum" : ""),
-                    floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.alpha(), k.oneMinusAlpha(), k.eps(),
-                            k.negLr(), k.momentum(), flag(k.hasMomentum()), flag(k.centered())));
+            return new Packed(
+                    "rmsprop" + (k.centered() ? "_centered" : "") + (k.hasMomentum() ? "_momentum" : ""),
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            k.alpha(),
+                            k.oneMinusAlpha(),
+                            k.eps(),
+                            k.negLr(),
+                            k.momentum(),
+                            flag(k.hasMomentum()),
+                            flag(k.centered())));
         }
         if (scalars instanceof StepScalars.Adagrad k) {
-            return new Packed("adagrad", floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.negClr(),
-                    k.eps()));
+            return new Packed("adagrad", floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.negClr(), k.eps()));
         }
         if (scalars instanceof StepScalars.Adamax k) {
-            return new Packed("adamax", floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.beta1(),
-                    k.oneMinusBeta1(), k.beta2(), k.eps(), k.negClr()));
+            return new Packed(
+                    "adamax",
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.eps(),
+                            k.negClr()));
         }
         if (scalars instanceof StepScalars.NAdam k) {
-            return new Packed("nadam", floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.beta1(),
-                    k.oneMinusBeta1(), k.beta2(), k.oneMinusBeta2(), k.eps(), k.biasCorrection2(), k.gradCoef(),
-                    k.avgCoef(), k.muProduct()));
+            return new Packed(
+                    "nadam",
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.oneMinusBeta2(),
+                            k.eps(),
+                            k.biasCorrection2(),
+                            k.gradCoef(),
+                            k.avgCoef(),
+                            k.muProduct()));
         }
         if (scalars instanceof StepScalars.RAdam k) {
-            return new Packed("radam", floats(k.gradSign(), k.weightDecay(), flag(k.addL2()), k.beta1(),
-                    k.oneMinusBeta1(), k.beta2(), k.oneMinusBeta2(), k.eps(), k.biasCorrection1(), k.lr(),
-                    k.biasCorrection2Sqrt(), k.rectification(), flag(k.rectified())));
+            return new Packed(
+                    "radam",
+                    floats(
+                            k.gradSign(),
+                            k.weightDecay(),
+                            flag(k.addL2()),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.oneMinusBeta2(),
+                            k.eps(),
+                            k.biasCorrection1(),
+                            k.lr(),
+                            k.biasCorrection2Sqrt(),
+                            k.rectification(),
+                            flag(k.rectified())));
         }
         if (scalars instanceof StepScalars.Lamb k) {
-            return new Packed(LAMB, floats(k.gradSign(), k.beta1(), k.oneMinusBeta1(), k.beta2(), k.oneMinusBeta2(),
-                    k.eps(), k.weightDecay(), k.biasCorrection1(), k.biasCorrection2(), k.lr()));
+            return new Packed(
+                    LAMB,
+                    floats(
+                            k.gradSign(),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.oneMinusBeta2(),
+                            k.eps(),
+                            k.weightDecay(),
+                            k.biasCorrection1(),
+                            k.biasCorrection2(),
+                            k.lr()));
         }
         if (scalars instanceof StepScalars.Lion k) {
-            return new Packed("lion", floats(k.gradSign(), k.beta1(), k.oneMinusBeta1(), k.beta2(),
-                    k.oneMinusBeta2(), k.lr(), k.weightDecay()));
+            return new Packed(
+                    "lion",
+                    floats(
+                            k.gradSign(),
+                            k.beta1(),
+                            k.oneMinusBeta1(),
+                            k.beta2(),
+                            k.oneMinusBeta2(),
+                            k.lr(),
+                            k.weightDecay()));
         }
-        throw new IllegalArgumentException("no OpenCL kernel for " + scalars.getClass().getSimpleName());
+        throw new IllegalArgumentException(
+                "no OpenCL kernel for " + scalars.getClass().getSimpleName());
     }
 
     private static float[] floats(float... values) {

@@ -138,8 +138,10 @@ final class ResidentSlots {
         }
         if (e != null && e.dirty) {
             if (e.step != s.state().step()) {
-                throw new StateLostException("shard " + s.key() + ": the device holds the slots of step " + e.step
-                        + " but the state was stepped to " + s.state().step() + " without them", null);
+                throw new StateLostException(
+                        "shard " + s.key() + ": the device holds the slots of step " + e.step
+                                + " but the state was stepped to " + s.state().step() + " without them",
+                        null);
             }
             readInto(e, s.state());
             e.dirty = false;
@@ -161,8 +163,10 @@ final class ResidentSlots {
             readInto(e, state);
         } catch (RuntimeException failure) {
             drop(key);
-            throw new StateLostException("reading the optimizer slots of shard " + key + " back from "
-                    + ctx.device().name() + " failed", failure);
+            throw new StateLostException(
+                    "reading the optimizer slots of shard " + key + " back from "
+                            + ctx.device().name() + " failed",
+                    failure);
         }
         e.dirty = false;
     }
@@ -201,8 +205,10 @@ final class ResidentSlots {
         if (lost.isEmpty() || failure instanceof StateLostException) {
             return failure;
         }
-        return new StateLostException("OpenCL step on " + ctx.device().name() + " failed and the newest optimizer "
-                + "slots of " + lost.size() + " shard(s) (e.g. " + lost.get(0) + ") were only on the device", failure);
+        return new StateLostException(
+                "OpenCL step on " + ctx.device().name() + " failed and the newest optimizer " + "slots of "
+                        + lost.size() + " shard(s) (e.g. " + lost.get(0) + ") were only on the device",
+                failure);
     }
 
     /** Reads {@code e}'s slots into the state's slot arrays of the same names. */
@@ -210,12 +216,12 @@ final class ResidentSlots {
         for (int slot = 0; slot < e.names.length; slot++) {
             float[] target = state.tensor(e.names[slot]);
             if (target == null || target.length != e.length) {
-                throw new IllegalStateException("shard " + e.key + " has no slot " + e.names[slot] + " of "
-                        + e.length + " elements to write back into");
+                throw new IllegalStateException("shard " + e.key + " has no slot " + e.names[slot] + " of " + e.length
+                        + " elements to write back into");
             }
             if (e.length > 0) {
-                CL.clEnqueueReadBuffer(ctx.queue(), e.slots[slot], CL.CL_TRUE, 0, 4L * e.length, Pointer.to(target),
-                        0, null, null);
+                CL.clEnqueueReadBuffer(
+                        ctx.queue(), e.slots[slot], CL.CL_TRUE, 0, 4L * e.length, Pointer.to(target), 0, null, null);
             }
         }
     }

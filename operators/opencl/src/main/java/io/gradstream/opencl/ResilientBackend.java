@@ -37,7 +37,7 @@ public final class ResilientBackend implements StepBackend, ResidentState {
         this.accelerator = Objects.requireNonNull(accelerator, "accelerator");
         this.cpu = Objects.requireNonNull(cpu, "cpu");
         this.breaker = Objects.requireNonNull(breaker, "breaker");
-        this.listener = listener == null ? new BackendListener() { } : listener;
+        this.listener = listener == null ? new BackendListener() {} : listener;
     }
 
     @Override
@@ -67,8 +67,11 @@ public final class ResilientBackend implements StepBackend, ResidentState {
             breaker.recordFailure();
             fallbacks++;
             if (lastFailure == null) {
-                LOG.log(System.Logger.Level.WARNING, "OpenCL step failed on " + accelerator.name()
-                        + "; computing on the CPU (breaker " + breaker.state() + ")", e);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "OpenCL step failed on " + accelerator.name() + "; computing on the CPU (breaker "
+                                + breaker.state() + ")",
+                        e);
             } else {
                 LOG.log(System.Logger.Level.DEBUG, "accelerator failed again: " + e.getMessage());
             }

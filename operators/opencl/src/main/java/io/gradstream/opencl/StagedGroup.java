@@ -16,8 +16,15 @@ import java.util.List;
  * @param slots {@code slots[slot][shard]}: the array the shard's slot is read from and committed to
  * @param created {@code created[slot][shard]}: whether that array is new, to be put into the state at commit
  */
-record StagedGroup(List<ShardStep> shards, String kernel, BatchLayout layout, List<StepScalars> scalars,
-        float[] packed, String[] slotNames, float[][][] slots, boolean[][] created) {
+record StagedGroup(
+        List<ShardStep> shards,
+        String kernel,
+        BatchLayout layout,
+        List<StepScalars> scalars,
+        float[] packed,
+        String[] slotNames,
+        float[][][] slots,
+        boolean[][] created) {
     /** The kernels take three slot arguments. */
     static final int MAX_SLOTS = 3;
 
@@ -43,8 +50,8 @@ record StagedGroup(List<ShardStep> shards, String kernel, BatchLayout layout, Li
             System.arraycopy(k.scalars(), 0, sc, j * OptimizerKernels.NSC, k.scalars().length);
             List<Slot> layout = s.optimizer().slots();
             if (!Arrays.equals(slotNames(layout), names)) {
-                throw new IllegalStateException("kernel " + kernel + " binds slots " + Arrays.toString(names)
-                        + " but " + s.optimizer() + " has " + layout);
+                throw new IllegalStateException("kernel " + kernel + " binds slots " + Arrays.toString(names) + " but "
+                        + s.optimizer() + " has " + layout);
             }
             for (int slot = 0; slot < names.length; slot++) {
                 float[] have = s.state().tensor(names[slot]);
@@ -60,8 +67,8 @@ record StagedGroup(List<ShardStep> shards, String kernel, BatchLayout layout, Li
                 slots[slot][j] = have;
             }
         }
-        return new StagedGroup(shards, kernel, BatchLayout.of(lengths), List.copyOf(scalars), sc, names, slots,
-                created);
+        return new StagedGroup(
+                shards, kernel, BatchLayout.of(lengths), List.copyOf(scalars), sc, names, slots, created);
     }
 
     private static String[] slotNames(List<Slot> layout) {

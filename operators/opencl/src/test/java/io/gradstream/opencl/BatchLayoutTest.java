@@ -44,7 +44,8 @@ class BatchLayoutTest {
         assertThatThrownBy(() -> BatchLayout.of(1 << 30, 1 << 30, 1))
                 .isInstanceOf(OpenClException.class)
                 .hasMessageContaining("a batch of " + ((2L << 30) + C) + " elements exceeds one launch")
-                .extracting(e -> ((OpenClException) e).status()).isEqualTo(-61) /* CL_INVALID_BUFFER_SIZE */;
+                .extracting(e -> ((OpenClException) e).status())
+                .isEqualTo(-61) /* CL_INVALID_BUFFER_SIZE */;
     }
 
     @Test

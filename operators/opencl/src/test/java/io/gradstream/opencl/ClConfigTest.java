@@ -26,9 +26,11 @@ class ClConfigTest {
     @Test
     void badValuesNameTheKey() {
         assertThatThrownBy(() -> ClConfig.fromMap(Map.of("device-type", "fpga")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("device-type must be cpu, gpu or all");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("device-type must be cpu, gpu or all");
         assertThatThrownBy(() -> ClConfig.fromMap(Map.of("device", "first")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("device must be a device index");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("device must be a device index");
         assertThatThrownBy(() -> new ClConfig(-1, null, ClConfig.DeviceType.ALL, 0))
                 .hasMessageContaining("platform index must be >= 0");
     }

@@ -32,19 +32,25 @@ class OpenClFaultsITCase {
 
     @Test
     void kernelBuildFailure() {
-        check(sources -> "kernel void adam(global float* p) { this is not OpenCL C }", ctx -> { },
+        check(
+                sources -> "kernel void adam(global float* p) { this is not OpenCL C }",
+                ctx -> {},
                 "cannot build OpenCL program optimizers");
     }
 
     @Test
     void missingKernelName() {
-        check(sources -> "kernel void not_adam(global float* p) { p[0] = 1.0f; }", ctx -> { },
+        check(
+                sources -> "kernel void not_adam(global float* p) { p[0] = 1.0f; }",
+                ctx -> {},
                 "no kernel 'adam_amsgrad'");
     }
 
     @Test
     void bufferLargerThanTheDeviceAllows() {
-        check(ClContext::resource, ctx -> ctx.padAllocationsForTest(ctx.device().maxAllocBytes()),
+        check(
+                ClContext::resource,
+                ctx -> ctx.padAllocationsForTest(ctx.device().maxAllocBytes()),
                 "CL_INVALID_BUFFER_SIZE");
     }
 
@@ -59,8 +65,8 @@ class OpenClFaultsITCase {
         Optimizer sgd = Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9));
         RecordingListener listener = new RecordingListener();
         try (ClContext ctx = ClContext.open(OpenClTesting.config())) {
-            ResilientBackend backend = new ResilientBackend(new OpenClStepBackend(ctx),
-                    new CircuitBreaker(2, 60_000, 10_000, () -> now[0]), listener);
+            ResilientBackend backend = new ResilientBackend(
+                    new OpenClStepBackend(ctx), new CircuitBreaker(2, 60_000, 10_000, () -> now[0]), listener);
             List<ShardStep> batch = batch(sgd);
             List<ShardStep> reference = copy(batch);
             backend.step(batch);
@@ -74,11 +80,14 @@ class OpenClFaultsITCase {
                 CpuStepBackend.INSTANCE.step(reference);
             }
             for (int j = 0; j < batch.size(); j++) {
-                assertThat(batch.get(j).params()).containsExactly(reference.get(j).params());
+                assertThat(batch.get(j).params())
+                        .containsExactly(reference.get(j).params());
                 assertThat(batch.get(j).state().step()).isEqualTo(5);
             }
             assertThat(backend.acceleratedBatches()).isEqualTo(1);
-            assertThat(backend.fallbacks()).as("two failures, then the failed probe").isEqualTo(3);
+            assertThat(backend.fallbacks())
+                    .as("two failures, then the failed probe")
+                    .isEqualTo(3);
             assertThat(backend.bypassed()).isEqualTo(1);
             assertThat(backend.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
             assertThat(listener.transitions).containsExactly("CLOSED->OPEN");
@@ -97,21 +106,25 @@ class OpenClFaultsITCase {
             List<ShardStep> batch = batch(adam);
             List<ShardStep> untouched = copy(batch);
 
-            assertThatThrownBy(() -> opencl.step(batch)).isInstanceOf(OpenClException.class)
+            assertThatThrownBy(() -> opencl.step(batch))
+                    .isInstanceOf(OpenClException.class)
                     .hasMessageContaining(message);
             for (int j = 0; j < batch.size(); j++) {
-                assertThat(batch.get(j).params()).containsExactly(untouched.get(j).params());
-                assertThat(batch.get(j).state().step()).isEqualTo(untouched.get(j).state().step());
+                assertThat(batch.get(j).params())
+                        .containsExactly(untouched.get(j).params());
+                assertThat(batch.get(j).state().step())
+                        .isEqualTo(untouched.get(j).state().step());
                 assertThat(batch.get(j).state().tensors()).isEmpty();
             }
 
             RecordingListener listener = new RecordingListener();
-            ResilientBackend resilient = new ResilientBackend(opencl,
-                    new CircuitBreaker(3, 60_000, 30_000, System::currentTimeMillis), listener);
+            ResilientBackend resilient = new ResilientBackend(
+                    opencl, new CircuitBreaker(3, 60_000, 30_000, System::currentTimeMillis), listener);
             resilient.step(batch);
             CpuStepBackend.INSTANCE.step(untouched);
             for (int j = 0; j < batch.size(); j++) {
-                assertThat(batch.get(j).params()).containsExactly(untouched.get(j).params());
+                assertThat(batch.get(j).params())
+                        .containsExactly(untouched.get(j).params());
                 assertThat(batch.get(j).state().tensor("max_exp_avg_sq"))
                         .containsExactly(untouched.get(j).state().tensor("max_exp_avg_sq"));
                 assertThat(batch.get(j).state().step()).isEqualTo(1);
@@ -128,8 +141,11 @@ class OpenClFaultsITCase {
         SplittableRandom rnd = new SplittableRandom(3);
         List<ShardStep> batch = new ArrayList<>();
         for (int n : new int[] {37, 2000}) {
-            batch.add(new ShardStep(opt, StepBackendAbstractTest.random(rnd, n, 1), StepBackendAbstractTest.random(rnd, n,
-                    0.1), new OptimizerState()));
+            batch.add(new ShardStep(
+                    opt,
+                    StepBackendAbstractTest.random(rnd, n, 1),
+                    StepBackendAbstractTest.random(rnd, n, 0.1),
+                    new OptimizerState()));
         }
         return batch;
     }
@@ -138,7 +154,11 @@ class OpenClFaultsITCase {
     static List<ShardStep> copy(List<ShardStep> batch) {
         List<ShardStep> out = new ArrayList<>();
         for (ShardStep s : batch) {
-            out.add(new ShardStep(s.optimizer(), s.params().clone(), s.grad().clone(), s.state().copy()));
+            out.add(new ShardStep(
+                    s.optimizer(),
+                    s.params().clone(),
+                    s.grad().clone(),
+                    s.state().copy()));
         }
         return out;
     }

@@ -14,7 +14,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class OpenClHalfPrecisionCodecITCase extends WithClContext {
 
     @ParameterizedTest
-    @EnumSource(value = Encoding.class, names = {"FP16", "BF16"})
+    @EnumSource(
+            value = Encoding.class,
+            names = {"FP16", "BF16"})
     void decodesEveryPatternAsTheCore(Encoding encoding) {
         PayloadCodec cpu = PayloadCodecs.forEncoding(encoding);
         PayloadCodec device = new OpenClHalfPrecisionCodec(ctx, encoding);
@@ -30,24 +32,46 @@ class OpenClHalfPrecisionCodecITCase extends WithClContext {
         device.decode(src, have, 3, want.length);
         assertThat(src.position()).isEqualTo(all.length);
         for (int h = 0; h < 65536; h++) {
-            assertThat(Float.floatToRawIntBits(have[h + 3])).as("pattern 0x%04x", h)
+            assertThat(Float.floatToRawIntBits(have[h + 3]))
+                    .as("pattern 0x%04x", h)
                     .isEqualTo(Float.floatToRawIntBits(want[h]));
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = Encoding.class, names = {"FP16", "BF16"})
+    @EnumSource(
+            value = Encoding.class,
+            names = {"FP16", "BF16"})
     void encodesLikeTheCore(Encoding encoding) {
         PayloadCodec cpu = PayloadCodecs.forEncoding(encoding);
         PayloadCodec device = new OpenClHalfPrecisionCodec(ctx, encoding);
         SplittableRandom rnd = new SplittableRandom(11);
         float[] values = new float[1 << 20];
-        int[] specials = {0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001, 0xFFFFFFFF, 0x477FEFFF,
-            0x477FF000, 0x38800000, 0x387FFFFF, 0x33000000, 0x33000001, 0x00000001, 0x7F7FFFFF, 0x3F800000};
+        int[] specials = {
+            0,
+            0x80000000,
+            0x7F800000,
+            0xFF800000,
+            0x7FC00000,
+            0x7F800001,
+            0xFFFFFFFF,
+            0x477FEFFF,
+            0x477FF000,
+            0x38800000,
+            0x387FFFFF,
+            0x33000000,
+            0x33000001,
+            0x00000001,
+            0x7F7FFFFF,
+            0x3F800000
+        };
         for (int i = 0; i < values.length; i++) {
-            int bits = i < specials.length ? specials[i]
+            int bits = i < specials.length
+                    ? specials[i]
                     // Half of the rest spread over all patterns, half near the binary16 range where rounding is busy.
-                    : (i & 1) == 0 ? rnd.nextInt() : (rnd.nextInt(0x30000000, 0x48000000) | (rnd.nextInt() & 0x80000000));
+                    : (i & 1) == 0
+                            ? rnd.nextInt()
+                            : (rnd.nextInt(0x30000000, 0x48000000) | (rnd.nextInt() & 0x80000000));
             values[i] = Float.intBitsToFloat(bits);
         }
         byte[] want = cpu.encode(values);

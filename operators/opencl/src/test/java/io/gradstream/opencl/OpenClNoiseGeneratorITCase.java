@@ -28,7 +28,9 @@ class OpenClNoiseGeneratorITCase extends WithClContext {
             for (int i = 0; i < want.length; i++) {
                 worst = Math.max(worst, Math.abs(have[i] - want[i]) / Math.max(1, Math.abs(want[i])));
             }
-            assertThat(worst).as("largest relative difference from element %d", first).isLessThan(tolerance);
+            assertThat(worst)
+                    .as("largest relative difference from element %d", first)
+                    .isLessThan(tolerance);
         }
     }
 

@@ -58,7 +58,8 @@ class OpenClResidentStateITCase {
         assertThat(resident.dirtyKeys()).containsExactlyInAnyOrderElementsOf(keys(mine));
         assertThat(resident.residentBytes()).isPositive();
         // The host's slots were not moved after the first upload: stale, so the write-back below is what restores them.
-        assertThat(mine.get(2).state().tensor("exp_avg")).isNotEqualTo(reference.get(2).state().tensor("exp_avg"));
+        assertThat(mine.get(2).state().tensor("exp_avg"))
+                .isNotEqualTo(reference.get(2).state().tensor("exp_avg"));
 
         resident.writeBack(mine);
         assertThat(resident.dirtyKeys()).isEmpty();
@@ -96,7 +97,8 @@ class OpenClResidentStateITCase {
         // A dirty shard whose state moved on without the device's slots cannot be stepped: it would be wrong.
         resident.step(mine);
         CpuStepBackend.INSTANCE.step(mine);
-        assertThatThrownBy(() -> resident.step(mine)).isInstanceOf(ResidentState.StateLostException.class)
+        assertThatThrownBy(() -> resident.step(mine))
+                .isInstanceOf(ResidentState.StateLostException.class)
                 .hasMessageContaining("without them");
     }
 
@@ -121,8 +123,8 @@ class OpenClResidentStateITCase {
     void aFailureThatLosesDirtySlotsIsFatalButCleanOnesFallBackToTheCpu() {
         long[] now = {0};
         OpenClStepBackend device = new OpenClStepBackend(ctx, 64L << 20);
-        ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> now[0]),
-                new RecordingListener());
+        ResilientBackend backend = new ResilientBackend(
+                device, new CircuitBreaker(3, 60_000, 10_000, () -> now[0]), new RecordingListener());
         List<ShardStep> mine = batch(14);
         List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
@@ -142,7 +144,8 @@ class OpenClResidentStateITCase {
         ctx.padAllocationsForTest(0);
         backend.step(mine);
         ctx.close();
-        assertThatThrownBy(() -> backend.step(mine)).isInstanceOf(ResidentState.StateLostException.class)
+        assertThatThrownBy(() -> backend.step(mine))
+                .isInstanceOf(ResidentState.StateLostException.class)
                 .hasMessageContaining("only on the device");
         assertThat(backend.fallbacks()).as("not recomputed").isEqualTo(1);
     }
@@ -178,8 +181,8 @@ class OpenClResidentStateITCase {
     @Test
     void aRecoverableFailureSavesDirtySlotsAndTheCpuRecomputesTheBatch() {
         OpenClStepBackend device = new OpenClStepBackend(ctx, 64L << 20);
-        ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L),
-                new RecordingListener());
+        ResilientBackend backend =
+                new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L), new RecordingListener());
         OpenClStepBackend plain = new OpenClStepBackend(ctx);
         List<ShardStep> mine = batch(17);
         List<ShardStep> reference = OpenClFaultsITCase.copy(mine); // unkeyed: never resident
@@ -203,8 +206,12 @@ class OpenClResidentStateITCase {
         List<ShardStep> all = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(18);
         for (int j = 0; j < 4; j++) {
-            all.add(new ShardStep(ADAM, StepBackendAbstractTest.random(rnd, 2000, 1),
-                    StepBackendAbstractTest.random(rnd, 2000, 0.1), new OptimizerState(), "m/a/" + j));
+            all.add(new ShardStep(
+                    ADAM,
+                    StepBackendAbstractTest.random(rnd, 2000, 1),
+                    StepBackendAbstractTest.random(rnd, 2000, 0.1),
+                    new OptimizerState(),
+                    "m/a/" + j));
         }
         List<ShardStep> reference = OpenClFaultsITCase.copy(all);
         List<ShardStep> first = all.subList(0, 2);
@@ -212,7 +219,8 @@ class OpenClResidentStateITCase {
         for (int round = 0; round < 3; round++) {
             for (List<ShardStep> part : List.of(first, second)) {
                 resident.step(part);
-                assertThat(resident.dirtyKeys()).as("round %d: the batch's shards are resident", round)
+                assertThat(resident.dirtyKeys())
+                        .as("round %d: the batch's shards are resident", round)
                         .containsExactlyInAnyOrderElementsOf(keys(part));
                 resident.writeBack(part); // a checkpoint: clean, so the next batch may evict them
                 assertThat(resident.residentBytes()).isLessThanOrEqualTo(50_000).isPositive();
@@ -227,11 +235,15 @@ class OpenClResidentStateITCase {
     void shardsWithoutSlotsAreNeverKept() {
         Optimizer plainSgd = Optimizers.create("SGD", Map.of("lr", 0.1));
         OpenClStepBackend device = new OpenClStepBackend(ctx, 64L << 20);
-        ResilientBackend backend = new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L),
-                new RecordingListener());
+        ResilientBackend backend =
+                new ResilientBackend(device, new CircuitBreaker(3, 60_000, 10_000, () -> 0L), new RecordingListener());
         SplittableRandom rnd = new SplittableRandom(19);
-        List<ShardStep> mine = List.of(new ShardStep(plainSgd, StepBackendAbstractTest.random(rnd, 300, 1),
-                StepBackendAbstractTest.random(rnd, 300, 0.1), new OptimizerState(), "m/s/0"));
+        List<ShardStep> mine = List.of(new ShardStep(
+                plainSgd,
+                StepBackendAbstractTest.random(rnd, 300, 1),
+                StepBackendAbstractTest.random(rnd, 300, 0.1),
+                new OptimizerState(),
+                "m/s/0"));
         List<ShardStep> reference = OpenClFaultsITCase.copy(mine);
         backend.step(mine);
         assertThat(device.dirtyKeys()).isEmpty();
@@ -264,8 +276,12 @@ class OpenClResidentStateITCase {
         for (int j = 0; j < optimizers.length; j++) {
             int n = SIZES[j % SIZES.length];
             String tensor = j < 3 ? "a" : "b";
-            batch.add(new ShardStep(optimizers[j], StepBackendAbstractTest.random(rnd, n, 1),
-                    StepBackendAbstractTest.random(rnd, n, 0.1), new OptimizerState(), "m/" + tensor + "/" + j));
+            batch.add(new ShardStep(
+                    optimizers[j],
+                    StepBackendAbstractTest.random(rnd, n, 1),
+                    StepBackendAbstractTest.random(rnd, n, 0.1),
+                    new OptimizerState(),
+                    "m/" + tensor + "/" + j));
         }
         return batch;
     }
@@ -276,9 +292,11 @@ class OpenClResidentStateITCase {
 
     private static void assertSameParams(List<ShardStep> mine, List<ShardStep> reference, String where) {
         for (int j = 0; j < mine.size(); j++) {
-            assertThat(mine.get(j).params()).as(where + " params of " + mine.get(j).key())
+            assertThat(mine.get(j).params())
+                    .as(where + " params of " + mine.get(j).key())
                     .containsExactly(reference.get(j).params());
-            assertThat(mine.get(j).state().step()).isEqualTo(reference.get(j).state().step());
+            assertThat(mine.get(j).state().step())
+                    .isEqualTo(reference.get(j).state().step());
         }
     }
 
@@ -289,7 +307,8 @@ class OpenClResidentStateITCase {
             OptimizerState b = reference.get(j).state();
             assertThat(a.tensors().keySet()).as(where).isEqualTo(b.tensors().keySet());
             for (String slot : b.tensors().keySet()) {
-                assertThat(a.tensor(slot)).as(where + " " + slot + " of " + mine.get(j).key())
+                assertThat(a.tensor(slot))
+                        .as(where + " " + slot + " of " + mine.get(j).key())
                         .containsExactly(b.tensor(slot));
             }
             assertThat(a.scalars()).as(where + " scalars").isEqualTo(b.scalars());

@@ -12,8 +12,7 @@ import org.junit.jupiter.api.Assumptions;
 final class OpenClTesting {
     static final String REQUIRE_TOOLS = "GRADSTREAM_REQUIRE_TOOLS";
 
-    private OpenClTesting() {
-    }
+    private OpenClTesting() {}
 
     /**
      * The device the tests open: environment variables {@code GRADSTREAM_OPENCL_PLATFORM} (index or name part),

@@ -38,7 +38,8 @@ class OptimizerKernelsTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("configurations")
     void theKernelExistsInTheProgram(String name, Map<String, Object> hp) {
-        String kernel = OptimizerKernels.pack(Optimizers.create(name, hp).scalars(new OptimizerState())).kernel();
+        String kernel = OptimizerKernels.pack(Optimizers.create(name, hp).scalars(new OptimizerState()))
+                .kernel();
         String source = ClContext.resource("optimizers");
         if (kernel.equals(OptimizerKernels.LAMB)) {
             for (String part : List.of("lamb_moments", "lamb_norms", "lamb_apply")) {
@@ -58,8 +59,7 @@ class OptimizerKernelsTest {
         assertThat(kernel("RMSprop", Map.of())).isEqualTo("rmsprop");
         assertThat(kernel("RMSprop", Map.of("centered", true))).isEqualTo("rmsprop_centered");
         assertThat(kernel("RMSprop", Map.of("momentum", 0.5))).isEqualTo("rmsprop_momentum");
-        assertThat(kernel("RMSprop", Map.of("centered", true, "momentum", 0.5)))
-                .isEqualTo("rmsprop_centered_momentum");
+        assertThat(kernel("RMSprop", Map.of("centered", true, "momentum", 0.5))).isEqualTo("rmsprop_centered_momentum");
     }
 
     @Test
@@ -81,7 +81,8 @@ class OptimizerKernelsTest {
     }
 
     private static String kernel(String name, Map<String, Object> hp) {
-        return OptimizerKernels.pack(Optimizers.create(name, hp).scalars(new OptimizerState())).kernel();
+        return OptimizerKernels.pack(Optimizers.create(name, hp).scalars(new OptimizerState()))
+                .kernel();
     }
 
     /** The record's components in declaration order, flags as 1 or 0. */

@@ -23,7 +23,8 @@ class StagedGroupTest {
         float[] sum = {7f, 8f, 9f};
         existing.putTensor("sum", sum);
         existing.setStep(4);
-        List<ShardStep> shards = List.of(new ShardStep(a, new float[2], new float[2], new OptimizerState()),
+        List<ShardStep> shards = List.of(
+                new ShardStep(a, new float[2], new float[2], new OptimizerState()),
                 new ShardStep(b, new float[3], new float[3], existing));
 
         StagedGroup group = stage(shards);
@@ -42,13 +43,14 @@ class StagedGroupTest {
     void eachShardsScalarsSitAtItsOwnOffset() {
         Optimizer slow = Optimizers.create("Adam", Map.of("lr", 0.001));
         Optimizer fast = Optimizers.create("AdamW", Map.of("lr", 0.1));
-        List<ShardStep> shards = List.of(new ShardStep(slow, new float[1], new float[1], new OptimizerState()),
+        List<ShardStep> shards = List.of(
+                new ShardStep(slow, new float[1], new float[1], new OptimizerState()),
                 new ShardStep(fast, new float[1], new float[1], new OptimizerState()));
         StagedGroup group = stage(shards);
         for (int j = 0; j < 2; j++) {
             float[] expected = OptimizerKernels.pack(group.scalars().get(j)).scalars();
-            float[] actual = java.util.Arrays.copyOfRange(group.packed(), j * OptimizerKernels.NSC,
-                    j * OptimizerKernels.NSC + expected.length);
+            float[] actual = java.util.Arrays.copyOfRange(
+                    group.packed(), j * OptimizerKernels.NSC, j * OptimizerKernels.NSC + expected.length);
             assertThat(actual).containsExactly(expected);
         }
         assertThat(group.packed()).hasSize(2 * OptimizerKernels.NSC);
@@ -63,7 +65,9 @@ class StagedGroupTest {
     }
 
     private static StagedGroup stage(List<ShardStep> shards) {
-        List<StepScalars> scalars = shards.stream().map(s -> s.optimizer().scalars(s.state())).toList();
-        return StagedGroup.of(shards, scalars, scalars.stream().map(OptimizerKernels::pack).toList());
+        List<StepScalars> scalars =
+                shards.stream().map(s -> s.optimizer().scalars(s.state())).toList();
+        return StagedGroup.of(
+                shards, scalars, scalars.stream().map(OptimizerKernels::pack).toList());
     }
 }

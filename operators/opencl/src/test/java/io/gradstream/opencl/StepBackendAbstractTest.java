@@ -72,6 +72,7 @@ abstract class StepBackendAbstractTest {
 
     /** Shard sizes around the chunk size, plus an empty shard. */
     private static final int[] SIZES = {1, 37, 0, 1024, 1500, 4097};
+
     private static final int STEPS = 8;
 
     @ParameterizedTest(name = "{0} {1}")
@@ -103,13 +104,18 @@ abstract class StepBackendAbstractTest {
             OptimizerState a = mine.get(j).state();
             OptimizerState b = cpu.get(j).state();
             assertThat(a.step()).as(where + " step").isEqualTo(STEPS);
-            assertThat(a.tensors().keySet()).as(where + " slots").isEqualTo(b.tensors().keySet());
+            assertThat(a.tensors().keySet())
+                    .as(where + " slots")
+                    .isEqualTo(b.tensors().keySet());
             for (String slot : b.tensors().keySet()) {
                 assertClose(a.tensor(slot), b.tensor(slot), where + " " + slot);
             }
-            assertThat(a.scalars().keySet()).as(where + " scalar slots").isEqualTo(b.scalars().keySet());
+            assertThat(a.scalars().keySet())
+                    .as(where + " scalar slots")
+                    .isEqualTo(b.scalars().keySet());
             for (String scalar : b.scalars().keySet()) {
-                assertThat(a.scalar(scalar)).as(where + " " + scalar)
+                assertThat(a.scalar(scalar))
+                        .as(where + " " + scalar)
                         .isCloseTo(b.scalar(scalar), org.assertj.core.data.Percentage.withPercentage(1e-4));
             }
         }
@@ -129,7 +135,9 @@ abstract class StepBackendAbstractTest {
         JsonNode cpuSteps = cpu.computed().get("params_after_step");
         assertThat(steps).hasSameSizeAs(cpuSteps).hasSize(root.get("grads").size());
         for (int t = 0; t < steps.size(); t++) {
-            assertClose(Json.floats(steps.get(t), "params_after_step"), Json.floats(cpuSteps.get(t), "cpu"),
+            assertClose(
+                    Json.floats(steps.get(t), "params_after_step"),
+                    Json.floats(cpuSteps.get(t), "cpu"),
                     file.getFileName() + " step " + (t + 1) + " vs CPU");
         }
         JsonNode slots = mine.computed().path("final_state");
@@ -138,7 +146,9 @@ abstract class StepBackendAbstractTest {
         for (Iterator<String> it = cpuSlots.fieldNames(); it.hasNext(); ) {
             String slot = it.next();
             if (cpuSlots.get(slot).isArray()) {
-                assertClose(Json.floats(slots.get(slot), slot), Json.floats(cpuSlots.get(slot), slot),
+                assertClose(
+                        Json.floats(slots.get(slot), slot),
+                        Json.floats(cpuSlots.get(slot), slot),
                         file.getFileName() + " final " + slot + " vs CPU");
             }
         }
@@ -197,7 +207,8 @@ abstract class StepBackendAbstractTest {
             double diff = Math.abs((double) a - e);
             double ulps = diff / Math.ulp(Math.max(Math.abs(a), Math.abs(e)));
             if (diff > floor && !(ulps <= maxUlps())) {
-                throw new AssertionError(String.format("%s[%d]: %s vs CPU %s (%.1f ulp, limit %d ulp or %.3g)",
+                throw new AssertionError(String.format(
+                        "%s[%d]: %s vs CPU %s (%.1f ulp, limit %d ulp or %.3g)",
                         what, i, a, e, ulps, maxUlps(), floor));
             }
         }

@@ -13,7 +13,11 @@ public interface Check {
     Result run() throws Exception;
 
     /** OK: fine; WARN: works but deserves a look; FAIL: gradstream will not work like this. */
-    enum Status { OK, WARN, FAIL }
+    enum Status {
+        OK,
+        WARN,
+        FAIL
+    }
 
     /** A verdict and its one-line reason. */
     record Result(Status status, String detail) {

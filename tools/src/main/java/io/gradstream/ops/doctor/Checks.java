@@ -7,8 +7,7 @@ import java.util.Locale;
 
 /** The checks of the machine and of the Flink cluster; Kafka's are in {@link KafkaChecks}. */
 public final class Checks {
-    private Checks() {
-    }
+    private Checks() {}
 
     static final int MIN_JAVA = 17;
     static final long MIN_HEAP = 1L << 30;
@@ -17,7 +16,8 @@ public final class Checks {
     public static Check java(Runtime.Version version) {
         return Check.of("java", () -> {
             String what = System.getProperty("java.vm.name", "Java") + " " + version;
-            return version.feature() >= MIN_JAVA ? Check.Result.ok(what)
+            return version.feature() >= MIN_JAVA
+                    ? Check.Result.ok(what)
                     : Check.Result.fail(what + ": gradstream needs Java " + MIN_JAVA + " or newer");
         });
     }
@@ -43,7 +43,8 @@ public final class Checks {
      * Lists the OpenCL platforms and devices. Without any that is fine for the cpu backend (WARN: the job cannot
      * offload) and a FAIL for {@code gradstream.backend: opencl}, whose device must also be among them.
      */
-    public static Check opencl(io.gradstream.operators.BackendSettings backend,
+    public static Check opencl(
+            io.gradstream.operators.BackendSettings backend,
             java.util.function.Supplier<java.util.List<io.gradstream.opencl.ClDevice>> devices) {
         return Check.of("opencl", () -> {
             boolean wanted = backend.kind() == io.gradstream.operators.BackendSettings.Kind.OPENCL;
@@ -52,12 +53,14 @@ public final class Checks {
                 found = devices.get();
             } catch (RuntimeException e) {
                 String why = "no OpenCL runtime (" + e.getMessage() + ")";
-                return wanted ? Check.Result.fail(why + " but gradstream.backend is opencl")
+                return wanted
+                        ? Check.Result.fail(why + " but gradstream.backend is opencl")
                         : Check.Result.warn(why + "; steps run on the CPU");
             }
             if (found.isEmpty()) {
                 String why = "no OpenCL platform (install a driver, or pocl-opencl-icd for a CPU device)";
-                return wanted ? Check.Result.fail(why + " but gradstream.backend is opencl")
+                return wanted
+                        ? Check.Result.fail(why + " but gradstream.backend is opencl")
                         : Check.Result.warn(why + "; steps run on the CPU");
             }
             java.util.List<String> names = new java.util.ArrayList<>();
@@ -94,8 +97,15 @@ public final class Checks {
             int tms = o.path("taskmanagers").asInt();
             int total = o.path("slots-total").asInt();
             int free = o.path("slots-available").asInt();
-            String what = String.format(Locale.ROOT, "Flink %s at %s: %d task manager(s), %d of %d slots free, "
-                    + "%d job(s) running", version, rest.url(), tms, free, total, o.path("jobs-running").asInt());
+            String what = String.format(
+                    Locale.ROOT,
+                    "Flink %s at %s: %d task manager(s), %d of %d slots free, " + "%d job(s) running",
+                    version,
+                    rest.url(),
+                    tms,
+                    free,
+                    total,
+                    o.path("jobs-running").asInt());
             if (!version.startsWith("2.")) {
                 return Check.Result.fail(what + "; gradstream is built for Flink 2.2");
             }

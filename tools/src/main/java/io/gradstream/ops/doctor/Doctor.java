@@ -12,8 +12,7 @@ import java.util.Map;
  * check failed. {@link #standardChecks} is the list {@code gradstream doctor} runs.
  */
 public final class Doctor {
-    private Doctor() {
-    }
+    private Doctor() {}
 
     /**
      * What the standard checks look at: {@code settings} are the job's, already validated; the running job is the
@@ -34,8 +33,7 @@ public final class Doctor {
     }
 
     /** One line of the report. */
-    public record Finding(String check, Check.Result result) {
-    }
+    public record Finding(String check, Check.Result result) {}
 
     /**
      * The checks of {@code gradstream doctor}, in the order they run; {@code --skip NAME} leaves any of them out by
@@ -83,12 +81,16 @@ public final class Doctor {
         for (Finding f : findings) {
             // One line per check: a multi-line reason would break the columns that scripts grep.
             String detail = f.result().detail().strip().replaceAll("\\s*\\n\\s*", "; ");
-            lines.add(String.format(Locale.ROOT, "%-4s  %-" + width + "s  %s", f.result().status(), f.check(),
-                    detail));
+            lines.add(String.format(
+                    Locale.ROOT, "%-4s  %-" + width + "s  %s", f.result().status(), f.check(), detail));
             counts.merge(f.result().status(), 1, Integer::sum);
         }
-        lines.add(String.format(Locale.ROOT, "%d OK, %d WARN, %d FAIL", counts.get(Check.Status.OK),
-                counts.get(Check.Status.WARN), counts.get(Check.Status.FAIL)));
+        lines.add(String.format(
+                Locale.ROOT,
+                "%d OK, %d WARN, %d FAIL",
+                counts.get(Check.Status.OK),
+                counts.get(Check.Status.WARN),
+                counts.get(Check.Status.FAIL)));
         return lines;
     }
 

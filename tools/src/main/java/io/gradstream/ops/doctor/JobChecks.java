@@ -84,14 +84,19 @@ final class JobChecks {
         }
         JsonNode chosen = select(overview, jobName);
         if (chosen == null) {
-            noJob = Check.Result.warn("no job named '" + jobName + "' on " + rest.url() + " (" + overview.path("jobs")
-                    .size() + " other job(s)); these checks look at it once it runs (gradstream submit, or "
+            noJob = Check.Result.warn("no job named '" + jobName + "' on " + rest.url() + " ("
+                    + overview.path("jobs").size()
+                    + " other job(s)); these checks look at it once it runs (gradstream submit, or "
                     + "--job-name)");
             return false;
         }
         JsonNode details = rest.get("jobs/" + chosen.path("jid").asText());
-        job = new Job(details.path("jid").asText(), details.path("name").asText(), details.path("state").asText(),
-                details.path("start-time").asLong(), details.path("now").asLong(System.currentTimeMillis()));
+        job = new Job(
+                details.path("jid").asText(),
+                details.path("name").asText(),
+                details.path("state").asText(),
+                details.path("start-time").asLong(),
+                details.path("now").asLong(System.currentTimeMillis()));
         return true;
     }
 
@@ -105,8 +110,11 @@ final class JobChecks {
             if (!j.path("name").asText().equals(name)) {
                 continue;
             }
-            if (best == null || rank(j) > rank(best)
-                    || rank(j) == rank(best) && j.path("start-time").asLong() > best.path("start-time").asLong()) {
+            if (best == null
+                    || rank(j) > rank(best)
+                    || rank(j) == rank(best)
+                            && j.path("start-time").asLong()
+                                    > best.path("start-time").asLong()) {
                 best = j;
             }
         }
@@ -145,7 +153,12 @@ final class JobChecks {
         }
         JsonNode newest = entries.get(0);
         String cause = newest.path("exceptionName").asText("?");
-        List<String> lines = newest.path("stacktrace").asText("").strip().lines().map(String::strip).toList();
+        List<String> lines = newest.path("stacktrace")
+                .asText("")
+                .strip()
+                .lines()
+                .map(String::strip)
+                .toList();
         if (!lines.isEmpty() && !lines.get(0).isEmpty()) {
             cause = lines.get(0);
         }
@@ -165,10 +178,14 @@ final class JobChecks {
      * RESTARTING or FAILING now, or FAILED. {@code restarts} is -1 when unknown.
      */
     static Check.Result restartsVerdict(Job job, long restarts, String lastFailure, JobThresholds limits) {
-        String count = restarts >= 0 ? restarts + " restart(s)" : TERMINAL.contains(job.state()) ? ""
-                : "restarts unknown (Flink's metric store has no numRestarts yet)";
-        String what = "job " + job.id() + " " + job.state() + (count.isEmpty() ? ", started " : ", " + count
-                + " since it started ") + JobThresholds.human(job.uptime()) + " ago";
+        String count = restarts >= 0
+                ? restarts + " restart(s)"
+                : TERMINAL.contains(job.state())
+                        ? ""
+                        : "restarts unknown (Flink's metric store has no numRestarts yet)";
+        String what = "job " + job.id() + " " + job.state()
+                + (count.isEmpty() ? ", started " : ", " + count + " since it started ")
+                + JobThresholds.human(job.uptime()) + " ago";
         String failure = lastFailure == null ? "" : "; last failure: " + lastFailure;
         switch (job.state()) {
             case "FAILED", "RESTARTING", "FAILING":
@@ -195,15 +212,19 @@ final class JobChecks {
     static Check.Result checkpointVerdict(Job job, JsonNode checkpoints, JobThresholds limits) {
         JsonNode completed = checkpoints.path("latest").path("completed");
         JsonNode counts = checkpoints.path("counts");
-        String tally = counts.path("completed").asLong() + " completed, " + counts.path("failed").asLong()
-                + " failed, " + counts.path("in_progress").asLong() + " in progress";
+        String tally = counts.path("completed").asLong() + " completed, "
+                + counts.path("failed").asLong() + " failed, "
+                + counts.path("in_progress").asLong() + " in progress";
         Duration age;
         String what;
         if (completed.isObject() && completed.has("latest_ack_timestamp")) {
-            age = Duration.ofMillis(Math.max(0, job.now() - completed.path("latest_ack_timestamp").asLong()));
+            age = Duration.ofMillis(Math.max(
+                    0, job.now() - completed.path("latest_ack_timestamp").asLong()));
             what = "checkpoint " + completed.path("id").asLong() + " completed " + JobThresholds.human(age)
-                    + " ago (took " + JobThresholds.human(Duration.ofMillis(completed.path("end_to_end_duration")
-                    .asLong())) + ", " + mib(completed.path("state_size").asLong()) + "); " + tally;
+                    + " ago (took "
+                    + JobThresholds.human(Duration.ofMillis(
+                            completed.path("end_to_end_duration").asLong())) + ", "
+                    + mib(completed.path("state_size").asLong()) + "); " + tally;
         } else {
             age = job.uptime();
             what = "no checkpoint completed since the job started " + JobThresholds.human(age) + " ago; " + tally;
@@ -214,8 +235,8 @@ final class JobChecks {
                     + "for a checkpoint");
         }
         if (age.compareTo(limits.checkpointWarn()) >= 0) {
-            return Check.Result.warn(what + " (WARN from " + JobThresholds.human(limits.checkpointWarn())
-                    + ", --checkpoint-warn)");
+            return Check.Result.warn(
+                    what + " (WARN from " + JobThresholds.human(limits.checkpointWarn()) + ", --checkpoint-warn)");
         }
         return Check.Result.ok(what);
     }

@@ -61,11 +61,12 @@ final class JobKafkaChecks {
         try (Admin admin = KafkaChecks.admin(settings)) {
             List<TopicPartition> parts = partitions(admin, inputs);
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(settings.groupId())
-                    .partitionsToOffsetAndMetadata().get(TIMEOUT_S, TimeUnit.SECONDS);
+                    .partitionsToOffsetAndMetadata()
+                    .get(TIMEOUT_S, TimeUnit.SECONDS);
             // The job's sources read committed records only, so its end is the last stable offset.
             Map<TopicPartition, Long> end = offsets(admin, parts, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED);
-            Map<TopicPartition, Long> start = offsets(admin, parts, OffsetSpec.earliest(),
-                    IsolationLevel.READ_UNCOMMITTED);
+            Map<TopicPartition, Long> start =
+                    offsets(admin, parts, OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED);
             List<PartitionLag> lags = new ArrayList<>();
             for (TopicPartition tp : parts) {
                 OffsetAndMetadata c = committed.get(tp);
@@ -106,8 +107,8 @@ final class JobKafkaChecks {
     private static long recordsSince(Admin admin, List<String> topics, long since)
             throws ExecutionException, InterruptedException, TimeoutException {
         List<TopicPartition> parts = partitions(admin, topics);
-        Map<TopicPartition, Long> first = offsets(admin, parts, OffsetSpec.forTimestamp(since),
-                IsolationLevel.READ_UNCOMMITTED);
+        Map<TopicPartition, Long> first =
+                offsets(admin, parts, OffsetSpec.forTimestamp(since), IsolationLevel.READ_UNCOMMITTED);
         Map<TopicPartition, Long> end = offsets(admin, parts, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED);
         long n = 0;
         for (TopicPartition tp : parts) {
@@ -119,8 +120,8 @@ final class JobKafkaChecks {
 
     private static List<TopicPartition> partitions(Admin admin, List<String> topics)
             throws ExecutionException, InterruptedException, TimeoutException {
-        Map<String, TopicDescription> d = admin.describeTopics(topics).allTopicNames().get(TIMEOUT_S,
-                TimeUnit.SECONDS);
+        Map<String, TopicDescription> d =
+                admin.describeTopics(topics).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
         List<TopicPartition> out = new ArrayList<>();
         for (String t : topics) {
             d.get(t).partitions().forEach(p -> out.add(new TopicPartition(t, p.partition())));
@@ -128,12 +129,13 @@ final class JobKafkaChecks {
         return out;
     }
 
-    private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> parts, OffsetSpec spec,
-            IsolationLevel isolation) throws ExecutionException, InterruptedException, TimeoutException {
+    private static Map<TopicPartition, Long> offsets(
+            Admin admin, List<TopicPartition> parts, OffsetSpec spec, IsolationLevel isolation)
+            throws ExecutionException, InterruptedException, TimeoutException {
         Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
         parts.forEach(tp -> ask.put(tp, spec));
-        Map<TopicPartition, ListOffsetsResultInfo> r = admin.listOffsets(ask, new ListOffsetsOptions(isolation))
-                .all().get(TIMEOUT_S, TimeUnit.SECONDS);
+        Map<TopicPartition, ListOffsetsResultInfo> r =
+                admin.listOffsets(ask, new ListOffsetsOptions(isolation)).all().get(TIMEOUT_S, TimeUnit.SECONDS);
         Map<TopicPartition, Long> out = new HashMap<>();
         r.forEach((tp, info) -> out.put(tp, info.offset()));
         return out;
@@ -182,14 +184,22 @@ final class JobKafkaChecks {
     static Check.Result rejectionVerdict(JobSettings s, long rejected, long inputs, JobThresholds limits) {
         String window = JobThresholds.human(limits.rejectionWindow());
         if (inputs == 0 && rejected == 0) {
-            return Check.Result.ok("no records on " + s.gradientsTopic() + " or " + s.controlTopic() + " in the last "
-                    + window);
+            return Check.Result.ok(
+                    "no records on " + s.gradientsTopic() + " or " + s.controlTopic() + " in the last " + window);
         }
         double percent = inputs == 0 ? 100 : Math.min(100, 100.0 * rejected / inputs);
         double perMinute = rejected / (limits.rejectionWindow().toMillis() / 60_000.0);
-        String what = String.format(Locale.ROOT, "%d record(s) to %s for %d on %s and %s in the last %s: %s, "
-                + "%.1f/min", rejected, s.rejectedTopic(), inputs, s.gradientsTopic(), s.controlTopic(), window,
-                JobThresholds.percent(Math.round(percent * 100) / 100.0), perMinute);
+        String what = String.format(
+                Locale.ROOT,
+                "%d record(s) to %s for %d on %s and %s in the last %s: %s, " + "%.1f/min",
+                rejected,
+                s.rejectedTopic(),
+                inputs,
+                s.gradientsTopic(),
+                s.controlTopic(),
+                window,
+                JobThresholds.percent(Math.round(percent * 100) / 100.0),
+                perMinute);
         if (percent >= limits.rejectionFailPercent()) {
             return Check.Result.fail(what + " (FAIL from " + JobThresholds.percent(limits.rejectionFailPercent())
                     + ", --rejection-fail); the reasons are in the records and the dashboard");

@@ -18,12 +18,19 @@ import java.util.Locale;
  * @param rejectionFailPercent the same, for FAIL
  * @param rejectionWindow how far back {@code rejections} counts records
  */
-public record JobThresholds(int maxRestarts, Duration checkpointWarn, Duration checkpointFail, long lagWarn,
-        long lagFail, double rejectionWarnPercent, double rejectionFailPercent, Duration rejectionWindow) {
+public record JobThresholds(
+        int maxRestarts,
+        Duration checkpointWarn,
+        Duration checkpointFail,
+        long lagWarn,
+        long lagFail,
+        double rejectionWarnPercent,
+        double rejectionFailPercent,
+        Duration rejectionWindow) {
 
     /** The defaults, which the alert rules in docker/prometheus/alerts.yml repeat for restarts and checkpoints. */
-    public static final JobThresholds DEFAULTS = new JobThresholds(3, Duration.ofMinutes(5), Duration.ofMinutes(15),
-            100_000, 1_000_000, 5, 50, Duration.ofMinutes(5));
+    public static final JobThresholds DEFAULTS = new JobThresholds(
+            3, Duration.ofMinutes(5), Duration.ofMinutes(15), 100_000, 1_000_000, 5, 50, Duration.ofMinutes(5));
 
     public JobThresholds {
         String notNegative = "must not be negative";
@@ -33,17 +40,23 @@ public record JobThresholds(int maxRestarts, Duration checkpointWarn, Duration c
         require(!checkpointFail.isNegative(), "--checkpoint-fail", checkpointFail, notNegative);
         require(lagWarn >= 0, "--lag-warn", lagWarn, notNegative);
         require(lagFail >= 0, "--lag-fail", lagFail, notNegative);
-        require(rejectionWarnPercent >= 0 && rejectionWarnPercent <= 100, "--rejection-warn", rejectionWarnPercent,
+        require(
+                rejectionWarnPercent >= 0 && rejectionWarnPercent <= 100,
+                "--rejection-warn",
+                rejectionWarnPercent,
                 percent);
-        require(rejectionFailPercent >= 0 && rejectionFailPercent <= 100, "--rejection-fail", rejectionFailPercent,
+        require(
+                rejectionFailPercent >= 0 && rejectionFailPercent <= 100,
+                "--rejection-fail",
+                rejectionFailPercent,
                 percent);
         require(rejectionWindow.toMillis() > 0, "--rejection-window", rejectionWindow, "must be positive");
     }
 
     private static void require(boolean ok, String flag, Object value, String requirement) {
         if (!ok) {
-            throw new IllegalArgumentException("Invalid " + flag + ": '" + (value instanceof Duration d ? human(d)
-                    : value) + "' (" + requirement + ")");
+            throw new IllegalArgumentException("Invalid " + flag + ": '"
+                    + (value instanceof Duration d ? human(d) : value) + "' (" + requirement + ")");
         }
     }
 

@@ -51,9 +51,13 @@ final class KafkaChecks {
     }
 
     static Admin admin(JobSettings settings) {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S)));
+        return Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                settings.bootstrapServers(),
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S)));
     }
 
     /** The message of an Admin call's failure: its cause's, which names what went wrong. */
@@ -65,8 +69,8 @@ final class KafkaChecks {
         try (Admin admin = admin()) {
             DescribeClusterResult c = admin.describeCluster();
             int brokers = c.nodes().get(TIMEOUT_S, TimeUnit.SECONDS).size();
-            return Check.Result.ok(settings.bootstrapServers() + ": cluster " + c.clusterId().get(TIMEOUT_S,
-                    TimeUnit.SECONDS) + ", " + brokers + " broker(s)");
+            return Check.Result.ok(settings.bootstrapServers() + ": cluster "
+                    + c.clusterId().get(TIMEOUT_S, TimeUnit.SECONDS) + ", " + brokers + " broker(s)");
         } catch (ExecutionException | TimeoutException e) {
             unreachable = settings.bootstrapServers() + " did not answer within " + TIMEOUT_S + " s (" + cause(e) + ")";
             return Check.Result.fail(unreachable);
@@ -77,18 +81,26 @@ final class KafkaChecks {
         if (unreachable != null) {
             return Check.Result.fail("not checked: Kafka unreachable");
         }
-        List<String> wanted = List.of(settings.controlTopic(), settings.gradientsTopic(), settings.parametersTopic(),
-                settings.rejectedTopic(), settings.statusTopic());
+        List<String> wanted = List.of(
+                settings.controlTopic(),
+                settings.gradientsTopic(),
+                settings.parametersTopic(),
+                settings.rejectedTopic(),
+                settings.statusTopic());
         try (Admin admin = admin()) {
             Set<String> existing = admin.listTopics().names().get(TIMEOUT_S, TimeUnit.SECONDS);
-            List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();
+            List<String> missing =
+                    wanted.stream().filter(t -> !existing.contains(t)).toList();
             if (!missing.isEmpty()) {
                 return Check.Result.fail("missing topic(s) " + String.join(", ", missing) + " (gradstream local "
                         + "creates them; on a cluster create them, " + settings.parametersTopic() + " with "
                         + "cleanup.policy=compact)");
             }
             ConfigResource params = new ConfigResource(ConfigResource.Type.TOPIC, settings.parametersTopic());
-            Config config = admin.describeConfigs(List.of(params)).all().get(TIMEOUT_S, TimeUnit.SECONDS).get(params);
+            Config config = admin.describeConfigs(List.of(params))
+                    .all()
+                    .get(TIMEOUT_S, TimeUnit.SECONDS)
+                    .get(params);
             String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
             return verdict(settings.parametersTopic(), wanted, policy);
         } catch (ExecutionException | TimeoutException e) {
@@ -99,8 +111,7 @@ final class KafkaChecks {
     /** The verdict on the parameters topic's {@code cleanup.policy} (a comma-separated list in Kafka). */
     static Check.Result verdict(String parametersTopic, Collection<String> topics, String policy) {
         List<String> policies = new ArrayList<>(List.of(policy.replace(" ", "").split(",")));
-        String what = String.join(", ", topics) + " exist; " + parametersTopic + " has cleanup.policy="
-                + policy;
+        String what = String.join(", ", topics) + " exist; " + parametersTopic + " has cleanup.policy=" + policy;
         if (!policies.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
             return Check.Result.fail(what + ", must be compact: a new worker reads the newest version of every "
                     + "shard from it (kafka-configs --alter --add-config cleanup.policy=compact)");

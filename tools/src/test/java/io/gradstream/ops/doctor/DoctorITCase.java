@@ -57,9 +57,11 @@ class DoctorITCase {
     static final AtomicBoolean ARMED = new AtomicBoolean();
 
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-                    .setConfiguration(clusterConfig()).build());
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(2)
+            .setConfiguration(clusterConfig())
+            .build());
 
     private static Configuration clusterConfig() {
         Path dir = Path.of("target", "minicluster").toAbsolutePath();
@@ -94,34 +96,46 @@ class DoctorITCase {
             String bs = kafka.bootstrapServers();
             // No job runs against this broker: the checks that ask Flink for it are left out.
             String skip = "flink,job restarts,checkpoint";
-            admin.createTopics(List.of(new NewTopic("control", 1, (short) 1), new NewTopic("gradients", 2, (short) 1),
-                    new NewTopic("parameters", 2, (short) 1).configs(Map.of("cleanup.policy", "delete"))))
-                    .all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(
+                            new NewTopic("control", 1, (short) 1),
+                            new NewTopic("gradients", 2, (short) 1),
+                            new NewTopic("parameters", 2, (short) 1).configs(Map.of("cleanup.policy", "delete"))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
 
             String missing = doctor(1, "--skip", skip, "--bootstrap-servers", bs);
-            assertThat(missing).contains("OK    kafka         " + bs + ": cluster ")
+            assertThat(missing)
+                    .contains("OK    kafka         " + bs + ": cluster ")
                     .contains("FAIL  kafka topics  missing topic(s) rejected, status")
                     .contains("FAIL  rejections    not checked: a topic is missing (see kafka topics)");
 
             admin.createTopics(List.of(new NewTopic("rejected", 1, (short) 1), new NewTopic("status", 1, (short) 1)))
-                    .all().get(30, TimeUnit.SECONDS);
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
             String notCompacted = doctor(1, "--skip", skip, "--bootstrap-servers", bs);
-            assertThat(notCompacted).contains("FAIL  kafka topics  control, gradients, parameters, rejected, status "
-                    + "exist; parameters has cleanup.policy=delete, must be compact").endsWith("1 FAIL\n");
+            assertThat(notCompacted)
+                    .contains("FAIL  kafka topics  control, gradients, parameters, rejected, status "
+                            + "exist; parameters has cleanup.policy=delete, must be compact")
+                    .endsWith("1 FAIL\n");
 
             ConfigResource params = new ConfigResource(ConfigResource.Type.TOPIC, "parameters");
-            admin.incrementalAlterConfigs(Map.of(params, List.of(new AlterConfigOp(
-                    new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET))))
-                    .all().get(30, TimeUnit.SECONDS);
+            admin.incrementalAlterConfigs(Map.of(
+                            params,
+                            List.of(new AlterConfigOp(
+                                    new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
             String fixed = doctor(0, "--skip", skip, "--bootstrap-servers", bs);
-            assertThat(fixed).contains("OK    kafka topics  control, gradients, parameters, rejected, status "
-                    + "exist; parameters has cleanup.policy=compact").contains("0 FAIL")
+            assertThat(fixed)
+                    .contains("OK    kafka topics  control, gradients, parameters, rejected, status "
+                            + "exist; parameters has cleanup.policy=compact")
+                    .contains("0 FAIL")
                     .contains("OK    consumer lag  group gradstream is 0 record(s) behind")
                     .contains("OK    rejections    no records on gradients or control in the last 5 min");
 
             // Topic names come from the job configuration.
-            String renamed = doctor(1, "--skip", skip, "--bootstrap-servers", bs, "--set",
-                    "gradstream.topics.parameters=params-v2");
+            String renamed = doctor(
+                    1, "--skip", skip, "--bootstrap-servers", bs, "--set", "gradstream.topics.parameters=params-v2");
             assertThat(renamed).contains("FAIL  kafka topics  missing topic(s) params-v2");
         }
     }
@@ -154,8 +168,8 @@ class DoctorITCase {
             LocalGradstream.createTopics(settings, 2);
 
             // A model with 2 shards, 40 gradients for it and one undecodable record: 1 rejection for 42 inputs.
-            List<RawRecord> control = List.of(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4,
-                    Records.async(1000), 8)));
+            List<RawRecord> control =
+                    List.of(Records.create("m", Records.spec("SGD", Map.of("lr", 0.1), 4, Records.async(1000), 8)));
             List<RawRecord> gradients = new ArrayList<>();
             for (int step = 1; step <= 20; step++) {
                 for (int shard = 0; shard < 2; shard++) {
@@ -166,8 +180,8 @@ class DoctorITCase {
             publish(bs, "control", control);
             publish(bs, "gradients", gradients);
 
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                    JobConfig.withDefaults(conf));
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
             env.setParallelism(1);
             JobClient job = GradstreamJob.kafka(settings)
                     .withGradientTap(s -> s.map(new FailWhenArmed()).name("failure injection"))
@@ -175,39 +189,54 @@ class DoctorITCase {
             String id = job.getJobID().toHexString();
             try {
                 awaitCaughtUp(admin, "doctor-it", List.of("gradients", "control"));
-                String[] flags = {"--flink-url", url, "--bootstrap-servers", bs, "--set",
-                    "gradstream.kafka.group-id=doctor-it"};
+                String[] flags = {
+                    "--flink-url", url, "--bootstrap-servers", bs, "--set", "gradstream.kafka.group-id=doctor-it"
+                };
 
                 String healthy = doctor(0, flags);
-                assertThat(healthy).contains("OK    job restarts  job " + id + " RUNNING, 0 restart(s) since it "
-                        + "started ").containsPattern("OK    checkpoint    checkpoint \\d+ completed \\d+ ms ago")
+                assertThat(healthy)
+                        .contains("OK    job restarts  job " + id + " RUNNING, 0 restart(s) since it " + "started ")
+                        .containsPattern("OK    checkpoint    checkpoint \\d+ completed \\d+ ms ago")
                         .contains("OK    consumer lag  group doctor-it is 0 record(s) behind (gradients 0, control 0;")
                         .contains("OK    rejections    1 record(s) to rejected for 42 on gradients and control in the "
                                 + "last 5 min: 2.4 %, 0.2/min")
                         .contains("0 FAIL");
 
-                String strict = doctor(1, concat(flags, "--max-restarts", "0", "--checkpoint-fail", "0",
-                        "--lag-warn", "0", "--rejection-warn", "1"));
-                assertThat(strict).contains("FAIL  job restarts  job " + id + " RUNNING, 0 restart(s)")
+                String strict = doctor(
+                        1,
+                        concat(
+                                flags,
+                                "--max-restarts",
+                                "0",
+                                "--checkpoint-fail",
+                                "0",
+                                "--lag-warn",
+                                "0",
+                                "--rejection-warn",
+                                "1"));
+                assertThat(strict)
+                        .contains("FAIL  job restarts  job " + id + " RUNNING, 0 restart(s)")
                         .contains("(FAIL from 0, --max-restarts)")
                         .containsPattern("FAIL  checkpoint    checkpoint \\d+ completed .* \\(FAIL from 0 ms, "
                                 + "--checkpoint-fail\\)")
                         .contains("WARN  consumer lag  group doctor-it is 0 record(s) behind")
                         .contains("(WARN from 0, --lag-warn)")
-                        .contains("WARN  rejections    1 record(s) to rejected").contains("(WARN from 1 %, "
-                                + "--rejection-warn)")
+                        .contains("WARN  rejections    1 record(s) to rejected")
+                        .contains("(WARN from 1 %, " + "--rejection-warn)")
                         .contains("2 FAIL");
 
                 String otherName = doctor(0, concat(flags, "--job-name", "nope", "--skip", "consumer lag,rejections"));
-                assertThat(otherName).contains("WARN  job restarts  no job named 'nope' on " + url)
+                assertThat(otherName)
+                        .contains("WARN  job restarts  no job named 'nope' on " + url)
                         .contains("WARN  checkpoint    not checked: no job named 'nope'");
 
                 ARMED.set(true);
                 publish(bs, "gradients", List.of(Records.gradient("m", 0, "w0", 21, 0, 1, new float[4])));
                 awaitRestarted(new FlinkRest(url), id);
                 String restarted = doctor(0, flags);
-                assertThat(restarted).contains("WARN  job restarts  job " + id + " RUNNING, 1 restart(s) since it "
-                        + "started ").contains("; last failure: java.lang.IllegalStateException: injected failure");
+                assertThat(restarted)
+                        .contains("WARN  job restarts  job " + id + " RUNNING, 1 restart(s) since it " + "started ")
+                        .contains("; last failure: java.lang.IllegalStateException: injected failure");
             } finally {
                 job.cancel().get(30, TimeUnit.SECONDS);
             }
@@ -221,8 +250,10 @@ class DoctorITCase {
     }
 
     private static void publish(String bootstrap, String topic, List<RawRecord> records) throws Exception {
-        try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", bootstrap),
-                new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (var producer = new KafkaProducer<>(
+                Map.<String, Object>of("bootstrap.servers", bootstrap),
+                new ByteArraySerializer(),
+                new ByteArraySerializer())) {
             for (RawRecord r : records) {
                 producer.send(new ProducerRecord<>(topic, r.key, r.value));
             }
@@ -233,17 +264,23 @@ class DoctorITCase {
     /** Until the group's committed offsets (Flink commits them at checkpoints) reach the end of every partition. */
     private static void awaitCaughtUp(Admin admin, String group, List<String> topics) throws Exception {
         Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).forEach((t, d) -> d.partitions()
-                .forEach(p -> latest.put(new TopicPartition(t, p.partition()), OffsetSpec.latest())));
+        admin.describeTopics(topics)
+                .allTopicNames()
+                .get(30, TimeUnit.SECONDS)
+                .forEach((t, d) -> d.partitions()
+                        .forEach(p -> latest.put(new TopicPartition(t, p.partition()), OffsetSpec.latest())));
         long deadline = System.currentTimeMillis() + 60_000;
         Map<TopicPartition, Long> behind = new HashMap<>();
         do {
             Thread.sleep(200);
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                    .partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS);
             behind.clear();
-            admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
-                    .get(30, TimeUnit.SECONDS).forEach((tp, end) -> {
+            admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+                    .all()
+                    .get(30, TimeUnit.SECONDS)
+                    .forEach((tp, end) -> {
                         long at = committed.containsKey(tp) ? committed.get(tp).offset() : 0;
                         if (at < end.offset()) {
                             behind.put(tp, end.offset() - at);
@@ -263,7 +300,10 @@ class DoctorITCase {
                 restarts = m.path("value").asText();
             }
             String state = rest.jobState(id);
-            int failures = rest.get("jobs/" + id + "/exceptions").path("exceptionHistory").path("entries").size();
+            int failures = rest.get("jobs/" + id + "/exceptions")
+                    .path("exceptionHistory")
+                    .path("entries")
+                    .size();
             seen = state + ", numRestarts " + restarts + ", " + failures + " exception(s)";
             if (restarts.equals("1") && state.equals("RUNNING") && failures > 0) {
                 return;

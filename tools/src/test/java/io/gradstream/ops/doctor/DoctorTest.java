@@ -24,13 +24,16 @@ class DoctorTest {
                 Check.of("flink", () -> {
                     throw new java.io.IOException("connection refused");
                 })));
-        assertThat(Doctor.format(findings)).containsExactly(
-                "OK    java          OpenJDK 17",
-                "WARN  kafka topics  retention; may delete",
-                "FAIL  flink         connection refused",
-                "1 OK, 1 WARN, 1 FAIL");
+        assertThat(Doctor.format(findings))
+                .containsExactly(
+                        "OK    java          OpenJDK 17",
+                        "WARN  kafka topics  retention; may delete",
+                        "FAIL  flink         connection refused",
+                        "1 OK, 1 WARN, 1 FAIL");
         assertThat(Doctor.exitStatus(findings)).isEqualTo(1);
-        assertThat(Doctor.exitStatus(findings.subList(0, 2))).as("warnings alone do not fail").isZero();
+        assertThat(Doctor.exitStatus(findings.subList(0, 2)))
+                .as("warnings alone do not fail")
+                .isZero();
     }
 
     @Test
@@ -55,20 +58,22 @@ class DoctorTest {
     @Test
     void openclListsDevicesAndFailsOnlyWhenTheJobNeedsOne() throws Exception {
         var cpu = io.gradstream.operators.BackendSettings.cpu();
-        var opencl = new io.gradstream.operators.BackendSettings(io.gradstream.operators.BackendSettings.Kind.OPENCL,
-                java.util.Map.of(), 64, 2);
-        var device = new io.gradstream.opencl.ClDevice("NVIDIA CUDA", "NVIDIA H100", "OpenCL 3.0 CUDA", 80L << 30,
-                20L << 30, true, true);
+        var opencl = new io.gradstream.operators.BackendSettings(
+                io.gradstream.operators.BackendSettings.Kind.OPENCL, java.util.Map.of(), 64, 2);
+        var device = new io.gradstream.opencl.ClDevice(
+                "NVIDIA CUDA", "NVIDIA H100", "OpenCL 3.0 CUDA", 80L << 30, 20L << 30, true, true);
         Check.Result listed = Checks.opencl(cpu, () -> List.of(device)).run();
         assertThat(listed.status()).isEqualTo(Status.OK);
-        assertThat(listed.detail()).isEqualTo("1 device(s): NVIDIA CUDA: NVIDIA H100 (OpenCL 3.0 CUDA, 80.0 GiB, fp64)");
+        assertThat(listed.detail())
+                .isEqualTo("1 device(s): NVIDIA CUDA: NVIDIA H100 (OpenCL 3.0 CUDA, 80.0 GiB, fp64)");
         assertThat(Checks.opencl(cpu, List::of).run().status()).isEqualTo(Status.WARN);
         Check.Result none = Checks.opencl(opencl, List::of).run();
         assertThat(none.status()).isEqualTo(Status.FAIL);
         assertThat(none.detail()).contains("gradstream.backend is opencl");
         Check.Result noRuntime = Checks.opencl(opencl, () -> {
-            throw new io.gradstream.opencl.OpenClException(0, "libOpenCL.so not loadable");
-        }).run();
+                    throw new io.gradstream.opencl.OpenClException(0, "libOpenCL.so not loadable");
+                })
+                .run();
         assertThat(noRuntime.status()).isEqualTo(Status.FAIL);
         assertThat(noRuntime.detail()).contains("libOpenCL.so not loadable");
     }
@@ -76,8 +81,10 @@ class DoctorTest {
     @Test
     void parametersTopicMustBeCompacted() {
         List<String> topics = List.of("control", "gradients", "parameters", "rejected", "status");
-        assertThat(KafkaChecks.verdict("parameters", topics, "compact").status()).isEqualTo(Status.OK);
-        assertThat(KafkaChecks.verdict("parameters", topics, "compact,delete").status()).isEqualTo(Status.WARN);
+        assertThat(KafkaChecks.verdict("parameters", topics, "compact").status())
+                .isEqualTo(Status.OK);
+        assertThat(KafkaChecks.verdict("parameters", topics, "compact,delete").status())
+                .isEqualTo(Status.WARN);
         Result delete = KafkaChecks.verdict("parameters", topics, "delete");
         assertThat(delete.status()).isEqualTo(Status.FAIL);
         assertThat(delete.detail()).contains("parameters has cleanup.policy=delete, must be compact");
@@ -87,11 +94,21 @@ class DoctorTest {
     void invalidJobConfigurationFailsWithTheKey(@TempDir Path tmp) throws Exception {
         Path bad = Files.writeString(tmp.resolve("job.yaml"), "gradstream.delivery: SOMETIMES\n");
         StringWriter out = new StringWriter();
-        int rc = GradstreamCli.execute(new PrintWriter(out), new PrintWriter(new StringWriter()), "doctor",
-                "--config", bad.toString(), "--skip", "kafka,kafka topics,flink,job restarts,checkpoint");
+        int rc = GradstreamCli.execute(
+                new PrintWriter(out),
+                new PrintWriter(new StringWriter()),
+                "doctor",
+                "--config",
+                bad.toString(),
+                "--skip",
+                "kafka,kafka topics,flink,job restarts,checkpoint");
         assertThat(rc).isEqualTo(1);
-        assertThat(out.toString()).contains("FAIL  job config  " + bad + ": Invalid gradstream.delivery: 'SOMETIMES'")
-                .contains("OK    java").doesNotContain("kafka").doesNotContain("flink").doesNotContain("consumer lag")
+        assertThat(out.toString())
+                .contains("FAIL  job config  " + bad + ": Invalid gradstream.delivery: 'SOMETIMES'")
+                .contains("OK    java")
+                .doesNotContain("kafka")
+                .doesNotContain("flink")
+                .doesNotContain("consumer lag")
                 .doesNotContain("rejections");
     }
 
@@ -101,7 +118,9 @@ class DoctorTest {
         try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
-        Result r = Doctor.run(List.of(Checks.flink("http://127.0.0.1:" + port))).get(0).result();
+        Result r = Doctor.run(List.of(Checks.flink("http://127.0.0.1:" + port)))
+                .get(0)
+                .result();
         assertThat(r.status()).isEqualTo(Status.FAIL);
         assertThat(r.detail()).contains("127.0.0.1:" + port).contains("connection refused");
     }

@@ -48,8 +48,9 @@ public final class LoopbackPrometheusReporter extends AbstractPrometheusReporter
                 last = e; // taken: a port range lets several processes on one host share one setting
             }
         }
-        throw new UncheckedIOException("Prometheus reporter: could not bind " + host.getHostAddress()
-                + " on any port of '" + ports + "'", last == null ? new IOException("empty port range") : last);
+        throw new UncheckedIOException(
+                "Prometheus reporter: could not bind " + host.getHostAddress() + " on any port of '" + ports + "'",
+                last == null ? new IOException("empty port range") : last);
     }
 
     /** The address and port the endpoint listens on. */

@@ -31,8 +31,9 @@ class LoopbackPrometheusReporterTest {
 
     private static int get(LoopbackPrometheusReporter r) throws Exception {
         var uri = URI.create("http://127.0.0.1:" + r.address().getPort() + "/metrics");
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+        return HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode();
     }
 
     @Test
@@ -65,16 +66,20 @@ class LoopbackPrometheusReporterTest {
     void refusesWithTheHostAndPortsNamed() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             String port = String.valueOf(taken.getLocalPort());
-            assertThatThrownBy(() -> create("port", port)).isInstanceOf(UncheckedIOException.class)
-                    .hasMessageContaining("127.0.0.1").hasMessageContaining(port);
+            assertThatThrownBy(() -> create("port", port))
+                    .isInstanceOf(UncheckedIOException.class)
+                    .hasMessageContaining("127.0.0.1")
+                    .hasMessageContaining(port);
         }
         assertThatThrownBy(() -> create("host", "no-such-host.invalid", "port", "0"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no-such-host.invalid");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no-such-host.invalid");
     }
 
     @Test
     void isFoundByFlinksServiceLookup() {
-        assertThat(ServiceLoader.load(MetricReporterFactory.class).stream().map(p -> p.type().getName()))
+        assertThat(ServiceLoader.load(MetricReporterFactory.class).stream()
+                        .map(p -> p.type().getName()))
                 .contains(LoopbackPrometheusReporterFactory.class.getName());
     }
 }

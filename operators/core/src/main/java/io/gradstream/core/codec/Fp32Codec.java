@@ -16,11 +16,19 @@ final class Fp32Codec extends FixedWidthCodec {
 
     @Override
     void encodeAt(float[] src, int offset, int length, ByteBuffer dst, int pos) {
-        dst.duplicate().order(ByteOrder.LITTLE_ENDIAN).position(pos).asFloatBuffer().put(src, offset, length);
+        dst.duplicate()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .position(pos)
+                .asFloatBuffer()
+                .put(src, offset, length);
     }
 
     @Override
     void decodeAt(ByteBuffer src, int pos, float[] dst, int offset, int length) {
-        src.duplicate().order(ByteOrder.LITTLE_ENDIAN).position(pos).asFloatBuffer().get(dst, offset, length);
+        src.duplicate()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .position(pos)
+                .asFloatBuffer()
+                .get(dst, offset, length);
     }
 }

@@ -79,7 +79,8 @@ public final class Int8BlockCodec implements PayloadCodec {
     private static byte quantize(float v, float scale) {
         // One float32 division, then round half to even; (int) maps -0.0 to 0 as the rule requires. No special case
         // for scale == 0 is needed: all-zero blocks give 0/0 = NaN, and (int) NaN is 0, the rule's q = 0. A nonzero
-        // element over a scale that underflowed to 0 (amax < 127 * 2^-150) gives +-Infinity and clamps to +-127, exactly
+        // element over a scale that underflowed to 0 (amax < 127 * 2^-150) gives +-Infinity and clamps to +-127,
+        // exactly
         // what the literal rule yields; the clamp otherwise only bites when a subnormal scale lost precision.
         double r = Math.rint(v / scale);
         return (byte) (r > 127 ? 127 : r < -127 ? -127 : (int) r);

@@ -19,8 +19,9 @@ public final class PayloadCodecs {
             case FP16 -> fp16();
             case BF16 -> bf16();
             case INT8_BLOCK -> int8Block();
-            case TOPK -> throw new IllegalArgumentException(
-                    "TOPK needs a k: use PayloadCodecs.topK(k) or new TopKCodec(k) instead of forEncoding(TOPK)");
+            case TOPK ->
+                throw new IllegalArgumentException(
+                        "TOPK needs a k: use PayloadCodecs.topK(k) or new TopKCodec(k) instead of forEncoding(TOPK)");
         };
     }
 

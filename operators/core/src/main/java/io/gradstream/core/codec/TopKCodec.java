@@ -117,8 +117,9 @@ public final class TopKCodec implements PayloadCodec {
                         + ") is out of range [0, " + length + ")");
             }
             if (index <= previous) {
-                throw new IllegalArgumentException("malformed TOPK payload: indices must be strictly ascending, but entry "
-                        + j + " is " + index + " after " + previous);
+                throw new IllegalArgumentException(
+                        "malformed TOPK payload: indices must be strictly ascending, but entry " + j + " is " + index
+                                + " after " + previous);
             }
             previous = index;
         }

@@ -102,8 +102,8 @@ abstract class AbstractOptimizer implements Optimizer {
             throw new IllegalArgumentException("params and grad must not be null");
         }
         if (params.length != grad.length) {
-            throw new IllegalArgumentException("grad has " + grad.length + " elements but params have "
-                    + params.length);
+            throw new IllegalArgumentException(
+                    "grad has " + grad.length + " elements but params have " + params.length);
         }
         return params.length;
     }

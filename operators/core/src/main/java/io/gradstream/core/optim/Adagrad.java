@@ -17,8 +17,20 @@ final class Adagrad extends AbstractOptimizer {
     private final Slot sumSlot;
 
     Adagrad(Hyperparameters given) {
-        super(NAME, given, defaults("lr", 1e-2, "lr_decay", 0.0, "weight_decay", 0.0,
-                "initial_accumulator_value", 0.0, "eps", 1e-10));
+        super(
+                NAME,
+                given,
+                defaults(
+                        "lr",
+                        1e-2,
+                        "lr_decay",
+                        0.0,
+                        "weight_decay",
+                        0.0,
+                        "initial_accumulator_value",
+                        0.0,
+                        "eps",
+                        1e-10));
         lrDecay = hp().number("lr_decay", 0);
         weightDecay = hp().number("weight_decay", 0);
         initialAccumulatorValue = hp().number("initial_accumulator_value", 0);

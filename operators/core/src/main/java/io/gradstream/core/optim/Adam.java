@@ -19,12 +19,25 @@ final class Adam extends AbstractOptimizer {
     private final List<Slot> slots;
 
     Adam(Hyperparameters given, boolean decoupled) {
-        super(decoupled ? ADAMW : ADAM, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8,
-                "weight_decay", decoupled ? 1e-2 : 0.0, "amsgrad", false));
+        super(
+                decoupled ? ADAMW : ADAM,
+                given,
+                defaults(
+                        "lr",
+                        1e-3,
+                        "betas",
+                        pairOf(0.9, 0.999),
+                        "eps",
+                        1e-8,
+                        "weight_decay",
+                        decoupled ? 1e-2 : 0.0,
+                        "amsgrad",
+                        false));
         this.decoupled = decoupled;
         h = Moments.of(hp());
         amsgrad = hp().flag("amsgrad", false);
-        slots = amsgrad ? List.of(Slot.EXP_AVG, Slot.EXP_AVG_SQ, Slot.MAX_EXP_AVG_SQ)
+        slots = amsgrad
+                ? List.of(Slot.EXP_AVG, Slot.EXP_AVG_SQ, Slot.MAX_EXP_AVG_SQ)
                 : List.of(Slot.EXP_AVG, Slot.EXP_AVG_SQ);
     }
 
@@ -41,10 +54,20 @@ final class Adam extends AbstractOptimizer {
         // AdamW's p = p·(1 − lr·wd) is fused into the loop (same float operations per element, one pass over memory
         // instead of two); Adam's L2 term goes into the gradient instead.
         final boolean decay = decoupled && h.weightDecay() != 0;
-        return new StepScalars.Adam(gradSign(), decoupled ? 0f : (float) h.weightDecay(),
-                !decoupled && h.weightDecay() != 0, decay, decay ? (float) (1 - lr * h.weightDecay()) : 1f,
-                (float) h.beta1(), (float) (1 - h.beta1()), (float) h.beta2(), (float) (1 - h.beta2()),
-                (float) -(lr / bc1), (float) Math.sqrt(bc2), (float) h.eps(), amsgrad);
+        return new StepScalars.Adam(
+                gradSign(),
+                decoupled ? 0f : (float) h.weightDecay(),
+                !decoupled && h.weightDecay() != 0,
+                decay,
+                decay ? (float) (1 - lr * h.weightDecay()) : 1f,
+                (float) h.beta1(),
+                (float) (1 - h.beta1()),
+                (float) h.beta2(),
+                (float) (1 - h.beta2()),
+                (float) -(lr / bc1),
+                (float) Math.sqrt(bc2),
+                (float) h.eps(),
+                amsgrad);
     }
 
     @Override

@@ -11,7 +11,6 @@ final class Adamax extends AbstractOptimizer {
 
     private final Moments h;
 
-
     Adamax(Hyperparameters given) {
         super(NAME, given, defaults("lr", 2e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0));
         h = Moments.of(hp());
@@ -26,8 +25,15 @@ final class Adamax extends AbstractOptimizer {
     public StepScalars.Adamax scalars(OptimizerState state) {
         final long t = state.step() + 1;
         final double clr = lr / (1 - Math.pow(h.beta1(), t));
-        return new StepScalars.Adamax(gradSign(), (float) h.weightDecay(), h.weightDecay() != 0, (float) h.beta1(),
-                (float) (1 - h.beta1()), (float) h.beta2(), (float) h.eps(), (float) -clr);
+        return new StepScalars.Adamax(
+                gradSign(),
+                (float) h.weightDecay(),
+                h.weightDecay() != 0,
+                (float) h.beta1(),
+                (float) (1 - h.beta1()),
+                (float) h.beta2(),
+                (float) h.eps(),
+                (float) -clr);
     }
 
     @Override

@@ -7,8 +7,7 @@ public final class CpuStepBackend implements StepBackend {
     /** Stateless, so one instance serves every caller. */
     public static final CpuStepBackend INSTANCE = new CpuStepBackend();
 
-    private CpuStepBackend() {
-    }
+    private CpuStepBackend() {}
 
     @Override
     public String name() {

@@ -125,7 +125,9 @@ public final class Hyperparameters {
     public void requireOnly(String owner, Set<String> allowed) {
         for (String name : values.keySet()) {
             if (!allowed.contains(name)) {
-                throw new InvalidHyperparameterException(name, values.get(name),
+                throw new InvalidHyperparameterException(
+                        name,
+                        values.get(name),
                         "unknown hyperparameter for " + owner + "; known: " + String.join(", ", allowed));
             }
         }

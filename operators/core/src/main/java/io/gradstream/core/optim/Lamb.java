@@ -13,7 +13,6 @@ final class Lamb extends AbstractOptimizer {
 
     private final Moments h;
 
-
     Lamb(Hyperparameters given) {
         super(NAME, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-6, "weight_decay", 0.0));
         h = Moments.of(hp());
@@ -27,9 +26,17 @@ final class Lamb extends AbstractOptimizer {
     @Override
     public StepScalars.Lamb scalars(OptimizerState state) {
         final long t = state.step() + 1;
-        return new StepScalars.Lamb(gradSign(), (float) h.beta1(), (float) (1 - h.beta1()), (float) h.beta2(),
-                (float) (1 - h.beta2()), (float) h.eps(), (float) h.weightDecay(),
-                (float) (1 - Math.pow(h.beta1(), t)), (float) (1 - Math.pow(h.beta2(), t)), (float) lr);
+        return new StepScalars.Lamb(
+                gradSign(),
+                (float) h.beta1(),
+                (float) (1 - h.beta1()),
+                (float) h.beta2(),
+                (float) (1 - h.beta2()),
+                (float) h.eps(),
+                (float) h.weightDecay(),
+                (float) (1 - Math.pow(h.beta1(), t)),
+                (float) (1 - Math.pow(h.beta2(), t)),
+                (float) lr);
     }
 
     @Override

@@ -30,8 +30,9 @@ final class Lion extends AbstractOptimizer {
 
     @Override
     public StepScalars.Lion scalars(OptimizerState state) {
-        return new StepScalars.Lion(gradSign(), (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
-                (float) lr, (float) weightDecay);
+        return new StepScalars.Lion(
+                gradSign(), (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) lr, (float)
+                        weightDecay);
     }
 
     @Override

@@ -16,8 +16,20 @@ final class NAdam extends AbstractOptimizer {
     private final double momentumDecay;
 
     NAdam(Hyperparameters given) {
-        super(NAME, given, defaults("lr", 2e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0,
-                "momentum_decay", 4e-3));
+        super(
+                NAME,
+                given,
+                defaults(
+                        "lr",
+                        2e-3,
+                        "betas",
+                        pairOf(0.9, 0.999),
+                        "eps",
+                        1e-8,
+                        "weight_decay",
+                        0.0,
+                        "momentum_decay",
+                        4e-3));
         h = Moments.of(hp());
         momentumDecay = hp().number("momentum_decay", 4e-3);
         atLeast("momentum_decay", momentumDecay, 0);
@@ -42,9 +54,18 @@ final class NAdam extends AbstractOptimizer {
         // formula, fixed in later releases) is two more float32 products.
         final float muProduct = muProductBefore * (float) mu;
         final double muProductNext = (muProduct * (float) mu) * (float) muNext;
-        return new StepScalars.NAdam(gradSign(), (float) h.weightDecay(), h.weightDecay() != 0, (float) h.beta1(),
-                (float) (1 - h.beta1()), (float) h.beta2(), (float) (1 - h.beta2()), (float) h.eps(), (float) bc2,
-                (float) (-lr * (1. - mu) / (1. - muProduct)), (float) ((-lr * muNext) / (1. - muProductNext)),
+        return new StepScalars.NAdam(
+                gradSign(),
+                (float) h.weightDecay(),
+                h.weightDecay() != 0,
+                (float) h.beta1(),
+                (float) (1 - h.beta1()),
+                (float) h.beta2(),
+                (float) (1 - h.beta2()),
+                (float) h.eps(),
+                (float) bc2,
+                (float) (-lr * (1. - mu) / (1. - muProduct)),
+                (float) ((-lr * muNext) / (1. - muProductNext)),
                 muProduct);
     }
 

@@ -56,8 +56,8 @@ public final class OptimizerState {
             }
             tensors.put(name, t);
         } else if (t.length != length) {
-            throw new IllegalArgumentException("state slot " + name + " has " + t.length
-                    + " elements but the parameters have " + length);
+            throw new IllegalArgumentException(
+                    "state slot " + name + " has " + t.length + " elements but the parameters have " + length);
         }
         return t;
     }
@@ -122,8 +122,8 @@ public final class OptimizerState {
                 float[] f = new float[list.size()];
                 for (int i = 0; i < f.length; i++) {
                     if (!(list.get(i) instanceof Number n)) {
-                        throw new IllegalArgumentException("state slot " + name + "[" + i + "] is not a number: "
-                                + list.get(i));
+                        throw new IllegalArgumentException(
+                                "state slot " + name + "[" + i + "] is not a number: " + list.get(i));
                     }
                     f[i] = n.floatValue();
                 }

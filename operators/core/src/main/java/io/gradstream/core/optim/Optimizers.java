@@ -11,11 +11,19 @@ import java.util.Map;
 public final class Optimizers {
 
     /** Canonical names, in the order {@code --help} and error messages list them. */
-    public static final List<String> NAMES = List.of(Sgd.NAME, Adam.ADAM, Adam.ADAMW, RmsProp.NAME, Adagrad.NAME,
-            Adamax.NAME, NAdam.NAME, RAdam.NAME, Lamb.NAME, Lion.NAME);
+    public static final List<String> NAMES = List.of(
+            Sgd.NAME,
+            Adam.ADAM,
+            Adam.ADAMW,
+            RmsProp.NAME,
+            Adagrad.NAME,
+            Adamax.NAME,
+            NAdam.NAME,
+            RAdam.NAME,
+            Lamb.NAME,
+            Lion.NAME);
 
-    private Optimizers() {
-    }
+    private Optimizers() {}
 
     public static Optimizer create(String name, Map<String, ?> hyperparameters) {
         return create(name, Hyperparameters.of(hyperparameters));

@@ -12,7 +12,6 @@ final class RAdam extends AbstractOptimizer {
 
     private final Moments h;
 
-
     RAdam(Hyperparameters given) {
         super(NAME, given, defaults("lr", 1e-3, "betas", pairOf(0.9, 0.999), "eps", 1e-8, "weight_decay", 0.0));
         h = Moments.of(hp());
@@ -34,9 +33,20 @@ final class RAdam extends AbstractOptimizer {
         final float rect = rectified
                 ? (float) Math.sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT))
                 : 1f;
-        return new StepScalars.RAdam(gradSign(), (float) h.weightDecay(), h.weightDecay() != 0, (float) h.beta1(),
-                (float) (1 - h.beta1()), (float) h.beta2(), (float) (1 - h.beta2()), (float) h.eps(), (float) bc1,
-                (float) lr, (float) Math.sqrt(bc2), rect, rectified);
+        return new StepScalars.RAdam(
+                gradSign(),
+                (float) h.weightDecay(),
+                h.weightDecay() != 0,
+                (float) h.beta1(),
+                (float) (1 - h.beta1()),
+                (float) h.beta2(),
+                (float) (1 - h.beta2()),
+                (float) h.eps(),
+                (float) bc1,
+                (float) lr,
+                (float) Math.sqrt(bc2),
+                rect,
+                rectified);
     }
 
     @Override

@@ -19,8 +19,22 @@ final class RmsProp extends AbstractOptimizer {
     private final List<Slot> slots;
 
     RmsProp(Hyperparameters given) {
-        super(NAME, given, defaults("lr", 1e-2, "alpha", 0.99, "eps", 1e-8, "weight_decay", 0.0, "momentum", 0.0,
-                "centered", false));
+        super(
+                NAME,
+                given,
+                defaults(
+                        "lr",
+                        1e-2,
+                        "alpha",
+                        0.99,
+                        "eps",
+                        1e-8,
+                        "weight_decay",
+                        0.0,
+                        "momentum",
+                        0.0,
+                        "centered",
+                        false));
         alpha = hp().number("alpha", 0.99);
         eps = hp().number("eps", 1e-8);
         weightDecay = hp().number("weight_decay", 0);
@@ -48,8 +62,17 @@ final class RmsProp extends AbstractOptimizer {
 
     @Override
     public StepScalars.RmsProp scalars(OptimizerState state) {
-        return new StepScalars.RmsProp(gradSign(), (float) weightDecay, weightDecay != 0, (float) alpha,
-                (float) (1 - alpha), (float) eps, (float) -lr, (float) momentum, momentum > 0, centered);
+        return new StepScalars.RmsProp(
+                gradSign(),
+                (float) weightDecay,
+                weightDecay != 0,
+                (float) alpha,
+                (float) (1 - alpha),
+                (float) eps,
+                (float) -lr,
+                (float) momentum,
+                momentum > 0,
+                centered);
     }
 
     @Override

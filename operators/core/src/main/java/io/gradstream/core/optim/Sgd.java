@@ -16,8 +16,10 @@ final class Sgd extends AbstractOptimizer {
     private final boolean nesterov;
 
     Sgd(Hyperparameters given) {
-        super(NAME, given, defaults("lr", null, "momentum", 0.0, "dampening", 0.0, "weight_decay", 0.0,
-                "nesterov", false));
+        super(
+                NAME,
+                given,
+                defaults("lr", null, "momentum", 0.0, "dampening", 0.0, "weight_decay", 0.0, "nesterov", false));
         momentum = hp().number("momentum", 0);
         dampening = hp().number("dampening", 0);
         weightDecay = hp().number("weight_decay", 0);
@@ -25,7 +27,9 @@ final class Sgd extends AbstractOptimizer {
         atLeast("momentum", momentum, 0);
         atLeast("weight_decay", weightDecay, 0);
         if (nesterov && (momentum <= 0 || dampening != 0)) {
-            throw new InvalidHyperparameterException("nesterov", true,
+            throw new InvalidHyperparameterException(
+                    "nesterov",
+                    true,
                     "Nesterov momentum requires a momentum > 0 and zero dampening, got momentum=" + momentum
                             + ", dampening=" + dampening);
         }
@@ -38,8 +42,15 @@ final class Sgd extends AbstractOptimizer {
 
     @Override
     public StepScalars.Sgd scalars(OptimizerState state) {
-        return new StepScalars.Sgd(gradSign(), (float) weightDecay, weightDecay != 0, (float) -lr, momentum != 0,
-                (float) momentum, state.tensor(Slot.MOMENTUM_BUFFER.name()) == null, nesterov,
+        return new StepScalars.Sgd(
+                gradSign(),
+                (float) weightDecay,
+                weightDecay != 0,
+                (float) -lr,
+                momentum != 0,
+                (float) momentum,
+                state.tensor(Slot.MOMENTUM_BUFFER.name()) == null,
+                nesterov,
                 (float) (1 - dampening));
     }
 

@@ -20,6 +20,5 @@ public interface StepBackend extends AutoCloseable {
 
     /** Releases what the backend holds (device context, buffers); the CPU backend holds nothing. */
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

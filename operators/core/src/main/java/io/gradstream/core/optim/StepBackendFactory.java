@@ -24,19 +24,15 @@ public interface StepBackendFactory {
     /** What an accelerated backend reports; every method defaults to doing nothing. */
     interface Events {
         /** The accelerator failed on a batch of {@code shards} that was then computed on the CPU. */
-        default void fallback(int shards, RuntimeException cause) {
-        }
+        default void fallback(int shards, RuntimeException cause) {}
 
         /** A batch went straight to the CPU, e.g. because a circuit breaker is open. */
-        default void bypassed(int shards) {
-        }
+        default void bypassed(int shards) {}
 
         /** The failure handling's state: 0 closed (healthy), 1 half-open (probing), 2 open (bypassing). */
-        default void circuitState(int state) {
-        }
+        default void circuitState(int state) {}
 
         /** Bytes of optimizer slots currently held on the device. */
-        default void residentBytes(java.util.function.LongSupplier source) {
-        }
+        default void residentBytes(java.util.function.LongSupplier source) {}
     }
 }

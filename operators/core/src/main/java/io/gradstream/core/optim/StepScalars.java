@@ -24,9 +24,17 @@ public sealed interface StepScalars {
      * @param firstMomentumStep whether {@code momentum_buffer} does not exist yet: torch then sets it to the gradient,
      *     without dampening
      */
-    record Sgd(float gradSign, float weightDecay, boolean addL2, float negLr, boolean hasMomentum, float momentum,
-            boolean firstMomentumStep, boolean nesterov, float oneMinusDampening) implements StepScalars {
-    }
+    record Sgd(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            float negLr,
+            boolean hasMomentum,
+            float momentum,
+            boolean firstMomentumStep,
+            boolean nesterov,
+            float oneMinusDampening)
+            implements StepScalars {}
 
     /**
      * torch.optim.Adam and AdamW.
@@ -36,32 +44,58 @@ public sealed interface StepScalars {
      * @param negStepSize {@code −lr / (1 − β1^t)}
      * @param biasCorrection2Sqrt {@code sqrt(1 − β2^t)}
      */
-    record Adam(float gradSign, float weightDecay, boolean addL2, boolean decoupledDecay, float decayFactor,
-            float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float negStepSize,
-            float biasCorrection2Sqrt, float eps, boolean amsgrad) implements StepScalars {
-    }
+    record Adam(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            boolean decoupledDecay,
+            float decayFactor,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float oneMinusBeta2,
+            float negStepSize,
+            float biasCorrection2Sqrt,
+            float eps,
+            boolean amsgrad)
+            implements StepScalars {}
 
     /** torch.optim.RMSprop. */
-    record RmsProp(float gradSign, float weightDecay, boolean addL2, float alpha, float oneMinusAlpha, float eps,
-            float negLr, float momentum, boolean hasMomentum, boolean centered) implements StepScalars {
-    }
+    record RmsProp(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            float alpha,
+            float oneMinusAlpha,
+            float eps,
+            float negLr,
+            float momentum,
+            boolean hasMomentum,
+            boolean centered)
+            implements StepScalars {}
 
     /**
      * torch.optim.Adagrad.
      *
      * @param negClr {@code −lr / (1 + (t − 1)·lr_decay)}
      */
-    record Adagrad(float gradSign, float weightDecay, boolean addL2, float negClr, float eps) implements StepScalars {
-    }
+    record Adagrad(float gradSign, float weightDecay, boolean addL2, float negClr, float eps) implements StepScalars {}
 
     /**
      * torch.optim.Adamax.
      *
      * @param negClr {@code −lr / (1 − β1^t)}
      */
-    record Adamax(float gradSign, float weightDecay, boolean addL2, float beta1, float oneMinusBeta1, float beta2,
-            float eps, float negClr) implements StepScalars {
-    }
+    record Adamax(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float eps,
+            float negClr)
+            implements StepScalars {}
 
     /**
      * torch.optim.NAdam (1.13).
@@ -71,8 +105,19 @@ public sealed interface StepScalars {
      * @param avgCoef {@code −lr·μ_{t+1} / (1 − mu_product_next)}
      * @param muProduct the new {@code mu_product}, a float32 product as torch keeps it
      */
-    record NAdam(float gradSign, float weightDecay, boolean addL2, float beta1, float oneMinusBeta1, float beta2,
-            float oneMinusBeta2, float eps, float biasCorrection2, float gradCoef, float avgCoef, float muProduct)
+    record NAdam(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float oneMinusBeta2,
+            float eps,
+            float biasCorrection2,
+            float gradCoef,
+            float avgCoef,
+            float muProduct)
             implements StepScalars {
         public static final String MU_PRODUCT = "mu_product";
 
@@ -90,10 +135,21 @@ public sealed interface StepScalars {
      * @param rectification {@code r_t}, 1 while the variance is intractable
      * @param rectified whether {@code ρ_t > 5}
      */
-    record RAdam(float gradSign, float weightDecay, boolean addL2, float beta1, float oneMinusBeta1, float beta2,
-            float oneMinusBeta2, float eps, float biasCorrection1, float lr, float biasCorrection2Sqrt,
-            float rectification, boolean rectified) implements StepScalars {
-    }
+    record RAdam(
+            float gradSign,
+            float weightDecay,
+            boolean addL2,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float oneMinusBeta2,
+            float eps,
+            float biasCorrection1,
+            float lr,
+            float biasCorrection2Sqrt,
+            float rectification,
+            boolean rectified)
+            implements StepScalars {}
 
     /**
      * LAMB. The trust ratio depends on the whole shard's norms, so it is computed after the moments, by
@@ -102,8 +158,18 @@ public sealed interface StepScalars {
      * @param biasCorrection1 {@code 1 − β1^t}
      * @param biasCorrection2 {@code 1 − β2^t}
      */
-    record Lamb(float gradSign, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps,
-            float weightDecay, float biasCorrection1, float biasCorrection2, float lr) implements StepScalars {
+    record Lamb(
+            float gradSign,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float oneMinusBeta2,
+            float eps,
+            float weightDecay,
+            float biasCorrection1,
+            float biasCorrection2,
+            float lr)
+            implements StepScalars {
         /** The scalar slot in which the step records its trust ratio. */
         public static final String TRUST_RATIO = "trust_ratio";
 
@@ -121,7 +187,13 @@ public sealed interface StepScalars {
     }
 
     /** Lion. */
-    record Lion(float gradSign, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float lr,
-            float weightDecay) implements StepScalars {
-    }
+    record Lion(
+            float gradSign,
+            float beta1,
+            float oneMinusBeta1,
+            float beta2,
+            float oneMinusBeta2,
+            float lr,
+            float weightDecay)
+            implements StepScalars {}
 }

@@ -19,10 +19,10 @@ public final class Clipping {
     public static final double RELATIVE_SLACK = 1e-5;
     /** Shrink factor when float rounding pushed a clipped vector above the threshold: twice the float rounding. */
     private static final double SHRINK = 1 - 0x1p-23;
+
     private static final int MAX_FIXUPS = 8;
 
-    private Clipping() {
-    }
+    private Clipping() {}
 
     /**
      * Scales {@code g} in place by {@code min(1, threshold / ||g||)} and returns the L2 norm before clipping. If the

@@ -9,13 +9,13 @@ package io.gradstream.core.privacy;
 public final class Erfc {
     /** Below this the series for erf is used: 1 - erf loses under a digit there, and the fraction converges slowly. */
     private static final double SERIES_LIMIT = 1.0;
+
     private static final double INV_SQRT_PI = 0.5641895835477562869;
     private static final double TWO_OVER_SQRT_PI = 1.1283791670955125739;
     private static final double TINY = 1e-300;
     private static final int MAX_TERMS = 10_000;
 
-    private Erfc() {
-    }
+    private Erfc() {}
 
     /** erfc(x) = 1 - erf(x); relative error below 1e-14 wherever the result is a normal double. */
     public static double erfc(double x) {

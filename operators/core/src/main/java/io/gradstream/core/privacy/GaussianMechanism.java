@@ -45,14 +45,27 @@ public final class GaussianMechanism {
      * at most {@code clipNorm}) by {@code (clippedSum + N(0, (sigma C)^2)) / expectedCount}, with the noise of (model,
      * tensor, shard, version).
      */
-    public void privatize(float[] clippedSum, double clipNorm, double expectedCount, String model,
-            String tensor, int shard, long version) {
+    public void privatize(
+            float[] clippedSum,
+            double clipNorm,
+            double expectedCount,
+            String model,
+            String tensor,
+            int shard,
+            long version) {
         privatize(clippedSum, 0, clipNorm, expectedCount, model, tensor, shard, version);
     }
 
     /** As {@link #privatize(float[], double, double, String, String, int, long)} for the slice from firstElement. */
-    public void privatize(float[] clippedSum, long firstElement, double clipNorm, double expectedCount,
-            String model, String tensor, int shard, long version) {
+    public void privatize(
+            float[] clippedSum,
+            long firstElement,
+            double clipNorm,
+            double expectedCount,
+            String model,
+            String tensor,
+            int shard,
+            long version) {
         double std = noiseStd(clipNorm);
         if (!(expectedCount > 0) || Double.isInfinite(expectedCount)) {
             throw new IllegalArgumentException("expectedCount must be finite and > 0, got " + expectedCount);

@@ -51,6 +51,7 @@ public final class NoiseGenerator {
     private static final int CHUNK_ELEMENTS = 512;
     /** ChaCha20 encrypting zeros yields the keystream itself; only read, so one array serves every call and thread. */
     private static final byte[] ZEROS = new byte[CHUNK_ELEMENTS * Long.BYTES];
+
     private static final VarHandle LONG_LE =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final double TWO_POW_MINUS_53 = 0x1.0p-53;
@@ -75,8 +76,8 @@ public final class NoiseGenerator {
      * Adds N(0, std^2) to {@code target[j]} with the noise of element {@code firstElement + j}: the slice of a shard
      * that starts at {@code firstElement}. Each sum is formed in double and rounded once to float.
      */
-    public void addGaussian(float[] target, long firstElement, double std, String model, String tensor, int shard,
-            long version) {
+    public void addGaussian(
+            float[] target, long firstElement, double std, String model, String tensor, int shard, long version) {
         addGaussianAndDivide(target, firstElement, std, 1.0, model, tensor, shard, version);
     }
 
@@ -84,8 +85,8 @@ public final class NoiseGenerator {
      * Writes {@code std} times the standard normal of elements {@code [firstElement, firstElement + out.length)} into
      * {@code out}, unrounded; equal to what {@link #addGaussian} adds before its rounding to float.
      */
-    public void gaussian(double[] out, long firstElement, double std, String model, String tensor, int shard,
-            long version) {
+    public void gaussian(
+            double[] out, long firstElement, double std, String model, String tensor, int shard, long version) {
         Objects.requireNonNull(out, "out must not be null");
         checkStd(std);
         draw(firstElement, out.length, model, tensor, shard, version, (normals, from, dst, count) -> {
@@ -99,8 +100,15 @@ public final class NoiseGenerator {
      * {@code target[j] = (target[j] + std z_{firstElement + j}) / divisor}, rounded once to float: the Gaussian
      * mechanism's noise and normalisation in one pass so that the result is rounded a single time.
      */
-    void addGaussianAndDivide(float[] target, long firstElement, double std, double divisor, String model,
-            String tensor, int shard, long version) {
+    void addGaussianAndDivide(
+            float[] target,
+            long firstElement,
+            double std,
+            double divisor,
+            String model,
+            String tensor,
+            int shard,
+            long version) {
         Objects.requireNonNull(target, "target must not be null");
         checkStd(std);
         if (!(divisor > 0) || Double.isInfinite(divisor)) {
@@ -150,8 +158,8 @@ public final class NoiseGenerator {
             try {
                 int produced = cipher.update(ZEROS, 0, bytes, ks, 0);
                 if (produced != bytes) {
-                    throw new IllegalStateException("ChaCha20 produced " + produced + " keystream bytes, expected "
-                            + bytes);
+                    throw new IllegalStateException(
+                            "ChaCha20 produced " + produced + " keystream bytes, expected " + bytes);
                 }
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("ChaCha20 keystream generation failed", e);

@@ -43,8 +43,8 @@ public final class NoiseKeys {
         Objects.requireNonNull(secretSeed, "secretSeed must not be null");
         if (secretSeed.length < MIN_SEED_BYTES) {
             // The message states the length only: the seed bytes must never reach a log.
-            throw new IllegalArgumentException("secretSeed must be at least " + MIN_SEED_BYTES + " bytes, got "
-                    + secretSeed.length + " bytes");
+            throw new IllegalArgumentException(
+                    "secretSeed must be at least " + MIN_SEED_BYTES + " bytes, got " + secretSeed.length + " bytes");
         }
         byte[] seed = secretSeed.clone();
         byte[] k1 = null;
@@ -93,7 +93,13 @@ public final class NoiseKeys {
         // Length prefixes make the encoding injective: ("ab", "c") and ("a", "bc") get different nonces.
         ByteBuffer buf = ByteBuffer.allocate(label.length + 4 + m.length + 4 + t.length + 4 + 8)
                 .order(ByteOrder.BIG_ENDIAN);
-        buf.put(label).putInt(m.length).put(m).putInt(t.length).put(t).putInt(shard).putLong(version);
+        buf.put(label)
+                .putInt(m.length)
+                .put(m)
+                .putInt(t.length)
+                .put(t)
+                .putInt(shard)
+                .putLong(version);
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(nonceKey);

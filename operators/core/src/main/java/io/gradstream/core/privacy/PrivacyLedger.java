@@ -42,9 +42,13 @@ public final class PrivacyLedger {
     public PrivacyLedger plusStep(double noiseMultiplier, double sampleRate) {
         List<RdpAccountant.Phase> next = new ArrayList<>(phases);
         int last = next.size() - 1;
-        if (last >= 0 && next.get(last).noiseMultiplier() == noiseMultiplier
+        if (last >= 0
+                && next.get(last).noiseMultiplier() == noiseMultiplier
                 && next.get(last).sampleRate() == sampleRate) {
-            next.set(last, new RdpAccountant.Phase(noiseMultiplier, sampleRate, next.get(last).steps() + 1));
+            next.set(
+                    last,
+                    new RdpAccountant.Phase(
+                            noiseMultiplier, sampleRate, next.get(last).steps() + 1));
         } else {
             next.add(new RdpAccountant.Phase(noiseMultiplier, sampleRate, 1));
         }

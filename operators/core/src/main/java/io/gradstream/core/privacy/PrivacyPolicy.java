@@ -39,8 +39,8 @@ public final class PrivacyPolicy {
     private final double[] orders = RdpAccountant.defaultOrders();
     private final Map<Long, double[]> stepCurves = new HashMap<>();
 
-    private PrivacyPolicy(Builder b, double noiseMultiplier, double sampleRate, double expectedPerStep,
-            double populationSize) {
+    private PrivacyPolicy(
+            Builder b, double noiseMultiplier, double sampleRate, double expectedPerStep, double populationSize) {
         this.unit = b.unit;
         this.clipNorm = b.clipNorm;
         this.noiseMultiplier = noiseMultiplier;
@@ -107,7 +107,8 @@ public final class PrivacyPolicy {
                 total[i] += curve[i] * p.steps();
             }
         }
-        return RdpAccountant.epsilon(orders, total, delta, RdpAccountant.Conversion.OPACUS).epsilon();
+        return RdpAccountant.epsilon(orders, total, delta, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
     }
 
     /** The ledger after one more step with this policy's noise and sampling. */
@@ -136,9 +137,18 @@ public final class PrivacyPolicy {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "PrivacyPolicy[unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
-                + "sampleRate=%s, expectedPerStep=%s, populationSize=%s, targetEpsilon=%s]", unit, clipNorm,
-                noiseMultiplier, delta, sampleRate, expectedPerStep, populationSize, targetEpsilon);
+        return String.format(
+                Locale.ROOT,
+                "PrivacyPolicy[unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
+                        + "sampleRate=%s, expectedPerStep=%s, populationSize=%s, targetEpsilon=%s]",
+                unit,
+                clipNorm,
+                noiseMultiplier,
+                delta,
+                sampleRate,
+                expectedPerStep,
+                populationSize,
+                targetEpsilon);
     }
 
     /**
@@ -157,8 +167,7 @@ public final class PrivacyPolicy {
         private double expectedPerStep = Double.NaN;
         private double populationSize = Double.NaN;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder unit(Unit unit) {
             this.unit = java.util.Objects.requireNonNull(unit, "unit must not be null");
@@ -213,28 +222,40 @@ public final class PrivacyPolicy {
 
         /** @throws IllegalArgumentException naming the setting, its value and the rule it breaks */
         public PrivacyPolicy build() {
-            require(clipNorm > 0 && Double.isFinite(clipNorm), "clipNorm must be finite and > 0, got " + clipNorm
-                    + " (a non-positive clip bounds nothing, so no noise level would protect anyone)");
+            require(
+                    clipNorm > 0 && Double.isFinite(clipNorm),
+                    "clipNorm must be finite and > 0, got " + clipNorm
+                            + " (a non-positive clip bounds nothing, so no noise level would protect anyone)");
             require(delta > 0 && delta < 1, "delta must be in (0, 1), got " + delta);
             boolean hasQ = !Double.isNaN(sampleRate);
             boolean hasL = !Double.isNaN(expectedPerStep);
             boolean hasN = !Double.isNaN(populationSize);
             require(!hasQ || (sampleRate > 0 && sampleRate <= 1), "sampleRate must be in (0, 1], got " + sampleRate);
-            require(!hasL || (expectedPerStep > 0 && Double.isFinite(expectedPerStep)),
+            require(
+                    !hasL || (expectedPerStep > 0 && Double.isFinite(expectedPerStep)),
                     "expectedPerStep must be finite and > 0, got " + expectedPerStep);
-            require(!hasN || (populationSize >= 1 && Double.isFinite(populationSize)),
+            require(
+                    !hasN || (populationSize >= 1 && Double.isFinite(populationSize)),
                     "populationSize must be >= 1, got " + populationSize);
             int given = (hasQ ? 1 : 0) + (hasL ? 1 : 0) + (hasN ? 1 : 0);
-            require(given >= 2, "sampling needs two of sampleRate, expectedPerStep and populationSize "
-                    + "(expectedPerStep = sampleRate x populationSize); got " + given);
+            require(
+                    given >= 2,
+                    "sampling needs two of sampleRate, expectedPerStep and populationSize "
+                            + "(expectedPerStep = sampleRate x populationSize); got " + given);
             double q = sampleRate;
             double l = expectedPerStep;
             double n = populationSize;
             if (given == 3) {
                 double implied = q * n;
-                require(Math.abs(implied - l) <= CONSISTENCY_TOLERANCE * l, String.format(Locale.ROOT,
-                        "inconsistent sampling: sampleRate %s x populationSize %s = %s, but expectedPerStep is %s",
-                        q, n, implied, l));
+                require(
+                        Math.abs(implied - l) <= CONSISTENCY_TOLERANCE * l,
+                        String.format(
+                                Locale.ROOT,
+                                "inconsistent sampling: sampleRate %s x populationSize %s = %s, but expectedPerStep is %s",
+                                q,
+                                n,
+                                implied,
+                                l));
             } else if (!hasQ) {
                 require(l <= n, "expectedPerStep " + l + " exceeds populationSize " + n);
                 q = l / n;
@@ -243,30 +264,51 @@ public final class PrivacyPolicy {
             } else {
                 n = l / q;
             }
-            require(delta < 1 / n, String.format(Locale.ROOT, "delta %s must be < 1/populationSize = %s "
-                    + "(populationSize %s): with delta >= 1/N, publishing one random participant's data in the clear "
-                    + "would meet the guarantee", delta, 1 / n, n));
+            require(
+                    delta < 1 / n,
+                    String.format(
+                            Locale.ROOT,
+                            "delta %s must be < 1/populationSize = %s "
+                                    + "(populationSize %s): with delta >= 1/N, publishing one random participant's data in the clear "
+                                    + "would meet the guarantee",
+                            delta,
+                            1 / n,
+                            n));
             boolean hasTarget = !Double.isNaN(targetEpsilon);
-            require(!hasTarget || (targetEpsilon > 0 && Double.isFinite(targetEpsilon)),
+            require(
+                    !hasTarget || (targetEpsilon > 0 && Double.isFinite(targetEpsilon)),
                     "targetEpsilon must be finite and > 0, got " + targetEpsilon);
             require(plannedSteps >= 0, "plannedSteps must be >= 0, got " + plannedSteps);
             double sigma = noiseMultiplier;
             if (Double.isNaN(sigma)) {
-                require(hasTarget && plannedSteps > 0, "noise needs noiseMultiplier, or targetEpsilon with "
-                        + "plannedSteps to derive it");
+                require(
+                        hasTarget && plannedSteps > 0,
+                        "noise needs noiseMultiplier, or targetEpsilon with " + "plannedSteps to derive it");
                 sigma = RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
             } else {
-                require(sigma > 0 && sigma <= RdpAccountant.MAX_NOISE_MULTIPLIER, "noiseMultiplier must be in (0, "
-                        + RdpAccountant.MAX_NOISE_MULTIPLIER + "], got " + sigma);
-                require(plannedSteps == 0, "plannedSteps only derives noiseMultiplier from targetEpsilon; give "
-                        + "noiseMultiplier or plannedSteps, not both");
+                require(
+                        sigma > 0 && sigma <= RdpAccountant.MAX_NOISE_MULTIPLIER,
+                        "noiseMultiplier must be in (0, " + RdpAccountant.MAX_NOISE_MULTIPLIER + "], got " + sigma);
+                require(
+                        plannedSteps == 0,
+                        "plannedSteps only derives noiseMultiplier from targetEpsilon; give "
+                                + "noiseMultiplier or plannedSteps, not both");
             }
             PrivacyPolicy p = new PrivacyPolicy(this, sigma, q, l, n);
             if (hasTarget) {
                 double first = p.epsilon(p.afterStep(PrivacyLedger.EMPTY));
-                require(first <= targetEpsilon, String.format(Locale.ROOT, "targetEpsilon %s is exceeded by the "
-                        + "first step (epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); raise "
-                        + "noiseMultiplier", targetEpsilon, first, sigma, q, delta));
+                require(
+                        first <= targetEpsilon,
+                        String.format(
+                                Locale.ROOT,
+                                "targetEpsilon %s is exceeded by the "
+                                        + "first step (epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); raise "
+                                        + "noiseMultiplier",
+                                targetEpsilon,
+                                first,
+                                sigma,
+                                q,
+                                delta));
             }
             return p;
         }

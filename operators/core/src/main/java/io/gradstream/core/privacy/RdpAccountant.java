@@ -19,6 +19,7 @@ public final class RdpAccountant {
     private static final double[] DEFAULT_ORDERS = defaultOrdersArray();
     /** Opacus stops the fractional-order series once both new terms are below e^-30. */
     private static final double SERIES_CUTOFF = -30;
+
     private static final int MAX_SERIES_TERMS = 1_000_000;
 
     /** How RDP is turned into an (epsilon, delta) guarantee. */
@@ -41,8 +42,7 @@ public final class RdpAccountant {
     }
 
     /** The (epsilon, delta) guarantee at the order that gives the smallest epsilon (NaN when none is finite). */
-    public record PrivacySpent(double epsilon, double bestOrder) {
-    }
+    public record PrivacySpent(double epsilon, double bestOrder) {}
 
     private final double[] orders;
     private final List<Phase> history = new ArrayList<>();
@@ -146,7 +146,8 @@ public final class RdpAccountant {
         if (q == 1) {
             return alpha / (2 * (sigma * sigma));
         }
-        double logA = alpha == Math.rint(alpha) ? logAIntegerOrder(q, sigma, (int) alpha)
+        double logA = alpha == Math.rint(alpha)
+                ? logAIntegerOrder(q, sigma, (int) alpha)
                 : logAFractionalOrder(q, sigma, alpha);
         return logA / (alpha - 1);
     }
@@ -263,8 +264,8 @@ public final class RdpAccountant {
         checkOrders(orders);
         checkDelta(delta);
         if (orders.length != rdp.length) {
-            throw new IllegalArgumentException("orders and rdp must have the same length, got " + orders.length
-                    + " and " + rdp.length);
+            throw new IllegalArgumentException(
+                    "orders and rdp must have the same length, got " + orders.length + " and " + rdp.length);
         }
         double logDelta = Math.log(delta);
         int best = -1;
@@ -286,8 +287,8 @@ public final class RdpAccountant {
     }
 
     /** Epsilon after {@code steps} steps at one noise multiplier and sample rate, default orders. */
-    public static PrivacySpent epsilon(double noiseMultiplier, double sampleRate, long steps, double delta,
-            Conversion conversion) {
+    public static PrivacySpent epsilon(
+            double noiseMultiplier, double sampleRate, long steps, double delta, Conversion conversion) {
         return new RdpAccountant().step(noiseMultiplier, sampleRate, steps).privacySpent(delta, conversion);
     }
 
@@ -301,8 +302,8 @@ public final class RdpAccountant {
      * {@code epsilonTolerance} of it, found as Opacus' {@code get_noise_multiplier} does: double from 10 until the
      * target is met, then bisect between 0 and that bound. Throws when even sigma = 1e6 does not reach the target.
      */
-    public static double noiseMultiplierFor(double targetEpsilon, double delta, double sampleRate, long steps,
-            double epsilonTolerance) {
+    public static double noiseMultiplierFor(
+            double targetEpsilon, double delta, double sampleRate, long steps, double epsilonTolerance) {
         if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
             throw new IllegalArgumentException("targetEpsilon must be finite and > 0, got " + targetEpsilon);
         }
@@ -319,7 +320,8 @@ public final class RdpAccountant {
         double epsHigh = Double.POSITIVE_INFINITY;
         while (epsHigh > targetEpsilon) {
             sigmaHigh = 2 * sigmaHigh;
-            epsHigh = epsilon(sigmaHigh, sampleRate, steps, delta, Conversion.OPACUS).epsilon();
+            epsHigh = epsilon(sigmaHigh, sampleRate, steps, delta, Conversion.OPACUS)
+                    .epsilon();
             if (sigmaHigh > MAX_NOISE_MULTIPLIER) {
                 throw new IllegalArgumentException("targetEpsilon " + targetEpsilon + " is out of reach: even noise "
                         + "multiplier " + sigmaHigh + " gives epsilon " + epsHigh + " at delta " + delta
@@ -328,7 +330,8 @@ public final class RdpAccountant {
         }
         while (targetEpsilon - epsHigh > epsilonTolerance) {
             double sigma = (sigmaLow + sigmaHigh) / 2;
-            double eps = epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS).epsilon();
+            double eps =
+                    epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS).epsilon();
             if (eps < targetEpsilon) {
                 sigmaHigh = sigma;
                 epsHigh = eps;

@@ -19,8 +19,7 @@ public final class SecretSeed {
      */
     public static final int MAX_BYTES = 4096;
 
-    private SecretSeed() {
-    }
+    private SecretSeed() {}
 
     /**
      * The secret's bytes with trailing whitespace removed (so {@code openssl rand -hex 32 > seed} and an environment
@@ -93,7 +92,8 @@ public final class SecretSeed {
             if (e instanceof IllegalArgumentException iae && iae.getMessage().startsWith(source)) {
                 throw iae;
             }
-            throw new IllegalArgumentException(source + " cannot be read (" + e.getClass().getSimpleName() + ")");
+            throw new IllegalArgumentException(
+                    source + " cannot be read (" + e.getClass().getSimpleName() + ")");
         }
     }
 

@@ -19,12 +19,20 @@ public final class LrSchedules {
     public static final String CONSTANT = "constant";
 
     /** Canonical names. */
-    public static final List<String> NAMES = List.of(CONSTANT, "ConstantLR", "StepLR", "MultiStepLR",
-            "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR", "OneCycleLR",
+    public static final List<String> NAMES = List.of(
+            CONSTANT,
+            "ConstantLR",
+            "StepLR",
+            "MultiStepLR",
+            "ExponentialLR",
+            "PolynomialLR",
+            "CosineAnnealingLR",
+            "CosineAnnealingWarmRestarts",
+            "LinearLR",
+            "OneCycleLR",
             "SequentialLR");
 
-    private LrSchedules() {
-    }
+    private LrSchedules() {}
 
     public static LrSchedule constant() {
         return create(CONSTANT, Hyperparameters.empty());
@@ -108,8 +116,7 @@ public final class LrSchedules {
                 if (ms == null) {
                     throw new InvalidHyperparameterException("milestones", "missing", "a list of steps is required");
                 }
-                yield new Schedulers.MultiStepLr(g, toSteps("milestones", ms), hp.number("gamma", 0.1))
-                        .initialStep();
+                yield new Schedulers.MultiStepLr(g, toSteps("milestones", ms), hp.number("gamma", 0.1)).initialStep();
             }
             case "ExponentialLR" -> {
                 hp.requireOnly(name, Set.of("gamma"));
@@ -127,8 +134,9 @@ public final class LrSchedules {
             }
             case "CosineAnnealingWarmRestarts" -> {
                 hp.requireOnly(name, Set.of("T_0", "T_mult", "eta_min"));
-                yield new Schedulers.CosineAnnealingWarmRestarts(g, positive(hp, "T_0", -1),
-                        positive(hp, "T_mult", 1), hp.number("eta_min", 0)).initialStep();
+                yield new Schedulers.CosineAnnealingWarmRestarts(
+                                g, positive(hp, "T_0", -1), positive(hp, "T_mult", 1), hp.number("eta_min", 0))
+                        .initialStep();
             }
             case "LinearLR" -> {
                 hp.requireOnly(name, Set.of("start_factor", "end_factor", "total_iters"));
@@ -149,17 +157,29 @@ public final class LrSchedules {
     }
 
     private static TorchScheduler oneCycle(Hyperparameters hp, ParamGroup g) {
-        hp.requireOnly("OneCycleLR", Set.of("max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start",
-                "anneal_strategy", "cycle_momentum", "base_momentum", "max_momentum", "div_factor",
-                "final_div_factor", "three_phase"));
+        hp.requireOnly(
+                "OneCycleLR",
+                Set.of(
+                        "max_lr",
+                        "total_steps",
+                        "epochs",
+                        "steps_per_epoch",
+                        "pct_start",
+                        "anneal_strategy",
+                        "cycle_momentum",
+                        "base_momentum",
+                        "max_momentum",
+                        "div_factor",
+                        "final_div_factor",
+                        "three_phase"));
         long totalSteps;
         if (hp.has("total_steps")) {
             totalSteps = positive(hp, "total_steps", -1);
         } else if (hp.has("epochs") && hp.has("steps_per_epoch")) {
             totalSteps = positive(hp, "epochs", -1) * positive(hp, "steps_per_epoch", -1);
         } else {
-            throw new InvalidHyperparameterException("total_steps", "missing",
-                    "define either total_steps or (epochs and steps_per_epoch)");
+            throw new InvalidHyperparameterException(
+                    "total_steps", "missing", "define either total_steps or (epochs and steps_per_epoch)");
         }
         double pctStart = hp.number("pct_start", 0.3);
         if (pctStart < 0 || pctStart > 1) {
@@ -175,31 +195,47 @@ public final class LrSchedules {
         }
         boolean cycleMomentum = hp.flag("cycle_momentum", true);
         if (cycleMomentum && Double.isNaN(g.momentum)) {
-            throw new InvalidHyperparameterException("cycle_momentum", true,
+            throw new InvalidHyperparameterException(
+                    "cycle_momentum",
+                    true,
                     "the optimizer must have momentum or betas to cycle; set cycle_momentum=false");
         }
         double divFactor = hp.number("div_factor", 25.0);
         double finalDivFactor = hp.number("final_div_factor", 1e4);
         if (divFactor <= 0 || finalDivFactor <= 0) {
-            throw new InvalidHyperparameterException(divFactor <= 0 ? "div_factor" : "final_div_factor",
-                    divFactor <= 0 ? divFactor : finalDivFactor, "must be > 0");
+            throw new InvalidHyperparameterException(
+                    divFactor <= 0 ? "div_factor" : "final_div_factor",
+                    divFactor <= 0 ? divFactor : finalDivFactor,
+                    "must be > 0");
         }
-        return new PhasedSchedulers.OneCycleLr(g, totalSteps, maxLr, pctStart, strategy.equals("cos"), cycleMomentum,
-                hp.number("base_momentum", 0.85), hp.number("max_momentum", 0.95), divFactor, finalDivFactor,
-                hp.flag("three_phase", false)).initialStep();
+        return new PhasedSchedulers.OneCycleLr(
+                        g,
+                        totalSteps,
+                        maxLr,
+                        pctStart,
+                        strategy.equals("cos"),
+                        cycleMomentum,
+                        hp.number("base_momentum", 0.85),
+                        hp.number("max_momentum", 0.95),
+                        divFactor,
+                        finalDivFactor,
+                        hp.flag("three_phase", false))
+                .initialStep();
     }
 
     private static TorchScheduler sequential(Hyperparameters hp, ParamGroup g) {
         hp.requireOnly("SequentialLR", Set.of("schedulers", "milestones"));
         Object raw = hp.asMap().get("schedulers");
         if (!(raw instanceof List<?> list) || list.isEmpty()) {
-            throw new InvalidHyperparameterException("schedulers", raw,
-                    "must be a non-empty list of {\"scheduler\": NAME, \"hyperparameters\": {...}}");
+            throw new InvalidHyperparameterException(
+                    "schedulers", raw, "must be a non-empty list of {\"scheduler\": NAME, \"hyperparameters\": {...}}");
         }
         double[] ms = hp.numbers("milestones", new double[0]);
         long[] milestones = toSteps("milestones", ms);
         if (milestones.length != list.size() - 1) {
-            throw new InvalidHyperparameterException("milestones", hp.asMap().get("milestones"),
+            throw new InvalidHyperparameterException(
+                    "milestones",
+                    hp.asMap().get("milestones"),
                     "SequentialLR needs one milestone fewer than schedulers (" + list.size() + " schedulers)");
         }
         List<TorchScheduler> subs = new ArrayList<>();
@@ -210,8 +246,8 @@ public final class LrSchedules {
             Object subName = entry.containsKey("scheduler") ? entry.get("scheduler") : entry.get("name");
             Object subHp = entry.containsKey("hyperparameters") ? entry.get("hyperparameters") : Map.of();
             if (!(subName instanceof String s) || !(subHp instanceof Map<?, ?> m)) {
-                throw new InvalidHyperparameterException("schedulers[" + i + "]", entry,
-                        "needs a \"scheduler\" name and a \"hyperparameters\" object");
+                throw new InvalidHyperparameterException(
+                        "schedulers[" + i + "]", entry, "needs a \"scheduler\" name and a \"hyperparameters\" object");
             }
             String canonical = canonicalName(s);
             if (canonical.equals("SequentialLR")) {
@@ -247,13 +283,13 @@ public final class LrSchedules {
         long[] out = new long[values.length];
         for (int i = 0; i < values.length; i++) {
             if (values[i] != Math.rint(values[i]) || values[i] < 0) {
-                throw new InvalidHyperparameterException(name + "[" + i + "]", values[i],
-                        "must be a non-negative integer");
+                throw new InvalidHyperparameterException(
+                        name + "[" + i + "]", values[i], "must be a non-negative integer");
             }
             out[i] = (long) values[i];
             if (i > 0 && out[i] < out[i - 1] && name.equals("milestones")) {
-                throw new InvalidHyperparameterException(name, java.util.Arrays.toString(values),
-                        "must be in increasing order");
+                throw new InvalidHyperparameterException(
+                        name, java.util.Arrays.toString(values), "must be in increasing order");
             }
         }
         return out;

@@ -8,6 +8,7 @@ final class ParamGroup {
     double lr;
     /** torch's {@code initial_lr}: the {@code base_lrs} of every scheduler attached to the group. */
     double initialLr;
+
     double momentum;
 
     ParamGroup(double lr, double momentum) {

@@ -7,8 +7,7 @@ import java.util.List;
  * transcription of its {@code get_lr()}; the per-step decays are in {@link Schedulers}.
  */
 final class PhasedSchedulers {
-    private PhasedSchedulers() {
-    }
+    private PhasedSchedulers() {}
 
     /**
      * OneCycleLR (Smith &amp; Topin 2017, "Super-Convergence", arXiv:1708.07120): lr rises from max_lr/div_factor to
@@ -24,8 +23,18 @@ final class PhasedSchedulers {
         private final double[] startMomenta;
         private final double[] endMomenta;
 
-        OneCycleLr(ParamGroup g, long totalSteps, double maxLr, double pctStart, boolean cos, boolean cycleMomentum,
-                double baseMomentum, double maxMomentum, double divFactor, double finalDivFactor, boolean threePhase) {
+        OneCycleLr(
+                ParamGroup g,
+                long totalSteps,
+                double maxLr,
+                double pctStart,
+                boolean cos,
+                boolean cycleMomentum,
+                double baseMomentum,
+                double maxMomentum,
+                double divFactor,
+                double finalDivFactor,
+                boolean threePhase) {
             super(initialize(g, maxLr / divFactor, cycleMomentum, maxMomentum));
             this.totalSteps = totalSteps;
             this.cos = cos;
@@ -47,8 +56,8 @@ final class PhasedSchedulers {
             }
         }
 
-        private static ParamGroup initialize(ParamGroup g, double initialLr, boolean cycleMomentum,
-                double maxMomentum) {
+        private static ParamGroup initialize(
+                ParamGroup g, double initialLr, boolean cycleMomentum, double maxMomentum) {
             g.initialLr = initialLr;
             if (cycleMomentum) {
                 g.momentum = maxMomentum;
@@ -59,8 +68,8 @@ final class PhasedSchedulers {
         @Override
         double recursiveLr() {
             if (lastEpoch > totalSteps) {
-                throw new IllegalStateException("OneCycleLR stepped " + (lastEpoch + 1)
-                        + " times but total_steps is " + totalSteps);
+                throw new IllegalStateException(
+                        "OneCycleLR stepped " + (lastEpoch + 1) + " times but total_steps is " + totalSteps);
             }
             double startStep = 0;
             for (int i = 0; i < endSteps.length; i++) {

@@ -20,6 +20,7 @@ public final class ScheduleTable {
     private final double[] momenta;
     /** Steps 0..known-1 have been computed; the last min(known, window) of them are in the ring. */
     private long known;
+
     private LrCursor trail;
     private long trailStep = -1;
 

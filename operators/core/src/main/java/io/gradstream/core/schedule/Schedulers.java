@@ -7,8 +7,7 @@ import java.util.Arrays;
  * {@code _get_closed_form_lr()}; OneCycleLR and SequentialLR are in {@link PhasedSchedulers}.
  */
 final class Schedulers {
-    private Schedulers() {
-    }
+    private Schedulers() {}
 
     /** No schedule: the optimizer's lr at every step. */
     static final class Constant extends TorchScheduler {
@@ -151,8 +150,8 @@ final class Schedulers {
             if (lastEpoch == 0 || lastEpoch > totalIters) {
                 return group.lr;
             }
-            double decayFactor = Math.pow((1.0 - (double) lastEpoch / totalIters)
-                    / (1.0 - (double) (lastEpoch - 1) / totalIters), power);
+            double decayFactor = Math.pow(
+                    (1.0 - (double) lastEpoch / totalIters) / (1.0 - (double) (lastEpoch - 1) / totalIters), power);
             return group.lr * decayFactor;
         }
 
@@ -187,8 +186,10 @@ final class Schedulers {
             if (Math.floorMod(lastEpoch - 1 - tMax, 2 * tMax) == 0) {
                 return group.lr + (baseLr - etaMin) * (1 - Math.cos(Math.PI / tMax)) / 2;
             }
-            return (1 + Math.cos(Math.PI * lastEpoch / tMax)) / (1 + Math.cos(Math.PI * (lastEpoch - 1) / tMax))
-                    * (group.lr - etaMin) + etaMin;
+            return (1 + Math.cos(Math.PI * lastEpoch / tMax))
+                            / (1 + Math.cos(Math.PI * (lastEpoch - 1) / tMax))
+                            * (group.lr - etaMin)
+                    + etaMin;
         }
 
         @Override
@@ -277,8 +278,10 @@ final class Schedulers {
             if (lastEpoch > totalIters) {
                 return group.lr;
             }
-            return group.lr * (1. + (endFactor - startFactor)
-                    / (totalIters * startFactor + (lastEpoch - 1) * (endFactor - startFactor)));
+            return group.lr
+                    * (1.
+                            + (endFactor - startFactor)
+                                    / (totalIters * startFactor + (lastEpoch - 1) * (endFactor - startFactor)));
         }
 
         @Override

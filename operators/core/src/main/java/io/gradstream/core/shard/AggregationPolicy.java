@@ -9,7 +9,10 @@ package io.gradstream.core.shard;
  */
 public record AggregationPolicy(Mode mode, int workers, long timeoutMs, int maxStaleness, long workerStepWindow) {
 
-    public enum Mode { SYNC, ASYNC }
+    public enum Mode {
+        SYNC,
+        ASYNC
+    }
 
     /** The window of {@code gradstream.limits.worker-step-window}'s default. */
     public static final long DEFAULT_WORKER_STEP_WINDOW = 1_000_000;

@@ -8,6 +8,11 @@ package io.gradstream.core.shard;
  * @param loss the worker's reported loss, or NaN when it reported none
  * @param publishedAtMs wall-clock publish time, for latency metrics only
  */
-public record Contribution(String workerId, long workerStep, long baseVersion, long numExamples, float[] gradient,
-        double loss, long publishedAtMs) {
-}
+public record Contribution(
+        String workerId,
+        long workerStep,
+        long baseVersion,
+        long numExamples,
+        float[] gradient,
+        double loss,
+        long publishedAtMs) {}

@@ -56,8 +56,14 @@ public final class PendingStep {
     }
 
     /** Restores a pending step from its serialized parts. */
-    public static PendingStep restore(float[] weightedSum, long examples, double lossSum, long lossExamples,
-            long latestPublishedAtMs, long earliestPublishedAtMs, Set<String> workers) {
+    public static PendingStep restore(
+            float[] weightedSum,
+            long examples,
+            double lossSum,
+            long lossExamples,
+            long latestPublishedAtMs,
+            long earliestPublishedAtMs,
+            Set<String> workers) {
         PendingStep p = new PendingStep();
         p.weightedSum = weightedSum;
         p.examples = examples;

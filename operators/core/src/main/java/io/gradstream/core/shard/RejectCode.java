@@ -5,9 +5,23 @@ package io.gradstream.core.shard;
  * go at the end: readers with an older schema read them as the enum's default, OTHER.
  */
 public enum RejectCode {
-    UNDECODABLE, UNKNOWN_MODEL, UNKNOWN_TENSOR, UNKNOWN_SHARD, WRONG_ELEMENT_COUNT, NON_FINITE,
-    INVALID_EXAMPLE_COUNT, STALE, FUTURE_VERSION, DUPLICATE, PAUSED, NOT_INITIALIZED, ALREADY_INITIALIZED,
-    INVALID_COMMAND, NORM_TOO_LARGE, BUDGET_EXHAUSTED, OTHER,
+    UNDECODABLE,
+    UNKNOWN_MODEL,
+    UNKNOWN_TENSOR,
+    UNKNOWN_SHARD,
+    WRONG_ELEMENT_COUNT,
+    NON_FINITE,
+    INVALID_EXAMPLE_COUNT,
+    STALE,
+    FUTURE_VERSION,
+    DUPLICATE,
+    PAUSED,
+    NOT_INITIALIZED,
+    ALREADY_INITIALIZED,
+    INVALID_COMMAND,
+    NORM_TOO_LARGE,
+    BUDGET_EXHAUSTED,
+    OTHER,
     /** Beyond a configured size limit (a record, a waiting room); the detail names the limit's key. */
     TOO_LARGE,
     /** A number outside its valid range (a negative baseVersion, a workerStep far beyond the worker's last). */

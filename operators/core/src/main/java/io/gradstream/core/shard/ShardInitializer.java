@@ -10,10 +10,13 @@ import java.util.SplittableRandom;
  */
 public final class ShardInitializer {
 
-    public enum Rule { ZEROS, NORMAL, UNIFORM }
-
-    private ShardInitializer() {
+    public enum Rule {
+        ZEROS,
+        NORMAL,
+        UNIFORM
     }
+
+    private ShardInitializer() {}
 
     /**
      * @param a NORMAL: the standard deviation; UNIFORM: the lower bound
@@ -50,8 +53,8 @@ public final class ShardInitializer {
             }
             case UNIFORM -> {
                 if (!(a < b) || Double.isInfinite(a) || Double.isInfinite(b)) {
-                    throw new IllegalArgumentException("UNIFORM init needs finite low < high, got [" + a + ", " + b
-                            + ")");
+                    throw new IllegalArgumentException(
+                            "UNIFORM init needs finite low < high, got [" + a + ", " + b + ")");
                 }
                 SplittableRandom rnd = random(seed, key);
                 for (int i = 0; i < length; i++) {

@@ -22,8 +22,8 @@ public record ShardKey(String model, String tensor, int shard) {
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
             if (c == '/' || Character.isISOControl(c)) {
-                throw new IllegalArgumentException(what + " name '" + name + "' must not contain '/' or control "
-                        + "characters");
+                throw new IllegalArgumentException(
+                        what + " name '" + name + "' must not contain '/' or control " + "characters");
             }
         }
     }
@@ -36,7 +36,8 @@ public record ShardKey(String model, String tensor, int shard) {
             throw new IllegalArgumentException("shard key '" + text + "' is not model/tensor/shard");
         }
         try {
-            return new ShardKey(text.substring(0, a), text.substring(a + 1, b), Integer.parseInt(text.substring(b + 1)));
+            return new ShardKey(
+                    text.substring(0, a), text.substring(a + 1, b), Integer.parseInt(text.substring(b + 1)));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("shard key '" + text + "' has no numeric shard index", e);
         }

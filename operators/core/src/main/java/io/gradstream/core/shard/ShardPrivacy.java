@@ -15,8 +15,13 @@ import java.util.Objects;
  * clipped contributions. The model's {@code incarnation} (null for a model from before incarnations) is part of the
  * noise key, so that a model id deleted and created again never redraws the noise of its earlier releases.
  */
-public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key,
-        ClipCounter clips, String incarnation) {
+public record ShardPrivacy(
+        PrivacyPolicy policy,
+        GaussianMechanism mechanism,
+        double threshold,
+        ShardKey key,
+        ClipCounter clips,
+        String incarnation) {
 
     public ShardPrivacy {
         Objects.requireNonNull(policy, "policy must not be null");
@@ -29,8 +34,8 @@ public record ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, do
     }
 
     /** A shard of a model without an incarnation. */
-    public ShardPrivacy(PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key,
-            ClipCounter clips) {
+    public ShardPrivacy(
+            PrivacyPolicy policy, GaussianMechanism mechanism, double threshold, ShardKey key, ClipCounter clips) {
         this(policy, mechanism, threshold, key, clips, null);
     }
 

@@ -18,8 +18,13 @@ public final class ShardState {
     private final Map<String, Long> workerWatermarks;
     private PrivacyLedger ledger;
 
-    public ShardState(float[] params, OptimizerState optimizer, long version, PendingStep pending,
-            Map<String, Long> workerWatermarks, PrivacyLedger ledger) {
+    public ShardState(
+            float[] params,
+            OptimizerState optimizer,
+            long version,
+            PendingStep pending,
+            Map<String, Long> workerWatermarks,
+            PrivacyLedger ledger) {
         this.params = params;
         this.optimizer = optimizer;
         this.version = version;
@@ -30,8 +35,7 @@ public final class ShardState {
 
     /** A fresh shard at version 0 with the given initial parameters. */
     public static ShardState initial(float[] params) {
-        return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>(),
-                PrivacyLedger.EMPTY);
+        return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>(), PrivacyLedger.EMPTY);
     }
 
     /**

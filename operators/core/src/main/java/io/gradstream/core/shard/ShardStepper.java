@@ -21,16 +21,13 @@ import io.gradstream.core.privacy.PrivacyPolicy;
 public final class ShardStepper {
 
     /** What happened to an offered contribution. */
-    public sealed interface Outcome permits Rejected, Accepted, Applied {
-    }
+    public sealed interface Outcome permits Rejected, Accepted, Applied {}
 
     /** Refused; nothing in the state changed. */
-    public record Rejected(RejectCode code, String detail) implements Outcome {
-    }
+    public record Rejected(RejectCode code, String detail) implements Outcome {}
 
     /** Added to the SYNC step being gathered. */
-    public record Accepted(int contributions, int expected) implements Outcome {
-    }
+    public record Accepted(int contributions, int expected) implements Outcome {}
 
     /**
      * A step was applied: version, ledger and pending sum have advanced to {@code step.version()}, and {@code work} is
@@ -38,8 +35,7 @@ public final class ShardStepper {
      * the caller runs it (alone, or batched on a {@code StepBackend}) before anyone reads the shard again, between
      * {@code undo.keep} and a check of the result ({@link #runChecked} does all three).
      */
-    public record Applied(StepResult step, ShardStep work, StepUndo undo) implements Outcome {
-    }
+    public record Applied(StepResult step, ShardStep work, StepUndo undo) implements Outcome {}
 
     /**
      * @param version the shard's version after the step
@@ -49,12 +45,17 @@ public final class ShardStepper {
      * @param aggregationWaitMs latest minus earliest publishedAtMs of the step's contributions: how long the first
      *     worker's gradient waited for the last (by the workers' clocks; 0 for one contribution)
      */
-    public record StepResult(long version, int contributions, long examples, double meanLoss,
-            long latestPublishedAtMs, double epsilon, boolean budgetExhausted, long aggregationWaitMs) {
-    }
+    public record StepResult(
+            long version,
+            int contributions,
+            long examples,
+            double meanLoss,
+            long latestPublishedAtMs,
+            double epsilon,
+            boolean budgetExhausted,
+            long aggregationWaitMs) {}
 
-    private ShardStepper() {
-    }
+    private ShardStepper() {}
 
     /**
      * Offers one contribution to a shard and runs the step's optimizer loop, if one is due.
@@ -70,8 +71,8 @@ public final class ShardStepper {
      * Offers one contribution to a shard of a private model ({@code dp} null: not private) and runs the step's
      * optimizer loop, if one is due. In the CONTRIBUTION unit the contribution's gradient array is clipped in place.
      */
-    public static Outcome offer(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
-            ShardPrivacy dp) {
+    public static Outcome offer(
+            ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer, ShardPrivacy dp) {
         Outcome o = prepare(state, c, policy, optimizer, dp);
         if (o instanceof Applied a) {
             Rejected overflow = runChecked(state, a);
@@ -86,9 +87,9 @@ public final class ShardStepper {
      * As {@link #offer(ShardState, Contribution, AggregationPolicy, Optimizer, ShardPrivacy)}, but a due step's
      * optimizer loop is returned in {@link Applied#work()} instead of run; everything else has advanced.
      */
-    public static Outcome prepare(ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer,
-            ShardPrivacy dp) {
-        Rejected invalid = validate(state, c, policy, dp);
+    public static Outcome prepare(
+            ShardState state, Contribution c, AggregationPolicy policy, Optimizer optimizer, ShardPrivacy dp) {
+        Rejected invalid = ContributionChecks.validate(state, c, policy, dp);
         if (invalid != null) {
             return invalid;
         }
@@ -98,10 +99,18 @@ public final class ShardStepper {
         }
         if (policy.mode() == AggregationPolicy.Mode.ASYNC && dp == null) {
             state.workerWatermarks().put(c.workerId(), c.workerStep());
-            return apply(state, optimizer, c.gradient(), 1, c.numExamples(),
-                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(), c.publishedAtMs(), null, 0);
+            return apply(
+                    state,
+                    optimizer,
+                    c.gradient(),
+                    1,
+                    c.numExamples(),
+                    Double.isNaN(c.loss()) ? Double.NaN : c.loss(),
+                    c.publishedAtMs(),
+                    null,
+                    0);
         }
-        Rejected overflow = overflows(state.pending(), c, dp != null);
+        Rejected overflow = ContributionChecks.overflows(state.pending(), c, dp != null);
         if (overflow != null) {
             return overflow;
         }
@@ -166,110 +175,12 @@ public final class ShardStepper {
             return null;
         }
         a.undo().restore(state);
-        return new Rejected(RejectCode.NON_FINITE_RESULT, "step " + a.step().version() + " would leave element "
-                + bad + " of the parameters and optimizer slots non-finite; the shard stays at version "
-                + state.version() + " and the step's " + a.step().contributions() + " contribution(s) are dropped");
-    }
-
-    private static Rejected validate(ShardState s, Contribution c, AggregationPolicy policy, ShardPrivacy dp) {
-        float[] g = c.gradient();
-        if (g.length != s.params().length) {
-            return new Rejected(RejectCode.WRONG_ELEMENT_COUNT, "gradient has " + g.length
-                    + " elements, the shard has " + s.params().length);
-        }
-        boolean exampleUnit = dp != null && dp.policy().unit() == PrivacyPolicy.Unit.EXAMPLE;
-        if (exampleUnit ? c.numExamples() < 0 : c.numExamples() <= 0) {
-            // A private step counts every sampled participant; one that sampled no example sends a zero sum.
-            return new Rejected(RejectCode.INVALID_EXAMPLE_COUNT, "numExamples must be " + (exampleUnit ? ">= 0"
-                    : "> 0") + ", got " + c.numExamples());
-        }
-        for (int i = 0; i < g.length; i++) {
-            if (!Float.isFinite(g[i])) {
-                return new Rejected(RejectCode.NON_FINITE, "gradient element " + i + " is " + g[i]);
-            }
-        }
-        if (Double.isInfinite(c.loss())) { // NaN means "no loss reported"
-            return new Rejected(RejectCode.NON_FINITE, "loss is " + c.loss());
-        }
-        long version = s.version();
-        if (c.baseVersion() < 0 || c.workerStep() < 0) {
-            return new Rejected(RejectCode.OUT_OF_RANGE, "baseVersion and workerStep must be >= 0, got "
-                    + c.baseVersion() + " and " + c.workerStep());
-        }
-        Long watermark = s.workerWatermarks().get(c.workerId());
-        if (watermark != null && c.workerStep() <= watermark) {
-            return new Rejected(RejectCode.DUPLICATE, "worker " + c.workerId() + " step " + c.workerStep()
-                    + " is not after its last accepted step " + watermark);
-        }
-        long reference = Math.max(watermark == null ? 0 : watermark, version);
-        if (c.workerStep() - reference > policy.workerStepWindow()) {
-            return new Rejected(RejectCode.OUT_OF_RANGE, "worker " + c.workerId() + " step " + c.workerStep()
-                    + " is more than gradstream.limits.worker-step-window = " + policy.workerStepWindow()
-                    + " ahead of " + (watermark == null ? "the shard's version " : "its last accepted step ")
-                    + reference);
-        }
-        if (c.baseVersion() > version) {
-            return new Rejected(RejectCode.FUTURE_VERSION, "baseVersion " + c.baseVersion()
-                    + " is ahead of the shard's version " + version);
-        }
-        if (policy.mode() == AggregationPolicy.Mode.SYNC) {
-            if (c.baseVersion() < version) {
-                return new Rejected(RejectCode.STALE, "SYNC step for version " + version + ", gradient computed on "
-                        + c.baseVersion());
-            }
-            if (s.pending().workers.contains(c.workerId())) {
-                return new Rejected(RejectCode.DUPLICATE, "worker " + c.workerId()
-                        + " already contributed to version " + version);
-            }
-        } else if (version - c.baseVersion() > policy.maxStaleness()) {
-            return new Rejected(RejectCode.STALE, "staleness " + (version - c.baseVersion()) + " exceeds maxStaleness "
-                    + policy.maxStaleness());
-        }
-        return dp == null ? null : validatePrivate(s, c, dp);
-    }
-
-    private static Rejected validatePrivate(ShardState s, Contribution c, ShardPrivacy dp) {
-        PrivacyPolicy p = dp.policy();
-        if (!p.allowsStep(s.ledger())) {
-            return new Rejected(RejectCode.BUDGET_EXHAUSTED, "model " + dp.key().model() + " has spent epsilon "
-                    + p.epsilon(s.ledger()) + " of its target " + p.targetEpsilon() + " (delta " + p.delta()
-                    + "); another step would reach " + p.epsilon(p.afterStep(s.ledger())));
-        }
-        if (p.unit() == PrivacyPolicy.Unit.EXAMPLE
-                && !Clipping.withinBound(c.gradient(), c.numExamples(), dp.threshold())) {
-            return new Rejected(RejectCode.NORM_TOO_LARGE, "the sum of " + c.numExamples() + " examples has L2 norm "
-                    + Clipping.norm(c.gradient()) + " on this shard, above numExamples x C_s = " + c.numExamples()
-                    + " x " + dp.threshold() + " (clip every example to C_s on each shard before summing)");
-        }
-        return null;
-    }
-
-    /**
-     * Refuses a contribution whose weighted gradient {@code numExamples·g}, or whose sum with the pending ones, would
-     * not be finite (each gradient is finite, but a large weight or two large gradients can overflow float32), before
-     * anything in the state changes. Evaluates exactly the operations of {@link #add}; checking each contribution's
-     * own weighted values keeps the pending sum's later rescaling finite, so a SYNC step cannot get stuck.
-     */
-    private static Rejected overflows(PendingStep p, Contribution c, boolean unweighted) {
-        float[] sum = p.weightedSum;
-        float[] g = c.gradient();
-        float n = c.numExamples();
-        float n1 = p.examples;
-        boolean pending = !p.isEmpty();
-        boolean rescale = !unweighted && p.count() == 1;
-        for (int i = 0; i < g.length; i++) {
-            float w = unweighted ? g[i] : n * g[i];
-            float next = w;
-            if (pending) {
-                next = (rescale ? n1 * sum[i] : sum[i]) + w;
-            }
-            if (!Float.isFinite(w) || !Float.isFinite(next)) {
-                return new Rejected(RejectCode.NON_FINITE_RESULT, "the aggregate's element " + i + " would be "
-                        + next + " with this contribution (numExamples " + c.numExamples() + "); the step is not "
-                        + "applied");
-            }
-        }
-        return null;
+        return new Rejected(
+                RejectCode.NON_FINITE_RESULT,
+                "step " + a.step().version() + " would leave element "
+                        + bad + " of the parameters and optimizer slots non-finite; the shard stays at version "
+                        + state.version() + " and the step's " + a.step().contributions()
+                        + " contribution(s) are dropped");
     }
 
     private static void add(PendingStep p, Contribution c, boolean unweighted) {
@@ -319,8 +230,15 @@ public final class ShardStepper {
             // The noise of (model incarnation, tensor, shard, version before the step): a replay after a restore
             // redraws it; another life of the model id draws other noise.
             ShardKey k = dp.key();
-            dp.mechanism().privatize(mean, dp.policy().clipNorm(), dp.policy().expectedPerStep(), dp.noiseModel(),
-                    k.tensor(), k.shard(), s.version());
+            dp.mechanism()
+                    .privatize(
+                            mean,
+                            dp.policy().clipNorm(),
+                            dp.policy().expectedPerStep(),
+                            dp.noiseModel(),
+                            k.tensor(),
+                            k.shard(),
+                            s.version());
         } else if (count > 1) {
             float total = p.examples;
             for (int i = 0; i < mean.length; i++) {
@@ -334,8 +252,16 @@ public final class ShardStepper {
         return r;
     }
 
-    private static Applied apply(ShardState s, Optimizer optimizer, float[] gradient, int contributions,
-            long examples, double meanLoss, long latestPublishedAtMs, ShardPrivacy dp, long aggregationWaitMs) {
+    private static Applied apply(
+            ShardState s,
+            Optimizer optimizer,
+            float[] gradient,
+            int contributions,
+            long examples,
+            double meanLoss,
+            long latestPublishedAtMs,
+            ShardPrivacy dp,
+            long aggregationWaitMs) {
         // The loop only moves parameters and slots, so it may run later, batched, as long as it runs before the shard
         // is read again; version and ledger advance now.
         ShardStep work = new ShardStep(optimizer, s.params(), gradient, s.optimizer());
@@ -349,7 +275,17 @@ public final class ShardStepper {
             epsilon = p.epsilon(s.ledger());
             exhausted = !p.allowsStep(s.ledger());
         }
-        return new Applied(new StepResult(s.version(), contributions, examples, meanLoss, latestPublishedAtMs, epsilon,
-                exhausted, aggregationWaitMs), work, undo);
+        return new Applied(
+                new StepResult(
+                        s.version(),
+                        contributions,
+                        examples,
+                        meanLoss,
+                        latestPublishedAtMs,
+                        epsilon,
+                        exhausted,
+                        aggregationWaitMs),
+                work,
+                undo);
     }
 }

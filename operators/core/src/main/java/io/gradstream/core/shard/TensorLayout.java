@@ -17,8 +17,8 @@ public record TensorLayout(String name, int[] shape, int shardSize) {
         long n = 1;
         for (int d : shape) {
             if (d <= 0) {
-                throw new IllegalArgumentException("tensor " + name + " has a non-positive dimension: "
-                        + java.util.Arrays.toString(shape));
+                throw new IllegalArgumentException(
+                        "tensor " + name + " has a non-positive dimension: " + java.util.Arrays.toString(shape));
             }
             if (n > Integer.MAX_VALUE * (long) shardSize / d) { // checked before multiplying: no overflow
                 throw new IllegalArgumentException("tensor " + name + " is too large");
@@ -53,8 +53,8 @@ public record TensorLayout(String name, int[] shape, int shardSize) {
 
     private void checkShard(int shard) {
         if (shard < 0 || shard >= shardCount()) {
-            throw new IllegalArgumentException("tensor " + name + " has shards 0.." + (shardCount() - 1)
-                    + ", not " + shard);
+            throw new IllegalArgumentException(
+                    "tensor " + name + " has shards 0.." + (shardCount() - 1) + ", not " + shard);
         }
     }
 
@@ -65,7 +65,9 @@ public record TensorLayout(String name, int[] shape, int shardSize) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TensorLayout t && t.name.equals(name) && java.util.Arrays.equals(t.shape, shape)
+        return o instanceof TensorLayout t
+                && t.name.equals(name)
+                && java.util.Arrays.equals(t.shape, shape)
                 && t.shardSize == shardSize;
     }
 

@@ -24,9 +24,12 @@ class Bf16Test {
     @Test
     void nanNeverBecomesInfinity() {
         // The plain rounding formula would carry these NaNs into the exponent (Inf) or wrap them to -0.0.
-        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7F800001)))).isNaN();
-        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7FFFFFFF)))).isNaN();
-        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0xFFFFFFFF)))).isNaN();
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7F800001))))
+                .isNaN();
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x7FFFFFFF))))
+                .isNaN();
+        assertThat(Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0xFFFFFFFF))))
+                .isNaN();
         assertThat(hex(Bf16.fromFloat(Float.MAX_VALUE))).isEqualTo("7f80");
         assertThat(hex(Bf16.fromFloat(-Float.MAX_VALUE))).isEqualTo("ff80");
     }

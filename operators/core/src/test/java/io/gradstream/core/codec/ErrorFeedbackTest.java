@@ -43,7 +43,9 @@ class ErrorFeedbackTest {
                 codec.decode(dst.position(9), decoded, 0, n);
                 for (int i = 0; i < n; i++) {
                     float acc = grad[i] + oldResidual[i];
-                    assertThat(decoded[i] + residual[i]).as("%s n=%d i=%d", codec.encoding(), n, i).isEqualTo(acc);
+                    assertThat(decoded[i] + residual[i])
+                            .as("%s n=%d i=%d", codec.encoding(), n, i)
+                            .isEqualTo(acc);
                 }
             }
         }
@@ -90,18 +92,23 @@ class ErrorFeedbackTest {
 
     @Test
     void lengthMismatchNamesBothLengths() {
-        assertThatThrownBy(() -> new ErrorFeedback().compress(new float[3], new float[4], PayloadCodecs.fp16(),
-                ByteBuffer.allocate(64))).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("grad.length = 3").hasMessageContaining("residual.length = 4");
+        assertThatThrownBy(() -> new ErrorFeedback()
+                        .compress(new float[3], new float[4], PayloadCodecs.fp16(), ByteBuffer.allocate(64)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("grad.length = 3")
+                .hasMessageContaining("residual.length = 4");
     }
 
     @Test
     void fp16OverflowIsRefusedAndTheResidualKept() {
         float[] residual = {0.5f, 1f};
         ByteBuffer dst = ByteBuffer.allocate(64);
-        assertThatThrownBy(() -> new ErrorFeedback().compress(new float[] {1f, 70000f}, residual,
-                PayloadCodecs.fp16(), dst)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("70001.0").hasMessageContaining("index 1").hasMessageContaining("BF16");
+        assertThatThrownBy(() ->
+                        new ErrorFeedback().compress(new float[] {1f, 70000f}, residual, PayloadCodecs.fp16(), dst))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("70001.0")
+                .hasMessageContaining("index 1")
+                .hasMessageContaining("BF16");
         assertThat(residual).containsExactly(0.5f, 1f);
         assertThat(dst.position()).isZero();
     }

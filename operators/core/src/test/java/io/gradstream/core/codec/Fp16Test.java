@@ -45,7 +45,8 @@ class Fp16Test {
         List<String> violations = new ArrayList<>();
         for (int n = 0; n < 1_000_000 && violations.size() < 10; n++) {
             float x = n % 2 == 0
-                    ? (float) Math.scalb(1 + random.nextDouble(), random.nextInt(46) - 28) * (random.nextBoolean() ? 1 : -1)
+                    ? (float) Math.scalb(1 + random.nextDouble(), random.nextInt(46) - 28)
+                            * (random.nextBoolean() ? 1 : -1)
                     : Float.intBitsToFloat(random.nextInt());
             if (Float.isNaN(x)) {
                 if (!Float.isNaN(Fp16.toFloat(Fp16.fromFloat(x)))) {

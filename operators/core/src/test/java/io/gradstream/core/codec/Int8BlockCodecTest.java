@@ -76,13 +76,16 @@ class Int8BlockCodecTest {
     void rejectsNonFiniteInputNamingIndexAndValue() {
         float[] x = new float[600];
         x[300] = Float.NaN;
-        assertThatThrownBy(() -> codec.encode(x)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("index 300").hasMessageContaining("NaN");
+        assertThatThrownBy(() -> codec.encode(x))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("index 300")
+                .hasMessageContaining("NaN");
         x[300] = 0f;
         x[5] = Float.NEGATIVE_INFINITY;
         assertThatThrownBy(() -> Int8BlockCodec.quantize(x, 0, 600, new float[3], new byte[600]))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("index 5").hasMessageContaining("-Infinity");
+                .hasMessageContaining("index 5")
+                .hasMessageContaining("-Infinity");
     }
 
     @Test
@@ -100,31 +103,39 @@ class Int8BlockCodecTest {
         float[] x = randomGaussian(new Random(5), 300, 1f);
         byte[] encoded = codec.encode(x);
         assertThatThrownBy(() -> codec.decode(java.util.Arrays.copyOf(encoded, encoded.length - 1), 300))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("too short")
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("too short")
                 .hasMessageContaining(String.valueOf(encoded.length));
 
         byte[] minus128 = encoded.clone();
         minus128[4 + 256 + 4 + 10] = Byte.MIN_VALUE;
-        assertThatThrownBy(() -> codec.decode(minus128, 300)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("element 266").hasMessageContaining("-128");
+        assertThatThrownBy(() -> codec.decode(minus128, 300))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("element 266")
+                .hasMessageContaining("-128");
 
         byte[] nanScale = encoded.clone();
         ByteBuffer.wrap(nanScale).order(ByteOrder.LITTLE_ENDIAN).putFloat(4 + 256, Float.NaN);
-        assertThatThrownBy(() -> codec.decode(nanScale, 300)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("scale of block 1").hasMessageContaining("NaN");
+        assertThatThrownBy(() -> codec.decode(nanScale, 300))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scale of block 1")
+                .hasMessageContaining("NaN");
 
         byte[] negativeScale = encoded.clone();
         ByteBuffer.wrap(negativeScale).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, -1f);
-        assertThatThrownBy(() -> codec.decode(negativeScale, 300)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(negativeScale, 300))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("scale of block 0");
     }
 
     @Test
     void rejectsTooSmallOutputArrays() {
         assertThatThrownBy(() -> Int8BlockCodec.quantize(new float[257], 0, 257, new float[1], new byte[257]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scalesOut.length >= 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scalesOut.length >= 2");
         assertThatThrownBy(() -> Int8BlockCodec.dequantize(new float[1], new byte[10], new float[9]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out.length >= 10");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("out.length >= 10");
     }
 
     static float[] randomGaussian(Random random, int n, float scale) {

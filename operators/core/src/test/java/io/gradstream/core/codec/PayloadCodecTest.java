@@ -8,15 +8,19 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class PayloadCodecTest {
 
     static List<PayloadCodec> codecs() {
-        return List.of(PayloadCodecs.fp32(), PayloadCodecs.fp16(), PayloadCodecs.bf16(), PayloadCodecs.int8Block(),
+        return List.of(
+                PayloadCodecs.fp32(),
+                PayloadCodecs.fp16(),
+                PayloadCodecs.bf16(),
+                PayloadCodecs.int8Block(),
                 PayloadCodecs.topK(17));
     }
 
@@ -30,10 +34,11 @@ class PayloadCodecTest {
             assertThat(reference).hasSize(codec.maxEncodedSize(n));
 
             for (ByteBuffer dst : new ByteBuffer[] {
-                    ByteBuffer.allocate(reference.length + 11).order(ByteOrder.BIG_ENDIAN),
-                    ByteBuffer.allocate(reference.length + 11).order(ByteOrder.LITTLE_ENDIAN),
-                    ByteBuffer.allocateDirect(reference.length + 11).order(ByteOrder.BIG_ENDIAN),
-                    ByteBuffer.allocate(reference.length + 40).position(13).slice()}) {
+                ByteBuffer.allocate(reference.length + 11).order(ByteOrder.BIG_ENDIAN),
+                ByteBuffer.allocate(reference.length + 11).order(ByteOrder.LITTLE_ENDIAN),
+                ByteBuffer.allocateDirect(reference.length + 11).order(ByteOrder.BIG_ENDIAN),
+                ByteBuffer.allocate(reference.length + 40).position(13).slice()
+            }) {
                 ByteOrder order = dst.order();
                 dst.position(5);
                 int written = codec.encode(x, 2, n, dst);
@@ -57,8 +62,16 @@ class PayloadCodecTest {
 
     @Test
     void fp32IsLosslessBitForBit() {
-        float[] x = {1f, -0f, 0f, Float.MIN_VALUE, Float.MAX_VALUE, Float.NEGATIVE_INFINITY,
-                Float.intBitsToFloat(0x7FC00123), (float) Math.PI};
+        float[] x = {
+            1f,
+            -0f,
+            0f,
+            Float.MIN_VALUE,
+            Float.MAX_VALUE,
+            Float.NEGATIVE_INFINITY,
+            Float.intBitsToFloat(0x7FC00123),
+            (float) Math.PI
+        };
         byte[] encoded = PayloadCodecs.fp32().encode(x);
         assertThat(Arrays.copyOf(encoded, 4)).containsExactly(0x00, 0x00, 0x80, 0x3F);
         float[] decoded = PayloadCodecs.fp32().decode(encoded, x.length);
@@ -111,11 +124,13 @@ class PayloadCodecTest {
         ByteBuffer truncated = ByteBuffer.wrap(Arrays.copyOf(encoded, encoded.length - 1));
         assertThatThrownBy(() -> codec.decode(truncated, new float[300], 0, 300))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(codec.encoding().name()).hasMessageContaining("too short");
+                .hasMessageContaining(codec.encoding().name())
+                .hasMessageContaining("too short");
         assertThat(truncated.position()).isZero();
         if (codec.encoding() != Encoding.TOPK) {
             // A dense payload's size pins the element count; TOPK's (count, indices, values) legitimately does not.
-            assertThatThrownBy(() -> codec.decode(encoded, 299)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> codec.decode(encoded, 299))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("trailing");
         }
     }
@@ -125,14 +140,17 @@ class PayloadCodecTest {
     void trailingBytesAndSmallDestinationsAreRejected(PayloadCodec codec) {
         float[] x = {1f, 2f, 3f};
         byte[] encoded = Arrays.copyOf(codec.encode(x), codec.maxEncodedSize(3) + 2);
-        assertThatThrownBy(() -> codec.decode(encoded, 3)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(encoded, 3))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("2 trailing bytes");
         ByteBuffer small = ByteBuffer.allocate(codec.maxEncodedSize(3) - 1);
-        assertThatThrownBy(() -> codec.encode(x, 0, 3, small)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.encode(x, 0, 3, small))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("needs " + codec.maxEncodedSize(3) + " bytes");
         assertThat(small.position()).isZero();
         assertThatThrownBy(() -> codec.encode(x, 0, 3, ByteBuffer.allocate(64).asReadOnlyBuffer()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read-only");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("read-only");
         assertThatThrownBy(() -> codec.encode(x, 2, 2, ByteBuffer.allocate(64)))
                 .isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> codec.maxEncodedSize(-1)).isInstanceOf(IllegalArgumentException.class);
@@ -148,7 +166,8 @@ class PayloadCodecTest {
         assertThat(PayloadCodecs.topK(5).maxEncodedSize(3)).isEqualTo(4 + 3 * 8);
         assertThat(PayloadCodecs.topK(5).maxEncodedSize(300)).isEqualTo(4 + 5 * 8);
         assertThatThrownBy(() -> PayloadCodecs.fp32().maxEncodedSize(Integer.MAX_VALUE))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("FP32");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("FP32");
     }
 
     @ParameterizedTest
@@ -160,7 +179,8 @@ class PayloadCodecTest {
 
     @Test
     void forEncodingTopKPointsToTheFactoryThatTakesK() {
-        assertThatThrownBy(() -> PayloadCodecs.forEncoding(Encoding.TOPK)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> PayloadCodecs.forEncoding(Encoding.TOPK))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("topK(k)");
         assertThat(PayloadCodecs.topK(4).encoding()).isEqualTo(Encoding.TOPK);
         assertThat(PayloadCodecs.topK(4).k()).isEqualTo(4);

@@ -29,7 +29,8 @@ final class RoundingCheck {
             }
             double dn = Math.abs(ax - magnitudeOf.applyAsDouble(neighbour));
             if (d > dn || (d == dn && (m & 1) != 0)) {
-                return x + " -> " + hex(result) + ": neighbour " + hex((short) neighbour) + " is nearer or the even tie";
+                return x + " -> " + hex(result) + ": neighbour " + hex((short) neighbour)
+                        + " is nearer or the even tie";
             }
         }
         return null;

@@ -15,9 +15,14 @@ class TopKCodecTest {
 
     /** Brute force: sort all indices by (|x| descending, index ascending), keep c, return them ascending. */
     private static int[] expectedIndices(float[] x, int k) {
-        return IntStream.range(0, x.length).boxed()
-                .sorted(Comparator.<Integer>comparingDouble(i -> -Math.abs(x[i])).thenComparingInt(i -> i))
-                .limit(Math.min(k, x.length)).mapToInt(Integer::intValue).sorted().toArray();
+        return IntStream.range(0, x.length)
+                .boxed()
+                .sorted(Comparator.<Integer>comparingDouble(i -> -Math.abs(x[i]))
+                        .thenComparingInt(i -> i))
+                .limit(Math.min(k, x.length))
+                .mapToInt(Integer::intValue)
+                .sorted()
+                .toArray();
     }
 
     @Test
@@ -62,7 +67,9 @@ class TopKCodecTest {
             int c = le.getInt(0);
             assertThat(c).isEqualTo(expected.length);
             for (int j = 0; j < c; j++) {
-                assertThat(le.getInt(4 + 4 * j)).as("n=%d k=%d entry %d", n, k, j).isEqualTo(expected[j]);
+                assertThat(le.getInt(4 + 4 * j))
+                        .as("n=%d k=%d entry %d", n, k, j)
+                        .isEqualTo(expected[j]);
                 assertThat(Float.floatToRawIntBits(le.getFloat(4 + 4 * c + 4 * j)))
                         .isEqualTo(Float.floatToRawIntBits(x[expected[j]]));
             }
@@ -147,37 +154,52 @@ class TopKCodecTest {
 
     @Test
     void rejectsKBelowOne() {
-        assertThatThrownBy(() -> new TopKCodec(0)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("k >= 1").hasMessageContaining("k = 0");
-        assertThatThrownBy(() -> PayloadCodecs.topK(-3)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> new TopKCodec(0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("k >= 1")
+                .hasMessageContaining("k = 0");
+        assertThatThrownBy(() -> PayloadCodecs.topK(-3))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("k = -3");
     }
 
     @Test
     void rejectsNaNInputNamingTheIndex() {
         assertThatThrownBy(() -> new TopKCodec(1).encode(new float[] {1f, 2f, Float.NaN}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NaN").hasMessageContaining("index 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("NaN")
+                .hasMessageContaining("index 2");
     }
 
     @Test
     void rejectsMalformedPayloads() {
         TopKCodec codec = new TopKCodec(2);
-        assertThatThrownBy(() -> codec.decode(new byte[3], 5)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(new byte[3], 5))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("too short");
-        assertThatThrownBy(() -> codec.decode(payload(3, 0, 1, 2), 2)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(payload(3, 0, 1, 2), 2))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("count 3");
-        assertThatThrownBy(() -> codec.decode(payload(-1), 2)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(payload(-1), 2))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("count -1");
         byte[] truncated = Arrays.copyOf(payload(2, 0, 1), 4 + 8 + 4);
-        assertThatThrownBy(() -> codec.decode(truncated, 5)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("too short").hasMessageContaining("20 bytes");
-        assertThatThrownBy(() -> codec.decode(payload(2, 1, 5), 5)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("index 5").hasMessageContaining("out of range");
-        assertThatThrownBy(() -> codec.decode(payload(2, -1, 3), 5)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(truncated, 5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("too short")
+                .hasMessageContaining("20 bytes");
+        assertThatThrownBy(() -> codec.decode(payload(2, 1, 5), 5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("index 5")
+                .hasMessageContaining("out of range");
+        assertThatThrownBy(() -> codec.decode(payload(2, -1, 3), 5))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("index -1");
-        assertThatThrownBy(() -> codec.decode(payload(2, 3, 1), 5)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(payload(2, 3, 1), 5))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("ascending");
-        assertThatThrownBy(() -> codec.decode(payload(2, 2, 2), 5)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> codec.decode(payload(2, 2, 2), 5))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("ascending");
 
         // A malformed payload neither moves the buffer nor touches the output.

@@ -38,10 +38,12 @@ class CpuStepBackendTest {
     void shardStepRejectsMismatchedLengthsUpFront() {
         Optimizer adam = Optimizers.create("Adam", Map.of());
         assertThatThrownBy(() -> new ShardStep(adam, new float[3], new float[2], new OptimizerState()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("grad has 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("grad has 2");
         OptimizerState s = new OptimizerState();
         s.putTensor("exp_avg", new float[2]);
         assertThatThrownBy(() -> new ShardStep(adam, new float[3], new float[3], s))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exp_avg");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("exp_avg");
     }
 }

@@ -48,11 +48,13 @@ class OptimizerStateTest {
     @Test
     void malformedEntriesAreRejectedWithTheSlotName() {
         assertThatThrownBy(() -> OptimizerState.fromStateDict(Map.of("step", 2.5)))
-                .hasMessageContaining("step").hasMessageContaining("2.5");
+                .hasMessageContaining("step")
+                .hasMessageContaining("2.5");
         assertThatThrownBy(() -> OptimizerState.fromStateDict(Map.of("exp_avg", List.of(1.0, "x"))))
                 .hasMessageContaining("exp_avg[1]");
         assertThatThrownBy(() -> OptimizerState.fromStateDict(Map.of("exp_avg", "abc")))
-                .hasMessageContaining("exp_avg").hasMessageContaining("String");
+                .hasMessageContaining("exp_avg")
+                .hasMessageContaining("String");
         assertThatThrownBy(() -> OptimizerState.fromStateDict(Map.of("step", -1)))
                 .hasMessageContaining("step");
     }

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class OptimizersTest {
 
@@ -42,8 +42,10 @@ class OptimizersTest {
         assertThat(Optimizers.create("Adamax", Map.of()).learningRate()).isEqualTo(2e-3);
         assertThat(Optimizers.create("NAdam", Map.of()).hyperparameters().number("momentum_decay", -1))
                 .isEqualTo(4e-3);
-        assertThat(Optimizers.create("Adagrad", Map.of()).hyperparameters().number("eps", -1)).isEqualTo(1e-10);
-        assertThat(Optimizers.create("RMSprop", Map.of()).hyperparameters().number("alpha", -1)).isEqualTo(0.99);
+        assertThat(Optimizers.create("Adagrad", Map.of()).hyperparameters().number("eps", -1))
+                .isEqualTo(1e-10);
+        assertThat(Optimizers.create("RMSprop", Map.of()).hyperparameters().number("alpha", -1))
+                .isEqualTo(0.99);
     }
 
     @Test
@@ -60,7 +62,8 @@ class OptimizersTest {
         assertThatThrownBy(() -> Optimizers.create(name, Map.of("lr", -0.5)))
                 .isInstanceOf(InvalidHyperparameterException.class)
                 .hasMessageContaining("Invalid lr: -0.5")
-                .extracting(e -> ((InvalidHyperparameterException) e).parameter()).isEqualTo("lr");
+                .extracting(e -> ((InvalidHyperparameterException) e).parameter())
+                .isEqualTo("lr");
     }
 
     @ParameterizedTest
@@ -70,47 +73,56 @@ class OptimizersTest {
                 .isInstanceOf(InvalidHyperparameterException.class)
                 .hasMessageContaining("lr")
                 .hasMessageContaining("finite");
-        assertThatThrownBy(() -> Optimizers.create(name, Map.of("lr", 0.1, "weight_decay",
-                Double.POSITIVE_INFINITY)))
-                .hasMessageContaining("weight_decay").hasMessageContaining("Infinity");
+        assertThatThrownBy(() -> Optimizers.create(name, Map.of("lr", 0.1, "weight_decay", Double.POSITIVE_INFINITY)))
+                .hasMessageContaining("weight_decay")
+                .hasMessageContaining("Infinity");
     }
 
     @Test
     void rangeChecksMatchTorch() {
         assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("betas", List.of(1.0, 0.999))))
-                .hasMessageContaining("betas[0]").hasMessageContaining("1.0");
+                .hasMessageContaining("betas[0]")
+                .hasMessageContaining("1.0");
         assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("betas", List.of(0.9, -0.1))))
                 .hasMessageContaining("betas[1]");
         assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("betas", List.of(0.9))))
-                .hasMessageContaining("betas").hasMessageContaining("two");
-        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("eps", -1e-8))).hasMessageContaining("eps");
+                .hasMessageContaining("betas")
+                .hasMessageContaining("two");
+        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("eps", -1e-8)))
+                .hasMessageContaining("eps");
         assertThatThrownBy(() -> Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", -0.9)))
                 .hasMessageContaining("momentum");
         assertThatThrownBy(() -> Optimizers.create("SGD", Map.of("lr", 0.1, "nesterov", true)))
                 .hasMessageContaining("Nesterov");
-        assertThatThrownBy(() -> Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9, "dampening", 0.1,
-                "nesterov", true))).hasMessageContaining("dampening=0.1");
-        assertThatThrownBy(() -> Optimizers.create("RMSprop", Map.of("alpha", -0.1))).hasMessageContaining("alpha");
-        assertThatThrownBy(() -> Optimizers.create("Adagrad", Map.of("lr_decay", -1))).hasMessageContaining("lr_decay");
+        assertThatThrownBy(() -> Optimizers.create(
+                        "SGD", Map.of("lr", 0.1, "momentum", 0.9, "dampening", 0.1, "nesterov", true)))
+                .hasMessageContaining("dampening=0.1");
+        assertThatThrownBy(() -> Optimizers.create("RMSprop", Map.of("alpha", -0.1)))
+                .hasMessageContaining("alpha");
+        assertThatThrownBy(() -> Optimizers.create("Adagrad", Map.of("lr_decay", -1)))
+                .hasMessageContaining("lr_decay");
         assertThatThrownBy(() -> Optimizers.create("Adagrad", Map.of("initial_accumulator_value", -1)))
                 .hasMessageContaining("initial_accumulator_value");
         assertThatThrownBy(() -> Optimizers.create("NAdam", Map.of("momentum_decay", -1)))
                 .hasMessageContaining("momentum_decay");
-        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("lr", "fast"))).hasMessageContaining("'fast'");
-        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("amsgrad", "yes"))).hasMessageContaining("amsgrad");
+        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("lr", "fast")))
+                .hasMessageContaining("'fast'");
+        assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("amsgrad", "yes")))
+                .hasMessageContaining("amsgrad");
     }
 
     @Test
     void unknownHyperparameterIsRejectedLikeAnUnexpectedKeywordArgument() {
         assertThatThrownBy(() -> Optimizers.create("Adam", Map.of("momentum", 0.9)))
                 .isInstanceOf(InvalidHyperparameterException.class)
-                .hasMessageContaining("momentum").hasMessageContaining("unknown hyperparameter for Adam");
+                .hasMessageContaining("momentum")
+                .hasMessageContaining("unknown hyperparameter for Adam");
     }
 
     @Test
     void torchImplementationFlagsAreAccepted() {
-        Optimizer o = Optimizers.create("Adam", Map.of("foreach", false, "capturable", false, "fused", false,
-                "differentiable", false));
+        Optimizer o = Optimizers.create(
+                "Adam", Map.of("foreach", false, "capturable", false, "fused", false, "differentiable", false));
         assertThat(o.hyperparameters().has("foreach")).isTrue();
     }
 
@@ -120,7 +132,8 @@ class OptimizersTest {
         Optimizer o = Optimizers.create(name, Map.of("lr", 0.1));
         assertThatThrownBy(() -> o.step(new float[4], new float[3], new OptimizerState()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("3").hasMessageContaining("4");
+                .hasMessageContaining("3")
+                .hasMessageContaining("4");
     }
 
     @Test
@@ -128,7 +141,8 @@ class OptimizersTest {
         OptimizerState s = new OptimizerState();
         s.putTensor("exp_avg", new float[2]);
         assertThatThrownBy(() -> Optimizers.create("Adam", Map.of()).step(new float[4], new float[4], s))
-                .hasMessageContaining("exp_avg").hasMessageContaining("2");
+                .hasMessageContaining("exp_avg")
+                .hasMessageContaining("2");
     }
 
     @Test
@@ -138,10 +152,12 @@ class OptimizersTest {
         assertThat(changed.learningRate()).isEqualTo(0.5);
         assertThat(changed.hyperparameters().pair("betas", 0, 0)).containsExactly(0.8, 0.999);
         assertThat(changed.hyperparameters().number("weight_decay", 0)).isEqualTo(0.1);
-        Optimizer sgd = Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9)).withMomentum(0.85);
+        Optimizer sgd =
+                Optimizers.create("SGD", Map.of("lr", 0.1, "momentum", 0.9)).withMomentum(0.85);
         assertThat(sgd.hyperparameters().number("momentum", 0)).isEqualTo(0.85);
         assertThatThrownBy(() -> Optimizers.create("Adagrad", Map.of()).withMomentum(0.9))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither momentum nor betas");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("neither momentum nor betas");
     }
 
     @Test

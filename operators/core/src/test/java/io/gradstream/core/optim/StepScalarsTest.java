@@ -25,7 +25,9 @@ class StepScalarsTest {
                 Arguments.of("RMSprop", Map.of(), List.of("square_avg")),
                 Arguments.of("RMSprop", Map.of("centered", true), List.of("square_avg", "grad_avg")),
                 Arguments.of("RMSprop", Map.of("momentum", 0.9), List.of("square_avg", "momentum_buffer")),
-                Arguments.of("RMSprop", Map.of("momentum", 0.9, "centered", true),
+                Arguments.of(
+                        "RMSprop",
+                        Map.of("momentum", 0.9, "centered", true),
                         List.of("square_avg", "momentum_buffer", "grad_avg")),
                 Arguments.of("Adagrad", Map.of("initial_accumulator_value", 0.5), List.of("sum")),
                 Arguments.of("Adamax", Map.of(), List.of("exp_avg", "exp_inf")),
@@ -50,8 +52,8 @@ class StepScalarsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("configurations")
-    void scalarsOnlyReadTheStateAndNameTheScalarSlotsTheStepSets(String name, Map<String, Object> hp,
-            List<String> slots) {
+    void scalarsOnlyReadTheStateAndNameTheScalarSlotsTheStepSets(
+            String name, Map<String, Object> hp, List<String> slots) {
         Optimizer o = Optimizers.create(name, hp);
         OptimizerState s = new OptimizerState();
         float[] p = {0.5f, -1f};
@@ -61,7 +63,9 @@ class StepScalarsTest {
             assertThat(s.toStateDict()).usingRecursiveComparison().isEqualTo(before.toStateDict());
             assertThat(o.scalars(s)).as("deterministic").isEqualTo(k);
             o.step(p, new float[] {0.1f, 0.2f}, s);
-            k.scalarSlots().forEach((slot, value) -> assertThat(s.scalar(slot)).as(slot).isEqualTo(value));
+            k.scalarSlots()
+                    .forEach(
+                            (slot, value) -> assertThat(s.scalar(slot)).as(slot).isEqualTo(value));
         }
     }
 
@@ -105,7 +109,8 @@ class StepScalarsTest {
     void maximizeFlipsTheGradientSign() {
         for (String name : Optimizers.NAMES) {
             StepScalars min = Optimizers.create(name, Map.of("lr", 0.1)).scalars(new OptimizerState());
-            StepScalars max = Optimizers.create(name, Map.of("lr", 0.1, "maximize", true)).scalars(new OptimizerState());
+            StepScalars max =
+                    Optimizers.create(name, Map.of("lr", 0.1, "maximize", true)).scalars(new OptimizerState());
             assertThat(max).as(name).isNotEqualTo(min);
             assertThat(max.toString()).as(name).contains("gradSign=-1.0");
             assertThat(min.toString()).as(name).contains("gradSign=1.0");

@@ -132,20 +132,24 @@ class ClippingTest {
         assertThat(Clipping.withinBound(sum, 5, 2.0)).isTrue();
         assertThat(Clipping.withinBound(sum, 4, 2.5)).isTrue();
         // Within the documented float-rounding slack ...
-        assertThat(Clipping.withinBound(sum, 5, 2.0 / (1 + 0.5 * Clipping.RELATIVE_SLACK))).isTrue();
+        assertThat(Clipping.withinBound(sum, 5, 2.0 / (1 + 0.5 * Clipping.RELATIVE_SLACK)))
+                .isTrue();
         // ... but not beyond it.
-        assertThat(Clipping.withinBound(sum, 5, 2.0 / (1 + 2 * Clipping.RELATIVE_SLACK))).isFalse();
+        assertThat(Clipping.withinBound(sum, 5, 2.0 / (1 + 2 * Clipping.RELATIVE_SLACK)))
+                .isFalse();
         assertThat(Clipping.withinBound(sum, 4, 2.0)).isFalse();
         assertThat(Clipping.withinBound(new float[] {0f, 0f}, 0, 1.0)).isTrue();
         assertThat(Clipping.withinBound(new float[] {1e-3f}, 0, 1.0)).isFalse();
         assertThat(Clipping.withinBound(new float[] {Float.NaN}, 10, 1.0)).isFalse();
-        assertThat(Clipping.withinBound(new float[] {Float.POSITIVE_INFINITY}, 10, 1.0)).isFalse();
+        assertThat(Clipping.withinBound(new float[] {Float.POSITIVE_INFINITY}, 10, 1.0))
+                .isFalse();
     }
 
     @Test
     void invalidArgumentsAreNamedInTheMessage() {
         assertThatThrownBy(() -> Clipping.clipInPlace(new float[1], 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("threshold must be finite and > 0, got 0.0");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("threshold must be finite and > 0, got 0.0");
         assertThatThrownBy(() -> Clipping.clipInPlace(new float[1], -1))
                 .hasMessage("threshold must be finite and > 0, got -1.0");
         assertThatThrownBy(() -> Clipping.clipInPlace(new float[1], Double.NaN))
@@ -157,8 +161,7 @@ class ClippingTest {
                         + "index 1)");
         assertThatThrownBy(() -> Clipping.shardThresholds(Double.NaN, new long[] {1}))
                 .hasMessage("totalClip must be finite and > 0, got NaN");
-        assertThatThrownBy(() -> Clipping.shardThresholds(1, new long[0]))
-                .hasMessage("shardSizes must not be empty");
+        assertThatThrownBy(() -> Clipping.shardThresholds(1, new long[0])).hasMessage("shardSizes must not be empty");
         assertThatThrownBy(() -> Clipping.shardThresholds(1, new long[] {3, 0}))
                 .hasMessage("shardSizes[1] must be > 0, got 0");
         assertThatThrownBy(() -> Clipping.shardThresholds(1, new long[] {Long.MAX_VALUE, 1}))

@@ -63,9 +63,11 @@ class GaussianMechanismTest {
     @Test
     void invalidArgumentsAreNamedInTheMessage() {
         NoiseGenerator g = new NoiseGenerator(SEED);
-        assertThatThrownBy(() -> new GaussianMechanism(null, 1)).isInstanceOf(NullPointerException.class)
+        assertThatThrownBy(() -> new GaussianMechanism(null, 1))
+                .isInstanceOf(NullPointerException.class)
                 .hasMessage("noise must not be null");
-        assertThatThrownBy(() -> new GaussianMechanism(g, 0)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> new GaussianMechanism(g, 0))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("noiseMultiplier must be finite and > 0, got 0.0");
         assertThatThrownBy(() -> new GaussianMechanism(g, Double.NaN))
                 .hasMessage("noiseMultiplier must be finite and > 0, got NaN");

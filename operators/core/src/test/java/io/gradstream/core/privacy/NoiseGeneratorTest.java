@@ -18,8 +18,8 @@ class NoiseGeneratorTest {
     /** Kolmogorov-Smirnov critical value sqrt(-ln(alpha / 2) / 2) at alpha = 1e-3, times sqrt(n) for large n. */
     private static final double KS_CRITICAL_1E3 = 1.9495;
 
-    private static double[] draw(NoiseGenerator g, int n, long first, String model, String tensor, int shard,
-            long version) {
+    private static double[] draw(
+            NoiseGenerator g, int n, long first, String model, String tensor, int shard, long version) {
         double[] out = new double[n];
         g.gaussian(out, first, 1.0, model, tensor, shard, version);
         return out;
@@ -127,8 +127,7 @@ class NoiseGeneratorTest {
             draw(g, 64, 0, "m", "t", 0, 6),
             draw(g, 64, 0, "m", "u", 0, 5),
             draw(g, 64, 0, "n", "t", 0, 5),
-            draw(new NoiseGenerator("another-seed-0123456789".getBytes(StandardCharsets.UTF_8)), 64, 0, "m", "t", 0,
-                    5),
+            draw(new NoiseGenerator("another-seed-0123456789".getBytes(StandardCharsets.UTF_8)), 64, 0, "m", "t", 0, 5),
             draw(g, 64, 64, "m", "t", 0, 5),
         };
         for (double[] v : variants) {
@@ -179,7 +178,8 @@ class NoiseGeneratorTest {
         }
         byte[] shortSeed = "RECOGNISABLE".getBytes(StandardCharsets.UTF_8);
         Throwable tooShort = org.assertj.core.api.Assertions.catchThrowable(() -> new NoiseGenerator(shortSeed));
-        assertThat(tooShort).isInstanceOf(IllegalArgumentException.class)
+        assertThat(tooShort)
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("secretSeed must be at least 16 bytes, got 12 bytes");
         Throwable badStd = org.assertj.core.api.Assertions.catchThrowable(
                 () -> g.addGaussian(new float[1], Double.NaN, "m", "t", 0, 0));
@@ -192,7 +192,8 @@ class NoiseGeneratorTest {
     @Test
     void invalidArgumentsAreNamedInTheMessage() {
         NoiseGenerator g = new NoiseGenerator(SEED);
-        assertThatThrownBy(() -> new NoiseGenerator(null)).isInstanceOf(NullPointerException.class)
+        assertThatThrownBy(() -> new NoiseGenerator(null))
+                .isInstanceOf(NullPointerException.class)
                 .hasMessage("secretSeed must not be null");
         assertThatThrownBy(() -> g.addGaussian(new float[1], -1, "m", "t", 0, 0))
                 .hasMessage("std must be finite and >= 0, got -1.0");

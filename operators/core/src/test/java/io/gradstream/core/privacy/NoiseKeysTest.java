@@ -34,7 +34,13 @@ class NoiseKeysTest {
         byte[] model = "mödel".getBytes(StandardCharsets.UTF_8);
         byte[] tensor = "w".getBytes(StandardCharsets.UTF_8);
         ByteBuffer identity = ByteBuffer.allocate(label.length + 4 + model.length + 4 + tensor.length + 12);
-        identity.put(label).putInt(model.length).put(model).putInt(tensor.length).put(tensor).putInt(7).putLong(42);
+        identity.put(label)
+                .putInt(model.length)
+                .put(model)
+                .putInt(tensor.length)
+                .put(tensor)
+                .putInt(7)
+                .putLong(42);
         byte[] expected = Arrays.copyOf(hmac(nonceKey, identity.array()), 12);
 
         NoiseKeys keys = NoiseKeys.derive(SEED);
@@ -48,8 +54,10 @@ class NoiseKeysTest {
     @Test
     void shortSeedsAreRefusedWithoutShowingThem() {
         byte[] shortSeed = "fifteen-bytes!!".getBytes(StandardCharsets.UTF_8);
-        assertThatThrownBy(() -> NoiseKeys.derive(shortSeed)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("at least 16 bytes").hasMessageNotContaining("fifteen");
+        assertThatThrownBy(() -> NoiseKeys.derive(shortSeed))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 16 bytes")
+                .hasMessageNotContaining("fifteen");
         assertThat(NoiseKeys.derive(SEED).toString()).doesNotContain("noise-keys-test");
     }
 

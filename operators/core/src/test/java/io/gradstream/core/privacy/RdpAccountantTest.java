@@ -45,18 +45,22 @@ class RdpAccountantTest {
         }
         assertThat(two.history()).hasSize(2);
         assertThat(two.privacySpent(1e-5).epsilon())
-                .isGreaterThan(RdpAccountant.epsilon(1.0, 0.01, 100, 1e-5, Conversion.OPACUS).epsilon());
+                .isGreaterThan(RdpAccountant.epsilon(1.0, 0.01, 100, 1e-5, Conversion.OPACUS)
+                        .epsilon());
     }
 
     @Test
     void noiseMultiplierReachesTheTarget() {
         double sigma = RdpAccountant.noiseMultiplierFor(8, 1e-5, 0.04, 2000);
         assertThat(sigma).isEqualTo(1.356201171875);
-        double eps = RdpAccountant.epsilon(sigma, 0.04, 2000, 1e-5, Conversion.OPACUS).epsilon();
+        double eps = RdpAccountant.epsilon(sigma, 0.04, 2000, 1e-5, Conversion.OPACUS)
+                .epsilon();
         assertThat(eps).isLessThanOrEqualTo(8).isGreaterThan(8 - 0.01);
         double finer = RdpAccountant.noiseMultiplierFor(8, 1e-5, 0.04, 2000, 1e-4);
-        assertThat(RdpAccountant.epsilon(finer, 0.04, 2000, 1e-5, Conversion.OPACUS).epsilon())
-                .isLessThanOrEqualTo(8).isGreaterThan(8 - 1e-4);
+        assertThat(RdpAccountant.epsilon(finer, 0.04, 2000, 1e-5, Conversion.OPACUS)
+                        .epsilon())
+                .isLessThanOrEqualTo(8)
+                .isGreaterThan(8 - 1e-4);
     }
 
     @Test

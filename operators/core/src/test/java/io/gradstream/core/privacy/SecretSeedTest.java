@@ -19,7 +19,9 @@ class SecretSeedTest {
         Files.writeString(file, SECRET + "\n");
         byte[] fromFile = SecretSeed.read(file.toString(), null, k -> null);
         byte[] fromEnv = SecretSeed.read(null, "GS_SEED", Map.of("GS_SEED", SECRET)::get);
-        assertThat(fromFile).isEqualTo(SECRET.getBytes(StandardCharsets.US_ASCII)).isEqualTo(fromEnv);
+        assertThat(fromFile)
+                .isEqualTo(SECRET.getBytes(StandardCharsets.US_ASCII))
+                .isEqualTo(fromEnv);
         float[] a = new float[64];
         float[] b = new float[64];
         SecretSeed.generator(file.toString(), null, k -> null).addGaussian(a, 1, "m", "t", 0, 3);
@@ -32,7 +34,8 @@ class SecretSeedTest {
         Path shortFile = dir.resolve("short");
         Files.writeString(shortFile, "tooshort-secret");
         assertThatThrownBy(() -> SecretSeed.read(shortFile.toString(), null, k -> null))
-                .hasMessageContaining("seedFile " + shortFile).hasMessageContaining("15 bytes")
+                .hasMessageContaining("seedFile " + shortFile)
+                .hasMessageContaining("15 bytes")
                 .hasMessageNotContaining("tooshort-secret");
         assertThatThrownBy(() -> SecretSeed.read(dir.resolve("missing").toString(), null, k -> null))
                 .hasMessageContaining("cannot be read");
@@ -46,13 +49,16 @@ class SecretSeedTest {
     void devicesDirectoriesAndEndlessFilesAreRefusedWithoutReadingThem(@TempDir Path dir) throws Exception {
         // /dev/zero never ends: reading it whole was an OutOfMemoryError on the task.
         assertThatThrownBy(() -> SecretSeed.read("/dev/zero", null, k -> null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not a regular file");
         assertThatThrownBy(() -> SecretSeed.read(dir.toString(), null, k -> null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not a regular file");
         Path big = dir.resolve("big");
         java.nio.file.Files.write(big, new byte[SecretSeed.MAX_BYTES + 1]);
         assertThatThrownBy(() -> SecretSeed.read(big.toString(), null, k -> null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("longer than");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("longer than");
         Path justRight = dir.resolve("ok");
         java.nio.file.Files.write(justRight, "a".repeat(SecretSeed.MAX_BYTES).getBytes());
         org.assertj.core.api.Assertions.assertThat(SecretSeed.read(justRight.toString(), null, k -> null))

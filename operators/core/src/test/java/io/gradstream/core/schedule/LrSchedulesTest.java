@@ -45,11 +45,18 @@ class LrSchedulesTest {
         // ConstantLR(factor=0.1, total_iters=2) then ExponentialLR(gamma=0.9) from step 2. torch's docstring claims
         // 0.1, 0.1, 0.9, 0.81, 0.729, but torch 1.13 restarts the second scheduler with step(0) -- its closed form
         // at epoch 0 -- and really yields 0.1, 0.1, 1.0, 0.9, 0.81 (checked with python3-torch 1.13.1).
-        LrSchedule s = LrSchedules.create("SequentialLR", Map.of(
-                "schedulers", List.of(
-                        Map.of("scheduler", "ConstantLR", "hyperparameters", Map.of("factor", 0.1, "total_iters", 2)),
-                        Map.of("scheduler", "ExponentialLR", "hyperparameters", Map.of("gamma", 0.9))),
-                "milestones", List.of(2)));
+        LrSchedule s = LrSchedules.create(
+                "SequentialLR",
+                Map.of(
+                        "schedulers",
+                                List.of(
+                                        Map.of(
+                                                "scheduler",
+                                                "ConstantLR",
+                                                "hyperparameters",
+                                                Map.of("factor", 0.1, "total_iters", 2)),
+                                        Map.of("scheduler", "ExponentialLR", "hyperparameters", Map.of("gamma", 0.9))),
+                        "milestones", List.of(2)));
         double[] got = lrs(s, 1.0, 5);
         assertThat(got[0]).isCloseTo(0.1, within(1e-15));
         assertThat(got[1]).isCloseTo(0.1, within(1e-15));
@@ -60,8 +67,8 @@ class LrSchedulesTest {
 
     @Test
     void oneCycleReachesMaxLrAtPctStartAndCyclesMomentumInversely() {
-        LrSchedule s = LrSchedules.create("OneCycleLR", Map.of("max_lr", 1.0, "total_steps", 11, "pct_start", 0.5,
-                "anneal_strategy", "linear"));
+        LrSchedule s = LrSchedules.create(
+                "OneCycleLR", Map.of("max_lr", 1.0, "total_steps", 11, "pct_start", 0.5, "anneal_strategy", "linear"));
         LrCursor c = s.start(0.5, 0.9);
         assertThat(c.lr()).isEqualTo(1.0 / 25);
         assertThat(c.momentum()).isEqualTo(0.95);
@@ -74,14 +81,16 @@ class LrSchedulesTest {
         assertThat(c.lr()).isCloseTo(1.0 / 25 / 1e4, within(1e-12));
         assertThat(c.momentum()).isCloseTo(0.95, within(1e-12));
         LrCursor over = c;
-        assertThatThrownBy(() -> over.advance(2)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> over.advance(2))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("total_steps");
     }
 
     @Test
     void oneCycleNeedsMomentumToCycle() {
         LrSchedule s = LrSchedules.create("OneCycleLR", Map.of("max_lr", 1.0, "total_steps", 10));
-        assertThatThrownBy(() -> s.start(0.1, Double.NaN)).isInstanceOf(InvalidHyperparameterException.class)
+        assertThatThrownBy(() -> s.start(0.1, Double.NaN))
+                .isInstanceOf(InvalidHyperparameterException.class)
                 .hasMessageContaining("cycle_momentum");
     }
 
@@ -107,17 +116,24 @@ class LrSchedulesTest {
     @Test
     void invalidSchedulesAreRejectedWithTheParameter() {
         assertThatThrownBy(() -> LrSchedules.create("StepLR", Map.of())).hasMessageContaining("step_size");
-        assertThatThrownBy(() -> LrSchedules.create("StepLR", Map.of("step_size", 0))).hasMessageContaining("step_size");
+        assertThatThrownBy(() -> LrSchedules.create("StepLR", Map.of("step_size", 0)))
+                .hasMessageContaining("step_size");
         assertThatThrownBy(() -> LrSchedules.create("StepLR", Map.of("step_size", 2.5)))
                 .hasMessageContaining("integer");
         assertThatThrownBy(() -> LrSchedules.create("LinearLR", Map.of("start_factor", 0)))
                 .hasMessageContaining("start_factor");
         assertThatThrownBy(() -> LrSchedules.create("ExponentialLR", Map.of("gamma", Double.NaN)))
-                .hasMessageContaining("gamma").hasMessageContaining("finite");
+                .hasMessageContaining("gamma")
+                .hasMessageContaining("finite");
         assertThatThrownBy(() -> LrSchedules.create("CosineAnnealingLR", Map.of("T_max", 10, "Tmax", 3)))
                 .hasMessageContaining("Tmax");
-        assertThatThrownBy(() -> LrSchedules.create("SequentialLR", Map.of("schedulers", List.of(
-                Map.of("scheduler", "StepLR", "hyperparameters", Map.of("step_size", 1))), "milestones", List.of(3))))
+        assertThatThrownBy(() -> LrSchedules.create(
+                        "SequentialLR",
+                        Map.of(
+                                "schedulers",
+                                List.of(Map.of("scheduler", "StepLR", "hyperparameters", Map.of("step_size", 1))),
+                                "milestones",
+                                List.of(3))))
                 .hasMessageContaining("milestones");
         assertThatThrownBy(() -> LrSchedules.create("CyclicLR", Map.of()))
                 .hasMessageContaining("Unknown LR schedule 'CyclicLR'");

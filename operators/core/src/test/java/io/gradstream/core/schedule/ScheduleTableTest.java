@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /** The table serves any step in any order with the values of one forward walk, in memory that does not grow. */
 class ScheduleTableTest {
-    private static final LrSchedule OSCILLATING = LrSchedules.create("CosineAnnealingWarmRestarts",
-            Map.of("T_0", 7, "T_mult", 2, "eta_min", 0.001));
+    private static final LrSchedule OSCILLATING =
+            LrSchedules.create("CosineAnnealingWarmRestarts", Map.of("T_0", 7, "T_mult", 2, "eta_min", 0.001));
 
     /** lr and momentum of steps 0..n-1 by one walk of a fresh cursor. */
     private static double[][] walk(LrSchedule schedule, int n) {
@@ -30,8 +30,9 @@ class ScheduleTableTest {
         long[] order = {0, 1, 5, 3, 40, 35, 39, 499, 498, 10, 11, 12, 300, 2, 499, 100};
         for (long step : order) {
             assertThat(table.lr(step)).as("lr of step %d", step).isEqualTo(expected[(int) step][0]);
-            assertThat(table.momentum(step)).as("momentum of step %d", step).isEqualTo(expected[(int) step][1],
-                    org.assertj.core.data.Offset.offset(0.0));
+            assertThat(table.momentum(step))
+                    .as("momentum of step %d", step)
+                    .isEqualTo(expected[(int) step][1], org.assertj.core.data.Offset.offset(0.0));
         }
     }
 

@@ -21,18 +21,27 @@ class PrivateShardStepperTest {
     private static final Optimizer ADAM = Optimizers.create("Adam", Map.of("lr", 0.01));
     /** lr 1, no momentum: params after the step = params - privatized gradient, so the step is observable. */
     private static final Optimizer PLAIN = Optimizers.create("SGD", Map.of("lr", 1.0));
+
     private static final long[] SHARD_SIZES = {4, 4, 2};
     private static final double CLIP = 1.5;
     private static final double[] THRESHOLDS = Clipping.shardThresholds(CLIP, SHARD_SIZES);
 
     private static PrivacyPolicy.Builder policy() {
-        return PrivacyPolicy.builder().clipNorm(CLIP).noiseMultiplier(1.0).delta(1e-5).expectedPerStep(3)
+        return PrivacyPolicy.builder()
+                .clipNorm(CLIP)
+                .noiseMultiplier(1.0)
+                .delta(1e-5)
+                .expectedPerStep(3)
                 .populationSize(1000);
     }
 
     private static ShardPrivacy dp(PrivacyPolicy p, int shard) {
-        return new ShardPrivacy(p, new GaussianMechanism(new NoiseGenerator(SEED), p.noiseMultiplier()),
-                THRESHOLDS[shard], new ShardKey("m", "w", shard), new ShardPrivacy.ClipCounter());
+        return new ShardPrivacy(
+                p,
+                new GaussianMechanism(new NoiseGenerator(SEED), p.noiseMultiplier()),
+                THRESHOLDS[shard],
+                new ShardKey("m", "w", shard),
+                new ShardPrivacy.ClipCounter());
     }
 
     private static Contribution c(String worker, long step, long n, float... g) {
@@ -65,8 +74,9 @@ class PrivateShardStepperTest {
         assertThat(dp.clips().seen()).isEqualTo(2);
         assertThat(dp.clips().clipped()).isEqualTo(1);
         assertThat(s.ledger().steps()).isEqualTo(1);
-        assertThat(r.epsilon()).isEqualTo(RdpAccountant.epsilon(1.0, 0.003, 1, 1e-5,
-                RdpAccountant.Conversion.OPACUS).epsilon());
+        assertThat(r.epsilon())
+                .isEqualTo(RdpAccountant.epsilon(1.0, 0.003, 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                        .epsilon());
         assertThat(r.budgetExhausted()).isFalse();
     }
 
@@ -138,22 +148,29 @@ class PrivateShardStepperTest {
         float[] expected = ok.clone();
         new GaussianMechanism(new NoiseGenerator(SEED), 1.0).privatize(expected, CLIP, 3, "m", "w", 2, 0);
         assertThat(s.params()).containsExactly(-expected[0], -expected[1]);
-        ShardStepper.Outcome nonZero = ShardStepper.offer(s,
-                new Contribution("b", 2, 1, 0, new float[] {1e-3f, 0f}, Double.NaN, 0), sync, PLAIN, dp);
+        ShardStepper.Outcome nonZero = ShardStepper.offer(
+                s, new Contribution("b", 2, 1, 0, new float[] {1e-3f, 0f}, Double.NaN, 0), sync, PLAIN, dp);
         assertThat(((ShardStepper.Rejected) nonZero).code()).isEqualTo(RejectCode.NORM_TOO_LARGE);
     }
 
     @Test
     void stepsStopAtTheBudgetAndTheLedgerAccountsForEveryAppliedStep() {
-        PrivacyPolicy p = policy().noiseMultiplier(1.5).expectedPerStep(10).targetEpsilon(1.0).build();
+        PrivacyPolicy p = policy().noiseMultiplier(1.5)
+                .expectedPerStep(10)
+                .targetEpsilon(1.0)
+                .build();
         ShardPrivacy dp = dp(p, 1);
         ShardState s = ShardState.initial(new float[4]);
         AggregationPolicy sync = AggregationPolicy.sync(1);
         ShardStepper.StepResult last = null;
         int applied = 0;
         for (int step = 1; step <= 5000; step++) {
-            ShardStepper.Outcome o = ShardStepper.offer(s, new Contribution("a", step, s.version(), 1,
-                    new float[] {0.1f, 0f, 0f, 0f}, Double.NaN, 0), sync, PLAIN, dp);
+            ShardStepper.Outcome o = ShardStepper.offer(
+                    s,
+                    new Contribution("a", step, s.version(), 1, new float[] {0.1f, 0f, 0f, 0f}, Double.NaN, 0),
+                    sync,
+                    PLAIN,
+                    dp);
             if (o instanceof ShardStepper.Rejected r) {
                 assertThat(r.code()).isEqualTo(RejectCode.BUDGET_EXHAUSTED);
                 assertThat(r.detail()).contains("of its target 1.0");
@@ -163,14 +180,17 @@ class PrivateShardStepperTest {
             applied++;
         }
         long allowed = 0;
-        while (RdpAccountant.epsilon(1.5, 0.01, allowed + 1, 1e-5, RdpAccountant.Conversion.OPACUS).epsilon()
+        while (RdpAccountant.epsilon(1.5, 0.01, allowed + 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                        .epsilon()
                 <= 1.0) {
             allowed++;
         }
         assertThat(applied).isEqualTo(allowed).isLessThan(5000);
         assertThat(last.budgetExhausted()).isTrue();
-        assertThat(last.epsilon()).isEqualTo(RdpAccountant.epsilon(1.5, 0.01, allowed, 1e-5,
-                RdpAccountant.Conversion.OPACUS).epsilon()).isLessThanOrEqualTo(1.0);
+        assertThat(last.epsilon())
+                .isEqualTo(RdpAccountant.epsilon(1.5, 0.01, allowed, 1e-5, RdpAccountant.Conversion.OPACUS)
+                        .epsilon())
+                .isLessThanOrEqualTo(1.0);
         assertThat(s.ledger().steps()).isEqualTo(allowed);
         assertThat(s.version()).isEqualTo(allowed);
     }

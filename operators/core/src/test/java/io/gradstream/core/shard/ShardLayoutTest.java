@@ -35,8 +35,8 @@ class ShardLayoutTest {
         ShardKey k = new ShardKey("m", "w", 3);
         float[] a = ShardInitializer.initialValues(ShardInitializer.Rule.NORMAL, 7, 0.5, 0, k, 10001);
         float[] b = ShardInitializer.initialValues(ShardInitializer.Rule.NORMAL, 7, 0.5, 0, k, 10001);
-        float[] other = ShardInitializer.initialValues(ShardInitializer.Rule.NORMAL, 7, 0.5, 0,
-                new ShardKey("m", "w", 4), 10001);
+        float[] other = ShardInitializer.initialValues(
+                ShardInitializer.Rule.NORMAL, 7, 0.5, 0, new ShardKey("m", "w", 4), 10001);
         assertThat(a).containsExactly(b);
         assertThat(a).isNotEqualTo(other);
         double mean = 0;

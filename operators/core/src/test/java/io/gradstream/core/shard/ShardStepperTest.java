@@ -26,10 +26,8 @@ class ShardStepperTest {
         float[] g1 = {0.1f, 0.2f, 0.3f};
         float[] g2 = {-0.7f, 0.05f, 1.1f};
         float[] g3 = {0.33f, -0.4f, 0.9f};
-        assertThat(ShardStepper.offer(s, c("a", 1, 0, 3, g1), sync, ADAM))
-                .isEqualTo(new ShardStepper.Accepted(1, 3));
-        assertThat(ShardStepper.offer(s, c("b", 1, 0, 5, g2), sync, ADAM))
-                .isEqualTo(new ShardStepper.Accepted(2, 3));
+        assertThat(ShardStepper.offer(s, c("a", 1, 0, 3, g1), sync, ADAM)).isEqualTo(new ShardStepper.Accepted(1, 3));
+        assertThat(ShardStepper.offer(s, c("b", 1, 0, 5, g2), sync, ADAM)).isEqualTo(new ShardStepper.Accepted(2, 3));
         ShardStepper.Outcome o = ShardStepper.offer(s, c("c", 7, 0, 2, g3), sync, ADAM);
         assertThat(o).isInstanceOf(ShardStepper.Applied.class);
         ShardStepper.StepResult r = ((ShardStepper.Applied) o).step();
@@ -82,8 +80,8 @@ class ShardStepperTest {
         assertReject(s, c("c", 1, 0, 1, 1f, 1f, 1f), sync, RejectCode.STALE, "computed on 0");
     }
 
-    private static void assertReject(ShardState s, Contribution c, AggregationPolicy p, RejectCode code,
-            String detail) {
+    private static void assertReject(
+            ShardState s, Contribution c, AggregationPolicy p, RejectCode code, String detail) {
         float[] before = s.params().clone();
         long version = s.version();
         ShardStepper.Outcome o = ShardStepper.offer(s, c, p, ADAM);

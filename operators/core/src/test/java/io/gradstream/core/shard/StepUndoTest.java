@@ -54,9 +54,13 @@ class StepUndoTest {
         assertThat(((ShardStepper.Rejected) o).code()).isEqualTo(RejectCode.NON_FINITE_RESULT);
         assertThat(s.version()).isZero();
         assertThat(s.params()).containsExactly(1f, 2f);
-        assertThat(s.optimizer().tensors()).as("slots created by the refused step are gone").isEmpty();
+        assertThat(s.optimizer().tensors())
+                .as("slots created by the refused step are gone")
+                .isEmpty();
         assertThat(s.optimizer().step()).isZero();
-        assertThat(s.pending().isEmpty()).as("the step's contribution is consumed, not applied later").isTrue();
+        assertThat(s.pending().isEmpty())
+                .as("the step's contribution is consumed, not applied later")
+                .isTrue();
     }
 
     @Test
@@ -64,7 +68,9 @@ class StepUndoTest {
         ShardState s = ShardState.initial(new float[] {1f, 2f, 3f});
         assertThat(StepUndo.firstNonFinite(s)).isEqualTo(-1);
         s.optimizer().putTensor("exp_avg", new float[] {0f, Float.NaN, 0f});
-        assertThat(StepUndo.firstNonFinite(s)).as("slot elements follow the parameters").isEqualTo(4);
+        assertThat(StepUndo.firstNonFinite(s))
+                .as("slot elements follow the parameters")
+                .isEqualTo(4);
         s.params()[2] = Float.NEGATIVE_INFINITY;
         assertThat(StepUndo.firstNonFinite(s)).isEqualTo(2);
     }
