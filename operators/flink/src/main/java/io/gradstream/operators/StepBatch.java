@@ -9,6 +9,7 @@ import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
+import io.gradstream.core.shard.StepUndo;
 import io.gradstream.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -61,6 +62,7 @@ final class StepBatch implements AutoCloseable {
     private final Set<String> keys = new HashSet<>();
     private long lastMicros;
     private boolean runScheduled;
+    private final StepUndo.Buffers undoBuffers = new StepUndo.Buffers();
 
     private StepBatch(StepBackend backend, BackendMetrics metrics, int maxShards, boolean batched, long batchDelayMs) {
         this.backend = backend;
@@ -168,8 +170,9 @@ final class StepBatch implements AutoCloseable {
         entries = new ArrayList<>();
         keys.clear();
         List<ShardStep> steps = new ArrayList<>(todo.size());
+        undoBuffers.reuse(); // the previous batch's results were checked
         for (Entry e : todo) {
-            e.applied().undo().keep(e.state());
+            e.applied().undo().keep(e.state(), undoBuffers);
             steps.add(e.step());
         }
         long started = System.nanoTime();

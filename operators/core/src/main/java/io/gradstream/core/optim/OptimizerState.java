@@ -147,13 +147,16 @@ public final class OptimizerState {
         return c;
     }
 
-    /** Becomes {@code saved} (a {@link #copy()} taken earlier, whose arrays it adopts): slots created since are gone. */
-    public void restore(OptimizerState saved) {
-        step = saved.step;
-        tensors.clear();
-        tensors.putAll(saved.tensors);
-        scalars.clear();
-        scalars.putAll(saved.scalars);
+    /**
+     * Goes back to an earlier content: {@code step}, the slot values in {@code slots} (copied into this state's own
+     * arrays; slots created since are removed) and {@code scalars}.
+     */
+    public void restore(long step, Map<String, float[]> slots, Map<String, Double> scalars) {
+        this.step = step;
+        tensors.keySet().retainAll(slots.keySet());
+        slots.forEach((name, values) -> System.arraycopy(values, 0, tensors.get(name), 0, values.length));
+        this.scalars.clear();
+        this.scalars.putAll(scalars);
     }
 
     /** Bytes held by tensor slots: what checkpointing this state costs per shard, besides a few scalars. */

@@ -160,7 +160,7 @@ public final class ShardStepper {
      * @return null when the step stands, else its refusal (NON_FINITE_RESULT)
      */
     public static Rejected runChecked(ShardState state, Applied a) {
-        a.undo().keep(state);
+        a.undo().keep(state, null);
         run(a.work());
         return checkResult(state, a);
     }

@@ -74,4 +74,27 @@ class StepUndoTest {
         s.params()[2] = Float.NEGATIVE_INFINITY;
         assertThat(StepUndo.firstNonFinite(s)).isEqualTo(2);
     }
+
+    @Test
+    void pooledCopiesAreReusedAndStillRestoreTheStateTheyWereKeptFor() {
+        StepUndo.Buffers buffers = new StepUndo.Buffers();
+        ShardState s = ShardState.initial(new float[] {1f, 2f});
+        s.optimizer().putTensor("exp_avg", new float[] {0.5f, 0.25f});
+        StepUndo first = new StepUndo(0, s.ledger());
+        first.keep(s, buffers);
+        buffers.reuse();
+        assertThat(buffers.freeBytes()).isEqualTo(16);
+        StepUndo second = new StepUndo(0, s.ledger());
+        second.keep(s, buffers); // takes the same two arrays again
+        assertThat(buffers.freeBytes()).isZero();
+
+        s.params()[0] = Float.NaN;
+        s.optimizer().tensor("exp_avg")[1] = Float.POSITIVE_INFINITY;
+        s.optimizer().putTensor("exp_avg_sq", new float[] {9f, 9f});
+        second.restore(s);
+
+        assertThat(s.params()).containsExactly(1f, 2f);
+        assertThat(s.optimizer().tensor("exp_avg")).containsExactly(0.5f, 0.25f);
+        assertThat(s.optimizer().tensors()).containsOnlyKeys("exp_avg");
+    }
 }
