@@ -75,7 +75,9 @@ final class SoakLoad implements AutoCloseable {
         // pooled buffers in the heap this soak measures (149 of them in a 30-minute run on a busy machine).
         p.put("batch.size", String.valueOf(16 << 10));
         p.put("buffer.memory", String.valueOf(64L << 20));
-        producer = new KafkaProducer<>(p, new org.apache.kafka.common.serialization.ByteArraySerializer(),
+        producer = new KafkaProducer<>(
+                p,
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
                 new org.apache.kafka.common.serialization.ByteArraySerializer());
     }
 
