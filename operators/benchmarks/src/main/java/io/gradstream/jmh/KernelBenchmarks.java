@@ -68,6 +68,14 @@ public final class KernelBenchmarks {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
             }
         }
+        if (only != null) {
+            for (String name : only.split(",")) {
+                if (!PATTERN.containsKey(name)) {
+                    throw new IllegalArgumentException("unknown optimizer " + name + " in --optimizers; known: "
+                            + String.join(", ", new java.util.TreeSet<>(PATTERN.keySet())));
+                }
+            }
+        }
         ChainedOptionsBuilder base = new OptionsBuilder();
         if (quick) {
             base.warmupIterations(1)
