@@ -99,11 +99,6 @@ public final class StepUndo {
         }
     }
 
-    /** The version the shard had before the step. */
-    public long versionBefore() {
-        return version;
-    }
-
     /**
      * Index of the first parameter that is not finite after a step, or -1 when all parameters and optimizer slots are
      * finite (a slot's index is reported as {@code params.length + i} for its i-th element, in slot order).
