@@ -1,8 +1,12 @@
 package io.gradstream.schemas;
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
@@ -11,10 +15,22 @@ import org.apache.avro.specific.SpecificRecordBase;
 
 /**
  * Raw Avro binary (no header, no registry) for one record type, as on gradstream's topics: the same bytes that
- * flink-avro's {@code AvroSerializationSchema.forSpecific} writes. Not thread-safe (reuses its encoder/decoder).
+ * flink-avro's {@code AvroSerializationSchema.forSpecific} writes. Records written before trailing fields marked
+ * {@value #APPENDED} were added still decode (see {@link #decode}). Not thread-safe (reuses its encoder/decoder).
  */
 public final class AvroRecords<T extends SpecificRecordBase> {
+    /**
+     * The field property that marks a field appended at the end of a record after a release (its value names the
+     * release that added it, e.g. {@code "since": "0.2.0"}). Raw binary carries no writer schema, so a record written
+     * before such a field ends exactly where the field begins; it is read as that earlier schema, the field taking
+     * its default. Only trailing fields may carry it, and each needs a default.
+     */
+    public static final String APPENDED = "since";
+
     private final SpecificDatumReader<T> reader;
+    /** Readers of records written before the appended fields, the most recent schema first. */
+    private final List<SpecificDatumReader<T>> earlier;
+
     private final SpecificDatumWriter<T> writer;
     private final long maxItems;
     private BinaryEncoder encoder;
@@ -45,11 +61,57 @@ public final class AvroRecords<T extends SpecificRecordBase> {
         this.reader = new SpecificDatumReader<>(type);
         this.writer = new SpecificDatumWriter<>(type);
         this.maxItems = maxItems;
+        this.earlier = new ArrayList<>();
+        Schema current = reader.getSchema();
+        for (Schema older : earlierSchemas(current)) {
+            earlier.add(new SpecificDatumReader<>(older, current));
+        }
+    }
+
+    /**
+     * The schemas {@code current} had before its trailing {@link #APPENDED} fields were added, the most recent first:
+     * one per release that appended fields (consecutive trailing fields with the same marker were added together).
+     *
+     * @throws IllegalStateException when a marked field has no default or is followed by an unmarked one
+     */
+    public static List<Schema> earlierSchemas(Schema current) {
+        List<Schema.Field> fields = current.getFields();
+        List<Schema> out = new ArrayList<>();
+        int end = fields.size();
+        while (end > 0 && fields.get(end - 1).getProp(APPENDED) != null) {
+            String release = fields.get(end - 1).getProp(APPENDED);
+            while (end > 0 && release.equals(fields.get(end - 1).getProp(APPENDED))) {
+                Schema.Field f = fields.get(end - 1);
+                if (!f.hasDefaultValue()) {
+                    throw new IllegalStateException(current.getName() + "." + f.name() + " is marked " + APPENDED
+                            + " but has no default, so records written before it cannot be read");
+                }
+                end--;
+            }
+            List<Schema.Field> kept = new ArrayList<>();
+            for (Schema.Field f : fields.subList(0, end)) {
+                kept.add(new Schema.Field(f, f.schema()));
+            }
+            out.add(Schema.createRecord(
+                    current.getName(), current.getDoc(), current.getNamespace(), current.isError(), kept));
+        }
+        for (Schema.Field f : fields.subList(0, end)) {
+            if (f.getProp(APPENDED) != null) {
+                throw new IllegalStateException(current.getName() + "." + f.name() + " is marked " + APPENDED
+                        + " but is not at the end of the record");
+            }
+        }
+        return out;
     }
 
     /**
      * Decodes one record. No length or count the bytes declare can allocate more than the bytes hold
      * ({@link BoundedDecoder}), so hostile input costs at most a few times its own size.
+     *
+     * <p>When the bytes end before the current schema does, they are tried as each earlier schema of
+     * {@link #earlierSchemas}: a record written before fields were appended ends exactly where they begin, decodes as
+     * that schema to its last byte, and reads the appended fields as their defaults. Bytes that end anywhere else
+     * (inside a field, or inside an appended one) are refused as before.
      *
      * @throws IOException when the bytes are not a record of this type (truncated, garbage, trailing bytes, a length
      *     or count beyond the record); {@link TooManyItemsException} when it has more items than {@code maxItems}
@@ -58,10 +120,25 @@ public final class AvroRecords<T extends SpecificRecordBase> {
         if (bytes == null) {
             throw new IOException("no value");
         }
+        try {
+            return decode(reader, bytes);
+        } catch (EOFException e) {
+            for (SpecificDatumReader<T> older : earlier) {
+                try {
+                    return decode(older, bytes);
+                } catch (IOException ignored) {
+                    // Not a record of that schema either; the current schema's error says what is wrong.
+                }
+            }
+            throw e;
+        }
+    }
+
+    private T decode(SpecificDatumReader<T> with, byte[] bytes) throws IOException {
         BoundedDecoder decoder = new BoundedDecoder(bytes, maxItems);
         T record;
         try {
-            record = reader.read(null, decoder);
+            record = with.read(null, decoder);
         } catch (RuntimeException e) {
             // Avro reports some malformed input (negative lengths, bad union index) as runtime exceptions.
             throw new IOException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
