@@ -27,5 +27,10 @@ public enum RejectCode {
     /** A number outside its valid range (a negative baseVersion, a workerStep far beyond the worker's last). */
     OUT_OF_RANGE,
     /** The aggregate or the new parameters would not be finite; the step was not applied. */
-    NON_FINITE_RESULT
+    NON_FINITE_RESULT,
+    /**
+     * The model names its authorised workers and the record's worker is not one of them, or its signature header is
+     * missing, malformed or wrong, or the worker's key cannot be read on this task manager.
+     */
+    UNAUTHORIZED
 }
