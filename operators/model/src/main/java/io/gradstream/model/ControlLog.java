@@ -4,10 +4,12 @@ import io.gradstream.core.shard.RejectCode;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.WorkerKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Function;
 
 /**
@@ -22,10 +24,16 @@ public final class ControlLog {
         String model();
     }
 
-    /** A new model; {@code incarnation} is where its CREATE was read, which keys its DP noise. */
+    /**
+     * A new model; {@code incarnation} is where its CREATE was read, which keys its DP noise. Its worker list, if any,
+     * is {@code config.workerList()}.
+     */
     public record Created(String model, ModelSpec spec, ModelConfig config, String incarnation) implements Change {}
 
-    /** New hyperparameters or schedule for an existing model (its incarnation is unchanged). */
+    /**
+     * New hyperparameters, schedule or worker list ({@code config.workerList()}) for an existing model (its incarnation
+     * is unchanged).
+     */
     public record Updated(String model, ModelSpec spec, ModelConfig config) implements Change {}
 
     public record Paused(String model) implements Change {}
@@ -48,6 +56,11 @@ public final class ControlLog {
         String incarnation(String model) throws Exception;
 
         int count() throws Exception;
+
+        /** The workers the model admits (worker id to where its key is), or null when it admits any worker. */
+        default Map<String, WorkerKey> workers(String model) throws Exception {
+            return null;
+        }
     }
 
     private final Limits limits;
@@ -119,7 +132,7 @@ public final class ControlLog {
         }
         try {
             return switch (cmd.getType()) {
-                case CREATE -> create(model, cmd.getSpec(), incarnation, models);
+                case CREATE -> create(model, cmd.getSpec(), cmd.getWorkers(), incarnation, models);
                 case UPDATE_HYPERPARAMETERS -> update(model, cmd, models);
                 case PAUSE -> {
                     require(model, models);
@@ -142,20 +155,27 @@ public final class ControlLog {
         }
     }
 
-    private Change create(String model, ModelSpec spec, String incarnation, Models models) throws Exception {
+    private Change create(
+            String model, ModelSpec spec, Map<String, WorkerKey> workers, String incarnation, Models models)
+            throws Exception {
         ModelSpec existing = models.spec(model);
         if (existing != null) {
-            if (existing.equals(spec)) {
-                return new NoOp(model);
+            if (!existing.equals(spec)) {
+                throw new IllegalArgumentException("model " + model + " exists with another spec; use "
+                        + "UPDATE_HYPERPARAMETERS, or DELETE it first");
             }
-            throw new IllegalArgumentException("model " + model + " exists with another spec; use "
-                    + "UPDATE_HYPERPARAMETERS, or DELETE it first");
+            if (!Objects.equals(models.workers(model), workers)) {
+                throw new IllegalArgumentException("model " + model + " exists with another worker list; use "
+                        + "UPDATE_HYPERPARAMETERS with workers, or DELETE it first");
+            }
+            return new NoOp(model);
         }
         if (models.count() >= limits.models()) {
             throw new IllegalArgumentException(models.count() + " models exist, gradstream.limits.models = "
                     + limits.models() + "; DELETE one first");
         }
-        return new Created(model, spec, ModelConfig.of(model, spec, incarnation, limits, environment), incarnation);
+        return new Created(
+                model, spec, ModelConfig.of(model, spec, incarnation, limits, environment, workers), incarnation);
     }
 
     private Change update(String model, ControlCommand cmd, Models models) throws Exception {
@@ -167,8 +187,11 @@ public final class ControlLog {
             next.setLrSchedule(cmd.getLrSchedule());
         }
         ModelSpec spec = next.build();
+        // A new worker list replaces the model's (a worker added, a key rotated); none keeps it.
+        Map<String, WorkerKey> workers = cmd.getWorkers() != null ? cmd.getWorkers() : models.workers(model);
         // Validates the whole new spec before anything changes.
-        return new Updated(model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits, environment));
+        return new Updated(
+                model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits, environment, workers));
     }
 
     private static ModelSpec require(String model, Models models) throws Exception {

@@ -17,9 +17,9 @@ import java.util.Map;
 /**
  * What a gradient record meets before the optimizer, in two steps: {@link #decode} checks what the record says about
  * itself (size, Avro, key, names, numbers) so that nothing malformed is ever held or waits for its model, and
- * {@link #admit} checks it against its model (tensor, shard, element count, payload, INIT rules). Each ends in a
- * value: a record to go on with, or a {@link Refused} with the reason and a detail for the rejected topic. Not
- * thread-safe (keeps a decoder and codecs).
+ * {@link #admit} checks it against its model (authorised worker and signature, tensor, shard, element count, payload,
+ * INIT rules). Each ends in a value: a record to go on with, or a {@link Refused} with the reason and a detail for the
+ * rejected topic. Not thread-safe (keeps a decoder and codecs).
  */
 public final class GradientAdmission {
 
@@ -38,6 +38,18 @@ public final class GradientAdmission {
 
     /** Explicit initial values of a shard of an EXPLICIT model. */
     public record Initialize(ShardKey key, float[] values) implements Admission {}
+
+    /**
+     * What a record's signature covers and what its {@value io.gradstream.core.auth.RecordSignature#HEADER} headers
+     * held: the record key and value as they arrived, the header's value (null when there is none) and the number of
+     * such headers.
+     */
+    public record Envelope(byte[] key, byte[] value, byte[] signature, int signatureHeaders) {
+        /** A record without a signature. */
+        public static Envelope unsigned(byte[] key, byte[] value) {
+            return new Envelope(key, value, null, 0);
+        }
+    }
 
     /** Refused: why, in words for the rejected topic, and the model it named when it could be read. */
     public record Refused(RejectCode code, String detail, String model) implements Decoded, Admission {}
@@ -104,11 +116,32 @@ public final class GradientAdmission {
         return new Parsed(batch, shardKey);
     }
 
-    /** Checks a parsed record against its model and decodes its payload. */
+    /** Checks an unsigned record against its model; a model with a worker list refuses it (UNAUTHORIZED). */
     public Admission admit(Parsed parsed, ModelConfig config) {
+        return admit(parsed, config, Envelope.unsigned(null, null));
+    }
+
+    /**
+     * Checks a parsed record against its model and decodes its payload. A model with a worker list admits only its
+     * workers' records with a valid signature, checked first, so a refused record learns nothing of the model and
+     * touches no state (not even its worker's step watermark).
+     */
+    public Admission admit(Parsed parsed, ModelConfig config, Envelope envelope) {
         GradientBatch batch = parsed.batch();
         ShardKey key = parsed.key();
         String model = key.model();
+        AuthorisedWorkers workers = config.workers();
+        if (workers != null) {
+            String refusal = workers.refusal(
+                    batch.getWorkerId(),
+                    envelope.key(),
+                    envelope.value(),
+                    envelope.signature(),
+                    envelope.signatureHeaders());
+            if (refusal != null) {
+                return new Refused(RejectCode.UNAUTHORIZED, "model " + model + ": " + refusal, model);
+            }
+        }
         TensorLayout layout = config.tensors().get(key.tensor());
         if (layout == null) {
             return new Refused(

@@ -24,6 +24,7 @@ import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
+import io.gradstream.schemas.WorkerKey;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +37,8 @@ import java.util.function.Function;
  * the secret the spec refers to, and every shard's clip threshold. Building one is the single place where a spec is
  * checked, against the configured {@link Limits} before anything is allocated; every problem is reported with the
  * offending field and value. A model's incarnation (where its CREATE was read) keys its DP noise, so two lives of one
- * model id never draw the same noise. Not thread-safe (caches schedule values).
+ * model id never draw the same noise. A model may name the workers it admits ({@link AuthorisedWorkers}). Not
+ * thread-safe (caches schedule values).
  */
 public final class ModelConfig {
     private final String modelId;
@@ -56,9 +58,15 @@ public final class ModelConfig {
     private final GaussianMechanism mechanism;
     private final Map<String, double[]> clipThresholds;
     private final ShardPrivacy.ClipCounter clips = new ShardPrivacy.ClipCounter();
+    private final AuthorisedWorkers workers;
 
     private ModelConfig(
-            String modelId, ModelSpec spec, String incarnation, Limits limits, Function<String, String> environment) {
+            String modelId,
+            ModelSpec spec,
+            String incarnation,
+            Limits limits,
+            Function<String, String> environment,
+            Map<String, WorkerKey> workerList) {
         limits.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
@@ -115,6 +123,7 @@ public final class ModelConfig {
                     SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment), privacy.noiseMultiplier());
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
+        workers = AuthorisedWorkers.of(workerList, limits, environment);
     }
 
     /**
@@ -139,10 +148,35 @@ public final class ModelConfig {
      */
     public static ModelConfig of(
             String modelId, ModelSpec spec, String incarnation, Limits limits, Function<String, String> environment) {
+        return of(modelId, spec, incarnation, limits, environment, null);
+    }
+
+    /**
+     * As above for a model that admits only the workers of {@code workers} (its keys are read here, once).
+     *
+     * @param workers worker id to where its key is on the task managers; null: any worker, unsigned
+     */
+    public static ModelConfig of(
+            String modelId,
+            ModelSpec spec,
+            String incarnation,
+            Limits limits,
+            Function<String, String> environment,
+            Map<String, WorkerKey> workers) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
-        return new ModelConfig(modelId, spec, incarnation, limits, environment);
+        return new ModelConfig(modelId, spec, incarnation, limits, environment, workers);
+    }
+
+    /** The workers the model admits with their keys, or null when it admits any worker. */
+    public AuthorisedWorkers workers() {
+        return workers;
+    }
+
+    /** The model's worker list (worker id to where its key is), or null when it admits any worker. */
+    public Map<String, WorkerKey> workerList() {
+        return workers == null ? null : workers.list();
     }
 
     /** Where the model's CREATE was read, or null for a model from before incarnations. */
