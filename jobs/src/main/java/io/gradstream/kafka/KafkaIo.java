@@ -100,7 +100,13 @@ public final class KafkaIo {
 
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<RawRecord> out) {
-            out.collect(new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+            RawRecord raw = new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset());
+            // A worker's signature, if any; admission checks it when the record's model names its workers.
+            for (org.apache.kafka.common.header.Header h :
+                    r.headers().headers(io.gradstream.core.auth.RecordSignature.HEADER)) {
+                raw.addSignatureHeader(h.value());
+            }
+            out.collect(raw);
         }
 
         @Override

@@ -6,8 +6,10 @@ import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.WorkerKey;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.OperatorStateStore;
@@ -16,7 +18,7 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 /**
  * The models a shard-operator subtask knows: the broadcast state every subtask holds the same copy of (specs, paused
- * models, incarnations), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
+ * models, incarnations, worker lists), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
  */
 final class ModelCatalog implements ControlLog.Models {
     static final MapStateDescriptor<String, ModelSpec> MODELS =
@@ -26,10 +28,17 @@ final class ModelCatalog implements ControlLog.Models {
     /** Where each model's CREATE was read (its incarnation), which keys its DP noise. */
     static final MapStateDescriptor<String, String> INCARNATIONS =
             new MapStateDescriptor<>("incarnations", Types.STRING, Types.STRING);
+    /**
+     * The workers each model admits (worker id to where its key is); a model without an entry admits any worker. A
+     * state of its own, so savepoints from before it restore with none.
+     */
+    static final MapStateDescriptor<String, Map<String, WorkerKey>> WORKERS = new MapStateDescriptor<>(
+            "workers", Types.STRING, Types.MAP(Types.STRING, new AvroTypeInfo<>(WorkerKey.class)));
 
     private final BroadcastState<String, ModelSpec> models;
     private final BroadcastState<String, Boolean> paused;
     private final BroadcastState<String, String> incarnations;
+    private final BroadcastState<String, Map<String, WorkerKey>> workers;
     private final Limits limits;
     private final Map<String, ModelConfig> configs = new HashMap<>();
 
@@ -37,6 +46,7 @@ final class ModelCatalog implements ControlLog.Models {
         this.models = store.getBroadcastState(MODELS);
         this.paused = store.getBroadcastState(PAUSED);
         this.incarnations = store.getBroadcastState(INCARNATIONS);
+        this.workers = store.getBroadcastState(WORKERS);
         this.limits = limits;
     }
 
@@ -51,8 +61,12 @@ final class ModelCatalog implements ControlLog.Models {
     /** A parsed record checked against its model, and the model's configuration when it has one here. */
     record Admitted(GradientAdmission.Admission admission, ModelConfig config) {}
 
-    /** Admits a record of a known model: refused while the model is paused or cannot be configured here. */
-    Admitted admit(GradientAdmission admission, GradientAdmission.Parsed parsed) throws Exception {
+    /**
+     * Admits a record of a known model: refused while the model is paused or cannot be configured here, or when the
+     * model names its workers and {@code envelope} is not one of theirs, signed.
+     */
+    Admitted admit(GradientAdmission admission, GradientAdmission.Parsed parsed, GradientAdmission.Envelope envelope)
+            throws Exception {
         String model = parsed.key().model();
         if (paused(model)) {
             return refused(RejectCode.PAUSED, "model " + model + " is paused", model);
@@ -66,7 +80,7 @@ final class ModelCatalog implements ControlLog.Models {
                     "model " + model + " cannot be configured on this task: " + e.getMessage(),
                     model);
         }
-        return new Admitted(admission.admit(parsed, config), config);
+        return new Admitted(admission.admit(parsed, config, envelope), config);
     }
 
     private static Admitted refused(RejectCode code, String detail, String model) {
@@ -74,17 +88,21 @@ final class ModelCatalog implements ControlLog.Models {
     }
 
     /**
-     * The model's configuration, built once per subtask and spec.
+     * The model's configuration, built once per subtask, spec and worker list (so worker keys are read then, not per
+     * record).
      *
      * @throws IllegalArgumentException when it cannot be built here although it was accepted at CREATE, e.g. a task
      *     manager without the DP secret after a restore
      */
     ModelConfig config(String model) throws Exception {
         ModelSpec spec = models.get(model);
+        Map<String, WorkerKey> list = workers.get(model);
         ModelConfig c = configs.get(model);
-        if (c == null || (c.spec() != spec && !c.spec().equals(spec))) {
+        if (c == null
+                || (c.spec() != spec && !c.spec().equals(spec))
+                || (c.workerList() != list && !Objects.equals(c.workerList(), list))) {
             // After a restore, or when another subtask's broadcast state is newer than this cache.
-            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv);
+            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv, list);
             configs.put(model, c);
         }
         return c;
@@ -106,9 +124,11 @@ final class ModelCatalog implements ControlLog.Models {
             models.put(model, c.spec());
             incarnations.put(model, c.incarnation());
             paused.remove(model);
+            putWorkers(model, c.config().workerList());
             configs.put(model, c.config());
         } else if (change instanceof ControlLog.Updated u) {
             models.put(model, u.spec());
+            putWorkers(model, u.config().workerList());
             configs.put(model, u.config());
         } else if (change instanceof ControlLog.Paused) {
             paused.put(model, true);
@@ -118,8 +138,22 @@ final class ModelCatalog implements ControlLog.Models {
             models.remove(model);
             paused.remove(model);
             incarnations.remove(model);
+            workers.remove(model);
             configs.remove(model);
         }
+    }
+
+    private void putWorkers(String model, Map<String, WorkerKey> list) throws Exception {
+        if (list == null) {
+            workers.remove(model);
+        } else {
+            workers.put(model, list);
+        }
+    }
+
+    @Override
+    public Map<String, WorkerKey> workers(String model) throws Exception {
+        return workers.get(model);
     }
 
     @Override

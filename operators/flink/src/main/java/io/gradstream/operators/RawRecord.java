@@ -1,10 +1,13 @@
 package io.gradstream.operators;
 
+import io.gradstream.core.auth.RecordSignature;
+import io.gradstream.model.GradientAdmission;
 import java.util.Arrays;
 
 /**
  * A Kafka record as the job receives it, before decoding: key and value bytes with where they came from, so a record
- * the job refuses can go to the rejected topic unchanged. A Flink POJO (public fields, no-arg constructor).
+ * the job refuses can go to the rejected topic unchanged, and its signature header. A Flink POJO (public fields, no-arg
+ * constructor); the signature fields were added later, so records restored from older state have none.
  */
 public class RawRecord {
     public byte[] key;
@@ -12,6 +15,14 @@ public class RawRecord {
     public String topic = "";
     public int partition = -1;
     public long offset = -1;
+    /**
+     * The value of the record's first {@value RecordSignature#HEADER} header (null when it has none), cut to
+     * {@link RecordSignature#BYTES} + 1 bytes: a longer one is refused anyway, and a record that waits for its model
+     * must not hold more than its value.
+     */
+    public byte[] signature;
+    /** How many {@value RecordSignature#HEADER} headers the record has; more than one is refused. */
+    public int signatureHeaders;
 
     public RawRecord() {}
 
@@ -21,6 +32,20 @@ public class RawRecord {
         this.topic = topic;
         this.partition = partition;
         this.offset = offset;
+    }
+
+    /** Notes one {@value RecordSignature#HEADER} header of the record (Kafka allows a null header value). */
+    public void addSignatureHeader(byte[] headerValue) {
+        signatureHeaders++;
+        if (signatureHeaders == 1) {
+            byte[] v = headerValue == null ? new byte[0] : headerValue;
+            signature = Arrays.copyOf(v, Math.min(v.length, RecordSignature.BYTES + 1));
+        }
+    }
+
+    /** What the record's signature covers and what its headers said, for admission. */
+    public GradientAdmission.Envelope envelope() {
+        return new GradientAdmission.Envelope(key, value, signature, signatureHeaders);
     }
 
     /** The record key as text ({@code model/tensor/shard} for gradients), or "" when it has none. */
@@ -41,7 +66,9 @@ public class RawRecord {
                 && Arrays.equals(r.value, value)
                 && r.topic.equals(topic)
                 && r.partition == partition
-                && r.offset == offset;
+                && r.offset == offset
+                && Arrays.equals(r.signature, signature)
+                && r.signatureHeaders == signatureHeaders;
     }
 
     @Override

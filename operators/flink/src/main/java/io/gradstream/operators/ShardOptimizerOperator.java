@@ -117,7 +117,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     }
 
     private void offer(GradientAdmission.Parsed parsed, RawRecord record) throws Exception {
-        ModelCatalog.Admitted admitted = catalog.admit(admission, parsed);
+        ModelCatalog.Admitted admitted = catalog.admit(admission, parsed, record.envelope());
         if (admitted.admission() instanceof GradientAdmission.Refused r) {
             reject(r.code(), r.detail(), record, parsed.key().model());
         } else if (admitted.admission() instanceof GradientAdmission.Initialize init) {
