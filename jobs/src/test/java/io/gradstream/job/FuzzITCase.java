@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
@@ -16,6 +17,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -44,6 +48,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -53,9 +59,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fuzzes every input path of the real job (embedded Kafka, Flink MiniCluster, exactly-once output) with seeded
- * hostile records interleaved with two models' training: every hostile record must land on {@code rejected} with a
- * fitting reason, every valid one must be applied, the job must never restart and must keep checkpointing, and the
- * trained parameters must be bit-identical to the local kernels' run without the hostile records.
+ * hostile records interleaved with three models' training (one admits only its signed workers): every hostile record
+ * must land on {@code rejected} with a fitting reason, every valid one must be applied, the job must never restart and
+ * must keep checkpointing, and the trained parameters must be bit-identical to the local kernels' run without the
+ * hostile records.
  * {@code -Dgradstream.fuzz.seed=N} replays a run.
  */
 class FuzzITCase {
@@ -117,8 +124,16 @@ class FuzzITCase {
         long started = System.currentTimeMillis();
         Workload sync = new Workload("m", "Adam", Map.of("lr", 0.01, "weight_decay", 0.01), true, 90, 40, 2, 6, SEED);
         Workload async = new Workload("a", "SGD", Map.of("lr", 0.05, "momentum", 0.9), false, 50, 25, 2, 5, SEED + 1);
-        List<Workload> valid = List.of(sync, async);
-        HostileRecords hostile = new HostileRecords(SEED, valid);
+        // A model that admits only its two workers, with signed gradients; hostile records get its workers wrong.
+        byte[][] keys = {
+            "fuzz-worker-0-key-0123456789abcdef".getBytes(StandardCharsets.US_ASCII),
+            "fuzz-worker-1-key-fedcba9876543210".getBytes(StandardCharsets.US_ASCII)
+        };
+        Path keyDir = Files.createDirectories(Path.of("target", "fuzz-keys").toAbsolutePath());
+        Workload signed =
+                new Workload("s", "SGD", Map.of("lr", 0.05), true, 20, 8, 2, 4, SEED + 2).authorise(keyDir, keys);
+        List<Workload> valid = List.of(sync, async, signed);
+        HostileRecords hostile = new HostileRecords(SEED, List.of(sync, async), signed, keys);
 
         Configuration conf = new Configuration();
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -314,8 +329,9 @@ class FuzzITCase {
                     if (pick < q.size()) {
                         RawRecord r = q.poll();
                         sentValid.add(r);
+                        List<byte[]> signature = r.signature == null ? List.of() : List.of(r.signature);
                         out.add(new Sent(
-                                "gradients", producer.send(new ProducerRecord<>("gradients", r.key, r.value)), null));
+                                "gradients", producer.send(record("gradients", r.key, r.value, signature)), null));
                         break;
                     }
                     pick -= q.size();
@@ -326,7 +342,8 @@ class FuzzITCase {
                 HostileRecords.Hostile h = !sentValid.isEmpty() && rnd.nextInt(30) == 0
                         ? hostile.replay(sentValid.get(rnd.nextInt(sentValid.size())))
                         : hostile.gradient();
-                out.add(new Sent("gradients", producer.send(new ProducerRecord<>("gradients", h.key(), h.value())), h));
+                out.add(new Sent(
+                        "gradients", producer.send(record("gradients", h.key(), h.value(), h.signatures())), h));
             } else if ((pick -= gradientsLeft) < controlLeft) {
                 controlLeft--;
                 HostileRecords.Hostile h = hostile.control();
@@ -334,7 +351,7 @@ class FuzzITCase {
             } else if ((pick -= controlLeft) < oversize.size()) {
                 HostileRecords.Hostile h = oversize.remove(pick);
                 String topic = h.kind().startsWith("CREATE") ? "control" : "gradients";
-                out.add(new Sent(topic, producer.send(new ProducerRecord<>(topic, h.key(), h.value())), h));
+                out.add(new Sent(topic, producer.send(record(topic, h.key(), h.value(), h.signatures())), h));
             } else {
                 // The same CREATE again is a no-op, neither applied twice nor refused.
                 replaysOfCreates--;
@@ -343,6 +360,16 @@ class FuzzITCase {
                         "control", producer.send(new ProducerRecord<>("control", w.create.key, w.create.value)), null));
             }
         }
+    }
+
+    /** A record with one {@code gradstream-signature} header per given value. */
+    private static ProducerRecord<byte[], byte[]> record(
+            String topic, byte[] key, byte[] value, List<byte[]> signatures) {
+        List<Header> headers = new ArrayList<>();
+        for (byte[] s : signatures) {
+            headers.add(new RecordHeader(RecordSignature.HEADER, s));
+        }
+        return new ProducerRecord<>(topic, null, key, value, headers);
     }
 
     private static KafkaProducer<byte[], byte[]> producer() {

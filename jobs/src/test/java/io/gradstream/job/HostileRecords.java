@@ -1,5 +1,6 @@
 package io.gradstream.job;
 
+import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.schemas.AggregationMode;
@@ -19,6 +20,7 @@ import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.ScheduleSpec;
 import io.gradstream.schemas.TensorPayload;
 import io.gradstream.schemas.TensorSpec;
+import io.gradstream.schemas.WorkerKey;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,8 +42,15 @@ import java.util.SplittableRandom;
  */
 final class HostileRecords {
 
-    /** A record to send and the refusals that fit it (never empty: a hostile record is never applied). */
-    record Hostile(String kind, byte[] key, byte[] value, Set<RejectReason> reasons) {
+    /**
+     * A record to send and the refusals that fit it (never empty: a hostile record is never applied), with the values
+     * of its {@code gradstream-signature} headers.
+     */
+    record Hostile(String kind, byte[] key, byte[] value, Set<RejectReason> reasons, List<byte[]> signatures) {
+        Hostile(String kind, byte[] key, byte[] value, Set<RejectReason> reasons) {
+            this(kind, key, value, reasons, List.of());
+        }
+
         @Override
         public String toString() {
             return kind + " (key " + (key == null ? "null" : key.length + " bytes") + ", value "
@@ -71,18 +80,34 @@ final class HostileRecords {
 
     private final SplittableRandom rnd;
     private final List<Workload> models;
+    private final Workload signed;
+    private final byte[][] keys;
     private int serial;
 
     /** @param models the valid models that train meanwhile (tensor {@code w}); their names are never hostile targets */
     HostileRecords(long seed, List<Workload> models) {
+        this(seed, models, null, null);
+    }
+
+    /**
+     * @param signed a valid model that admits only its workers w0, w1, ... (see {@link Workload#authorise}); it gets
+     *     only records whose worker or signature is wrong, while the other generators keep to {@code models}
+     * @param keys the keys of its workers
+     */
+    HostileRecords(long seed, List<Workload> models, Workload signed, byte[][] keys) {
         this.rnd = new SplittableRandom(seed);
         this.models = models;
+        this.signed = signed;
+        this.keys = keys;
     }
 
     // ---- gradients
 
     /** One hostile gradient record of a random kind. */
     Hostile gradient() {
+        if (signed != null && rnd.nextInt(10) == 0) {
+            return unauthorised();
+        }
         int c = rnd.nextInt(100);
         if (c < 10) {
             return randomBytes();
@@ -108,9 +133,89 @@ final class HostileRecords {
         return initForRuleModel();
     }
 
-    /** A valid gradient sent again, after the original: refused as DUPLICATE. */
+    /** A valid gradient sent again (signed again when it was), after the original: refused as DUPLICATE. */
     Hostile replay(RawRecord original) {
-        return new Hostile("replay", original.key, original.value, EnumSet.of(RejectReason.DUPLICATE));
+        return new Hostile(
+                "replay",
+                original.key,
+                original.value,
+                EnumSet.of(RejectReason.DUPLICATE),
+                original.signature == null ? List.of() : List.of(original.signature));
+    }
+
+    /**
+     * A well-formed gradient of the model that names its workers, with a worker or signature header it does not
+     * accept: unsigned, a signature of the wrong length, several headers, a random or bit-flipped signature, another
+     * worker's key, an unlisted worker, or the signature of another record. Whatever the shard's version, it is
+     * UNAUTHORIZED: the check comes before every other.
+     */
+    private Hostile unauthorised() {
+        Workload w = signed;
+        int s = shard(w);
+        int k = rnd.nextInt(keys.length);
+        String worker = "w" + k;
+        int how = rnd.nextInt(8);
+        if (how == 5) {
+            worker = "x" + serial++; // signed with a listed worker's key, but not listed itself
+        }
+        GradientBatch b = batch(
+                        w.model,
+                        "w",
+                        s,
+                        worker,
+                        1 + rnd.nextInt(12),
+                        rnd.nextInt(2),
+                        1 + rnd.nextInt(64),
+                        fp32(finite(length(w, s))))
+                .build();
+        byte[] key = key(w.model, s);
+        byte[] value = GRADIENTS.encode(b);
+        byte[] right = RecordSignature.sign(keys[k], key, value);
+        String kind;
+        List<byte[]> headers;
+        switch (how) {
+            case 0 -> {
+                kind = "unsigned";
+                headers = List.of();
+            }
+            case 1 -> {
+                int n = pickOf(0, 1, RecordSignature.BYTES - 1, RecordSignature.BYTES + 1, 64, 1 << 16);
+                kind = "signature of " + n + " bytes";
+                headers = List.of(
+                        n > RecordSignature.BYTES ? concat(right, bytes(n - right.length)) : Arrays.copyOf(right, n));
+            }
+            case 2 -> {
+                kind = "several signature headers";
+                headers =
+                        rnd.nextBoolean() ? List.of(right, right) : List.of(bytes(RecordSignature.BYTES), right, right);
+            }
+            case 3 -> {
+                kind = "random signature";
+                headers = List.of(bytes(RecordSignature.BYTES));
+            }
+            case 4 -> {
+                kind = "another worker's key";
+                headers = List.of(RecordSignature.sign(keys[(k + 1) % keys.length], key, value));
+            }
+            case 5 -> {
+                kind = "unlisted worker";
+                headers = List.of(right);
+            }
+            case 6 -> {
+                kind = "signature of another record";
+                GradientBatch other = GradientBatch.newBuilder(b)
+                        .setWorkerStep(b.getWorkerStep() + 1)
+                        .build();
+                headers = List.of(RecordSignature.sign(keys[k], key, GRADIENTS.encode(other)));
+            }
+            default -> {
+                kind = "bit-flipped signature";
+                byte[] flipped = right.clone();
+                flipped[rnd.nextInt(flipped.length)] ^= (byte) (1 << rnd.nextInt(8));
+                headers = List.of(flipped);
+            }
+        }
+        return new Hostile(kind, key, value, EnumSet.of(RejectReason.UNAUTHORIZED), headers);
     }
 
     /**
@@ -543,10 +648,14 @@ final class HostileRecords {
             h = new Hostile("random bytes", null, value, CONTROL_REFUSALS);
         } else if (c < 20) {
             byte[] v = COMMANDS.encode(create("c" + serial++, validSpec()));
+            // Cut anywhere but one byte short: without its last byte (workers = null), a CREATE is one written
+            // before that field was appended, which is valid.
             h = new Hostile(
                     rnd.nextBoolean() ? "truncated CREATE" : "CREATE with trailing bytes",
                     null,
-                    rnd.nextBoolean() ? Arrays.copyOf(v, rnd.nextInt(v.length)) : concat(v, bytes(1 + rnd.nextInt(8))),
+                    rnd.nextBoolean()
+                            ? Arrays.copyOf(v, rnd.nextInt(v.length - 1))
+                            : concat(v, bytes(1 + rnd.nextInt(8))),
                     UNDECODABLE);
         } else if (c < 28) {
             // Flipped bits of a command for a model that does not exist stay a command for no existing model.
@@ -626,6 +735,13 @@ final class HostileRecords {
                 utf8("dims"),
                 dims.toBytes(),
                 EnumSet.of(RejectReason.TOO_LARGE)));
+        // A valid CREATE whose worker list has millions of entries of three bytes: id "", keyFile and keyEnv null.
+        byte[] valid = COMMANDS.encode(create("crowd-" + serial++, validSpec()));
+        Wire crowd = new Wire().raw(Arrays.copyOf(valid, valid.length - 1)); // all but workers = null
+        int entries = ((16 << 20) - 8192) / 3;
+        crowd.varint(1).varint(entries).raw(new byte[3 * entries]).varint(0);
+        out.add(new Hostile(
+                "CREATE with millions of workers", utf8("crowd"), crowd.toBytes(), EnumSet.of(RejectReason.TOO_LARGE)));
         return out;
     }
 
@@ -671,7 +787,7 @@ final class HostileRecords {
         String model = "c" + serial++;
         ModelSpec.Builder b = ModelSpec.newBuilder(validSpec());
         String kind;
-        switch (rnd.nextInt(16)) {
+        switch (rnd.nextInt(17)) {
             case 0 -> {
                 b.setTensors(List.of(tensor(
                         "w",
@@ -801,6 +917,11 @@ final class HostileRecords {
                 b.setOutputEncoding(Encoding.TOPK);
                 kind = "TOPK output";
             }
+            case 15 -> {
+                ControlCommand c = create(model, b.build());
+                c.setWorkers(badWorkerList());
+                return new Hostile("invalid worker list", null, COMMANDS.encode(c), INVALID_COMMAND);
+            }
             case 12, 13 -> {
                 // Private models whose secret cannot be read: devices, a directory, a file longer than a seed, none.
                 PrivacySpec.Builder p = privacy();
@@ -879,7 +1000,8 @@ final class HostileRecords {
     private Hostile invalidUpdate() {
         Workload w = pick();
         ControlCommand cmd = command(w.model, CommandType.UPDATE_HYPERPARAMETERS);
-        switch (rnd.nextInt(5)) {
+        switch (rnd.nextInt(6)) {
+            case 5 -> cmd.setWorkers(badWorkerList());
             case 0 -> cmd.setHyperparameters(Map.of("lr", pickOf(-1.0, Double.NaN, Double.NEGATIVE_INFINITY)));
             case 1 -> cmd.setHyperparameters(Map.of("no_such_hyperparameter", 1.0));
             case 2 -> cmd.setHyperparameters(Map.of("lr", "fast"));
@@ -887,6 +1009,39 @@ final class HostileRecords {
             default -> cmd.setLrSchedule(schedule("WarpLR", Map.of()));
         }
         return new Hostile("invalid UPDATE of a valid model", null, COMMANDS.encode(cmd), INVALID_COMMAND);
+    }
+
+    /**
+     * A worker list no model may have: more workers than gradstream.limits.sync-workers, an empty or too long worker
+     * id, a key reference with neither or both of keyFile and keyEnv, or a path longer than any.
+     */
+    private Map<String, WorkerKey> badWorkerList() {
+        WorkerKey env = WorkerKey.newBuilder().setKeyEnv("GRADSTREAM_FUZZ_KEY").build();
+        return switch (rnd.nextInt(6)) {
+            case 0 -> {
+                Map<String, WorkerKey> many = new HashMap<>();
+                for (int i = 0; i <= 10_000; i++) {
+                    many.put("w" + i, env);
+                }
+                yield many;
+            }
+            case 1 -> Map.of("", env);
+            case 2 -> Map.of("w".repeat(257), env);
+            case 3 -> Map.of("w0", WorkerKey.newBuilder().build());
+            case 4 ->
+                Map.of(
+                        "w0",
+                        WorkerKey.newBuilder()
+                                .setKeyEnv("GRADSTREAM_FUZZ_KEY")
+                                .setKeyFile("/etc/hostname")
+                                .build());
+            default ->
+                Map.of(
+                        "w0",
+                        WorkerKey.newBuilder()
+                                .setKeyFile("/" + "k".repeat(5000))
+                                .build());
+        };
     }
 
     // ---- building blocks

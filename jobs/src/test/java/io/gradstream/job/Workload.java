@@ -1,12 +1,21 @@
 package io.gradstream.job;
 
+import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AggregationSpec;
+import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.GradientBatch;
+import io.gradstream.schemas.WorkerKey;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -99,5 +108,28 @@ public final class Workload {
 
     public int shards() {
         return expected.length;
+    }
+
+    /**
+     * Makes the model admit only its workers {@code w0 .. w(K-1)}: their keys ({@code keys[k]}) go to files under
+     * {@code dir}, the CREATE names them, and every gradient carries its worker's signature. The training is the same.
+     */
+    public Workload authorise(Path dir, byte[][] keys) throws IOException {
+        var avro = new AvroRecords<>(ControlCommand.class);
+        Map<String, WorkerKey> workers = new HashMap<>();
+        for (int k = 0; k < keys.length; k++) {
+            Path file = Files.write(dir.resolve(model + "-w" + k + ".key"), keys[k]);
+            workers.put(
+                    "w" + k, WorkerKey.newBuilder().setKeyFile(file.toString()).build());
+        }
+        create.value = avro.encode(ControlCommand.newBuilder(avro.decode(create.value))
+                .setWorkers(workers)
+                .build());
+        var batches = new AvroRecords<>(GradientBatch.class);
+        for (RawRecord r : gradients) {
+            int k = Integer.parseInt(batches.decode(r.value).getWorkerId().substring(1));
+            r.addSignatureHeader(RecordSignature.sign(keys[k], r.key, r.value));
+        }
+        return this;
     }
 }
