@@ -92,6 +92,10 @@ public final class SecureKafka implements AutoCloseable {
      */
     public static SecureKafka start(Path dir, Names names, int port) throws IOException {
         Files.createDirectories(dir);
+        if (Files.exists(dir.resolve("kafka"))) {
+            throw new IOException(dir.resolve("kafka") + " exists: a secured broker makes new certificates and "
+                    + "credentials at every start, so it needs a folder without an earlier broker's data");
+        }
         LocalCertificates.Stores tls = LocalCertificates.generate(dir.resolve("tls"));
         Map<String, String> passwords = new LinkedHashMap<>();
         List<String> format = new ArrayList<>();
