@@ -146,6 +146,55 @@ class LocalModeITCase {
         String[] f = loss.split(" ");
         assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]) / 2);
 
+        List<String> secrets = secrets(work);
+        String log = Files.readString(local.log());
+        for (String secret : secrets) {
+            assertThat(output).doesNotContain(secret);
+            assertThat(log).doesNotContain(secret);
+        }
+        assertThat(leftovers()).as("files left in the temporary folder").containsExactly("work");
+    }
+
+    /**
+     * The Flink UI's configuration page of {@code local --secure} (the job's configuration is the MiniCluster's there)
+     * shows the job's Kafka security settings with its secrets as file references only.
+     */
+    @Test
+    void theSecureJobsConfigurationPageHoldsNoSecret() throws Exception {
+        int web = freePort();
+        Path work = tmp.resolve("work");
+        try (LocalProcess local = LocalProcess.start(
+                tmp,
+                "--secure",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(web),
+                "--prometheus-port",
+                "none",
+                "--work-dir",
+                work.toString())) {
+            local.awaitLine("Serving workers", 90_000);
+            HttpClient http = HttpClient.newHttpClient();
+            String config = http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + web + "/jobmanager/config"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(config)
+                    .contains("gradstream.kafka.security.protocol")
+                    .contains("SASL_SSL")
+                    .contains(work.resolve("tls").resolve("truststore.p12").toString())
+                    // Flink masks keys named like passwords and JAAS settings, references or not.
+                    .contains("{\"key\":\"gradstream.kafka.ssl.truststore.password\",\"value\":\"******\"}");
+            for (String secret : secrets(work)) {
+                assertThat(config).doesNotContain(secret);
+            }
+        }
+    }
+
+    /** The passwords of the principals' credential files and the key and trust store passwords of {@code work}. */
+    private static List<String> secrets(Path work) throws IOException {
         List<String> secrets = new java.util.ArrayList<>();
         for (String principal : List.of("job", "operator", "worker", "admin")) {
             Path file = work.resolve("credentials").resolve(principal + ".properties");
@@ -159,12 +208,7 @@ class LocalModeITCase {
         for (String store : List.of("broker.password", "truststore.password")) {
             secrets.add(Files.readString(work.resolve("tls").resolve(store)).strip());
         }
-        String log = Files.readString(local.log());
-        for (String secret : secrets) {
-            assertThat(output).doesNotContain(secret);
-            assertThat(log).doesNotContain(secret);
-        }
-        assertThat(leftovers()).as("files left in the temporary folder").containsExactly("work");
+        return secrets;
     }
 
     @Test
