@@ -67,6 +67,7 @@ class SecureRecoveryITCase {
     private static Path dir;
     private static SecureKafka kafka;
     private static AbstractAppender capture;
+    private static Level rootLevel;
 
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
@@ -92,6 +93,7 @@ class SecureRecoveryITCase {
         capture.start();
         var root = logs.getConfiguration().getRootLogger();
         var console = logs.getConfiguration().getAppender("console");
+        rootLevel = root.getLevel();
         root.removeAppender("console");
         root.addAppender(console, Level.WARN, null);
         root.addAppender(capture, Level.INFO, null);
@@ -122,7 +124,7 @@ class SecureRecoveryITCase {
         root.removeAppender("secret-scan");
         root.removeAppender("console");
         root.addAppender(console, null, null);
-        root.setLevel(Level.WARN);
+        root.setLevel(rootLevel);
         logs.updateLoggers();
         capture.stop();
         if (kafka != null) {
