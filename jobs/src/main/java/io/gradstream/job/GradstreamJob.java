@@ -89,11 +89,12 @@ public final class GradstreamJob {
 
     /**
      * Entry point on a Flink cluster: {@code --gradstream.kafka.bootstrap-servers host:9092 ...}. gradstream.* keys
-     * come from the cluster's config.yaml and the arguments (which win); gradstream's Flink defaults apply only to
-     * what neither sets.
+     * come from the cluster's config.yaml, then the environment ({@link JobConfig#fromEnvironment}), then the
+     * arguments (which win); gradstream's Flink defaults apply only to what none sets.
      */
     public static void main(String[] args) throws Exception {
-        Configuration conf = JobConfig.fromArgs(args);
+        Configuration conf = JobConfig.fromEnvironment(System.getenv());
+        conf.addAll(JobConfig.fromArgs(args));
         Configuration cluster = JobConfig.cluster();
         Configuration settings = new Configuration(cluster);
         settings.addAll(conf);

@@ -55,6 +55,42 @@ public final class JobConfig {
         return c instanceof Configuration conf ? new Configuration(conf) : Configuration.fromMap(c.toMap());
     }
 
+    /** Prefix of the environment variables {@link #fromEnvironment} reads as Kafka client properties. */
+    public static final String KAFKA_ENV_PREFIX = "GRADSTREAM_KAFKA_";
+
+    /**
+     * gradstream settings from environment variables: {@code GRADSTREAM_<KEY>} for each of gradstream's options (the
+     * key without {@code gradstream.}, upper case, '.' and '-' as '_': {@code GRADSTREAM_KAFKA_BOOTSTRAP_SERVERS} is
+     * {@code gradstream.kafka.bootstrap-servers}, {@code GRADSTREAM_DELIVERY} is {@code gradstream.delivery}), and
+     * {@code GRADSTREAM_KAFKA_<PROPERTY>} for any other Kafka client property (lower case, '_' as '.':
+     * {@code GRADSTREAM_KAFKA_SASL_JAAS_CONFIG} is {@code gradstream.kafka.sasl.jaas.config}). Other variables are
+     * ignored. Between the configuration files and the command line's flags in precedence.
+     */
+    public static Configuration fromEnvironment(java.util.Map<String, String> env) {
+        java.util.Map<String, String> own = new java.util.HashMap<>();
+        for (var option : GradstreamOptions.ALL) {
+            own.put(
+                    "GRADSTREAM_"
+                            + io.gradstream.kafka.KafkaClients.environmentName(
+                                    option.key().substring("gradstream.".length())),
+                    option.key());
+        }
+        Configuration c = new Configuration();
+        new java.util.TreeMap<>(env).forEach((name, value) -> {
+            String key = own.get(name);
+            if (key == null && name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()) {
+                key = io.gradstream.kafka.KafkaClients.PREFIX
+                        + name.substring(KAFKA_ENV_PREFIX.length())
+                                .toLowerCase(java.util.Locale.ROOT)
+                                .replace('_', '.');
+            }
+            if (key != null) {
+                c.setString(key, value);
+            }
+        });
+        return c;
+    }
+
     /** {@code --key value} and {@code -Dkey=value} pairs. */
     public static Configuration fromArgs(String[] args) {
         Configuration c = new Configuration();

@@ -1,5 +1,6 @@
 package io.gradstream.job;
 
+import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.KafkaSettings;
 import io.gradstream.model.Limits;
 import io.gradstream.opencl.ClConfig;
@@ -8,6 +9,7 @@ import io.gradstream.operators.BackendSettings;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.apache.flink.configuration.Configuration;
@@ -31,7 +33,15 @@ public record JobSettings(
         Duration unknownModelGrace,
         int maxWaitingPerShard,
         BackendSettings backend,
-        Limits limits) {
+        Limits limits,
+        Map<String, String> kafkaClient) {
+
+    /** gradstream's own gradstream.kafka.* options; every other gradstream.kafka.* key is a Kafka client property. */
+    public static final List<String> OWN_KAFKA_KEYS = List.of(
+            GradstreamOptions.BOOTSTRAP_SERVERS.key(),
+            GradstreamOptions.GROUP_ID.key(),
+            GradstreamOptions.TRANSACTIONAL_ID_PREFIX.key(),
+            GradstreamOptions.TRANSACTION_TIMEOUT.key());
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
@@ -82,6 +92,8 @@ public record JobSettings(
                 GradstreamOptions.MAX_WAITING_PER_SHARD.key(),
                 maxWaitingPerShard,
                 "must not be negative");
+        KafkaClients.validate(kafkaClient);
+        kafkaClient = Map.copyOf(kafkaClient);
     }
 
     /** The Kafka part, for {@code KafkaIo}. */
@@ -96,7 +108,8 @@ public record JobSettings(
                 statusTopic,
                 delivery,
                 transactionalIdPrefix,
-                transactionTimeout);
+                transactionTimeout,
+                kafkaClient);
     }
 
     public static JobSettings from(Configuration c) {
@@ -114,7 +127,8 @@ public record JobSettings(
                 c.get(GradstreamOptions.UNKNOWN_MODEL_GRACE),
                 c.get(GradstreamOptions.MAX_WAITING_PER_SHARD),
                 backend(c),
-                limits(c));
+                limits(c),
+                KafkaClients.passthrough(c.toMap(), OWN_KAFKA_KEYS));
     }
 
     /** The bounds on what producers can make the job hold or do (gradstream.limits.*). */

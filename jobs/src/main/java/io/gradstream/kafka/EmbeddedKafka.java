@@ -8,7 +8,10 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
 import kafka.server.KafkaConfig;
@@ -50,6 +53,19 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** As {@link #start(Path, int, boolean)}, with broker properties added or replaced by {@code overrides}. */
     public static EmbeddedKafka start(Path dir, int port, boolean deleteDir, java.util.Map<String, String> overrides)
             throws IOException {
+        return start(dir, port, deleteDir, overrides, List.of());
+    }
+
+    /**
+     * As {@link #start(Path, int, boolean, java.util.Map)}, with {@code formatArgs} added to the storage format
+     * command, e.g. {@code --add-scram SCRAM-SHA-512=[name=admin,password=...]} for credentials that must exist before
+     * the broker first starts. The broker's configuration file is readable by its owner only, since overrides may
+     * hold passwords; with format arguments, a failed format's output goes to a file of the same kind instead of the
+     * exception message, since it may echo them.
+     */
+    public static EmbeddedKafka start(
+            Path dir, int port, boolean deleteDir, java.util.Map<String, String> overrides, List<String> formatArgs)
+            throws IOException {
         int clientPort = port == 0 ? freePort() : port;
         int controllerPort = freePort();
         Path logs = dir.resolve("logs");
@@ -76,16 +92,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("message.max.bytes", String.valueOf(16 << 20));
         p.put("replica.fetch.max.bytes", String.valueOf(16 << 20));
         p.putAll(overrides);
-        Path config = dir.resolve("server.properties");
+        Path config = ownerOnlyFile(dir.resolve("server.properties"));
         try (var out = Files.newBufferedWriter(config)) {
             p.store(out, "gradstream embedded broker");
         }
+        List<String> format =
+                new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(), "-c"));
+        format.add(config.toString());
+        format.addAll(formatArgs);
         ByteArrayOutputStream formatLog = new ByteArrayOutputStream();
         int rc = StorageTool.execute(
-                new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()},
-                new PrintStream(formatLog, true, StandardCharsets.UTF_8));
+                format.toArray(String[]::new), new PrintStream(formatLog, true, StandardCharsets.UTF_8));
         if (rc != 0) {
-            throw new IOException("formatting the Kafka log folder failed: " + formatLog);
+            if (formatArgs.isEmpty()) {
+                throw new IOException("formatting the Kafka log folder failed: " + formatLog);
+            }
+            Path log = ownerOnlyFile(dir.resolve("format.log"));
+            Files.write(log, formatLog.toByteArray());
+            throw new IOException("formatting the Kafka log folder failed; see " + log);
         }
         KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p, false), Time.SYSTEM);
         server.startup();
@@ -113,6 +137,31 @@ public final class EmbeddedKafka implements AutoCloseable {
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
+    }
+
+    /**
+     * Creates {@code file} (or empties it) readable and writable by its owner only, before anything is written to it,
+     * on file systems with POSIX permissions (elsewhere the folder's own permissions apply).
+     */
+    public static Path ownerOnlyFile(Path file) throws IOException {
+        Files.deleteIfExists(file);
+        try {
+            return Files.createFile(
+                    file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            return Files.createFile(file);
+        }
+    }
+
+    /** Creates {@code dir} (and its parents) with only its owner allowed in, where POSIX permissions exist. */
+    public static Path ownerOnlyDirectory(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException notPosix) {
+            // The parent folder's permissions apply.
+        }
+        return dir;
     }
 
     /** A free TCP port on 127.0.0.1 (free when asked; another process may take it before it is bound). */

@@ -33,7 +33,12 @@ public final class KafkaIo {
 
     /** Reads {@code topic} from the earliest offset on a fresh start, from the checkpoint after a restore. */
     public static KafkaSource<RawRecord> source(KafkaSettings s, String topic) {
+        Properties p = new Properties();
+        p.setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20));
+        p.setProperty("partition.discovery.interval.ms", "10000");
+        p.putAll(s.clientProperties()); // security settings, and tuning that replaces the defaults above
         return KafkaSource.<RawRecord>builder()
+                .setProperties(p)
                 .setBootstrapServers(s.bootstrapServers())
                 .setGroupId(s.groupId())
                 .setTopics(topic)
@@ -41,8 +46,6 @@ public final class KafkaIo {
                         org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST))
                 .setDeserializer(new RawRecordDeserializer())
                 .setProperty("isolation.level", "read_committed")
-                .setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20))
-                .setProperty("partition.discovery.interval.ms", "10000")
                 .build();
     }
 
@@ -75,6 +78,7 @@ public final class KafkaIo {
         p.setProperty("batch.size", String.valueOf(1 << 20));
         p.setProperty("linger.ms", "5");
         p.setProperty("max.request.size", String.valueOf(16 << 20));
+        p.putAll(s.clientProperties());
         var b = KafkaSink.<T>builder()
                 .setBootstrapServers(s.bootstrapServers())
                 .setRecordSerializer(serializer)

@@ -165,34 +165,42 @@ class KafkaRecoveryITCase {
                 .withGradientTap(s -> s.map(new FailOnceAfterCheckpoint()).name("failure injection"))
                 .start(env, "recovery test");
         try {
-            Map<Integer, List<ParameterUpdate>> byShard = readCommitted("parameters" + sfx, work.shards(), work.steps);
+            Map<Integer, List<ParameterUpdate>> byShard = readCommitted(
+                    TestClusters.readCommitted(kafka.bootstrapServers(), "parameters" + sfx),
+                    work.shards(),
+                    work.steps);
             List<RejectedRecord> rejected =
                     TestClusters.readAll(kafka.bootstrapServers(), "rejected" + sfx, RejectedRecord.class, 2);
             assertThat(FAILED).as("the failure was injected").isTrue();
-            for (int s = 0; s < work.shards(); s++) {
-                // Each version exactly once. Order across versions is not promised: version 0 comes from the CREATE
-                // handler on subtask 0, later ones from the shard's own subtask (consumers keep the highest).
-                List<Long> versions = byShard.get(s).stream()
-                        .map(ParameterUpdate::getVersion)
-                        .sorted()
-                        .toList();
-                List<Long> expectedVersions = new ArrayList<>();
-                for (long v = 0; v <= work.steps; v++) {
-                    expectedVersions.add(v);
-                }
-                assertThat(versions)
-                        .as("versions of shard %d, each once", s)
-                        .containsExactlyElementsOf(expectedVersions);
-                ParameterUpdate last = byShard.get(s).stream()
-                        .max(java.util.Comparator.comparingLong(ParameterUpdate::getVersion))
-                        .orElseThrow();
-                assertThat(Records.values(last)).as("shard %d", s).containsExactly(work.expected[s]);
-            }
+            assertEveryVersionOnceAndBitIdentical(byShard, work);
             assertThat(rejected)
                     .extracting(RejectedRecord::getReason)
                     .containsExactlyInAnyOrder(RejectReason.UNDECODABLE, RejectReason.UNKNOWN_MODEL);
         } finally {
             job.cancel().get();
+        }
+    }
+
+    /**
+     * Every version 0..T of every shard exactly once, the last one bit-identical to the failure-free computation.
+     * Order across versions is not promised: version 0 comes from the CREATE handler on subtask 0, later ones from
+     * the shard's own subtask (consumers keep the highest).
+     */
+    static void assertEveryVersionOnceAndBitIdentical(Map<Integer, List<ParameterUpdate>> byShard, Workload work) {
+        for (int s = 0; s < work.shards(); s++) {
+            List<Long> versions = byShard.get(s).stream()
+                    .map(ParameterUpdate::getVersion)
+                    .sorted()
+                    .toList();
+            List<Long> expectedVersions = new ArrayList<>();
+            for (long v = 0; v <= work.steps; v++) {
+                expectedVersions.add(v);
+            }
+            assertThat(versions).as("versions of shard %d, each once", s).containsExactlyElementsOf(expectedVersions);
+            ParameterUpdate last = byShard.get(s).stream()
+                    .max(java.util.Comparator.comparingLong(ParameterUpdate::getVersion))
+                    .orElseThrow();
+            assertThat(Records.values(last)).as("shard %d", s).containsExactly(work.expected[s]);
         }
     }
 
@@ -217,12 +225,14 @@ class KafkaRecoveryITCase {
         org.junit.jupiter.api.Assumptions.abort("SKIPPED: " + missing);
     }
 
-    private static Map<Integer, List<ParameterUpdate>> readCommitted(String topic, int shards, long lastVersion)
+    /** The updates {@code consumer} reads until every shard reached {@code lastVersion}, and a poll after; closes it. */
+    static Map<Integer, List<ParameterUpdate>> readCommitted(
+            org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer, int shards, long lastVersion)
             throws Exception {
         AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
         Map<Integer, List<ParameterUpdate>> byShard = new HashMap<>();
         long deadline = System.currentTimeMillis() + 90_000;
-        try (var c = TestClusters.readCommitted(kafka.bootstrapServers(), topic)) {
+        try (var c = consumer) {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());

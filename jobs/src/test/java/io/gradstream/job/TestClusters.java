@@ -28,10 +28,16 @@ public final class TestClusters {
      */
     public static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(
             String bootstrap, String topic, Class<T> type, int expected) throws java.io.IOException {
+        return readAll(readCommitted(bootstrap, topic), type, expected);
+    }
+
+    /** As {@link #readAll(String, String, Class, int)}, from a consumer already subscribed; closes it. */
+    public static <T extends org.apache.avro.specific.SpecificRecordBase> List<T> readAll(
+            KafkaConsumer<byte[], byte[]> consumer, Class<T> type, int expected) throws java.io.IOException {
         io.gradstream.schemas.AvroRecords<T> avro = new io.gradstream.schemas.AvroRecords<>(type);
         List<T> out = new java.util.ArrayList<>();
         long deadline = System.currentTimeMillis() + 30_000;
-        try (var c = readCommitted(bootstrap, topic)) {
+        try (var c = consumer) {
             while (out.size() < expected && System.currentTimeMillis() < deadline) {
                 for (var r : c.poll(java.time.Duration.ofMillis(200))) {
                     out.add(avro.decode(r.value()));
@@ -87,11 +93,18 @@ public final class TestClusters {
 
     /** Reads {@code topic} from the earliest offset with isolation.level=read_committed, in its own group. */
     public static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrap, String topic) {
+        return readCommitted(bootstrap, java.util.Map.of(), "verify-" + topic, topic);
+    }
+
+    /** As {@link #readCommitted(String, String)}, with a client's settings (a principal's) and group. */
+    public static KafkaConsumer<byte[], byte[]> readCommitted(
+            String bootstrap, java.util.Map<String, String> client, String group, String topic) {
         Properties p = new Properties();
+        p.putAll(client);
         p.put("bootstrap.servers", bootstrap);
         p.put("isolation.level", "read_committed");
         p.put("auto.offset.reset", "earliest");
-        p.put("group.id", "verify-" + topic);
+        p.put("group.id", group);
         var c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         c.subscribe(List.of(topic));
         return c;

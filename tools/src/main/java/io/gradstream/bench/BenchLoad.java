@@ -30,10 +30,10 @@ final class BenchLoad {
     private BenchLoad() {}
 
     /** Writes {@code records} gradients, shard after shard, from one worker whose steps count up. */
-    static void writeBacklog(String bootstrap, String topic, String model, byte[][] payloads, int records)
+    static void writeBacklog(Map<String, Object> client, String topic, String model, byte[][] payloads, int records)
             throws Exception {
         AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = KafkaCopyLoop.producer(bootstrap)) {
+        try (var p = KafkaCopyLoop.producer(client)) {
             KafkaCopyLoop.awaitLeaders(p, topic);
             for (int i = 0; i < records && failed.get() == null; i++) {
                 int shard = i % payloads.length;
@@ -54,7 +54,7 @@ final class BenchLoad {
         }
     }
 
-    static void createModel(String bootstrap, String topic, String model, PipelineBenchmark.Options o)
+    static void createModel(Map<String, Object> client, String topic, String model, PipelineBenchmark.Options o)
             throws Exception {
         ModelSpec spec = ModelSpec.newBuilder()
                 .setTensors(List.of(TensorSpec.newBuilder()
@@ -71,7 +71,7 @@ final class BenchLoad {
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(Encoding.FP32)
                 .build();
-        try (var p = KafkaCopyLoop.producer(bootstrap)) {
+        try (var p = KafkaCopyLoop.producer(client)) {
             p.send(new ProducerRecord<>(
                             topic,
                             model.getBytes(StandardCharsets.UTF_8),
@@ -119,7 +119,7 @@ final class BenchLoad {
 
     /** @param ratePerSecond 0 for as fast as possible, else the total records/s over all publishers */
     static List<Thread> startPublishers(
-            String bootstrap,
+            Map<String, Object> client,
             String topic,
             String model,
             PipelineBenchmark.Options o,
@@ -131,7 +131,7 @@ final class BenchLoad {
             String worker = "w" + w + "-" + System.nanoTime();
             Thread t = new Thread(
                     () -> {
-                        try (var p = KafkaCopyLoop.producer(bootstrap)) {
+                        try (var p = KafkaCopyLoop.producer(client)) {
                             long step = 0;
                             long sent = 0;
                             long start = System.nanoTime();

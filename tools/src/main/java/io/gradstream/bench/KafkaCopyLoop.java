@@ -28,11 +28,12 @@ final class KafkaCopyLoop {
      * Consume -> produce copy of a backlog of {@code records} records of {@code recordBytes}, as fast as one thread
      * can; MB/s over the last three quarters of it, the window the pipeline benchmark's drain uses.
      */
-    static double copyLoop(String bootstrap, int recordBytes, int records, PipelineBenchmark.Options o, int partitions)
+    static double copyLoop(
+            Map<String, Object> client, int recordBytes, int records, PipelineBenchmark.Options o, int partitions)
             throws Exception {
         String in = "bench-copy-in-" + System.nanoTime();
         String out = "bench-copy-out-" + System.nanoTime();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        try (Admin admin = Admin.create(client)) {
             admin.createTopics(List.of(
                             new NewTopic(in, partitions, (short) 1)
                                     .configs(Map.of("max.message.bytes", String.valueOf(16 << 20))),
@@ -45,7 +46,7 @@ final class KafkaCopyLoop {
         new SplittableRandom(1).nextBytes(value);
         // Written in flushed chunks: a single 2 GiB burst made the broker fall behind.
         AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = producer(bootstrap)) {
+        try (var p = producer(client)) {
             awaitLeaders(p, in);
             for (long i = 0; i < records && failed.get() == null; i++) {
                 p.send(
@@ -60,7 +61,7 @@ final class KafkaCopyLoop {
             throw new IllegalStateException("copy loop: filling its input topic failed: " + failed.get(), failed.get());
         }
         Properties cp = new Properties();
-        cp.put("bootstrap.servers", bootstrap);
+        cp.putAll(client);
         cp.put("group.id", "copy-" + System.nanoTime());
         cp.put("auto.offset.reset", "earliest");
         cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
@@ -72,7 +73,7 @@ final class KafkaCopyLoop {
                 + o.warmup().toNanos()
                 + Duration.ofMinutes(1).toNanos();
         try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                var p = producer(bootstrap)) {
+                var p = producer(client)) {
             c.subscribe(List.of(in));
             while (copied < records && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
@@ -89,7 +90,7 @@ final class KafkaCopyLoop {
         }
         // The copies served their purpose: delete them, so that the phases after this one do not share the page
         // cache and the disk's write-back with 2 x records of dead data.
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        try (Admin admin = Admin.create(client)) {
             admin.deleteTopics(List.of(in, out)).all().get();
         }
         if (copied < records) {
@@ -114,9 +115,10 @@ final class KafkaCopyLoop {
         throw new IllegalStateException("topic " + topic + " has partitions without a leader after 30 s");
     }
 
-    static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
+    /** A producer for synthetic records, on the brokers and with the settings {@code client} configures. */
+    static KafkaProducer<byte[], byte[]> producer(Map<String, Object> client) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
+        p.putAll(client);
         // Not idempotent: on a topic created a moment ago the first batches can get NOT_LEADER_OR_FOLLOWER even
         // after the metadata names a leader, and an idempotent producer's retries of them then fail forever with
         // out-of-order sequence numbers. A benchmark's synthetic records may be duplicated by a retry; the job's own

@@ -24,11 +24,11 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
 
-    ParameterCounter(String bootstrap, String topic, String model) {
+    ParameterCounter(java.util.Map<String, Object> client, String topic, String model) {
         super("bench-counter");
         setDaemon(true);
         Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
+        p.putAll(client);
         p.put("group.id", "bench-" + System.nanoTime());
         p.put("auto.offset.reset", "latest");
         p.put("isolation.level", "read_committed");

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -78,6 +79,7 @@ public final class PipelineBenchmark {
             Configuration flink = new Configuration(o.flink());
             flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
             JobSettings s = JobSettings.from(flink);
+            Map<String, Object> client = s.kafka().clientConfig();
             LocalGradstream.createTopics(s, PARTITIONS);
             out.printf(
                     "bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s%n",
@@ -93,20 +95,20 @@ public final class PipelineBenchmark {
 
             // 0. The pipe's limit: a consume -> produce copy of a backlog of records of the same size through the
             // same broker, nothing else running.
-            double copyMBps = KafkaCopyLoop.copyLoop(bootstrap, recordBytes, records, o, PARTITIONS);
+            double copyMBps = KafkaCopyLoop.copyLoop(client, recordBytes, records, o, PARTITIONS);
             out.printf(Locale.ROOT, "copy loop: %.1f MB/s (%d records)%n", copyMBps, records);
             out.flush();
 
             // 1. The pipeline under the same conditions: the same number of gradient records written before the job
             // starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
-            BenchLoad.createModel(bootstrap, s.controlTopic(), "bench", o);
-            BenchLoad.writeBacklog(bootstrap, s.gradientsTopic(), "bench", payloads, records);
+            BenchLoad.createModel(client, s.controlTopic(), "bench", o);
+            BenchLoad.writeBacklog(client, s.gradientsTopic(), "bench", payloads, records);
             local.set(LocalGradstream.start(new LocalGradstream.Options(
                     bootstrap, 0, EmbeddedKafka.freePort(), 1, PARTITIONS, dir.resolve("job"), o.flink())));
             out.printf("job started; web UI %s%n", local.get().webUrl());
             out.flush();
             double drainRecordsPerSecond = drain(
-                    bootstrap,
+                    client,
                     s.parametersTopic(),
                     "bench",
                     records,
@@ -123,8 +125,8 @@ public final class PipelineBenchmark {
             // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same machine.
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> publishers =
-                    BenchLoad.startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, 0);
-            ParameterCounter counter = new ParameterCounter(bootstrap, s.parametersTopic(), "bench");
+                    BenchLoad.startPublishers(client, s.gradientsTopic(), "bench", o, payloads, stop, 0);
+            ParameterCounter counter = new ParameterCounter(client, s.parametersTopic(), "bench");
             counter.start();
             Thread.sleep(o.warmup().toMillis());
             long n0 = counter.updates.sum();
@@ -157,7 +159,7 @@ public final class PipelineBenchmark {
             counter.latencies.clear();
             counter.recordLatency = true;
             List<Thread> paced =
-                    BenchLoad.startPublishers(bootstrap, s.gradientsTopic(), "bench", o, payloads, stop, rate);
+                    BenchLoad.startPublishers(client, s.gradientsTopic(), "bench", o, payloads, stop, rate);
             Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
             stop.set(true);
             for (Thread t : paced) {
@@ -198,10 +200,10 @@ public final class PipelineBenchmark {
      * nothing reads the updates while the job writes them; the updates are counted once the drain is over, which
      * also corrects the rate for the offsets taken by transaction markers under exactly-once delivery.
      */
-    private static double drain(String bootstrap, String topic, String model, int records, Duration max)
+    private static double drain(Map<String, Object> client, String topic, String model, int records, Duration max)
             throws Exception {
         Properties cp = new Properties();
-        cp.put("bootstrap.servers", bootstrap);
+        cp.putAll(client);
         cp.put("isolation.level", "read_committed");
         cp.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
         try (var c = new KafkaConsumer<byte[], byte[]>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

@@ -127,7 +127,7 @@ public final class SoakBenchmark {
             JobSettings s = JobSettings.from(flink);
             createTopics(s);
             ModelSpec spec = spec(o);
-            try (var p = KafkaCopyLoop.producer(s.bootstrapServers())) {
+            try (var p = KafkaCopyLoop.producer(s.kafka().clientConfig())) {
                 p.send(new ProducerRecord<>(
                                 s.controlTopic(),
                                 MODEL.getBytes(StandardCharsets.UTF_8),
@@ -362,8 +362,7 @@ public final class SoakBenchmark {
         Map<String, String> parameters = new java.util.HashMap<>(bounded);
         parameters.putAll(io.gradstream.kafka.KafkaIo.parametersTopicConfig());
         parameters.put("cleanup.policy", "compact,delete");
-        try (var admin =
-                org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", s.bootstrapServers()))) {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(s.kafka().clientConfig())) {
             admin.createTopics(List.of(
                             new NewTopic(s.gradientsTopic(), PARTITIONS, (short) 1).configs(bounded),
                             new NewTopic(s.parametersTopic(), PARTITIONS, (short) 1).configs(parameters),

@@ -66,7 +66,7 @@ final class SoakLoad implements AutoCloseable {
             payloads[s] = PayloadCodecs.fp32().encode(g);
         }
         Properties p = new Properties();
-        p.put("bootstrap.servers", settings.bootstrapServers());
+        p.putAll(settings.kafka().clientConfig());
         p.put("enable.idempotence", "false"); // as KafkaCopyLoop's: retries on brand-new topics
         p.put("linger.ms", "5");
         p.put("max.request.size", String.valueOf(16 << 20));
@@ -289,7 +289,7 @@ final class SoakLoad implements AutoCloseable {
             this.ledger = ledger;
             setDaemon(true);
             Properties p = new Properties();
-            p.put("bootstrap.servers", s.bootstrapServers());
+            p.putAll(s.kafka().clientConfig());
             p.put("isolation.level", "read_committed");
             p.put("max.partition.fetch.bytes", String.valueOf(16 << 20));
             consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());

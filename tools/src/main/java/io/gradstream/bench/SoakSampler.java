@@ -49,9 +49,9 @@ final class SoakSampler implements AutoCloseable {
         this.jobId = jobId;
         this.settings = settings;
         this.rejected = rejected;
-        this.admin = Admin.create(Map.of("bootstrap.servers", settings.bootstrapServers()));
+        this.admin = Admin.create(settings.kafka().clientConfig());
         Properties p = new Properties();
-        p.put("bootstrap.servers", settings.bootstrapServers());
+        p.putAll(settings.kafka().clientConfig());
         this.offsets = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.gradients = partitions(settings.gradientsTopic());
         this.parameters = partitions(settings.parametersTopic());

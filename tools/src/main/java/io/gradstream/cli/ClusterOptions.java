@@ -1,6 +1,7 @@
 package io.gradstream.cli;
 
 import io.gradstream.job.JobConfig;
+import io.gradstream.kafka.KafkaClients;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -32,10 +33,33 @@ final class ClusterOptions {
                     + "gradstream.kafka.bootstrap-servers=kafka:9092.")
     Map<String, String> options = new LinkedHashMap<>();
 
-    /** --config, then --set on top. */
+    @Option(
+            names = "--kafka-config",
+            paramLabel = "FILE",
+            description = "A Kafka client .properties file (as Kafka tools' --command-config): security.protocol, "
+                    + "sasl.*, ssl.*. Its secrets reach the job as references to this file "
+                    + "(${file:FILE:property}, Kafka's FileConfigProvider), never as values, so the job must find "
+                    + "the file at the same path.")
+    Path kafkaConfig;
+
+    /** --config, --kafka-config, the environment (GRADSTREAM_*), then --set on top. */
     Configuration jobConfiguration() throws IOException {
+        return layered(config, kafkaConfig, System.getenv(), options);
+    }
+
+    /**
+     * The job configuration of a command, lowest precedence first: the {@code --config} file, the
+     * {@code --kafka-config} file as {@code gradstream.kafka.*} keys with its secrets as references, the environment
+     * ({@link JobConfig#fromEnvironment}), and the command line's flags.
+     */
+    static Configuration layered(Path config, Path kafkaConfig, Map<String, String> env, Map<String, String> flags)
+            throws IOException {
         Configuration c = config == null ? new Configuration() : JobConfig.fromFile(config);
-        options.forEach(c::setString);
+        if (kafkaConfig != null) {
+            c.addAll(Configuration.fromMap(KafkaClients.fileReferences(kafkaConfig)));
+        }
+        c.addAll(JobConfig.fromEnvironment(env));
+        flags.forEach(c::setString);
         return c;
     }
 }

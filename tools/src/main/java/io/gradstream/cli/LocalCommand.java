@@ -1,6 +1,8 @@
 package io.gradstream.cli;
 
 import io.gradstream.demo.DigitsDemo;
+import io.gradstream.kafka.KafkaClients;
+import io.gradstream.kafka.SecureKafka;
 import io.gradstream.local.LocalGradstream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -87,6 +89,20 @@ final class LocalCommand implements Callable<Integer> {
             description = "A flat 'key: value' file of configuration (gradstream.* and Flink keys); -D flags win.")
     Path config;
 
+    @Option(
+            names = "--kafka-config",
+            paramLabel = "FILE",
+            description = "A Kafka client .properties file for --bootstrap-servers' cluster (security.protocol, "
+                    + "sasl.*, ssl.*); the job gets its secrets as references to the file, never as values.")
+    Path kafkaConfig;
+
+    @Option(
+            names = "--secure",
+            description = "Secure the embedded broker: SASL_SSL (SCRAM-SHA-512) with TLS certificates made at start, "
+                    + "ACLs, and credential files for the principals job, operator and worker in the work folder; "
+                    + "the job runs as 'job'.")
+    boolean secure;
+
     @Option(names = "--demo", description = "Train the demo model with worker threads, print progress, then exit.")
     boolean demo;
 
@@ -157,20 +173,24 @@ final class LocalCommand implements Callable<Integer> {
                     + prometheusPort + "'");
             return 2;
         }
-        Configuration flink;
-        try {
-            flink = config == null ? new Configuration() : io.gradstream.job.JobConfig.fromFile(config);
-        } catch (java.io.IOException | IllegalArgumentException e) {
-            err.println("gradstream local: cannot read --config: " + e.getMessage());
+        if (secure && (bootstrapServers != null || kafkaConfig != null)) {
+            err.println("gradstream local: --secure secures the embedded broker; it does not go with "
+                    + "--bootstrap-servers or --kafka-config (an existing cluster's settings)");
             return 2;
         }
-        properties.forEach(flink::setString);
+        Configuration flink;
+        try {
+            flink = ClusterOptions.layered(config, kafkaConfig, System.getenv(), properties);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            err.println("gradstream local: cannot read --config or --kafka-config: " + e.getMessage());
+            return 2;
+        }
         out.println("gradstream local: starting" + (bootstrapServers == null ? " Kafka and" : "") + " Flink ...");
         out.flush();
         LocalGradstream local;
         try {
             local = LocalGradstream.start(new LocalGradstream.Options(
-                    bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, prometheus));
+                    bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, prometheus, secure));
         } catch (IllegalArgumentException e) {
             err.println("gradstream local: " + e.getMessage());
             return 2;
@@ -207,6 +227,9 @@ final class LocalCommand implements Callable<Integer> {
                 + s.parametersTopic() + " (out, compacted), " + s.rejectedTopic() + " (dead letters), "
                 + s.statusTopic() + " (model events)");
         out.println("  delivery:      " + s.delivery());
+        if (local.secure() != null) {
+            printSecurity(out, local.secure(), s.bootstrapServers());
+        }
         out.println("  work folder:   " + local.workDir() + (workDir == null ? " (removed at exit)" : ""));
         out.flush();
         try {
@@ -224,7 +247,14 @@ final class LocalCommand implements Callable<Integer> {
                             sampleRate,
                             dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir()))
                     : null;
-            DigitsDemo.Result r = DigitsDemo.run(s, workers, steps, privacy, out);
+            DigitsDemo.Clients clients = local.secure() == null
+                    ? DigitsDemo.Clients.of(s)
+                    : new DigitsDemo.Clients(
+                            KafkaClients.config(
+                                    s.bootstrapServers(), local.secure().clientProperties(SecureKafka.OPERATOR)),
+                            KafkaClients.config(
+                                    s.bootstrapServers(), local.secure().clientProperties(SecureKafka.WORKER)));
+            DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, out);
             out.printf(
                     Locale.ROOT,
                     "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n",
@@ -257,6 +287,20 @@ final class LocalCommand implements Callable<Integer> {
                 // Ctrl-C: the hook is running the same shutdown.
             }
         }
+    }
+
+    /** Where the credential files are and how a worker and an operator use them. */
+    private static void printSecurity(java.io.PrintWriter out, SecureKafka kafka, String bootstrap) {
+        out.println("  security:      SASL_SSL (SCRAM-SHA-512) over TLS, ACLs; the job runs as principal 'job'");
+        out.println("  credentials:   owner-only Kafka client files (CA certificate: " + kafka.caCertificate() + ")");
+        out.println("    worker:      " + kafka.clientConfig(SecureKafka.WORKER)
+                + "  (writes gradients, reads parameters; consumer groups " + SecureKafka.WORKER_GROUP_PREFIX + "*)");
+        out.println("    operator:    " + kafka.clientConfig(SecureKafka.OPERATOR)
+                + "  (writes control, reads status and rejected)");
+        out.println("  a worker connects with bootstrap.servers=" + bootstrap + " and the worker file's settings "
+                + "(Java: Properties.load; --kafka-config FILE for gradstream's commands); an operator, e.g.:");
+        out.println("    ./gradstream doctor --bootstrap-servers " + bootstrap + " --kafka-config "
+                + kafka.clientConfig(SecureKafka.OPERATOR));
     }
 
     /** A random 256-bit secret in a file only this user can read; it goes away with a temporary work folder. */

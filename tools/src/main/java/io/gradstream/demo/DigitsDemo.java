@@ -6,6 +6,7 @@ import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
+import io.gradstream.kafka.SecureKafka;
 import io.gradstream.model.ModelLayouts;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
@@ -68,6 +69,17 @@ public final class DigitsDemo {
      */
     public record Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {}
 
+    /**
+     * The Kafka client settings the demo uses: as the operator for its CREATE on the control topic, as a worker for
+     * gradients and parameters (each a complete client configuration, bootstrap.servers included).
+     */
+    public record Clients(Map<String, Object> operator, Map<String, Object> worker) {
+        /** Both as the job's settings configure clients: one identity for everything. */
+        public static Clients of(JobSettings settings) {
+            return new Clients(settings.kafka().clientConfig(), settings.kafka().clientConfig());
+        }
+    }
+
     private DigitsDemo() {}
 
     static ModelSpec spec(int workers) {
@@ -111,11 +123,17 @@ public final class DigitsDemo {
     }
 
     public static Result run(JobSettings settings, int workers, int steps, PrintWriter out) throws Exception {
-        return run(settings, workers, steps, null, out);
+        return run(settings, Clients.of(settings), workers, steps, null, out);
     }
 
     /** Runs the demo; {@code dp} null trains without privacy. */
     public static Result run(JobSettings settings, int workers, int steps, Privacy dp, PrintWriter out)
+            throws Exception {
+        return run(settings, Clients.of(settings), workers, steps, dp, out);
+    }
+
+    /** Runs the demo with {@code clients}' identities; {@code dp} null trains without privacy. */
+    public static Result run(JobSettings settings, Clients clients, int workers, int steps, Privacy dp, PrintWriter out)
             throws Exception {
         Digits data = Digits.load();
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
@@ -130,26 +148,24 @@ public final class DigitsDemo {
         double sigma = dp == null
                 ? Double.NaN
                 : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(), dp.sampleRate(), steps);
-        Properties pp = new Properties();
-        pp.put("bootstrap.servers", settings.bootstrapServers());
-        pp.put("linger.ms", "0");
         int[] all = new int[data.size()];
         for (int i = 0; i < all.length; i++) {
             all[i] = i;
         }
-        try (var producer =
-                new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
-            ControlCommand create = ControlCommand.newBuilder()
-                    .setModelId(model)
-                    .setType(CommandType.CREATE)
-                    .setSpec(spec)
-                    .setIssuedAtMs(System.currentTimeMillis())
-                    .build();
-            producer.send(new ProducerRecord<>(
+        ControlCommand create = ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
+                .setIssuedAtMs(System.currentTimeMillis())
+                .build();
+        try (var operator = producer(clients.operator())) {
+            operator.send(new ProducerRecord<>(
                             settings.controlTopic(),
                             model.getBytes(StandardCharsets.UTF_8),
                             new AvroRecords<>(ControlCommand.class).encode(create)))
                     .get();
+        }
+        try (var producer = producer(clients.worker())) {
             out.printf(
                     "demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
                     model, workers, steps);
@@ -177,7 +193,7 @@ public final class DigitsDemo {
                 int worker = w;
                 Thread t = new Thread(
                         () -> {
-                            try (var consumer = consumer(settings)) {
+                            try (var consumer = consumer(settings, clients.worker())) {
                                 work(
                                         worker,
                                         workers,
@@ -233,7 +249,7 @@ public final class DigitsDemo {
                         "demo worker failed: " + failure.get().getMessage(), failure.get());
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            try (var consumer = consumer(settings)) {
+            try (var consumer = consumer(settings, clients.worker())) {
                 ParameterSubscriber sub = new ParameterSubscriber(consumer, model, layouts);
                 if (!sub.awaitVersion(steps, Duration.ofSeconds(30))) {
                     throw new IllegalStateException("parameters did not reach version " + steps);
@@ -353,10 +369,18 @@ public final class DigitsDemo {
         }
     }
 
-    private static KafkaConsumer<byte[], byte[]> consumer(JobSettings settings) {
+    private static KafkaProducer<byte[], byte[]> producer(Map<String, Object> client) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", settings.bootstrapServers());
-        p.put("group.id", "demo-" + UUID.randomUUID());
+        p.putAll(client);
+        p.put("linger.ms", "0");
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(JobSettings settings, Map<String, Object> client) {
+        Properties p = new Properties();
+        p.putAll(client);
+        // A workers' group: where ACLs guard consumer groups (gradstream local --secure), workers own these.
+        p.put("group.id", SecureKafka.WORKER_GROUP_PREFIX + "demo-" + UUID.randomUUID());
         p.put("auto.offset.reset", "earliest");
         p.put("enable.auto.commit", "false");
         p.put("isolation.level", "read_committed");

@@ -4,7 +4,9 @@ import io.gradstream.job.GradstreamJob;
 import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.KafkaIo;
+import io.gradstream.kafka.SecureKafka;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +32,7 @@ public final class LocalGradstream implements AutoCloseable {
      * What to start.
      *
      * @param prometheusPort port of the Prometheus endpoint on 127.0.0.1, or 0 for none
+     * @param secure the embedded broker as {@link SecureKafka} (SASL_SSL, ACLs), the job as its principal {@code job}
      */
     public record Options(
             String bootstrapServers,
@@ -39,7 +42,21 @@ public final class LocalGradstream implements AutoCloseable {
             int partitions,
             Path workDir,
             Configuration flink,
-            int prometheusPort) {
+            int prometheusPort,
+            boolean secure) {
+
+        /** Without security. */
+        public Options(
+                String bootstrapServers,
+                int kafkaPort,
+                int webPort,
+                int parallelism,
+                int partitions,
+                Path workDir,
+                Configuration flink,
+                int prometheusPort) {
+            this(bootstrapServers, kafkaPort, webPort, parallelism, partitions, workDir, flink, prometheusPort, false);
+        }
 
         /** Without a Prometheus endpoint. */
         public Options(
@@ -59,7 +76,8 @@ public final class LocalGradstream implements AutoCloseable {
 
     private final Path workDir;
     private final boolean ownWorkDir;
-    private final EmbeddedKafka kafka;
+    private final AutoCloseable kafka;
+    private final SecureKafka secure;
     private final JobClient job;
     private final JobSettings settings;
     private final String webUrl;
@@ -68,7 +86,8 @@ public final class LocalGradstream implements AutoCloseable {
     private LocalGradstream(
             Path workDir,
             boolean ownWorkDir,
-            EmbeddedKafka kafka,
+            AutoCloseable kafka,
+            SecureKafka secure,
             JobClient job,
             JobSettings settings,
             String webUrl,
@@ -76,6 +95,7 @@ public final class LocalGradstream implements AutoCloseable {
         this.workDir = workDir;
         this.ownWorkDir = ownWorkDir;
         this.kafka = kafka;
+        this.secure = secure;
         this.job = job;
         this.settings = settings;
         this.webUrl = webUrl;
@@ -86,17 +106,36 @@ public final class LocalGradstream implements AutoCloseable {
         boolean own = o.workDir() == null;
         Path dir = own ? Files.createTempDirectory("gradstream-local-") : o.workDir();
         Files.createDirectories(dir);
-        EmbeddedKafka kafka = null;
+        AutoCloseable kafka = null;
+        SecureKafka secure = null;
         try {
             Configuration conf = new Configuration(o.flink());
             String bootstrap = o.bootstrapServers();
-            if (bootstrap == null) {
+            Map<String, Object> adminClient = null;
+            if (o.secure()) {
+                if (bootstrap != null) {
+                    throw new IllegalArgumentException("--secure secures the embedded broker; for an existing "
+                            + "cluster give its client settings with --kafka-config FILE instead");
+                }
+                secure = SecureKafka.start(
+                        dir, SecureKafka.Names.of(JobSettings.from(conf).kafka()), o.kafkaPort());
+                kafka = secure;
+                bootstrap = secure.bootstrapServers();
+                // The job as principal 'job', its secrets as references to its credential file: the configuration,
+                // and so the job graph and the Flink UI, hold the file's path only.
+                conf.addAll(Configuration.fromMap(KafkaClients.fileReferences(secure.clientConfig(SecureKafka.JOB))));
+                // Only the admin creates topics.
+                adminClient = KafkaClients.config(bootstrap, secure.clientProperties(SecureKafka.ADMIN));
+            } else if (bootstrap == null) {
                 kafka = EmbeddedKafka.start(dir.resolve("kafka"), o.kafkaPort(), false);
-                bootstrap = kafka.bootstrapServers();
+                bootstrap = ((EmbeddedKafka) kafka).bootstrapServers();
             }
             conf.setString("gradstream.kafka.bootstrap-servers", bootstrap);
             JobSettings settings = JobSettings.from(conf);
-            createTopics(settings, o.partitions());
+            createTopics(
+                    settings,
+                    o.partitions(),
+                    adminClient != null ? adminClient : settings.kafka().clientConfig());
 
             // Loopback only, and every temporary file of Flink under the work folder.
             conf.setString("rest.bind-address", "127.0.0.1");
@@ -122,7 +161,8 @@ public final class LocalGradstream implements AutoCloseable {
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(JobConfig.withDefaults(conf));
             JobClient job = GradstreamJob.kafka(settings).start(env, "gradstream");
-            return new LocalGradstream(dir, own, kafka, job, settings, "http://127.0.0.1:" + webPort, prometheusUrl);
+            return new LocalGradstream(
+                    dir, own, kafka, secure, job, settings, "http://127.0.0.1:" + webPort, prometheusUrl);
         } catch (Exception e) {
             if (kafka != null) {
                 kafka.close();
@@ -160,7 +200,12 @@ public final class LocalGradstream implements AutoCloseable {
 
     /** Creates whichever of the job's topics are missing, the parameters topic compacted. */
     public static void createTopics(JobSettings s, int partitions) throws Exception {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers()))) {
+        createTopics(s, partitions, s.kafka().clientConfig());
+    }
+
+    /** As {@link #createTopics(JobSettings, int)}, as the client {@code adminClient} configures (a principal's). */
+    public static void createTopics(JobSettings s, int partitions, Map<String, Object> adminClient) throws Exception {
+        try (Admin admin = Admin.create(adminClient)) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
             if (!existing.contains(s.controlTopic())) {
@@ -202,6 +247,11 @@ public final class LocalGradstream implements AutoCloseable {
 
     public Path workDir() {
         return workDir;
+    }
+
+    /** The secured broker, with its principals' credential files; null unless started with {@code secure}. */
+    public SecureKafka secure() {
+        return secure;
     }
 
     public JobClient job() {

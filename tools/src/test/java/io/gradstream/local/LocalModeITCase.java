@@ -109,6 +109,108 @@ class LocalModeITCase {
                 .isEmpty();
     }
 
+    /**
+     * {@code --secure --demo}: the demo trains over SASL_SSL with ACLs (its CREATE as the operator, its gradients as
+     * workers, the job as 'job'); the credential files are printed and owner-only, and no password they hold, nor a
+     * store password, appears in the output or the log.
+     */
+    @Test
+    void theSecureDemoTrainsOverSaslSslWithoutShowingASecret() throws Exception {
+        Path work = tmp.resolve("work");
+        LocalProcess local = runToExit(
+                "--secure",
+                "--demo",
+                "--steps",
+                "30",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(freePort()),
+                "--prometheus-port",
+                "none",
+                "--work-dir",
+                work.toString());
+        String output = local.output();
+        Path worker = work.resolve("credentials").resolve("worker.properties");
+        Path operator = work.resolve("credentials").resolve("operator.properties");
+        assertThat(output)
+                .contains("security:      SASL_SSL (SCRAM-SHA-512) over TLS, ACLs")
+                .contains("worker:      " + worker)
+                .contains("operator:    " + operator)
+                .contains("--kafka-config " + operator)
+                .contains("step   30/30");
+        String loss = local.lines().stream()
+                .filter(l -> l.startsWith("demo: loss"))
+                .findFirst()
+                .orElse("(none)");
+        String[] f = loss.split(" ");
+        assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]) / 2);
+
+        List<String> secrets = secrets(work);
+        String log = Files.readString(local.log());
+        for (String secret : secrets) {
+            assertThat(output).doesNotContain(secret);
+            assertThat(log).doesNotContain(secret);
+        }
+        assertThat(leftovers()).as("files left in the temporary folder").containsExactly("work");
+    }
+
+    /**
+     * The Flink UI's configuration page of {@code local --secure} (the job's configuration is the MiniCluster's there)
+     * shows the job's Kafka security settings with its secrets as file references only.
+     */
+    @Test
+    void theSecureJobsConfigurationPageHoldsNoSecret() throws Exception {
+        int web = freePort();
+        Path work = tmp.resolve("work");
+        try (LocalProcess local = LocalProcess.start(
+                tmp,
+                "--secure",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(web),
+                "--prometheus-port",
+                "none",
+                "--work-dir",
+                work.toString())) {
+            local.awaitLine("Serving workers", 90_000);
+            HttpClient http = HttpClient.newHttpClient();
+            String config = http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + web + "/jobmanager/config"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(config)
+                    .contains("gradstream.kafka.security.protocol")
+                    .contains("SASL_SSL")
+                    .contains(work.resolve("tls").resolve("truststore.p12").toString())
+                    // Flink masks keys named like passwords and JAAS settings, references or not.
+                    .contains("{\"key\":\"gradstream.kafka.ssl.truststore.password\",\"value\":\"******\"}");
+            for (String secret : secrets(work)) {
+                assertThat(config).doesNotContain(secret);
+            }
+        }
+    }
+
+    /** The passwords of the principals' credential files and the key and trust store passwords of {@code work}. */
+    private static List<String> secrets(Path work) throws IOException {
+        List<String> secrets = new java.util.ArrayList<>();
+        for (String principal : List.of("job", "operator", "worker", "admin")) {
+            Path file = work.resolve("credentials").resolve(principal + ".properties");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .isEqualTo("rw-------");
+            var m = java.util.regex.Pattern.compile("password=\"([0-9a-f]{48})\"")
+                    .matcher(Files.readString(file));
+            assertThat(m.find()).as("a password in %s", file).isTrue();
+            secrets.add(m.group(1));
+        }
+        for (String store : List.of("broker.password", "truststore.password")) {
+            secrets.add(Files.readString(work.resolve("tls").resolve(store)).strip());
+        }
+        return secrets;
+    }
+
     @Test
     void servingStopsOnSigtermWithoutLeftovers() throws Exception {
         int web = freePort();

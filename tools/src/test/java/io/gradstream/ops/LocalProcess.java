@@ -17,10 +17,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalProcess implements AutoCloseable {
     private final Process process;
+    private final Path log;
     private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
 
-    private LocalProcess(Process process) {
+    private LocalProcess(Process process, Path log) {
         this.process = process;
+        this.log = log;
         Thread reader = new Thread(
                 () -> {
                     try (var r = new BufferedReader(
@@ -50,10 +52,12 @@ public final class LocalProcess implements AutoCloseable {
         cmd.addAll(List.of(args));
         Path log = Files.createDirectories(Path.of("target", "local-mode-logs").toAbsolutePath())
                 .resolve(System.nanoTime() + ".log");
-        return new LocalProcess(new ProcessBuilder(cmd)
-                .redirectError(log.toFile())
-                .directory(tmp.toFile())
-                .start());
+        return new LocalProcess(
+                new ProcessBuilder(cmd)
+                        .redirectError(log.toFile())
+                        .directory(tmp.toFile())
+                        .start(),
+                log);
     }
 
     /** Waits until a line starts with {@code prefix} and returns it; fails with the output so far otherwise. */
@@ -91,6 +95,11 @@ public final class LocalProcess implements AutoCloseable {
 
     public Process process() {
         return process;
+    }
+
+    /** The file its standard error (its log) goes to. */
+    public Path log() {
+        return log;
     }
 
     /** SIGTERM (the shutdown hook Ctrl-C runs too), then a forced kill if it does not end within a minute. */

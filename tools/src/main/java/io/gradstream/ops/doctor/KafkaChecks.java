@@ -50,14 +50,12 @@ final class KafkaChecks {
         return admin(settings);
     }
 
+    /** An admin client of the job's brokers with the job configuration's client settings (security included). */
     static Admin admin(JobSettings settings) {
-        return Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                settings.bootstrapServers(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S)));
+        Map<String, Object> c = settings.kafka().clientConfig();
+        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S));
+        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_S));
+        return Admin.create(c);
     }
 
     /** The message of an Admin call's failure: its cause's, which names what went wrong. */
