@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConformanceCommand.class,
             BenchCommand.class,
             PrivacyCommand.class,
+            AuditCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GradstreamCli implements Runnable {
