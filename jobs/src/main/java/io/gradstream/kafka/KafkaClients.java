@@ -168,7 +168,7 @@ public final class KafkaClients {
     }
 
     /** Whether {@code value} of {@code property} is (or, for sasl.jaas.config, holds) a secret that is no reference. */
-    static boolean holdsLiteralSecret(String property, String value) {
+    public static boolean holdsLiteralSecret(String property, String value) {
         if (property.equals("sasl.jaas.config")) {
             Matcher m = JAAS_OPTION.matcher(value);
             while (m.find()) {

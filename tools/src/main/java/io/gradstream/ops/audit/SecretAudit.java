@@ -1,5 +1,6 @@
 package io.gradstream.ops.audit;
 
+import io.gradstream.kafka.KafkaClients;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -21,7 +22,7 @@ import java.util.regex.Pattern;
  */
 final class SecretAudit {
     private static final Pattern REFERENCE = Pattern.compile("\\$\\{(?:file|dir):([^:}]+)(?::[^}]*)?}");
-    private static final Pattern SENSITIVE = Pattern.compile("(?i).*(password|secret|token|jaas\\.config).*");
+    private static final String KAFKA_PREFIX = "gradstream.kafka.";
 
     private SecretAudit() {}
 
@@ -49,16 +50,14 @@ final class SecretAudit {
         return out;
     }
 
-    /** A sensitive key ({@code password}, {@code secret}, {@code token}, {@code jaas.config}) with a literal value. */
+    /**
+     * A {@code gradstream.kafka.*} key whose value is a secret rather than a reference (the job refuses to start with
+     * one; a configuration file can still hold one). Flink's own keys are not judged: they cannot take references.
+     */
     static boolean isLiteralSecret(String key, String value) {
-        if (!SENSITIVE.matcher(key).matches() || value == null || value.isBlank()) {
-            return false;
-        }
-        String rest = REFERENCE.matcher(value).replaceAll("");
-        // A JAAS line without a password (e.g. a keytab login) carries nothing secret.
-        return key.toLowerCase(java.util.Locale.ROOT).endsWith("jaas.config")
-                ? rest.toLowerCase(java.util.Locale.ROOT).contains("password=")
-                : !rest.isBlank() && !rest.equals("******");
+        return key.startsWith(KAFKA_PREFIX)
+                && value != null
+                && KafkaClients.holdsLiteralSecret(key.substring(KAFKA_PREFIX.length()), value);
     }
 
     static Set<Path> references(String value) {
