@@ -9,8 +9,11 @@ import java.util.List;
 
 /** A summary of the CycloneDX SBOM that {@code mvn package} writes for the job jar: what it lists and how much. */
 final class SbomAudit {
-    /** Where a build leaves it, relative to the working folder or to the folder of gradstream.jar. */
-    static final List<String> PLACES = List.of("bom.json", "jobs/target/bom.json", "../../jobs/target/bom.json");
+    /**
+     * Where a build leaves the job jar's SBOM, relative to the working folder or to the folder of gradstream.jar
+     * ({@code tools/target}, whose own {@code bom.json} describes the command line, not the job).
+     */
+    static final List<String> PLACES = List.of("jobs/target/bom.json", "../jobs/target/bom.json", "bom.json");
 
     private SbomAudit() {}
 
