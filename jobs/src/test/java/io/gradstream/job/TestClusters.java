@@ -74,10 +74,16 @@ public final class TestClusters {
      */
     public static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(
             String bootstrap, Workload work) throws java.io.IOException {
+        return latestParameters(readCommitted(bootstrap, "parameters"), work);
+    }
+
+    /** As {@link #latestParameters(String, Workload)}, from a consumer subscribed to the parameters; closes it. */
+    public static java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latestParameters(
+            KafkaConsumer<byte[], byte[]> parameters, Workload work) throws java.io.IOException {
         java.util.Map<Integer, io.gradstream.schemas.ParameterUpdate> latest = new java.util.HashMap<>();
         io.gradstream.schemas.AvroRecords<io.gradstream.schemas.ParameterUpdate> avro =
                 new io.gradstream.schemas.AvroRecords<>(io.gradstream.schemas.ParameterUpdate.class);
-        try (var consumer = readCommitted(bootstrap, "parameters")) {
+        try (var consumer = parameters) {
             long deadline = System.currentTimeMillis() + 60_000;
             while (System.currentTimeMillis() < deadline
                     && !(latest.size() == work.shards()

@@ -3,8 +3,9 @@ package io.gradstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.auth.RecordSignature;
-import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.KafkaIo;
+import io.gradstream.kafka.SecureKafka;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
@@ -40,10 +41,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Contributions only from authorised workers, through the real job (embedded Kafka, Flink MiniCluster, exactly-once
- * output): a model names two workers and where their keys are; records of an unlisted worker and records with a forged
- * signature land on {@code rejected} as UNAUTHORIZED and change no parameter, the two workers' signed steps train the
- * model to exactly the local kernels' result, and a signed record sent again is a DUPLICATE.
+ * Contributions only from authorised workers, through the real job on the secured broker ({@link SecureKafka}: SASL_SSL,
+ * ACLs; the job as principal {@code job}, every gradient from the {@code worker} principal, which Kafka lets write any
+ * model's gradients), with exactly-once output: a model names two workers and where their keys are; records of an
+ * unlisted worker and records with a forged signature land on {@code rejected} as UNAUTHORIZED and change no
+ * parameter, the two workers' signed steps train the model to exactly the local kernels' result, and a signed record
+ * sent again is a DUPLICATE.
  */
 class WorkerAuthITCase {
     private static final byte[][] KEYS = {
@@ -95,9 +98,10 @@ class WorkerAuthITCase {
             hostile.add(record(Records.gradient("m", s, "w0", 1, 0, 1, g), null));
         }
 
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+        try (SecureKafka kafka = SecureKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            try (Admin admin =
+                    Admin.create(KafkaClients.config(bootstrap, kafka.clientProperties(SecureKafka.ADMIN)))) {
                 admin.createTopics(List.of(
                                 new NewTopic("control", 1, (short) 1),
                                 new NewTopic("gradients", 2, (short) 1),
@@ -107,9 +111,10 @@ class WorkerAuthITCase {
                         .all()
                         .get();
             }
-            JobClient job = start(bootstrap);
-            try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
-                producer.send(new ProducerRecord<>(
+            JobClient job = start(bootstrap, kafka.clientConfig(SecureKafka.JOB));
+            try (KafkaProducer<byte[], byte[]> operator = producer(bootstrap, kafka, SecureKafka.OPERATOR);
+                    KafkaProducer<byte[], byte[]> producer = producer(bootstrap, kafka, SecureKafka.WORKER)) {
+                operator.send(new ProducerRecord<>(
                                 "control", work.create.key, new AvroRecords<>(ControlCommand.class).encode(create)))
                         .get();
                 // The hostile records first: admitted, they would join the first step of every shard.
@@ -124,9 +129,21 @@ class WorkerAuthITCase {
                 producer.send(record(first, sign(first)));
                 producer.flush();
 
-                Map<Integer, ParameterUpdate> latest = TestClusters.latestParameters(bootstrap, work);
-                List<RejectedRecord> rejected =
-                        TestClusters.readAll(bootstrap, "rejected", RejectedRecord.class, hostile.size() + 1);
+                Map<Integer, ParameterUpdate> latest = TestClusters.latestParameters(
+                        TestClusters.readCommitted(
+                                bootstrap,
+                                kafka.clientProperties(SecureKafka.WORKER),
+                                SecureKafka.WORKER_GROUP_PREFIX + "verify",
+                                "parameters"),
+                        work);
+                List<RejectedRecord> rejected = TestClusters.readAll(
+                        TestClusters.readCommitted(
+                                bootstrap,
+                                kafka.clientProperties(SecureKafka.OPERATOR),
+                                SecureKafka.OPERATOR_GROUP_PREFIX + "verify",
+                                "rejected"),
+                        RejectedRecord.class,
+                        hostile.size() + 1);
 
                 assertThat(rejected).as("rejections: %s", rejected).hasSize(hostile.size() + 1);
                 assertThat(rejected.stream()
@@ -168,12 +185,11 @@ class WorkerAuthITCase {
         return new ProducerRecord<>("gradients", null, r.key, r.value, headers);
     }
 
-    private static JobClient start(String bootstrap) throws Exception {
-        Configuration conf = new Configuration();
+    /** The job as principal {@code job}: its secrets reach it as references to its credential file. */
+    private static JobClient start(String bootstrap, Path credentials) throws Exception {
+        Configuration conf = Configuration.fromMap(KafkaClients.fileReferences(credentials));
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(GradstreamOptions.DELIVERY, "EXACTLY_ONCE");
-        conf.set(GradstreamOptions.GROUP_ID, "worker-auth");
-        conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "worker-auth");
         conf.set(GradstreamOptions.UNKNOWN_MODEL_GRACE, Duration.ofSeconds(30));
         conf.setString("execution.checkpointing.interval", "300 ms");
         StreamExecutionEnvironment env =
@@ -182,9 +198,8 @@ class WorkerAuthITCase {
         return GradstreamJob.kafka(JobSettings.from(conf)).start(env, "worker auth test");
     }
 
-    private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
+    private static KafkaProducer<byte[], byte[]> producer(String bootstrap, SecureKafka kafka, String principal) {
+        Properties p = KafkaClients.properties(bootstrap, kafka.clientProperties(principal));
         p.put("linger.ms", "5");
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
