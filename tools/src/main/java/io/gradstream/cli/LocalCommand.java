@@ -253,7 +253,8 @@ final class LocalCommand implements Callable<Integer> {
                             KafkaClients.config(
                                     s.bootstrapServers(), local.secure().clientProperties(SecureKafka.OPERATOR)),
                             KafkaClients.config(
-                                    s.bootstrapServers(), local.secure().clientProperties(SecureKafka.WORKER)));
+                                    s.bootstrapServers(), local.secure().clientProperties(SecureKafka.WORKER)),
+                            local.secure().clientConfig(SecureKafka.WORKER).resolveSibling("worker-keys"));
             DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, out);
             out.printf(
                     Locale.ROOT,

@@ -72,12 +72,20 @@ public final class DigitsDemo {
     /**
      * The Kafka client settings the demo uses: as the operator for its CREATE on the control topic, as a worker for
      * gradients and parameters (each a complete client configuration, bootstrap.servers included).
+     *
+     * @param workerKeys a folder for a fresh HMAC key per worker, which the model then requires on every gradient
+     *     (authorised workers); null: any worker, unsigned
      */
-    public record Clients(Map<String, Object> operator, Map<String, Object> worker) {
-        /** Both as the job's settings configure clients: one identity for everything. */
+    public record Clients(Map<String, Object> operator, Map<String, Object> worker, Path workerKeys) {
+        /** Both as the job's settings configure clients: one identity for everything, unsigned gradients. */
         public static Clients of(JobSettings settings) {
-            return new Clients(settings.kafka().clientConfig(), settings.kafka().clientConfig());
+            return new Clients(settings.kafka().clientConfig(), settings.kafka().clientConfig(), null);
         }
+    }
+
+    /** The id demo worker {@code w} publishes under. */
+    static String workerId(int w) {
+        return "worker-" + w;
     }
 
     private DigitsDemo() {}
@@ -152,11 +160,13 @@ public final class DigitsDemo {
         for (int i = 0; i < all.length; i++) {
             all[i] = i;
         }
+        WorkerKeys keys = clients.workerKeys() == null ? null : WorkerKeys.create(clients.workerKeys(), workers);
         ControlCommand create = ControlCommand.newBuilder()
                 .setModelId(model)
                 .setType(CommandType.CREATE)
                 .setSpec(spec)
                 .setIssuedAtMs(System.currentTimeMillis())
+                .setWorkers(keys == null ? null : keys.references())
                 .build();
         try (var operator = producer(clients.operator())) {
             operator.send(new ProducerRecord<>(
@@ -169,6 +179,11 @@ public final class DigitsDemo {
             out.printf(
                     "demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
                     model, workers, steps);
+            if (keys != null) {
+                out.printf(
+                        "demo: only workers %s may contribute; each signs its gradients (keys in %s)%n",
+                        String.join(", ", keys.references().keySet()), clients.workerKeys());
+            }
             if (dp != null) {
                 out.printf(
                         Locale.ROOT,
@@ -208,7 +223,8 @@ public final class DigitsDemo {
                                         reported,
                                         published,
                                         dp,
-                                        thresholds);
+                                        thresholds,
+                                        keys == null ? null : keys.key(workerId(worker)));
                             } catch (Throwable e) {
                                 failure.compareAndSet(null, e);
                             }
@@ -281,10 +297,11 @@ public final class DigitsDemo {
             int[] reported,
             LongAdder published,
             Privacy dp,
-            Map<String, double[]> thresholds) {
+            Map<String, double[]> thresholds,
+            byte[] signingKey) {
         ParameterSubscriber params = new ParameterSubscriber(consumer, model, layouts);
         GradientPublisher publisher = new GradientPublisher(
-                producer, settings.gradientsTopic(), model, layouts, "worker-" + worker, Encoding.FP32);
+                producer, settings.gradientsTopic(), model, layouts, workerId(worker), Encoding.FP32, signingKey);
         // Each worker trains on its own slice: rows i with i % workers == worker.
         int[] slice = java.util.stream.IntStream.range(0, data.size())
                 .filter(i -> i % workers == worker)

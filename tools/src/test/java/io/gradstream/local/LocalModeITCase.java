@@ -111,8 +111,8 @@ class LocalModeITCase {
 
     /**
      * {@code --secure --demo}: the demo trains over SASL_SSL with ACLs (its CREATE as the operator, its gradients as
-     * workers, the job as 'job'); the credential files are printed and owner-only, and no password they hold, nor a
-     * store password, appears in the output or the log.
+     * workers, each signing with its own HMAC key, the job as 'job'); the credential and key files are printed and
+     * owner-only, and no password they hold, no store password and no worker key appears in the output or the log.
      */
     @Test
     void theSecureDemoTrainsOverSaslSslWithoutShowingASecret() throws Exception {
@@ -139,6 +139,11 @@ class LocalModeITCase {
                 .contains("operator:    " + operator)
                 .contains("--kafka-config " + operator)
                 .contains("step   30/30");
+        // The model admits only the demo's workers, each signing with its own key (authorised workers).
+        Path keys = work.resolve("credentials").resolve("worker-keys");
+        assertThat(output)
+                .contains("demo: only workers worker-0, worker-1 may contribute; each signs its gradients (keys in "
+                        + keys + ")");
         String loss = local.lines().stream()
                 .filter(l -> l.startsWith("demo: loss"))
                 .findFirst()
@@ -146,7 +151,16 @@ class LocalModeITCase {
         String[] f = loss.split(" ");
         assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]) / 2);
 
-        List<String> secrets = secrets(work);
+        List<String> secrets = new java.util.ArrayList<>(secrets(work));
+        try (var files = Files.list(keys)) {
+            for (Path key : files.toList()) {
+                assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
+                        .as("permissions of %s", key)
+                        .isEqualTo("rw-------");
+                secrets.add(Files.readString(key).strip());
+            }
+        }
+        assertThat(secrets).hasSizeGreaterThan(2);
         String log = Files.readString(local.log());
         for (String secret : secrets) {
             assertThat(output).doesNotContain(secret);

@@ -67,7 +67,8 @@ class AuditITCase {
             Files.setPosixFilePermissions(seed, PosixFilePermissions.fromString("rw-------"));
             var clients = new DigitsDemo.Clients(
                     KafkaClients.config(bootstrap, kafka.clientProperties(SecureKafka.OPERATOR)),
-                    KafkaClients.config(bootstrap, kafka.clientProperties(SecureKafka.WORKER)));
+                    KafkaClients.config(bootstrap, kafka.clientProperties(SecureKafka.WORKER)),
+                    work.resolve("worker-keys"));
             DigitsDemo.run(
                     local.settings(),
                     clients,
