@@ -27,8 +27,9 @@ record Domain(double tMin, double tMax, int size, double shifts) {
         double points = Math.rint((tMax - tMin) / dt) + 1;
         if (!(points <= maxSize)) {
             throw new IllegalArgumentException(String.format(
-                    "the PRV domain [%s, %s] at mesh %s needs %.0f points, more than the limit of %d: "
-                            + "allow a larger epsilon error or account fewer steps",
+                    "the PRV domain [%s, %s] at mesh %s needs %.0f points, more than the limit of %d (2^24, "
+                            + "or less by the heap): allow a larger epsilon error, account fewer steps or give "
+                            + "the JVM more heap",
                     lo, hi, dt, points, maxSize));
         }
         int size = (int) points;

@@ -21,10 +21,16 @@ public final class PrvAccountant {
     /** Opacus' default {@code epsilon_tolerance} for {@link #noiseMultiplier}. */
     public static final double DEFAULT_EPSILON_TOLERANCE = 0.01;
     /**
-     * The largest grid this accountant builds (a few hundred MB of transforms); Opacus has no such limit, but a
-     * request beyond it is better refused than left to exhaust the heap.
+     * The largest grid this accountant builds, whatever the heap; Opacus has no such limit, but a request beyond it
+     * is better refused than left to exhaust memory. Below it, the heap sets the limit ({@link #domainSizeLimit}).
      */
-    public static final int MAX_DOMAIN_SIZE = 1 << 22;
+    public static final int MAX_DOMAIN_SIZE = 1 << 24;
+
+    /**
+     * Heap bytes per grid point at the peak of a composition: the grid, its spectrum and the Bluestein and
+     * convolution buffers (up to four times the grid's length) in doubles, with room for the collector.
+     */
+    private static final long BYTES_PER_POINT = 200;
 
     /** Beyond this half-width e^t overflows in the conversion to delta. */
     private static final double MAX_DOMAIN_HALF_WIDTH = 500;
@@ -151,7 +157,12 @@ public final class PrvAccountant {
                     + MAX_DOMAIN_HALF_WIDTH + "): epsilon is far too large to account with PRV");
         }
         double mesh = epsError / Math.sqrt(total * Math.log(12 / deltaError) / 2);
-        return Domain.aligned(-width, width, mesh, MAX_DOMAIN_SIZE);
+        return Domain.aligned(-width, width, mesh, domainSizeLimit());
+    }
+
+    /** The largest grid this JVM can compose: {@link #MAX_DOMAIN_SIZE}, or less where the heap is smaller. */
+    public static int domainSizeLimit() {
+        return (int) Math.min(MAX_DOMAIN_SIZE, Runtime.getRuntime().maxMemory() / BYTES_PER_POINT);
     }
 
     /** The phases that leak something, neighbours with equal noise and rate joined into one. */

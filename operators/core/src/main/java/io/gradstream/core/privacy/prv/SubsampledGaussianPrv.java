@@ -118,35 +118,58 @@ final class SubsampledGaussianPrv {
             return pmf;
         }
 
-        /**
-         * E[T | tMin &lt;= T &lt;= tMax] = integral from 0 to tMax of (1 - F_trunc) minus integral from tMin to 0 of
-         * F_trunc: integration by parts, split at 0 so that each part integrates a small tail rather than subtracting
-         * two numbers of the domain's size. Breakpoints at 0 and at powers of two around it resolve a mass that may
-         * sit within q of zero.
-         */
-        double mean() {
-            double pivot = Math.min(Math.max(0, tMin), tMax);
-            double above = Quadrature.integrate(t -> scaledTails(t)[1], breakpoints(pivot, tMax));
-            double below = Quadrature.integrate(t -> scaledTails(t)[0], breakpoints(pivot, tMin));
-            return pivot + (above - below) / mass;
+        /** The truncated CDF: (F(t) - F(tMin)) / mass inside [tMin, tMax), 0 below, 1 from tMax up. */
+        double cdf(double t) {
+            if (t < tMin) {
+                return 0;
+            }
+            if (t >= tMax) {
+                return 1;
+            }
+            return (tails(t).cdf() - atMin.cdf()) / mass;
         }
 
         /**
-         * Ascending points between the pivot and {@code end}: the two ends and pivot +- 2^k for every k &gt;= -40 whose
-         * step stays inside, so that the cells grow geometrically away from the pivot.
+         * E[T | tMin &lt;= T &lt;= tMax] by parts, cell by cell: the sum of r F(r) - l F(l) - integral_l^r F over
+         * cells split at 0 and at ten log-spaced points on either side, from 1e-5 to the power of ten within the
+         * domain's end. Each integral is the {@link Quadrature} Opacus' scipy.quad computes, so that the discrete
+         * variable is shifted exactly as far as Opacus shifts it.
          */
-        private static double[] breakpoints(double pivot, double end) {
-            double width = Math.abs(end - pivot);
-            java.util.List<Double> steps = new java.util.ArrayList<>();
-            for (double d = 0x1p-40; d < width; d *= 2) {
-                steps.add(d);
+        double mean() {
+            double[] points = meanBreakpoints();
+            double mean = 0;
+            for (int i = 0; i + 1 < points.length; i++) {
+                double l = points[i];
+                double r = points[i + 1];
+                double integral = Quadrature.integrate(this::cdf, l, r).area();
+                mean += r * cdf(r) - l * cdf(l) - integral;
             }
-            double[] out = new double[steps.size() + 2];
-            boolean up = end > pivot;
-            out[0] = up ? pivot : end;
-            out[out.length - 1] = up ? end : pivot;
-            for (int i = 0; i < steps.size(); i++) {
-                out[i + 1] = up ? pivot + steps.get(i) : pivot - steps.get(steps.size() - 1 - i);
+            return mean;
+        }
+
+        /** tMin, -10^a .. -1e-5 (ten points), 0, 1e-5 .. 10^b (ten points), tMax; a, b: log10 of the ends, truncated. */
+        double[] meanBreakpoints() {
+            int lower = (int) Math.log10(Math.abs(tMin));
+            int upper = (int) Math.log10(tMax);
+            double[] out = new double[23];
+            out[0] = tMin;
+            double[] down = logSpaced(lower, -5);
+            double[] up = logSpaced(-5, upper);
+            for (int i = 0; i < 10; i++) {
+                out[1 + i] = -down[i];
+                out[12 + i] = up[i];
+            }
+            out[11] = 0;
+            out[22] = tMax;
+            return out;
+        }
+
+        /** 10^x for ten exponents x evenly spaced from {@code from} to {@code to}, both included (numpy.logspace). */
+        private static double[] logSpaced(double from, double to) {
+            double step = (to - from) / 9;
+            double[] out = new double[10];
+            for (int i = 0; i < 10; i++) {
+                out[i] = Math.pow(10, i == 9 ? to : i * step + from);
             }
             return out;
         }

@@ -20,7 +20,8 @@ class SubsampledGaussianPrvTest {
             double normal = Erfc.erfc(-(t - mu) * s / Math.sqrt(2)) / 2;
             assertThat(prv.cdf(t)).as("t %s", t).isCloseTo(normal, within(1e-15));
         }
-        assertThat(prv.truncate(-20, 20).mean()).isCloseTo(mu, within(1e-14));
+        // The mean is integrated to scipy.quad's tolerance, as Opacus does: close, not exact.
+        assertThat(prv.truncate(-20, 20).mean()).isCloseTo(mu, within(1e-9));
     }
 
     @Test
