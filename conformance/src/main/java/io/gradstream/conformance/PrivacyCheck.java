@@ -5,16 +5,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.privacy.RdpAccountant.Conversion;
 import io.gradstream.core.privacy.RdpAccountant.PrivacySpent;
+import io.gradstream.core.privacy.prv.PrvAccountant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Recomputes a differential-privacy accounting file ({@code dp_accounting/*.json}, values from Opacus' RDP
- * accountant: Mironov, Talwar, Zhang 2019; Balle et al. 2020) with {@link RdpAccountant}: epsilon grids, per-order
- * RDP curves and published values, judged by relative error &lt;= 1e-6; best orders and noise multipliers must match.
+ * accountant: Mironov, Talwar, Zhang 2019; Balle et al. 2020; and its PRV accountant: Gopi, Lee, Wutschitz 2021) with
+ * {@link RdpAccountant} and {@link io.gradstream.core.privacy.prv.PrvAccountant}: epsilon grids, per-order RDP curves,
+ * PRV upper bounds and published values, judged by relative error &lt;= 1e-6 (a PRV value within its entry's own
+ * eps_error where it gives one); best orders and noise multipliers must match.
  */
 final class PrivacyCheck {
     static final double TOLERANCE = 1e-6;
@@ -56,7 +60,25 @@ final class PrivacyCheck {
     /** The largest relative error seen and the exact parts (orders, bisection results) that differ. */
     private static final class Tally {
         double max;
+        /** Largest relative error of a PRV value (NaN when the file has none), for the detail line. */
+        double prvMax = Double.NaN;
+
         final List<String> mismatches = new ArrayList<>();
+
+        /**
+         * A PRV value: within {@code epsError} when the entry gives one (scaled so that epsError counts as the
+         * tolerance), else by relative error like every other value.
+         */
+        void prv(double actual, double expected, double epsError) {
+            double rel = OptimizerCheck.scaledError(actual, expected, 0);
+            prvMax = Double.isNaN(prvMax) ? rel : Math.max(prvMax, Double.isNaN(rel) ? Double.POSITIVE_INFINITY : rel);
+            if (Double.isNaN(epsError)) {
+                relative(actual, expected);
+            } else {
+                double err = Math.abs(actual - expected) / epsError * TOLERANCE;
+                max = Math.max(max, Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
+            }
+        }
 
         void relative(double actual, double expected) {
             double err = OptimizerCheck.scaledError(actual, expected, 0);
@@ -97,6 +119,7 @@ final class PrivacyCheck {
         double[] orders = file.has("alphas") ? orders(file.get("alphas")) : RdpAccountant.defaultOrders();
         int n = 0;
         boolean prv = false;
+        boolean epsErrorGiven = false;
         for (JsonNode r : Json.field(file, "rows")) {
             ObjectNode row = (ObjectNode) r;
             RdpAccountant acc = new RdpAccountant(orders)
@@ -106,13 +129,21 @@ final class PrivacyCheck {
                             steps(row, "steps"));
             double delta = Json.number(Json.field(row, "delta"), "delta");
             String where = "row " + n;
-            if (row.has("eps_rdp_same_params")) {
+            if (row.has("eps_prv_upper") || row.has("eps_rdp_same_params")) {
                 prv = true;
-                double eps = acc.privacySpent(delta).epsilon();
-                tally.relative(eps, Json.number(row.get("eps_rdp_same_params"), "eps_rdp_same_params"));
-                row.set("eps_rdp_same_params", Json.numberNode(eps));
-            } else if (row.has("eps_prv_upper")) {
-                prv = true;
+                if (row.has("eps_prv_upper")) {
+                    double epsError = PrvCheck.givenEpsError(row, file);
+                    epsErrorGiven |= !Double.isNaN(epsError);
+                    double eps =
+                            PrvCheck.epsilon(row, file, Json.number(Json.field(row, "sample_rate"), "sample_rate"));
+                    tally.prv(eps, Json.number(row.get("eps_prv_upper"), "eps_prv_upper"), epsError);
+                    row.set("eps_prv_upper", Json.numberNode(eps));
+                }
+                if (row.has("eps_rdp_same_params")) {
+                    double eps = acc.privacySpent(delta).epsilon();
+                    tally.relative(eps, Json.number(row.get("eps_rdp_same_params"), "eps_rdp_same_params"));
+                    row.set("eps_rdp_same_params", Json.numberNode(eps));
+                }
             } else {
                 PrivacySpent spent = acc.privacySpent(delta);
                 tally.relative(spent.epsilon(), Json.number(Json.field(row, "eps"), "eps"));
@@ -133,10 +164,11 @@ final class PrivacyCheck {
             }
             n++;
         }
-        return prv
-                ? n + " rows, RDP epsilon column only (gradstream accounts with RDP only; eps_prv_upper kept "
-                        + "as given)"
-                : n + " rows, eps + best alpha + classic conversion";
+        if (!prv) {
+            return n + " rows, eps + best alpha + classic conversion";
+        }
+        return n + " rows, PRV upper bound (max relative error " + String.format(Locale.ROOT, "%.1e", tally.prvMax)
+                + (epsErrorGiven ? ", judged within each row's eps_error" : "") + ") + RDP epsilon";
     }
 
     private static String published(ObjectNode file, Tally tally) throws ReferenceFormatException {
@@ -146,16 +178,23 @@ final class PrivacyCheck {
             JsonNode p = Json.field(e, "parameters");
             ObjectNode computed = (ObjectNode) Json.field(e, "computed");
             try {
-                if (computed.has("noise_multiplier")) {
+                if (computed.has("eps_prv_upper")) {
+                    double eps = PrvCheck.epsilon(p, null, p.has("composition") ? Double.NaN : sampleRate(p));
+                    tally.prv(
+                            eps,
+                            Json.number(computed.get("eps_prv_upper"), "eps_prv_upper"),
+                            PrvCheck.givenEpsError(p, e));
+                    computed.set("eps_prv_upper", Json.numberNode(eps));
+                } else if (computed.has("noise_multiplier")) {
                     double q = sampleRate(p);
                     long steps = p.has("steps")
                             ? steps(p, "steps")
                             : (long) (Json.number(Json.field(p, "epochs"), "epochs") / q);
-                    double sigma = RdpAccountant.noiseMultiplierFor(
-                            Json.number(Json.field(p, "target_epsilon"), "target_epsilon"),
-                            Json.number(Json.field(p, "target_delta"), "target_delta"),
-                            q,
-                            steps);
+                    double target = Json.number(Json.field(p, "target_epsilon"), "target_epsilon");
+                    double delta = Json.number(Json.field(p, "target_delta"), "target_delta");
+                    double sigma = "prv".equals(p.path("accountant").asText())
+                            ? PrvAccountant.noiseMultiplier(target, delta, q, steps)
+                            : RdpAccountant.noiseMultiplierFor(target, delta, q, steps);
                     tally.exact(
                             sigma,
                             Json.number(computed.get("noise_multiplier"), "noise_multiplier"),
@@ -198,12 +237,13 @@ final class PrivacyCheck {
                         }
                     }
                 }
-            } catch (IllegalArgumentException ex) {
+            } catch (IllegalArgumentException | ArithmeticException ex) {
                 throw new ReferenceFormatException(key + ": " + ex.getMessage(), ex);
             }
             n++;
         }
-        return n + " published values recomputed (eps under both conversions, best alpha, noise multipliers)";
+        return n + " published values recomputed (eps under both conversions, best alpha, noise multipliers"
+                + (Double.isNaN(tally.prvMax) ? "" : ", PRV upper bounds") + ")";
     }
 
     private static RdpAccountant single(JsonNode p, double[] orders, long steps) throws ReferenceFormatException {

@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
             "Optimizer files run through the float32 kernels and are judged as |actual - expected| / "
                     + "max(|expected|, H_i) <= 1e-4 (H_i: the largest magnitude element i had), float64 files "
                     + "against their float64 trajectory; schedules to 1e-12; numeric formats bit for bit; "
-                    + "privacy accounting (RDP epsilon, best order, per-order RDP, noise multipliers) to 1e-6 "
-                    + "relative, best orders exactly."
+                    + "privacy accounting (RDP epsilon, best order, per-order RDP, PRV upper bounds, noise "
+                    + "multipliers) to 1e-6 relative (a PRV value within its entry's own eps_error where it gives "
+                    + "one), best orders exactly."
         },
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
@@ -49,7 +50,7 @@ final class ConformanceCommand implements Callable<Integer> {
             paramLabel = "DIR",
             description = "Also write, per input file, what the kernels computed in the input's JSON shape "
                     + "(params_after_step and final_state; lrs; encoded bits and decoded values; eps, best order "
-                    + "and RDP values).")
+                    + "RDP values and PRV upper bounds).")
     Path output;
 
     @Option(

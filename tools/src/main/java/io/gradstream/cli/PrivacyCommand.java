@@ -3,6 +3,8 @@ package io.gradstream.cli;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.privacy.RdpAccountant.Conversion;
 import io.gradstream.core.privacy.RdpAccountant.PrivacySpent;
+import io.gradstream.core.privacy.prv.PrvAccountant;
+import io.gradstream.core.privacy.prv.PrvAccountant.Bounds;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -14,14 +16,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gradstream privacy}: the (epsilon, delta) of DP-SGD from the Rényi-DP of the sampled Gaussian mechanism
- * (Mironov, Talwar, Zhang 2019) as Opacus computes it, and the noise multiplier that meets a target epsilon.
+ * {@code gradstream privacy}: the (epsilon, delta) of DP-SGD as Opacus computes it, by its default PRV accountant
+ * (Gopi, Lee, Wutschitz 2021) or its RDP accountant (Mironov, Talwar, Zhang 2019), and the noise multiplier that meets
+ * a target epsilon.
  */
 @Command(
         name = "privacy",
         mixinStandardHelpOptions = true,
-        description = "Differential-privacy accounting for DP-SGD (RDP of the sampled Gaussian mechanism, "
-                + "Opacus' default orders 1.1..10.9, 12..63).",
+        description = {
+            "Differential-privacy accounting for DP-SGD with Poisson sampling, as Opacus does it: "
+                    + "--accountant prv (default, as in Opacus: privacy random variables composed by FFT, "
+                    + "Gopi, Lee, Wutschitz 2021) or rdp (Renyi DP of the sampled Gaussian mechanism at Opacus' "
+                    + "orders 1.1..10.9, 12..63).",
+            "The privacy ledger of a model in the service still accounts with RDP until the model setting "
+                    + "for the accountant lands; use --accountant rdp to see the epsilon it reports."
+        },
         subcommands = {PrivacyCommand.Epsilon.class, PrivacyCommand.NoiseMultiplier.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:computed", "2:invalid option value"})
@@ -42,6 +51,24 @@ final class PrivacyCommand implements Runnable {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "Invalid value for option '" + option + "': " + value + " (" + rule + ")");
         }
+    }
+
+    /** The two accountants, by their Opacus names. */
+    enum Accountant {
+        PRV,
+        RDP
+    }
+
+    /** The accountant option both subcommands take; PRV by default, as Opacus' make_private. */
+    static final class AccountantChoice {
+        @Option(
+                names = "--accountant",
+                paramLabel = "prv|rdp",
+                defaultValue = "prv",
+                description = "prv (default, Opacus' default: tighter) or rdp (what the service's privacy ledger "
+                        + "reports until the model setting for the accountant lands).",
+                converter = AccountantConverter.class)
+        Accountant accountant;
     }
 
     /** The options both subcommands take: how often, how many steps, which delta. */
@@ -71,9 +98,14 @@ final class PrivacyCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = {
                 "Prints the epsilon of N steps of DP-SGD with Poisson sampling rate Q and noise "
-                        + "multiplier S at the given delta, and the RDP order that attains it.",
-                "--conversion opacus (default): Balle et al. 2020, Thm 21, as Opacus reports it; classic: "
-                        + "eps = min rdp(a) - log(delta)/(a-1) (Mironov 2017), as TF Privacy and Opacus before 2021."
+                        + "multiplier S at the given delta.",
+                "--accountant prv (default): the upper bound Opacus' PRVAccountant.get_epsilon returns, within "
+                        + "--eps-error of the true epsilon, with the estimate beside it.",
+                "--accountant rdp: also the RDP order that attains it; --conversion opacus (default): Balle et "
+                        + "al. 2020, Thm 21, as Opacus reports it; classic: eps = min rdp(a) - log(delta)/(a-1) "
+                        + "(Mironov 2017), as TF Privacy and Opacus before 2021.",
+                "The service's privacy ledger still accounts with RDP until the model setting for the accountant "
+                        + "lands."
             })
     static final class Epsilon implements Callable<Integer> {
         @Mixin
@@ -86,14 +118,30 @@ final class PrivacyCommand implements Runnable {
                 description = "Noise standard deviation over the clipping norm, >= 0.")
         double noiseMultiplier;
 
+        @Mixin
+        AccountantChoice choice;
+
         @Option(
                 names = "--conversion",
                 paramLabel = "opacus|classic",
-                defaultValue = "opacus",
-                description = "RDP to (eps, delta) conversion: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+                description = "With --accountant rdp: the RDP to (eps, delta) conversion, ${COMPLETION-CANDIDATES} "
+                        + "(default: opacus).",
                 converter = ConversionConverter.class,
                 completionCandidates = Conversions.class)
         Conversion conversion;
+
+        @Option(
+                names = "--eps-error",
+                paramLabel = "E",
+                description = "With --accountant prv: the allowed error of epsilon, > 0 (default: 0.01, as Opacus).")
+        Double epsError;
+
+        @Option(
+                names = "--delta-error",
+                paramLabel = "D",
+                description = "With --accountant prv: the allowed error of delta, in (0, delta) (default: delta / "
+                        + "1000, as Opacus).")
+        Double deltaError;
 
         @Spec
         CommandSpec spec;
@@ -108,33 +156,83 @@ final class PrivacyCommand implements Runnable {
                     noiseMultiplier,
                     "must be finite and >= 0");
             double delta = sampling.delta;
-            PrivacySpent spent =
-                    RdpAccountant.epsilon(noiseMultiplier, sampling.sampleRate, sampling.steps, delta, conversion);
             PrintWriter out = spec.commandLine().getOut();
+            if (choice.accountant == Accountant.RDP) {
+                require(spec, epsError == null, "--eps-error", epsError, "applies to --accountant prv only");
+                require(spec, deltaError == null, "--delta-error", deltaError, "applies to --accountant prv only");
+                Conversion conv = conversion == null ? Conversion.OPACUS : conversion;
+                PrivacySpent spent =
+                        RdpAccountant.epsilon(noiseMultiplier, sampling.sampleRate, sampling.steps, delta, conv);
+                out.println(String.format(
+                        Locale.ROOT,
+                        "epsilon %s  best order %s  (delta %s, RDP accountant, %s conversion)",
+                        spent.epsilon(),
+                        spent.bestOrder(),
+                        delta,
+                        conv.name().toLowerCase(Locale.ROOT)));
+                out.flush();
+                return 0;
+            }
+            require(
+                    spec,
+                    conversion == null,
+                    "--conversion",
+                    conversion == null ? null : conversion.name().toLowerCase(Locale.ROOT),
+                    "applies to --accountant rdp only");
+            double eErr = epsError == null ? PrvAccountant.DEFAULT_EPS_ERROR : epsError;
+            double dErr = deltaError == null ? delta * PrvAccountant.DEFAULT_DELTA_ERROR_FRACTION : deltaError;
+            require(spec, eErr > 0 && !Double.isInfinite(eErr), "--eps-error", eErr, "must be finite and > 0");
+            require(spec, dErr > 0 && dErr < delta, "--delta-error", dErr, "must be in (0, delta)");
+            Bounds b = prv(
+                    spec,
+                    () -> PrvAccountant.bounds(
+                            java.util.List.of(
+                                    new PrvAccountant.Phase(noiseMultiplier, sampling.sampleRate, sampling.steps)),
+                            delta,
+                            eErr,
+                            dErr));
             out.println(String.format(
                     Locale.ROOT,
-                    "epsilon %s  best order %s  (delta %s, %s conversion)",
-                    spent.epsilon(),
-                    spent.bestOrder(),
+                    "epsilon %s  (delta %s, PRV accountant: upper bound; estimate %s, eps error %s, delta error %s)",
+                    b.upper(),
                     delta,
-                    conversion.name().toLowerCase(Locale.ROOT)));
+                    b.estimate(),
+                    eErr,
+                    dErr));
             out.flush();
             return 0;
+        }
+    }
+
+    /** Runs a PRV computation; parameters it cannot account (e.g. a grid beyond its limit) are exit status 2. */
+    private static <T> T prv(CommandSpec spec, java.util.function.Supplier<T> computation) {
+        try {
+            return computation.get();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "PRV accounting: " + e.getMessage());
         }
     }
 
     @Command(
             name = "noise-multiplier",
             mixinStandardHelpOptions = true,
-            description = "Prints the noise multiplier that keeps N steps at sampling rate Q within the target "
-                    + "epsilon at delta (Opacus conversion), found like Opacus' get_noise_multiplier: doubling from "
-                    + "10, then bisection until epsilon is within the tolerance below the target.")
+            description = {
+                "Prints the noise multiplier that keeps N steps at sampling rate Q within the target "
+                        + "epsilon at delta, found like Opacus' get_noise_multiplier: doubling from 10, then "
+                        + "bisection until epsilon is within the tolerance below the target.",
+                "--accountant prv (default, as Opacus' make_private_with_epsilon): the PRV upper bound at "
+                        + "eps error 0.01 and delta error delta / 1000; rdp: the RDP epsilon, Opacus conversion. "
+                        + "PRV takes about a second per bisection step on long runs."
+            })
     static final class NoiseMultiplier implements Callable<Integer> {
         @Option(names = "--target-epsilon", required = true, paramLabel = "E", description = "Target epsilon, > 0.")
         double targetEpsilon;
 
         @Mixin
         Sampling sampling;
+
+        @Mixin
+        AccountantChoice choice;
 
         @Option(
                 names = "--epsilon-tolerance",
@@ -164,18 +262,33 @@ final class PrivacyCommand implements Runnable {
                     "--epsilon-tolerance",
                     tolerance,
                     "must be finite and > 0");
+            boolean prv = choice.accountant == Accountant.PRV;
+            if (prv) {
+                require(spec, sampleRate > 0, "--sample-rate", sampleRate, "must be > 0 for a PRV noise search");
+                require(spec, steps >= 1, "--steps", steps, "must be >= 1 for a PRV noise search");
+            }
             double sigma;
             try {
-                sigma = RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, sampleRate, steps, tolerance);
-            } catch (IllegalArgumentException e) {
+                sigma = prv
+                        ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, sampleRate, steps, tolerance)
+                        : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, sampleRate, steps, tolerance);
+            } catch (IllegalArgumentException | ArithmeticException e) {
                 throw new CommandLine.ParameterException(
                         spec.commandLine(),
                         "Invalid value for option '--target-epsilon': " + targetEpsilon + " (" + e.getMessage() + ")");
             }
-            double eps = RdpAccountant.epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS)
-                    .epsilon();
+            double eps = prv
+                    ? PrvAccountant.epsilon(sigma, sampleRate, steps, delta)
+                    : RdpAccountant.epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS)
+                            .epsilon();
             PrintWriter out = spec.commandLine().getOut();
-            out.println(String.format(Locale.ROOT, "noise multiplier %s  (epsilon %s at delta %s)", sigma, eps, delta));
+            out.println(String.format(
+                    Locale.ROOT,
+                    "noise multiplier %s  (epsilon %s at delta %s, %s accountant)",
+                    sigma,
+                    eps,
+                    delta,
+                    choice.accountant.name()));
             out.flush();
             return 0;
         }
@@ -189,6 +302,18 @@ final class PrivacyCommand implements Runnable {
                 return Conversion.valueOf(value.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is not one of opacus, classic");
+            }
+        }
+    }
+
+    /** Accepts prv/rdp in any case, naming the value otherwise. */
+    static final class AccountantConverter implements CommandLine.ITypeConverter<Accountant> {
+        @Override
+        public Accountant convert(String value) {
+            try {
+                return Accountant.valueOf(value.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not one of prv, rdp");
             }
         }
     }

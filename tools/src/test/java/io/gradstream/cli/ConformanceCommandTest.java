@@ -63,7 +63,10 @@ class ConformanceCommandTest {
         assertThat(r.exit()).isZero();
         assertThat(r.lines()).filteredOn(l -> l.startsWith("PASS")).hasSize((int) checkable);
         assertThat(r.lines()).noneMatch(l -> l.startsWith("SKIP"));
-        assertThat(r.lines()).anyMatch(l -> l.contains("prv_epsilon.json") && l.contains("RDP epsilon column only"));
+        assertThat(r.lines())
+                .anyMatch(l -> l.startsWith("PASS")
+                        && l.contains("prv_epsilon.json")
+                        && l.contains("PRV upper bound (max relative error"));
     }
 
     @Test
@@ -86,6 +89,10 @@ class ConformanceCommandTest {
         }
         assertThat(got.get("gradstream").get("tolerance").asDouble()).isEqualTo(1e-6);
         assertThat(got.get("gradstream").get("max_scaled_error").asDouble()).isLessThan(1e-6);
+        JsonNode prv = MAPPER.readTree(out.resolve("prv_epsilon.json").toFile());
+        assertThat(prv.get("rows").get(0).get("eps_prv_upper").asDouble())
+                .isCloseTo(6.777395710070868, org.assertj.core.api.Assertions.within(1e-6));
+        assertThat(prv.get("gradstream").get("max_scaled_error").asDouble()).isLessThan(1e-6);
         JsonNode curves = MAPPER.readTree(out.resolve("rdp_per_alpha.json").toFile());
         assertThat(curves.get("cases").get(0).get("rdp").size()).isEqualTo(151);
         JsonNode published =
@@ -115,12 +122,18 @@ class ConformanceCommandTest {
                 (ObjectNode) MAPPER.readTree(dp.resolve("rdp_per_alpha.json").toFile());
         ((ObjectNode) curves.get("cases").get(1)).put("noise_multiplier", 0.81);
         MAPPER.writeValue(tmp.resolve("curves.json").toFile(), curves);
+        ObjectNode prv =
+                (ObjectNode) MAPPER.readTree(dp.resolve("prv_epsilon.json").toFile());
+        ObjectNode prvRow = (ObjectNode) prv.get("rows").get(1);
+        prvRow.put("eps_prv_upper", prvRow.get("eps_prv_upper").asDouble() + 1e-4);
+        MAPPER.writeValue(tmp.resolve("prv.json").toFile(), prv);
         Run r = run("conformance", tmp.toString());
         assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(1);
         assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("grid.json"));
         assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("published.json"));
         assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("curves.json"));
-        assertThat(r.lines()).last().isEqualTo("0 passed, 3 failed");
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("FAIL") && l.contains("prv.json"));
+        assertThat(r.lines()).last().isEqualTo("0 passed, 4 failed");
     }
 
     @Test
