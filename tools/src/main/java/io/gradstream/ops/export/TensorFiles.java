@@ -25,7 +25,7 @@ import java.util.zip.ZipOutputStream;
  *   <li><b>npz</b> (numpy.savez): a zip archive of stored (uncompressed) {@code name.npy} entries, each in NPY format
  *       1.0: {@code \x93NUMPY}, version 1 0, a 16-bit little-endian header length, and the header dict
  *       {@code {'descr': '<f4', 'fortran_order': False, 'shape': (...), }} padded with spaces and a newline so the data
- *       starts at a multiple of 64 bytes.
+ *       starts at a multiple of 64 bytes (with numpy's room for the first dimension to grow: numpy.save's bytes).
  * </ul>
  */
 public final class TensorFiles {
@@ -128,6 +128,10 @@ public final class TensorFiles {
             dims.add(Integer.toString(d));
         }
         String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + dims + ", }";
+        // As numpy does: room for the first dimension to grow to 21 digits, so the header is byte for byte numpy's.
+        if (shape.length > 0) {
+            dict += " ".repeat(Math.max(0, 21 - Integer.toString(shape[0]).length()));
+        }
         int prefix = 6 + 2 + 2;
         int total = (prefix + dict.length() + 1 + 63) / 64 * 64;
         String padded = dict + " ".repeat(total - prefix - dict.length() - 1) + "\n";
