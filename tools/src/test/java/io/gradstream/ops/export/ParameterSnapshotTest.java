@@ -113,7 +113,8 @@ class ParameterSnapshotTest {
         partial.accept(update("m", "w", 0, 1, Encoding.FP32));
         assertThatThrownBy(() -> partial.take(false))
                 .hasMessageContaining(
-                        "shards without parameters yet: w/1 (holds no version), w/2 (holds no version), " + "b/0");
+                        "shards without parameters yet: b/0 (holds no version), w/1 (holds no version), w/2 (holds no "
+                                + "version)");
     }
 
     @Test
