@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 /** {@code gradstream export}: a model's parameters from the parameters topic into a safetensors or npz file. */
 @Command(
         name = "export",
-        mixinStandardHelpOptions = true,
+        // No standard -V/--version: --version is the model's version here.
         sortOptions = false,
         description = {
             "Writes a model's parameters, reassembled from its shards on the parameters topic, to a file PyTorch or "
@@ -41,6 +41,12 @@ import picocli.CommandLine.Spec;
 final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help message and exit.")
+    boolean help;
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model id.")
     String model;

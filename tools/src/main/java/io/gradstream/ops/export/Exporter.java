@@ -90,10 +90,13 @@ public final class Exporter {
         try {
             h = ControlHistory.read(target, bounds);
         } catch (TopicReader.TopicException e) {
+            if (!e.unauthorised()) {
+                throw e;
+            }
             throw new TopicReader.TopicException(
                     e.getMessage() + "; the layout of the model's tensors comes from its CREATE there: pass the "
                             + "admin's --kafka-config, or --spec FILE (the model's spec file)",
-                    e.unauthorised(),
+                    true,
                     e);
         }
         ControlHistory.Model m = h.model(model);

@@ -53,7 +53,34 @@ public final class SpecCheck {
         try {
             ModelConfig.of(modelId, checked, null, limits, environment, workers);
         } catch (IllegalArgumentException e) {
-            throw new SpecException("spec", e.getMessage());
+            throw new SpecException(field(spec, String.valueOf(e.getMessage())), e.getMessage());
         }
+    }
+
+    /**
+     * The field a message of the job's checks is about: a hyperparameter it names (torch's messages name the
+     * parameter, e.g. "Invalid lr: -0.1"), else the spec section it starts with, else the spec as a whole.
+     */
+    static String field(ModelSpec spec, String message) {
+        for (String key : spec.getHyperparameters().keySet()) {
+            if (java.util.regex.Pattern.compile("(^|\\W)" + java.util.regex.Pattern.quote(key) + "(\\W|$)")
+                    .matcher(message)
+                    .find()) {
+                return "hyperparameters." + key;
+            }
+        }
+        java.util.regex.Matcher invalid =
+                java.util.regex.Pattern.compile("^Invalid ([A-Za-z_0-9]+)").matcher(message);
+        if (invalid.find()) {
+            return "hyperparameters." + invalid.group(1); // e.g. a required one that is missing
+        }
+        for (String section : new String[] {
+            "privacy", "aggregation", "init", "outputEncoding", "shardSize", "lrSchedule", "workers", "optimizer"
+        }) {
+            if (message.startsWith(section)) {
+                return section;
+            }
+        }
+        return "spec";
     }
 }

@@ -70,10 +70,14 @@ public final class TopicReader {
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+        // Metadata and offset look-ups wait at most the read's own time (15 s at most): an unreachable broker is
+        // reported as soon as the caller's bounds allow.
+        Duration lookUp =
+                bounds.maxTime().compareTo(Duration.ofSeconds(15)) < 0 ? bounds.maxTime() : Duration.ofSeconds(15);
+        c.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.max(1, lookUp.toMillis()));
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "gradstream-cli");
         try (var consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            var infos = consumer.partitionsFor(topic, Duration.ofSeconds(15));
+            var infos = consumer.partitionsFor(topic, lookUp);
             if (infos == null || infos.isEmpty()) {
                 throw new TopicException("topic " + topic + " does not exist", false, null);
             }

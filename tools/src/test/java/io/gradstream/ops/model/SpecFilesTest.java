@@ -177,23 +177,38 @@ class SpecFilesTest {
                 .build();
         assertThatThrownBy(() -> SpecCheck.check("m", badLr, null, l))
                 .isInstanceOf(SpecException.class)
-                .hasMessageContaining("lr");
+                .hasMessageStartingWith("hyperparameters.lr: ")
+                .hasMessageContaining("-1.0");
         ModelSpec unknown = ModelSpec.newBuilder(ok.spec())
                 .setHyperparameters(Map.of("momentum_typo", 0.9))
                 .build();
-        assertThatThrownBy(() -> SpecCheck.check("m", unknown, null, l)).hasMessageContaining("momentum_typo");
+        assertThatThrownBy(() -> SpecCheck.check("m", unknown, null, l))
+                .hasMessageStartingWith("hyperparameters.momentum_typo: ");
         // delta must be below 1/populationSize.
         var privacy = io.gradstream.schemas.PrivacySpec.newBuilder(ok.spec().getPrivacy())
                 .setDelta(0.5)
                 .build();
         ModelSpec badDelta = ModelSpec.newBuilder(ok.spec()).setPrivacy(privacy).build();
-        assertThatThrownBy(() -> SpecCheck.check("m", badDelta, null, l)).hasMessageContaining("delta");
+        assertThatThrownBy(() -> SpecCheck.check("m", badDelta, null, l))
+                .hasMessageStartingWith("privacy: ")
+                .hasMessageContaining("delta");
         // A model id the job refuses.
         assertThatThrownBy(() -> SpecCheck.check("a/b", ok.spec(), null, l))
                 .isInstanceOf(SpecException.class)
                 .hasMessageStartingWith("modelId: ");
         // The seed lives on the task managers: a private spec is valid without it here.
         SpecCheck.check("m", ok.spec(), ok.workers(), l);
+    }
+
+    @Test
+    void theReadmesExampleIsValid() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int start = readme.indexOf("```yaml\nmodelId: mlp-1");
+        assertThat(start).as("the README's spec file example").isPositive();
+        String yaml = readme.substring(start + 8, readme.indexOf("```", start + 8));
+        ModelDefinition d = SpecFiles.read(Files.writeString(dir.resolve("readme.yaml"), yaml));
+        assertThat(d.spec().getPrivacy().getTargetEpsilon()).isEqualTo(8.0);
+        SpecCheck.check(d.modelId(), d.spec(), d.workers(), Limits.DEFAULT);
     }
 
     @Test
