@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
@@ -41,8 +40,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -88,16 +85,7 @@ class FuzzITCase {
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.start();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(
-                            new NewTopic("control", 1, (short) 1),
-                            new NewTopic("gradients", 2, (short) 1),
-                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                            new NewTopic("rejected", 1, (short) 1),
-                            new NewTopic("status", 1, (short) 1)))
-                    .all()
-                    .get();
-        }
+        TestClusters.createTopics(kafka.bootstrapServers(), Map.of());
     }
 
     @AfterAll
