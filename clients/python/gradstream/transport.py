@@ -5,7 +5,7 @@ import time
 import uuid
 
 import numpy as np
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition, libversion
 
 from . import codecs, records
 from .partitioner import partition_for
@@ -16,9 +16,49 @@ __all__ = ["Sender", "ParameterFollower"]
 _MAX_RECORD = (16 << 20) + (64 << 10)
 
 
-def _partitions(client, topic, timeout):
-    md = client.list_topics(topic, timeout=timeout)
+def _with_errors(settings):
+    """``settings`` with an error callback that keeps librdkafka's connection errors (authentication, TLS), which
+    it otherwise only logs, so that a failure to connect can say why."""
+    errors = []
+    user = settings.get("error_cb")
+
+    def keep(err):
+        errors.append((err.code(), err.str()))
+        del errors[:-5]
+        if user is not None:
+            user(err)
+    return {**settings, "error_cb": keep}, errors
+
+
+def scram_hint(settings):
+    """Why SCRAM fails with an old librdkafka, where that is the case (else an empty string)."""
+    if not str(settings.get("sasl.mechanisms", settings.get("sasl.mechanism", ""))).upper().startswith("SCRAM"):
+        return ""
+    version = libversion()[1]
+    if version >= 0x02060100:
+        return ""
+    return (f"; note: librdkafka {libversion()[0]} cannot authenticate with SCRAM against Kafka 4 brokers (the bug "
+            "was fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895; Debian 12 ships 2.0.2): use "
+            "confluent-kafka >= 2.6.1 with its bundled librdkafka")
+
+
+def _partitions(client, topic, timeout, settings=None, errors=()):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            md = client.list_topics(topic, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+            break
+        except KafkaException as e:
+            client.poll(0.1)  # serves the error callback: librdkafka's reasons (authentication, TLS) arrive there
+            fatal = any(code in (KafkaError._AUTHENTICATION, KafkaError._SSL) for code, _ in errors)
+            if fatal or time.monotonic() >= deadline:
+                why = "; ".join(dict.fromkeys(m for _, m in errors)) or str(e)
+                raise RuntimeError(f"cannot reach Kafka at {(settings or {}).get('bootstrap.servers')}: {why}"
+                                   + scram_hint(settings or {})) from None
     t = md.topics.get(topic)
+    if t is not None and t.error is not None and t.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        raise RuntimeError(f"Kafka's ACLs do not let this client's principal use topic '{topic}' "
+                           f"({t.error.str()})")
     if t is None or t.error is not None or not t.partitions:
         reason = t.error if t is not None else "no metadata"
         raise RuntimeError(f"topic '{topic}' is not available on {md.orig_broker_name or 'the cluster'} ({reason}); "
@@ -30,14 +70,17 @@ class Sender:
     """A producer of keyed records; the partition of each is Kafka's default for its key (murmur2), computed here."""
 
     def __init__(self, settings, timeout=30):
-        self._producer = Producer({**settings, "message.max.bytes": _MAX_RECORD, "linger.ms": 1})
+        self._settings = settings
+        config, self._connect_errors = _with_errors({**settings, "message.max.bytes": _MAX_RECORD, "linger.ms": 1})
+        self._producer = Producer(config)
         self._timeout = timeout
         self._counts = {}
         self._errors = []
 
     def partitions(self, topic):
         if topic not in self._counts:
-            self._counts[topic] = len(_partitions(self._producer, topic, self._timeout))
+            self._counts[topic] = len(_partitions(self._producer, topic, self._timeout, self._settings,
+                                                  self._connect_errors))
         return self._counts[topic]
 
     def send(self, topic, key, value, headers=None):
@@ -79,8 +122,9 @@ class ParameterFollower:
         self.epsilon_spent = None
         # A group of the workers' prefix: where ACLs guard consumer groups (gradstream local --secure), workers own
         # these. Nothing is committed: every follower reads the compacted topic from its start.
+        config, errors = _with_errors(settings)
         self._consumer = Consumer({
-            **settings,
+            **config,
             "group.id": f"{group_prefix}{uuid.uuid4()}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -89,13 +133,16 @@ class ParameterFollower:
             "enable.partition.eof": False,
         })
         self._assigned = [TopicPartition(topic, p, OFFSET_BEGINNING)
-                          for p in _partitions(self._consumer, topic, timeout)]
+                          for p in _partitions(self._consumer, topic, timeout, settings, errors)]
         self._consumer.assign(self._assigned)
 
     def poll(self, timeout):
         """Reads what arrived within ``timeout`` seconds; returns how many shard updates were newer."""
         applied = 0
-        for msg in self._consumer.consume(num_messages=500, timeout=timeout):
+        # consume() would wait out its whole timeout unless all 500 arrive: wait for the first record only.
+        first = self._consumer.poll(timeout)
+        batch = [] if first is None else [first] + self._consumer.consume(num_messages=500, timeout=0)
+        for msg in batch:
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
