@@ -21,7 +21,8 @@ def test_a_secured_client_file_becomes_librdkafka_settings(tmp_path):
     (tmp_path / "tls").mkdir()
     (tmp_path / "tls" / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
     secrets = tmp_path / "secrets.properties"
-    secrets.write_text("pw=s3\n")  # a throwaway value for this test only
+    value = os.urandom(8).hex()  # a throwaway value, made here
+    secrets.write_text(f"pw={value}\n")
     f = credentials / "worker.properties"
     f.write_text("security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
                  "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
@@ -30,7 +31,7 @@ def test_a_secured_client_file_becomes_librdkafka_settings(tmp_path):
                  "config.providers=file\nssl.endpoint.identification.algorithm=\n")
     s = kafka_settings(f, bootstrap_servers="127.0.0.1:9093", client_id="w0")
     assert s == {"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "worker",
-                 "sasl.password": "s3", "ssl.endpoint.identification.algorithm": "none",
+                 "sasl.password": value, "ssl.endpoint.identification.algorithm": "none",
                  "ssl.ca.location": os.path.normpath(str(tmp_path / "tls" / "ca.crt")),
                  "bootstrap.servers": "127.0.0.1:9093", "client.id": "w0"}
 
