@@ -79,6 +79,11 @@ class Model:
                           lr_schedule=lr_schedule, output_encoding=output_encoding, privacy=privacy)
         model = cls(model_id, layouts, spec, kafka=kafka, topics=topics, module=module,
                     authorised_workers=_worker_list(authorised_workers))
+        if create and model.authorised_workers is not None and (init_worker not in model.authorised_workers
+                                                                or init_signing_key is None):
+            raise ValueError(f"a model with authorised_workers admits only their signed INIT records: give "
+                             f"init_worker= one of {sorted(model.authorised_workers)} and its init_signing_key= "
+                             f"(got init_worker={init_worker!r})")
         if create:
             model.create()
             model.initialize(worker_id=init_worker, signing_key=init_signing_key)

@@ -33,6 +33,8 @@ def test_the_spec_is_checked_without_a_broker():
         (dict(authorised_workers={"w0": {"keyFile": "a", "keyEnv": "B"}}), "exactly one of"),
         (dict(authorised_workers={"w/0": "key"}), "worker id 'w/0'"),
     ]
+    with pytest.raises(ValueError, match="give init_worker= one of \\['w0'\\] and its init_signing_key="):
+        gradstream.Model.from_torch(net, "m", kafka=offline, authorised_workers={"w0": "/keys/w0"})
     for kwargs, message in cases:
         with pytest.raises(ValueError) as e:
             make(**kwargs)
