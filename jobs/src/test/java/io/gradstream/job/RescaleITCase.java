@@ -1,15 +1,20 @@
 package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,15 +44,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Rescaling through savepoints: a SYNC model trains at parallelism 1, is stopped with a savepoint, continues at 2,
- * is stopped again and finishes at 1. Parameters, Adam's slots, a half-gathered step, the workers' de-duplication
- * watermarks and gradients waiting for a model not created yet all cross both rescales; the read_committed output
- * holds every version once and the final parameters are bit-identical to the unscaled computation.
+ * Rescaling through savepoints: SYNC models train at parallelism 1, are stopped with a savepoint, continue at 2,
+ * are stopped again and finish at 1. Parameters, Adam's slots, a private model's ledger, a half-gathered step, the
+ * workers' de-duplication watermarks and gradients waiting for a model not created yet all cross both rescales; the
+ * read_committed output holds every version once, bit-identical to the unscaled computation, with the same ε.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class RescaleITCase {
     private static final int WORKERS = 2;
     private static final int STEPS = 9;
+    /** ChaosITCase.Training's length: the private model's budget is spent at its last step. */
+    private static final int DP_STEPS = 16;
 
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
@@ -71,20 +78,50 @@ class RescaleITCase {
                         .get(30, TimeUnit.SECONDS);
             }
             // m trains across all three runs; n's first step arrives before its CREATE and waits across a rescale.
-            Workload m = new Workload("m", "Adam", Map.of("lr", 0.01), true, 130, 20, WORKERS, STEPS, 17);
+            Workload m = new Workload("a", "Adam", Map.of("lr", 0.01), true, 130, 20, WORKERS, STEPS, 17);
             Workload n = new Workload("n", "SGD", Map.of("lr", 0.05, "momentum", 0.9), true, 50, 20, 2, 3, 23);
+            // m: a private model (DP-SGD, Adam) whose ledger and noise stream must carry on across the rescales;
+            // its expected bits and ε per version come from the core stepper (ChaosITCase's failure-free run).
+            Path seedFile = Files.writeString(dir.resolve("dp-seed"), "rescale-test-noise-secret\n");
+            ModelSpec dpSpec = ModelSpec.newBuilder(Records.spec("Adam", Map.of("lr", 0.01), 40, Records.sync(2), 210))
+                    .setPrivacy(PrivacySpec.newBuilder()
+                            .setClipNorm(2.0)
+                            .setNoiseMultiplier(1.1)
+                            .setDelta(1e-5)
+                            .setExpectedPerStep(2.0)
+                            .setPopulationSize(1000L)
+                            .setTargetEpsilon(RdpAccountant.epsilon(
+                                            1.1, 2.0 / 1000, DP_STEPS, 1e-5, RdpAccountant.Conversion.OPACUS)
+                                    .epsilon())
+                            .setSeedFile(seedFile.toString())
+                            .build())
+                    .build();
+            ChaosITCase.Training dp = new ChaosITCase.Training(dpSpec, 5);
+            int dpShards = dp.expected.length;
             Output out = new Output(bootstrap);
             Properties pp = new Properties();
             pp.put("bootstrap.servers", bootstrap);
             try (var producer =
                     new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
-                // Run 1 at p = 1: steps 1-3, and w0's half of step 4 (gathered, waiting for w1).
+                // Run 1 at p = 1: steps 1-3, and w0's half of step 4 (gathered, waiting for w1); m's steps 1-5.
+                // m's CREATE is the first control record: its incarnation, and so its noise, is the expected run's.
+                send(producer, "control", Records.create("m", dpSpec));
+                sendDp(producer, dp, 1, 5);
                 send(producer, "control", m.create);
                 sendSteps(producer, m, 1, 3);
                 sendWorker(producer, m, 4, 0);
                 JobClient job = start(bootstrap, 1, null);
-                out.await(() -> out.minVersion("m", m.shards()) >= 3, "m at version 3 (p = 1)");
+                out.await(
+                        () -> out.minVersion("a", m.shards()) >= 3 && out.minVersion("m", dpShards) >= 5,
+                        "a at version 3, m at 5 (p = 1)");
                 Path savepoint1 = stop(job, dir);
+
+                // The savepoint cannot be restored with another max parallelism: why it is pinned (docs/operations.md).
+                JobClient other = start(bootstrap, 2, savepoint1, 64);
+                assertThatThrownBy(() -> other.getJobExecutionResult().get(60, TimeUnit.SECONDS))
+                        .as("restoring 128 key groups into 64")
+                        .hasStackTraceContaining("Max parallelism mismatch")
+                        .hasStackTraceContaining("with max parallelism 128 to new program with max parallelism 64");
 
                 // Run 2 at p = 2: w1's half of step 4, steps 5-6; w0 resends step 2 (its watermark must refuse it);
                 // n's step 1 arrives before n exists and waits.
@@ -94,7 +131,10 @@ class RescaleITCase {
                 sendWorker(producer, m, 7, 0);
                 send(producer, "gradients", gradient(m, 2, 0, 0));
                 sendSteps(producer, n, 1, 1);
-                out.await(() -> out.minVersion("m", m.shards()) >= 6, "m at version 6 (p = 2)");
+                sendDp(producer, dp, 6, 11);
+                out.await(
+                        () -> out.minVersion("a", m.shards()) >= 6 && out.minVersion("m", dpShards) >= 11,
+                        "a at version 6, m at 11 (p = 2)");
                 out.await(() -> out.rejected.size() >= 1, "the resent gradient rejected (p = 2)");
                 Path savepoint2 = stop(job2, dir);
                 assertThat(out.versions("n")).as("n does not exist yet").isEmpty();
@@ -106,10 +146,12 @@ class RescaleITCase {
                     sendSteps(producer, m, 8, STEPS);
                     send(producer, "control", n.create);
                     sendSteps(producer, n, 2, 3);
+                    sendDp(producer, dp, 12, DP_STEPS);
                     out.await(
-                            () -> out.minVersion("m", m.shards()) >= STEPS
-                                    && out.minVersion("n", n.shards()) >= n.steps,
-                            "m at version " + STEPS + " and n at " + n.steps + " (p = 1)");
+                            () -> out.minVersion("a", m.shards()) >= STEPS
+                                    && out.minVersion("n", n.shards()) >= n.steps
+                                    && out.minVersion("m", dpShards) >= DP_STEPS,
+                            "a at version " + STEPS + ", n at " + n.steps + ", m at " + DP_STEPS + " (p = 1)");
                     // A duplicate would be committed with one of the next checkpoints.
                     Thread.sleep(1500);
                     out.poll();
@@ -120,6 +162,26 @@ class RescaleITCase {
             out.close();
             assertEveryVersionOnceAndBitIdentical(out, m);
             assertEveryVersionOnceAndBitIdentical(out, n);
+            Map<Integer, List<ParameterUpdate>> privateModel = out.byShard("m");
+            assertThat(privateModel).as("shards of m").hasSize(dpShards);
+            for (int s = 0; s < dpShards; s++) {
+                List<Long> versions = new ArrayList<>();
+                for (ParameterUpdate u : privateModel.get(s)) {
+                    versions.add(u.getVersion());
+                    int v = (int) u.getVersion();
+                    assertThat(Records.values(u))
+                            .as("m shard %d version %d, bit for bit", s, v)
+                            .containsExactly(dp.expected[s][v]);
+                    assertThat(u.getEpsilonSpent())
+                            .as("ε of m shard %d version %d: the ledger carried", s, v)
+                            .isEqualTo(dp.epsilon[v]);
+                }
+                assertThat(versions.stream().sorted().toList())
+                        .as("versions of m shard %d, each once", s)
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(0, DP_STEPS)
+                                .boxed()
+                                .toList());
+            }
             assertThat(out.rejected)
                     .as("only the resent gradient is refused, by w0's watermark carried from p = 1")
                     .singleElement()
@@ -131,7 +193,13 @@ class RescaleITCase {
     }
 
     private static JobClient start(String bootstrap, int parallelism, Path savepoint) throws Exception {
+        return start(bootstrap, parallelism, savepoint, GradstreamOptions.MAX_PARALLELISM.defaultValue());
+    }
+
+    private static JobClient start(String bootstrap, int parallelism, Path savepoint, int maxParallelism)
+            throws Exception {
         Configuration conf = new Configuration();
+        conf.set(GradstreamOptions.MAX_PARALLELISM, maxParallelism);
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(GradstreamOptions.DELIVERY, "EXACTLY_ONCE");
         conf.set(GradstreamOptions.GROUP_ID, "rescale");
@@ -184,6 +252,15 @@ class RescaleITCase {
     /** Workload gradients are ordered by step, shard, worker. */
     private static RawRecord gradient(Workload w, int step, int shard, int worker) {
         return w.gradients.get(((step - 1) * w.shards() + shard) * WORKERS + worker);
+    }
+
+    private static void sendDp(KafkaProducer<byte[], byte[]> p, ChaosITCase.Training dp, int from, int to)
+            throws Exception {
+        for (int t = from; t <= to; t++) {
+            for (RawRecord r : dp.step(t)) {
+                send(p, "gradients", r);
+            }
+        }
     }
 
     private static void sendSteps(KafkaProducer<byte[], byte[]> p, Workload w, int from, int to) throws Exception {
