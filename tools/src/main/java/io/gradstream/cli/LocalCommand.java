@@ -97,6 +97,13 @@ final class LocalCommand implements Callable<Integer> {
     Path kafkaConfig;
 
     @Option(
+            names = "--savepoint",
+            paramLabel = "PATH",
+            description = "Restore the job from this savepoint or retained checkpoint (from 'gradstream stop "
+                    + "--savepoint DIR'); --parallelism may differ from the stopped job's.")
+    String savepoint;
+
+    @Option(
             names = "--secure",
             description = "Secure the embedded broker: SASL_SSL (SCRAM-SHA-512) with TLS certificates made at start, "
                     + "ACLs, and credential files for the principals job, operator and worker in the work folder; "
@@ -184,6 +191,10 @@ final class LocalCommand implements Callable<Integer> {
         } catch (java.io.IOException | IllegalArgumentException e) {
             err.println("gradstream local: cannot read --config or --kafka-config: " + e.getMessage());
             return 2;
+        }
+        if (savepoint != null) {
+            // Flink's own key: the job graph is restored from it, whatever the parallelism.
+            flink.setString("execution.state-recovery.path", savepoint);
         }
         out.println("gradstream local: starting" + (bootstrapServers == null ? " Kafka and" : "") + " Flink ...");
         out.flush();
