@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             PrivacyCommand.class,
             AuditCommand.class,
+            ModelCommand.class,
+            ExportCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class GradstreamCli implements Runnable {
