@@ -139,6 +139,11 @@ class SubmitITCase {
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no savepoint in:\n" + stop.out()));
         assertThat(Path.of(java.net.URI.create(savepoint)).resolve("_metadata")).exists();
+        // The REST API caches job details for a few seconds: the stopped job shows as FINISHED a little later.
+        long stopDeadline = System.currentTimeMillis() + 30_000;
+        while (!rest.jobState(jobId).equals("FINISHED") && System.currentTimeMillis() < stopDeadline) {
+            Thread.sleep(200);
+        }
         assertThat(rest.jobState(jobId)).isEqualTo("FINISHED");
         var none = cli("stop", "--flink-url", url, "--savepoint", savepoints.toString());
         assertThat(none.status()).isEqualTo(1);
