@@ -30,7 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * thread-safe.
  */
 public final class ParameterSubscriber {
-    /** Deltas held per shard while their base has not arrived. */
+    /** Deltas held per shard while their base has not arrived, and how far ahead of the shard a held base may be. */
     static final int MAX_HELD = 16;
 
     private final Consumer<byte[], byte[]> consumer;
@@ -121,8 +121,10 @@ public final class ParameterSubscriber {
 
     private void hold(ParameterUpdate delta, long current) {
         TreeMap<Long, ParameterUpdate> waiting = heldFor(delta.getTensor(), delta.getShard(), true);
-        if (delta.getBaseVersion() < current) {
-            gaps++; // its base is behind us: a delta in between was missed, or it is a stale duplicate of another run
+        if (delta.getBaseVersion() < current || delta.getBaseVersion() > current + MAX_HELD) {
+            // Its base is behind us (a delta in between was missed), or far ahead (a subscriber that started late,
+            // or missed many): only a full update can restart the shard, so it is not worth its memory.
+            gaps++;
             return;
         }
         waiting.put(delta.getBaseVersion(), delta);

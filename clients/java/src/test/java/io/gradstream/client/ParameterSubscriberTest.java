@@ -117,6 +117,26 @@ class ParameterSubscriberTest {
     }
 
     @Test
+    void aLateSubscriberHoldsNothingUntilItsFirstSnapshot() {
+        Job job = new Job();
+        job.full();
+        for (int t = 0; t < 20; t++) {
+            job.step(); // v1..v20, read by others before this subscriber started
+        }
+        ParameterSubscriber sub = subscriber();
+        int applied = 0;
+        for (int t = 0; t < 5; t++) {
+            applied += sub.accept(bytes(job.step())); // v21..v24 deltas, then v25 full
+        }
+        assertThat(applied).isEqualTo(1);
+        assertThat(sub.gaps()).isEqualTo(4);
+        assertThat(sub.version("w", 0)).isEqualTo(25);
+        assertThat(sub.tensor("w")).containsExactly(job.published);
+        sub.accept(bytes(job.step()));
+        assertThat(sub.tensor("w")).containsExactly(job.published);
+    }
+
+    @Test
     void deltasThatOvertakeTheirBaseWaitForIt() {
         // Version 0 comes from another producer than the steps (the CREATE handler): it may arrive after them.
         Job job = new Job();
