@@ -155,6 +155,16 @@ def encode(record, datum):
 
 def decode(record, data):
     """The dict that raw Avro binary ``data`` of ``record`` holds. Bytes after the record's last field are ignored,
-    so records with fields appended later (schemas/README.md, rule 5) stay readable."""
-    schema(record)
-    return _READERS[record].read(avro.io.BinaryDecoder(io.BytesIO(data)))
+    so records with fields appended later (schemas/README.md, rule 5) stay readable; a record written before fields
+    marked ``since`` were appended ends where they begin, and they take their defaults (as the job's AvroRecords)."""
+    s = schema(record)
+    stream = io.BytesIO(data)
+    decoder = avro.io.BinaryDecoder(stream)
+    reader = _READERS[record]
+    out = {}
+    for f in s.fields:
+        if stream.tell() == len(data) and f.get_prop("since") is not None:
+            out[f.name] = _default(f.type, f.default)
+        else:
+            out[f.name] = reader.read_data(f.type, f.type, decoder)
+    return out

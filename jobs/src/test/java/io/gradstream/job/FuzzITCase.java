@@ -120,8 +120,22 @@ class FuzzITCase {
         Path keyDir = Files.createDirectories(Path.of("target", "fuzz-keys").toAbsolutePath());
         Workload signed =
                 new Workload("s", "SGD", Map.of("lr", 0.05), true, 20, 8, 2, 4, SEED + 2).authorise(keyDir, keys);
-        List<Workload> valid = List.of(sync, async, signed);
-        HostileRecords hostile = new HostileRecords(SEED, List.of(sync, async), signed, keys);
+        // A model that accepts only TOPK gradients (sent with error feedback) and publishes a TOPK delta stream.
+        Workload compressed = new Workload(
+                "z",
+                "Adam",
+                Map.of("lr", 0.01),
+                true,
+                60,
+                24,
+                2,
+                4,
+                SEED + 3,
+                "topk:0.25",
+                KafkaRecoveryITCase.deltaStream("topk", 2));
+        List<Workload> valid = List.of(sync, async, signed, compressed);
+        HostileRecords hostile =
+                new HostileRecords(SEED, List.of(sync, async), signed, keys).withCompressed(compressed);
 
         Configuration conf = new Configuration();
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -248,6 +262,12 @@ class FuzzITCase {
                             .containsExactly(w.expected[s]);
                 }
             }
+            // The delta stream too, update by update.
+            Map<Integer, List<ParameterUpdate>> deltaStream = new HashMap<>();
+            for (int s = 0; s < compressed.shards(); s++) {
+                deltaStream.put(s, seen.updates.get(compressed.model + "/" + s));
+            }
+            PipelineEquivalenceITCase.assertEveryUpdateAsComputed(deltaStream, compressed);
 
             // Still healthy: never restarted, running, and checkpointing after all of it.
             assertThat(restarts(jobUrl))

@@ -1,5 +1,6 @@
 package io.gradstream.cli;
 
+import io.gradstream.client.GradientEncoding;
 import io.gradstream.demo.DigitsDemo;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.SecureKafka;
@@ -120,6 +121,16 @@ final class LocalCommand implements Callable<Integer> {
     int workers;
 
     @Option(
+            names = "--encoding",
+            defaultValue = "fp32",
+            paramLabel = "ENCODING",
+            description = "Demo gradients in fp32, bf16, fp16, int8 or topk:FRACTION (e.g. topk:0.01); int8 and topk "
+                    + "with the workers' error feedback (add :noef to turn it off) and a delta stream of the same "
+                    + "encoding for the parameters, bf16 and fp16 with parameters in that encoding "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String encoding;
+
+    @Option(
             names = "--dp",
             description = "Train the demo with differential privacy (per-example DP-SGD, noise "
                     + "calibrated to reach --epsilon after --steps).")
@@ -162,6 +173,18 @@ final class LocalCommand implements Callable<Integer> {
         var err = spec.commandLine().getErr();
         if (parallelism < 1 || partitions < 1 || steps < 1 || workers < 1) {
             err.println("gradstream local: --parallelism, --partitions, --steps and --workers must be >= 1");
+            return 2;
+        }
+        GradientEncoding gradientEncoding;
+        try {
+            gradientEncoding = GradientEncoding.parse(encoding);
+        } catch (IllegalArgumentException e) {
+            err.println("gradstream local: --encoding: " + e.getMessage());
+            return 2;
+        }
+        if (!demo && !"fp32".equals(encoding)) {
+            err.println("gradstream local: --encoding applies to the demo; add --demo (external workers choose "
+                    + "their encoding, and a model's CREATE its compression)");
             return 2;
         }
         if (dp && !demo) {
@@ -266,7 +289,7 @@ final class LocalCommand implements Callable<Integer> {
                             KafkaClients.config(
                                     s.bootstrapServers(), local.secure().clientProperties(SecureKafka.WORKER)),
                             local.secure().clientConfig(SecureKafka.WORKER).resolveSibling("worker-keys"));
-            DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, out);
+            DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, gradientEncoding, out);
             out.printf(
                     Locale.ROOT,
                     "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n",
