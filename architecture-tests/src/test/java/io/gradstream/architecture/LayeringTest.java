@@ -152,6 +152,22 @@ class LayeringTest {
     }
 
     @Test
+    void modelManagementAndExportKnowNoFlink() {
+        noClasses()
+                .that()
+                .resideInAnyPackage("io.gradstream.ops.model..", "io.gradstream.ops.export..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "org.apache.flink..",
+                        "io.gradstream.job..",
+                        "io.gradstream.operators..",
+                        "io.gradstream.opencl..")
+                .because("gradstream model and gradstream export work against any Kafka cluster, without Flink")
+                .check(classes);
+    }
+
+    @Test
     void onlyTheOpenClModuleTouchesJocl() {
         noClasses()
                 .that()
