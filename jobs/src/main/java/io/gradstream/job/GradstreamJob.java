@@ -13,6 +13,7 @@ import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -77,6 +78,10 @@ public final class GradstreamJob {
                 settings.maxWaitingPerShard(),
                 settings.backend(),
                 settings.limits());
+        // Pinned, not derived from the parallelism: the keyed state of a savepoint is cut into this many key groups,
+        // and Flink restores it at another parallelism only if the number is the same (see docs/operations.md).
+        // Pipeline.build returns the optimizer itself as the parameters stream.
+        ((SingleOutputStreamOperator<ParameterUpdate>) out.parameters()).setMaxParallelism(settings.maxParallelism());
         out.parameters().sinkTo(parameters).name("parameters").uid("parameters-sink");
         out.rejected().sinkTo(rejected).name("rejected").uid("rejected-sink");
         out.status().sinkTo(status).name("status").uid("status-sink");

@@ -80,6 +80,15 @@ public final class GradstreamOptions {
             .defaultValue(1000)
             .withDescription("How many such waiting gradients one shard holds at most.");
 
+    public static final ConfigOption<Integer> MAX_PARALLELISM = key("gradstream.max-parallelism")
+            .intType()
+            .defaultValue(128)
+            .withDescription("Max parallelism (number of key groups) of the shard optimizer, pinned so that a "
+                    + "savepoint restores at any parallelism from 1 to this value. Keyed state is stored per key "
+                    + "group: a savepoint taken with one value cannot be restored with another, so choose it "
+                    + "once, above the largest parallelism the job will ever need (128 is what Flink picks for "
+                    + "parallelism <= 85, so savepoints of earlier releases keep restoring). At most 32768.");
+
     public static final ConfigOption<String> BACKEND = key("gradstream.backend")
             .stringType()
             .defaultValue("cpu")
@@ -223,6 +232,7 @@ public final class GradstreamOptions {
             TRANSACTION_TIMEOUT,
             UNKNOWN_MODEL_GRACE,
             MAX_WAITING_PER_SHARD,
+            MAX_PARALLELISM,
             BACKEND,
             OPENCL_PLATFORM,
             OPENCL_DEVICE_TYPE,

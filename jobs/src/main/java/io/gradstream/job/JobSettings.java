@@ -34,7 +34,8 @@ public record JobSettings(
         int maxWaitingPerShard,
         BackendSettings backend,
         Limits limits,
-        Map<String, String> kafkaClient) {
+        Map<String, String> kafkaClient,
+        int maxParallelism) {
 
     /** gradstream's own gradstream.kafka.* options; every other gradstream.kafka.* key is a Kafka client property. */
     public static final List<String> OWN_KAFKA_KEYS = List.of(
@@ -92,6 +93,11 @@ public record JobSettings(
                 GradstreamOptions.MAX_WAITING_PER_SHARD.key(),
                 maxWaitingPerShard,
                 "must not be negative");
+        require(
+                maxParallelism >= 1 && maxParallelism <= 32_768,
+                GradstreamOptions.MAX_PARALLELISM.key(),
+                maxParallelism,
+                "must be between 1 and 32768 (Flink's upper bound on key groups)");
         KafkaClients.validate(kafkaClient);
         kafkaClient = Map.copyOf(kafkaClient);
     }
@@ -128,7 +134,8 @@ public record JobSettings(
                 c.get(GradstreamOptions.MAX_WAITING_PER_SHARD),
                 backend(c),
                 limits(c),
-                KafkaClients.passthrough(c.toMap(), OWN_KAFKA_KEYS));
+                KafkaClients.passthrough(c.toMap(), OWN_KAFKA_KEYS),
+                c.get(GradstreamOptions.MAX_PARALLELISM));
     }
 
     /** The bounds on what producers can make the job hold or do (gradstream.limits.*). */

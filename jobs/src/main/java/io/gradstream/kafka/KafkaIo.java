@@ -143,7 +143,8 @@ public final class KafkaIo {
 
         @Override
         public ProducerRecord<byte[], byte[]> serialize(T record, KafkaSinkContext c, Long timestamp) {
-            return new ProducerRecord<>(topic, key.apply(record), avro.encode(record));
+            // A full parameter update leaves byte for byte as release 0.2.0 wrote it, so older subscribers read it.
+            return new ProducerRecord<>(topic, key.apply(record), avro.encodeCompact(record));
         }
     }
 

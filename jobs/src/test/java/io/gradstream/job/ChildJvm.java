@@ -40,11 +40,18 @@ public final class ChildJvm implements AutoCloseable {
      */
     static ChildJvm start(String name, Path log, List<String> jvmOptions, String mainClass, List<String> args)
             throws IOException {
+        return start(name, log, testClassPath(), jvmOptions, mainClass, args);
+    }
+
+    /** As above on {@code classPath}, which must hold this class (the test classes). */
+    static ChildJvm start(
+            String name, Path log, String classPath, List<String> jvmOptions, String mainClass, List<String> args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
-        cmd.add(testClassPath());
+        cmd.add(classPath);
         cmd.add(ChildJvm.class.getName());
         cmd.add(mainClass);
         cmd.addAll(args);

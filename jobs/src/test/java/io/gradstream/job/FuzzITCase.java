@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
@@ -41,8 +40,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -88,16 +85,7 @@ class FuzzITCase {
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.start();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(
-                            new NewTopic("control", 1, (short) 1),
-                            new NewTopic("gradients", 2, (short) 1),
-                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                            new NewTopic("rejected", 1, (short) 1),
-                            new NewTopic("status", 1, (short) 1)))
-                    .all()
-                    .get();
-        }
+        TestClusters.createTopics(kafka.bootstrapServers(), Map.of());
     }
 
     @AfterAll
@@ -132,8 +120,22 @@ class FuzzITCase {
         Path keyDir = Files.createDirectories(Path.of("target", "fuzz-keys").toAbsolutePath());
         Workload signed =
                 new Workload("s", "SGD", Map.of("lr", 0.05), true, 20, 8, 2, 4, SEED + 2).authorise(keyDir, keys);
-        List<Workload> valid = List.of(sync, async, signed);
-        HostileRecords hostile = new HostileRecords(SEED, List.of(sync, async), signed, keys);
+        // A model that accepts only TOPK gradients (sent with error feedback) and publishes a TOPK delta stream.
+        Workload compressed = new Workload(
+                "z",
+                "Adam",
+                Map.of("lr", 0.01),
+                true,
+                60,
+                24,
+                2,
+                4,
+                SEED + 3,
+                "topk:0.25",
+                KafkaRecoveryITCase.deltaStream("topk", 2));
+        List<Workload> valid = List.of(sync, async, signed, compressed);
+        HostileRecords hostile =
+                new HostileRecords(SEED, List.of(sync, async), signed, keys).withCompressed(compressed);
 
         Configuration conf = new Configuration();
         conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -260,6 +262,12 @@ class FuzzITCase {
                             .containsExactly(w.expected[s]);
                 }
             }
+            // The delta stream too, update by update.
+            Map<Integer, List<ParameterUpdate>> deltaStream = new HashMap<>();
+            for (int s = 0; s < compressed.shards(); s++) {
+                deltaStream.put(s, seen.updates.get(compressed.model + "/" + s));
+            }
+            PipelineEquivalenceITCase.assertEveryUpdateAsComputed(deltaStream, compressed);
 
             // Still healthy: never restarted, running, and checkpointing after all of it.
             assertThat(restarts(jobUrl))

@@ -8,6 +8,7 @@ import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ChildSchedule;
 import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.GradientBatch;
@@ -82,6 +83,9 @@ final class HostileRecords {
     private final List<Workload> models;
     private final Workload signed;
     private final byte[][] keys;
+    /** A valid model that accepts only TOPK gradients and publishes a delta stream, or null. */
+    private Workload compressed;
+
     private int serial;
 
     /** @param models the valid models that train meanwhile (tensor {@code w}); their names are never hostile targets */
@@ -101,12 +105,24 @@ final class HostileRecords {
         this.keys = keys;
     }
 
+    /**
+     * Also aims at {@code model}, a valid model whose CREATE accepts only TOPK gradients and sets a delta stream:
+     * gradients in other encodings and TOPK payloads that do not decode, commands that would change its settings.
+     */
+    HostileRecords withCompressed(Workload model) {
+        this.compressed = model;
+        return this;
+    }
+
     // ---- gradients
 
     /** One hostile gradient record of a random kind. */
     Hostile gradient() {
         if (signed != null && rnd.nextInt(10) == 0) {
             return unauthorised();
+        }
+        if (compressed != null && rnd.nextInt(10) == 0) {
+            return compressedGradient();
         }
         int c = rnd.nextInt(100);
         if (c < 10) {
@@ -522,6 +538,57 @@ final class HostileRecords {
         return gradient(kind, batch(w.model, "w", s, "x" + serial++, 1, 0, 1, p).build(), reasons);
     }
 
+    /**
+     * For the TOPK-only model: a well-formed payload in another encoding (ENCODING_NOT_ALLOWED, whatever its step),
+     * or a TOPK payload that does not decode (UNDECODABLE).
+     */
+    private Hostile compressedGradient() {
+        Workload w = compressed;
+        int s = shard(w);
+        int len = length(w, s);
+        float[] g = finite(len);
+        TensorPayload p;
+        Set<RejectReason> reasons = UNDECODABLE;
+        String kind;
+        int k = 1 + rnd.nextInt(len);
+        byte[] topk = PayloadCodecs.topK(k).encode(g);
+        switch (rnd.nextInt(7)) {
+            case 0, 1, 2 -> {
+                Encoding e = pickOf(Encoding.FP32, Encoding.FP16, Encoding.BF16, Encoding.INT8_BLOCK);
+                p = payload(e, len, io.gradstream.model.Encodings.encoder(e).encode(g));
+                reasons = EnumSet.of(RejectReason.ENCODING_NOT_ALLOWED);
+                kind = e + " to a TOPK-only model";
+            }
+            case 3 -> {
+                ByteBuffer.wrap(topk).order(ByteOrder.LITTLE_ENDIAN).putInt(0, rnd.nextBoolean() ? len + 1 : -1);
+                p = payload(Encoding.TOPK, len, topk);
+                kind = "TOPK count beyond the shard";
+            }
+            case 4 -> {
+                // An index out of range, or two in the wrong order.
+                ByteBuffer t = ByteBuffer.wrap(topk).order(ByteOrder.LITTLE_ENDIAN);
+                int count = t.getInt(0);
+                int j = rnd.nextInt(count);
+                t.putInt(4 + 4 * j, count > 1 && rnd.nextBoolean() ? t.getInt(4 + 4 * ((j + 1) % count)) : len);
+                p = payload(Encoding.TOPK, len, topk);
+                kind = "TOPK index out of range or order";
+            }
+            case 5 -> {
+                p = payload(Encoding.TOPK, len, Arrays.copyOf(topk, rnd.nextInt(topk.length)));
+                kind = "truncated TOPK";
+            }
+            default -> {
+                p = payload(Encoding.TOPK, len, concat(topk, bytes(1 + rnd.nextInt(8))));
+                kind = "TOPK with trailing bytes";
+            }
+        }
+        return gradient(
+                kind,
+                batch(w.model, "w", s, "w" + rnd.nextInt(2), 1 + rnd.nextInt(4), 0, 1, p)
+                        .build(),
+                reasons);
+    }
+
     private Hostile unknownTensorOrShard() {
         Workload w = pick();
         float[] g = finite(1 + rnd.nextInt(8));
@@ -643,18 +710,20 @@ final class HostileRecords {
     Hostile control() {
         int c = rnd.nextInt(100);
         Hostile h;
-        if (c < 12) {
+        if (compressed != null && rnd.nextInt(10) == 0) {
+            h = compressionControl();
+        } else if (c < 12) {
             byte[] value = rnd.nextInt(15) == 0 ? null : bytes(rnd.nextInt(rnd.nextBoolean() ? 12 : 300));
             h = new Hostile("random bytes", null, value, CONTROL_REFUSALS);
         } else if (c < 20) {
             byte[] v = COMMANDS.encode(create("c" + serial++, validSpec()));
-            // Cut anywhere but one byte short: without its last byte (workers = null), a CREATE is one written
-            // before that field was appended, which is valid.
+            // Cut anywhere but one or two bytes short: without its last byte (compression = null) or two (and
+            // workers = null), a CREATE is one written before those fields were appended, which is valid.
             h = new Hostile(
                     rnd.nextBoolean() ? "truncated CREATE" : "CREATE with trailing bytes",
                     null,
                     rnd.nextBoolean()
-                            ? Arrays.copyOf(v, rnd.nextInt(v.length - 1))
+                            ? Arrays.copyOf(v, rnd.nextInt(v.length - 2))
                             : concat(v, bytes(1 + rnd.nextInt(8))),
                     UNDECODABLE);
         } else if (c < 28) {
@@ -737,9 +806,10 @@ final class HostileRecords {
                 EnumSet.of(RejectReason.TOO_LARGE)));
         // A valid CREATE whose worker list has millions of entries of three bytes: id "", keyFile and keyEnv null.
         byte[] valid = COMMANDS.encode(create("crowd-" + serial++, validSpec()));
-        Wire crowd = new Wire().raw(Arrays.copyOf(valid, valid.length - 1)); // all but workers = null
+        // All but workers = null and compression = null; then the workers, and compression = null.
+        Wire crowd = new Wire().raw(Arrays.copyOf(valid, valid.length - 2));
         int entries = ((16 << 20) - 8192) / 3;
-        crowd.varint(1).varint(entries).raw(new byte[3 * entries]).varint(0);
+        crowd.varint(1).varint(entries).raw(new byte[3 * entries]).varint(0).varint(0);
         out.add(new Hostile(
                 "CREATE with millions of workers", utf8("crowd"), crowd.toBytes(), EnumSet.of(RejectReason.TOO_LARGE)));
         return out;
@@ -756,6 +826,50 @@ final class HostileRecords {
         o.varint(0).varint(0); // outputEncoding FP32, privacy null
         o.varint(0).varint(0).varint(0); // command: hyperparameters {}, lrSchedule null, issuedAtMs
         return o.toBytes();
+    }
+
+    /**
+     * Commands about compression that must be refused: a CREATE with an invalid setting, a CREATE of the compressed
+     * model with other settings, an UPDATE that carries settings, a SNAPSHOT of a model without a delta stream or of
+     * no model.
+     */
+    private Hostile compressionControl() {
+        CompressionSpec.Builder c = CompressionSpec.newBuilder();
+        String kind;
+        ControlCommand cmd;
+        switch (rnd.nextInt(5)) {
+            case 0 -> {
+                switch (rnd.nextInt(4)) {
+                    case 0 -> c.setInputEncodings(List.of());
+                    case 1 -> c.setDeltaEncoding(Encoding.FP32);
+                    case 2 -> c.setDeltaTopKFraction(pickOf(0.0, -1.0, 1.5, Double.NaN, Double.POSITIVE_INFINITY));
+                    default -> c.setSnapshotEvery(pickOf(0, -1, Integer.MIN_VALUE, 1_000_001, Integer.MAX_VALUE));
+                }
+                cmd = create("c" + serial++, validSpec());
+                cmd.setCompression(c.build());
+                kind = "CREATE with invalid compression";
+            }
+            case 1 -> {
+                cmd = create(compressed.model, spec(compressed));
+                cmd.setCompression(c.setDeltaEncoding(Encoding.INT8_BLOCK).build());
+                kind = "CREATE of the compressed model with other settings";
+            }
+            case 2 -> {
+                Workload w = rnd.nextBoolean() ? compressed : pick();
+                cmd = command(w.model, CommandType.UPDATE_HYPERPARAMETERS);
+                cmd.setCompression(c.setDeltaEncoding(Encoding.TOPK).build());
+                kind = "UPDATE with compression";
+            }
+            case 3 -> {
+                cmd = command(pick().model, CommandType.SNAPSHOT);
+                kind = "SNAPSHOT of a model without a delta stream";
+            }
+            default -> {
+                cmd = command("ghost-" + rnd.nextInt(GHOST_MODELS), CommandType.SNAPSHOT);
+                kind = "SNAPSHOT of an unknown model";
+            }
+        }
+        return new Hostile(kind, null, COMMANDS.encode(cmd), INVALID_COMMAND);
     }
 
     /** Hand-written ControlCommands whose lengths, counts, enum or union indexes are impossible. */

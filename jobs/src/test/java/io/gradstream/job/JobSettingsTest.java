@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,24 @@ class JobSettingsTest {
         assertThat(s.delivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
         assertThat(s.parametersTopic()).isEqualTo("parameters");
         assertThat(s.transactionTimeout()).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void theShardOptimizersMaxParallelismIsPinnedWhateverTheParallelism() {
+        for (int p : new int[] {1, 3, 100}) {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.setParallelism(p);
+            GradstreamJob.kafka(JobSettings.from(new Configuration())).build(env);
+            // Flink would derive 128 up to p = 85 and more above: pinned, every parallelism restores the same groups.
+            assertThat(env.getStreamGraph().getJobGraph().getVertices())
+                    .filteredOn(v -> v.getName().contains("shard optimizer"))
+                    .singleElement()
+                    .satisfies(v ->
+                            assertThat(v.getMaxParallelism()).as("p = %d", p).isEqualTo(128));
+        }
+        Configuration c = new Configuration();
+        c.set(GradstreamOptions.MAX_PARALLELISM, 0);
+        assertThatThrownBy(() -> JobSettings.from(c)).hasMessageContaining("gradstream.max-parallelism");
     }
 
     @Test

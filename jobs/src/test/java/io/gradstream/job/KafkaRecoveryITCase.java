@@ -7,6 +7,8 @@ import io.gradstream.kafka.KafkaIo;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CompressionSpec;
+import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.RejectedRecord;
@@ -110,17 +112,23 @@ class KafkaRecoveryITCase {
      * every read of a shard's state is a fresh copy, so the write-back must go through the keyed state).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb", "hashmap-opencl", "rocksdb-opencl"})
+    @ValueSource(strings = {"hashmap", "rocksdb", "hashmap-opencl", "rocksdb-opencl", "rocksdb-topk", "hashmap-int8"})
     void exactlyOnceOutputSurvivesAFailure(String variant) throws Exception {
         boolean opencl = variant.endsWith("-opencl");
         if (opencl) {
             requireCorrectlyRoundedOpenCl();
         }
-        String stateBackend = opencl ? variant.substring(0, variant.indexOf('-')) : variant;
+        String stateBackend = variant.split("-")[0];
         FAILED.set(false);
         String sfx = "-" + variant;
         createTopics(sfx);
-        Workload work = new Workload("Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 5);
+        // *-topk, *-int8: that encoding with the workers' error feedback in, a delta stream of it out (the server's
+        // residual in keyed state, a snapshot every 3 versions); every update must be as without the failure.
+        String compressed = variant.endsWith("-topk") ? "topk:0.25" : variant.endsWith("-int8") ? "int8" : null;
+        Workload work = compressed == null
+                ? new Workload("Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 5)
+                : new Workload(
+                        "m", "Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 5, compressed, deltaStream(compressed, 3));
         Properties pp = new Properties();
         pp.put("bootstrap.servers", kafka.bootstrapServers());
         try (var producer =
@@ -135,6 +143,12 @@ class KafkaRecoveryITCase {
                     "gradients" + sfx,
                     "x/w/0".getBytes(),
                     Records.gradient("x", 0, "a", 1, 0, 1, new float[] {1f}).value));
+            if (compressed != null) {
+                producer.send(new ProducerRecord<>(
+                        "gradients" + sfx,
+                        "m/w/0".getBytes(),
+                        Records.gradient("m", 0, "w9", 1, 0, 1, new float[40]).value));
+            }
             producer.flush();
         }
 
@@ -169,16 +183,119 @@ class KafkaRecoveryITCase {
                     TestClusters.readCommitted(kafka.bootstrapServers(), "parameters" + sfx),
                     work.shards(),
                     work.steps);
-            List<RejectedRecord> rejected =
-                    TestClusters.readAll(kafka.bootstrapServers(), "rejected" + sfx, RejectedRecord.class, 2);
+            List<RejectedRecord> rejected = TestClusters.readAll(
+                    kafka.bootstrapServers(), "rejected" + sfx, RejectedRecord.class, compressed == null ? 2 : 3);
             assertThat(FAILED).as("the failure was injected").isTrue();
-            assertEveryVersionOnceAndBitIdentical(byShard, work);
-            assertThat(rejected)
-                    .extracting(RejectedRecord::getReason)
-                    .containsExactlyInAnyOrder(RejectReason.UNDECODABLE, RejectReason.UNKNOWN_MODEL);
+            if (compressed == null) {
+                assertEveryVersionOnceAndBitIdentical(byShard, work);
+                assertThat(rejected)
+                        .extracting(RejectedRecord::getReason)
+                        .containsExactlyInAnyOrder(RejectReason.UNDECODABLE, RejectReason.UNKNOWN_MODEL);
+            } else {
+                PipelineEquivalenceITCase.assertEveryUpdateAsComputed(byShard, work);
+                assertThat(rejected)
+                        .extracting(RejectedRecord::getReason)
+                        .containsExactlyInAnyOrder(
+                                RejectReason.UNDECODABLE,
+                                RejectReason.UNKNOWN_MODEL,
+                                RejectReason.ENCODING_NOT_ALLOWED);
+            }
         } finally {
             job.cancel().get();
         }
+    }
+
+    /** Gradients only in the encoding of {@code gradients}, and a delta stream in it with a snapshot every K. */
+    static CompressionSpec deltaStream(String gradients, int snapshotEvery) {
+        Encoding e = gradients.startsWith("topk") ? Encoding.TOPK : Encoding.INT8_BLOCK;
+        return CompressionSpec.newBuilder()
+                .setInputEncodings(List.of(e))
+                .setDeltaEncoding(e)
+                .setDeltaTopKFraction(0.1)
+                .setSnapshotEvery(snapshotEvery)
+                .build();
+    }
+
+    /**
+     * A model with TOPK gradients (workers' error feedback) and a TOPK delta stream (the server's residual in keyed
+     * state) stops with a savepoint at parallelism 1 and goes on from it at parallelism 2: the residuals move with
+     * their shards' key groups, and every update of both runs is bit-identical to the uninterrupted local computation.
+     */
+    @org.junit.jupiter.api.Test
+    void aCompressedModelRestoresAtAnotherParallelismBitForBit(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String sfx = "-rescale";
+        createTopics(sfx);
+        Workload work = new Workload(
+                "m", "Adam", Map.of("lr", 0.01), true, 90, 40, 2, 8, 21, "topk:0.25", deltaStream("topk", 5));
+        int half = work.gradients.size() / 2; // steps 1..4 of every shard
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", kafka.bootstrapServers());
+        try (var producer =
+                new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("control" + sfx, work.create.key, work.create.value))
+                    .get();
+            for (RawRecord r : work.gradients.subList(0, half)) {
+                producer.send(new ProducerRecord<>("gradients" + sfx, r.key, r.value));
+            }
+            producer.flush();
+        }
+        JobClient first = startRescaleJob(sfx, 1, null);
+        String savepoint;
+        try {
+            readCommitted(
+                    TestClusters.readCommitted(
+                            kafka.bootstrapServers(), Map.of(), "rescale-phase1", "parameters" + sfx),
+                    work.shards(),
+                    4);
+            savepoint = first.stopWithSavepoint(
+                            false,
+                            dir.toUri().toString(),
+                            org.apache.flink.core.execution.SavepointFormatType.CANONICAL)
+                    .get(2, java.util.concurrent.TimeUnit.MINUTES);
+        } finally {
+            SavepointFixture.cancelQuietly(first);
+        }
+        try (var producer =
+                new KafkaProducer<byte[], byte[]>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (RawRecord r : work.gradients.subList(half, work.gradients.size())) {
+                producer.send(new ProducerRecord<>("gradients" + sfx, r.key, r.value));
+            }
+            producer.flush();
+        }
+        JobClient second = startRescaleJob(sfx, 2, savepoint);
+        try {
+            Map<Integer, List<ParameterUpdate>> byShard = readCommitted(
+                    TestClusters.readCommitted(kafka.bootstrapServers(), "parameters" + sfx),
+                    work.shards(),
+                    work.steps);
+            PipelineEquivalenceITCase.assertEveryUpdateAsComputed(byShard, work);
+        } finally {
+            SavepointFixture.cancelQuietly(second);
+        }
+    }
+
+    private static JobClient startRescaleJob(String sfx, int parallelism, String savepoint) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(GradstreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(GradstreamOptions.DELIVERY, "EXACTLY_ONCE");
+        conf.set(GradstreamOptions.UNKNOWN_MODEL_GRACE, Duration.ofSeconds(30));
+        conf.setString("execution.checkpointing.interval", "200 ms");
+        conf.setString("state.backend.type", "rocksdb");
+        conf.set(GradstreamOptions.GROUP_ID, "rescale");
+        conf.set(GradstreamOptions.CONTROL_TOPIC, "control" + sfx);
+        conf.set(GradstreamOptions.GRADIENTS_TOPIC, "gradients" + sfx);
+        conf.set(GradstreamOptions.PARAMETERS_TOPIC, "parameters" + sfx);
+        conf.set(GradstreamOptions.REJECTED_TOPIC, "rejected" + sfx);
+        conf.set(GradstreamOptions.TRANSACTIONAL_ID_PREFIX, "rescale-p" + parallelism);
+        conf.setString("restart-strategy.type", "none");
+        if (savepoint != null) {
+            conf.setString("execution.state-recovery.path", savepoint);
+        }
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(JobConfig.withDefaults(conf));
+        env.setParallelism(parallelism);
+        return GradstreamJob.kafka(JobSettings.from(conf)).start(env, "rescale p" + parallelism);
     }
 
     /**

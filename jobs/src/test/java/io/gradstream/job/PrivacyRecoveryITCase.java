@@ -8,7 +8,6 @@ import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.operators.RawRecord;
@@ -48,8 +47,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -92,16 +89,7 @@ class PrivacyRecoveryITCase {
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.start();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(
-                            new NewTopic("control", 1, (short) 1),
-                            new NewTopic("gradients", 2, (short) 1),
-                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                            new NewTopic("rejected", 1, (short) 1),
-                            new NewTopic("status", 1, (short) 1)))
-                    .all()
-                    .get();
-        }
+        TestClusters.createTopics(kafka.bootstrapServers(), Map.of());
     }
 
     @AfterAll

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.kafka.KafkaClients;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.SecureKafka;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
@@ -38,8 +37,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectClusterClient;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.InstantiationUtil;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -103,17 +100,7 @@ class SecureRecoveryITCase {
         dir = Path.of("target", "secure-recovery-it", UUID.randomUUID().toString())
                 .toAbsolutePath();
         kafka = SecureKafka.start(dir);
-        try (Admin admin = Admin.create(
-                KafkaClients.config(kafka.bootstrapServers(), kafka.clientProperties(SecureKafka.ADMIN)))) {
-            admin.createTopics(List.of(
-                            new NewTopic("control", 1, (short) 1),
-                            new NewTopic("gradients", 2, (short) 1),
-                            new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                            new NewTopic("rejected", 1, (short) 1),
-                            new NewTopic("status", 1, (short) 1)))
-                    .all()
-                    .get();
-        }
+        TestClusters.createTopics(kafka.bootstrapServers(), kafka.clientProperties(SecureKafka.ADMIN));
     }
 
     @AfterAll

@@ -37,6 +37,7 @@ final class StandaloneFlinkCluster implements AutoCloseable {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private ChildJvm jobManager;
     private int taskManagers;
+    private String classPath = ChildJvm.testClassPath();
 
     /**
      * @param settings extra cluster settings (config.yaml keys), e.g. heartbeats
@@ -75,6 +76,15 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         c.forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
         Files.writeString(confDir.resolve("config.yaml"), yaml);
         this.tmConfig = Configuration.fromMap(c);
+    }
+
+    /**
+     * The class path of the JVMs started from now on (default: the test class path); it must hold the test classes,
+     * where the JVMs' launcher is.
+     */
+    StandaloneFlinkCluster classPath(String classPath) {
+        this.classPath = classPath;
+        return this;
     }
 
     String restUrl() {
@@ -134,7 +144,7 @@ final class StandaloneFlinkCluster implements AutoCloseable {
                 "--add-opens=java.base/java.lang=ALL-UNNAMED"));
         List<String> args = new ArrayList<>(List.of("--configDir", confDir.toString()));
         args.addAll(dynamicConfig);
-        ChildJvm jvm = ChildJvm.start(name, dir.resolve("logs").resolve(name + ".log"), opts, main, args);
+        ChildJvm jvm = ChildJvm.start(name, dir.resolve("logs").resolve(name + ".log"), classPath, opts, main, args);
         jvms.add(jvm);
         return jvm;
     }
@@ -160,6 +170,49 @@ final class StandaloneFlinkCluster implements AutoCloseable {
             }
             Thread.sleep(200);
         }
+    }
+
+    /**
+     * Uploads {@code jar} ({@code POST /jars/upload}) and runs its main class ({@code POST /jars/:id/run}) with
+     * {@code args} at {@code parallelism}, as {@code gradstream submit} does; returns the job id.
+     */
+    String submitJar(Path jar, List<String> args, int parallelism) throws IOException, InterruptedException {
+        String boundary = "gradstream-test-boundary";
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                        + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        body.writeBytes(Files.readAllBytes(jar));
+        body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        JsonNode upload = post(
+                "/jars/upload",
+                "multipart/form-data; boundary=" + boundary,
+                HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()));
+        String file = upload.path("filename").asText();
+        String jarId = file.substring(file.lastIndexOf('/') + 1);
+        var run = JSON.createObjectNode();
+        run.put("parallelism", parallelism);
+        var list = run.putArray("programArgsList");
+        args.forEach(list::add);
+        JsonNode job = post(
+                "/jars/" + jarId + "/run", "application/json", HttpRequest.BodyPublishers.ofString(run.toString()));
+        return job.path("jobid").asText();
+    }
+
+    private JsonNode post(String path, String contentType, HttpRequest.BodyPublisher body)
+            throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(restUrl() + path))
+                        .timeout(Duration.ofMinutes(2))
+                        .header("Content-Type", contentType)
+                        .POST(body)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new AssertionError(
+                    "POST " + path + ": HTTP " + r.statusCode() + " " + r.body() + "\n" + logTails(60));
+        }
+        return JSON.readTree(r.body());
     }
 
     /** GET {@code path} of the REST API as JSON; null while the JobManager does not answer. */

@@ -50,6 +50,25 @@ public final class TestClusters {
         return out;
     }
 
+    /**
+     * Creates gradstream's five topics with their default names (gradients with two partitions, parameters
+     * compacted) on a broker, as the client {@code client} (a principal's settings; empty for a plain broker).
+     */
+    public static void createTopics(String bootstrap, java.util.Map<String, String> client) throws Exception {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(
+                io.gradstream.kafka.KafkaClients.config(bootstrap, client))) {
+            admin.createTopics(List.of(
+                            new org.apache.kafka.clients.admin.NewTopic("control", 1, (short) 1),
+                            new org.apache.kafka.clients.admin.NewTopic("gradients", 2, (short) 1),
+                            new org.apache.kafka.clients.admin.NewTopic("parameters", 1, (short) 1)
+                                    .configs(io.gradstream.kafka.KafkaIo.parametersTopicConfig()),
+                            new org.apache.kafka.clients.admin.NewTopic("rejected", 1, (short) 1),
+                            new org.apache.kafka.clients.admin.NewTopic("status", 1, (short) 1)))
+                    .all()
+                    .get();
+        }
+    }
+
     /** Sends the workload's CREATE to {@code control} and its gradients to {@code gradients}. */
     public static void publish(String bootstrap, Workload work) throws Exception {
         Properties p = new Properties();

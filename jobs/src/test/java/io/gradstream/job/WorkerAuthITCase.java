@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.auth.RecordSignature;
 import io.gradstream.kafka.KafkaClients;
-import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.SecureKafka;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
@@ -29,8 +28,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
@@ -100,17 +97,7 @@ class WorkerAuthITCase {
 
         try (SecureKafka kafka = SecureKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            try (Admin admin =
-                    Admin.create(KafkaClients.config(bootstrap, kafka.clientProperties(SecureKafka.ADMIN)))) {
-                admin.createTopics(List.of(
-                                new NewTopic("control", 1, (short) 1),
-                                new NewTopic("gradients", 2, (short) 1),
-                                new NewTopic("parameters", 1, (short) 1).configs(KafkaIo.parametersTopicConfig()),
-                                new NewTopic("rejected", 1, (short) 1),
-                                new NewTopic("status", 1, (short) 1)))
-                        .all()
-                        .get();
-            }
+            TestClusters.createTopics(bootstrap, kafka.clientProperties(SecureKafka.ADMIN));
             JobClient job = start(bootstrap, kafka.clientConfig(SecureKafka.JOB));
             try (KafkaProducer<byte[], byte[]> operator = producer(bootstrap, kafka, SecureKafka.OPERATOR);
                     KafkaProducer<byte[], byte[]> producer = producer(bootstrap, kafka, SecureKafka.WORKER)) {

@@ -1,17 +1,34 @@
 package io.gradstream.job;
 
 import io.gradstream.core.auth.RecordSignature;
+import io.gradstream.core.codec.ErrorFeedback;
+import io.gradstream.core.codec.PayloadCodec;
+import io.gradstream.core.codec.PayloadCodecs;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.shard.PendingStep;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardState;
+import io.gradstream.model.Compression;
+import io.gradstream.model.Encodings;
+import io.gradstream.model.Limits;
+import io.gradstream.model.ModelConfig;
+import io.gradstream.model.UpdateEncoder;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Records;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.GradientBatch;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.TensorPayload;
 import io.gradstream.schemas.WorkerKey;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,19 +73,52 @@ public final class Workload {
             int workers,
             int steps,
             long seed) {
+        this(model, optimizer, hp, sync, length, shardSize, workers, steps, seed, "fp32", null);
+    }
+
+    /**
+     * As above with compression: the workers send {@code gradientEncoding} ({@code fp32}, {@code bf16}, {@code int8},
+     * {@code topk:FRACTION}; lossy ones with error feedback per worker and shard, {@code :noef} without), the kernel
+     * steps on what the job decodes, and with {@code compression} the CREATE carries it; {@link #expectedUpdates}
+     * then holds every update the job must publish, delta stream included, computed without a failure.
+     */
+    public Workload(
+            String model,
+            String optimizer,
+            Map<String, Object> hp,
+            boolean sync,
+            int length,
+            int shardSize,
+            int workers,
+            int steps,
+            long seed,
+            String gradientEncoding,
+            CompressionSpec compression) {
         this.model = model;
         this.sync = sync;
         AggregationSpec aggregation = sync ? Records.sync(workers) : Records.async(1_000);
-        create = Records.create(model, Records.spec(optimizer, hp, shardSize, aggregation, length));
+        ModelSpec spec = Records.spec(optimizer, hp, shardSize, aggregation, length);
+        create = Records.create(model, spec, compression);
+        ModelConfig config = ModelConfig.of(model, spec, null, Limits.DEFAULT, System::getenv, null, compression);
+        UpdateEncoder encoder = new UpdateEncoder();
         int shards = (length + shardSize - 1) / shardSize;
         expected = new float[shards][];
         OptimizerState[] states = new OptimizerState[shards];
+        ShardState[] published = new ShardState[shards];
+        float[][][] residuals = new float[shards][workers][];
         for (int s = 0; s < shards; s++) {
             expected[s] = new float[Math.min(shardSize, length - s * shardSize)];
             states[s] = new OptimizerState();
+            published[s] = ShardState.initial(expected[s].clone());
+            expectedUpdates.add(new ArrayList<>());
+            expectedUpdates.get(s).add(encoder.encode(key(s), published[s], config, null));
+            for (int w = 0; w < workers; w++) {
+                residuals[s][w] = new float[expected[s].length];
+            }
         }
         Optimizer kernel = Optimizers.create(optimizer, hp);
         SplittableRandom rnd = new SplittableRandom(seed);
+        ErrorFeedback feedback = new ErrorFeedback();
         for (int t = 0; t < steps; t++) {
             for (int s = 0; s < shards; s++) {
                 int len = expected[s].length;
@@ -80,9 +130,12 @@ public final class Workload {
                         g[i] = (float) rnd.nextGaussian();
                     }
                     long n = 1 + rnd.nextInt(64);
-                    gradients.add(Records.gradient(model, s, "w" + w, t + 1, sync ? t : 0, n, g));
+                    TensorPayload payload = encode(gradientEncoding, g, residuals[s][w], feedback);
+                    g = decode(payload);
+                    gradients.add(Records.gradient(model, s, "w" + w, t + 1, sync ? t : 0, n, payload));
                     if (!sync) {
                         kernel.step(expected[s], g, states[s]);
+                        published[s] = record(s, published[s], encoder, config);
                     } else if (sum == null) {
                         sum = new float[len];
                         for (int i = 0; i < len; i++) {
@@ -100,10 +153,74 @@ public final class Workload {
                         sum[i] = sum[i] / (float) total;
                     }
                     kernel.step(expected[s], sum, states[s]);
+                    published[s] = record(s, published[s], encoder, config);
                 }
             }
         }
         this.steps = sync ? steps : (long) steps * workers;
+    }
+
+    /**
+     * Every update each shard must publish, by version (index = version): the payload bytes, kind and base of a
+     * failure-free run, delta stream included.
+     */
+    public final List<List<ParameterUpdate>> expectedUpdates = new ArrayList<>();
+
+    private ShardKey key(int s) {
+        return new ShardKey(model, "w", s);
+    }
+
+    /** The shard after one more step ({@code expected[s]}), and its update, as the job publishes it. */
+    private ShardState record(int s, ShardState before, UpdateEncoder encoder, ModelConfig config) {
+        ShardState after = new ShardState(
+                expected[s].clone(),
+                new OptimizerState(),
+                before.version() + 1,
+                new PendingStep(),
+                Map.of(),
+                PrivacyLedger.EMPTY);
+        after.published(before.published() != null ? before.published() : seed(s, config));
+        expectedUpdates.get(s).add(encoder.encode(key(s), after, config, null));
+        return after;
+    }
+
+    /** A delta stream's copy at version 0: what subscribers decoded from the CREATE's full update. */
+    private float[] seed(int s, ModelConfig config) {
+        return config.compression().hasDeltaStream()
+                ? UpdateEncoder.publishedAfterSnapshot(new float[expected[s].length], config)
+                : null;
+    }
+
+    private static TensorPayload encode(String how, float[] g, float[] residual, ErrorFeedback feedback) {
+        boolean noFeedback = how.endsWith(":noef");
+        String name = noFeedback ? how.substring(0, how.length() - 5) : how;
+        PayloadCodec codec;
+        if (name.startsWith("topk:")) {
+            double f = Double.parseDouble(name.substring(5));
+            codec = PayloadCodecs.topK(Compression.topK(f, g.length));
+        } else {
+            codec = PayloadCodecs.forEncoding(
+                    switch (name) {
+                        case "fp32" -> io.gradstream.core.codec.Encoding.FP32;
+                        case "bf16" -> io.gradstream.core.codec.Encoding.BF16;
+                        case "fp16" -> io.gradstream.core.codec.Encoding.FP16;
+                        case "int8" -> io.gradstream.core.codec.Encoding.INT8_BLOCK;
+                        default -> throw new IllegalArgumentException(how);
+                    });
+        }
+        byte[] bytes = new byte[codec.maxEncodedSize(g.length)];
+        boolean lossy = codec.encoding() == io.gradstream.core.codec.Encoding.TOPK
+                || codec.encoding() == io.gradstream.core.codec.Encoding.INT8_BLOCK;
+        int n = lossy && !noFeedback
+                ? feedback.compress(g, residual, codec, ByteBuffer.wrap(bytes))
+                : codec.encode(g, 0, g.length, ByteBuffer.wrap(bytes));
+        return new TensorPayload(Encodings.avro(codec.encoding()), g.length, ByteBuffer.wrap(bytes, 0, n));
+    }
+
+    private static float[] decode(TensorPayload p) {
+        byte[] data = new byte[p.getData().remaining()];
+        p.getData().duplicate().get(data);
+        return Encodings.decoder(p.getEncoding()).decode(data, p.getElementCount());
     }
 
     public int shards() {

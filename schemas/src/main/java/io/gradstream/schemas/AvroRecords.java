@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecordBase;
@@ -32,6 +34,12 @@ public final class AvroRecords<T extends SpecificRecordBase> {
     private final List<SpecificDatumReader<T>> earlier;
 
     private final SpecificDatumWriter<T> writer;
+    /**
+     * Writers of the earlier schemas, the oldest first, each with the number of fields it writes: a record whose later
+     * fields all hold their defaults is written as the oldest that can hold it ({@link #encodeCompact}).
+     */
+    private final List<Map.Entry<Integer, SpecificDatumWriter<T>>> earlierWriters = new ArrayList<>();
+
     private final long maxItems;
     private BinaryEncoder encoder;
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
@@ -65,6 +73,8 @@ public final class AvroRecords<T extends SpecificRecordBase> {
         Schema current = reader.getSchema();
         for (Schema older : earlierSchemas(current)) {
             earlier.add(new SpecificDatumReader<>(older, current));
+            // A specific record is written by field position, so a schema that is a prefix writes the prefix.
+            earlierWriters.add(0, Map.entry(older.getFields().size(), new SpecificDatumWriter<>(older)));
         }
     }
 
@@ -150,10 +160,40 @@ public final class AvroRecords<T extends SpecificRecordBase> {
     }
 
     public byte[] encode(T record) {
+        return encode(record, writer);
+    }
+
+    /**
+     * Encodes {@code record} as the oldest schema of {@link #earlierSchemas} whose omitted {@value #APPENDED} fields
+     * all hold their defaults, else as today's: the bytes an older writer wrote for it, so that a reader of that
+     * release, which refuses trailing bytes, still reads it; a record that uses an appended field carries it (and such
+     * a reader skips it rather than misreading it). Today's {@link #decode} reads both.
+     */
+    public byte[] encodeCompact(T record) {
+        Schema schema = record.getSchema();
+        List<Schema.Field> fields = schema.getFields();
+        for (Map.Entry<Integer, SpecificDatumWriter<T>> w : earlierWriters) {
+            boolean defaults = true;
+            for (Schema.Field f : fields.subList(w.getKey(), fields.size())) {
+                Object value = record.get(f.pos());
+                Object dflt = SpecificData.get().getDefaultValue(f);
+                if (SpecificData.get().compare(value, dflt, f.schema()) != 0) {
+                    defaults = false;
+                    break;
+                }
+            }
+            if (defaults) {
+                return encode(record, w.getValue());
+            }
+        }
+        return encode(record, writer);
+    }
+
+    private byte[] encode(T record, SpecificDatumWriter<T> with) {
         buffer.reset();
         encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
         try {
-            writer.write(record, encoder);
+            with.write(record, encoder);
             encoder.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -49,11 +49,13 @@ class AppendedFieldsTest {
     @Test
     void theEarlierSchemaIsTodaysWithoutTheAppendedField() {
         List<Schema> earlier = AvroRecords.earlierSchemas(ControlCommand.getClassSchema());
-        assertThat(earlier)
-                .singleElement()
-                .satisfies(s -> assertThat(s.getFields())
-                        .extracting(Schema.Field::name)
-                        .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs"));
+        assertThat(earlier).hasSize(2);
+        assertThat(earlier.get(0).getFields())
+                .extracting(Schema.Field::name)
+                .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs", "workers");
+        assertThat(earlier.get(1).getFields())
+                .extracting(Schema.Field::name)
+                .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs");
         assertThat(AvroRecords.earlierSchemas(GradientBatch.getClassSchema())).isEmpty();
     }
 
@@ -63,9 +65,9 @@ class AppendedFieldsTest {
         ControlCommand read = avro.decode(old);
         assertThat(read.getWorkers()).isNull();
         assertThat(read).isEqualTo(create(null));
-        // Today's writer appends one byte: the union branch of workers = null.
+        // Today's writer appends two bytes: the union branches of workers = null and compression = null.
         byte[] today = avro.encode(create(null));
-        assertThat(today).hasSize(old.length + 1).startsWith(old).endsWith(0);
+        assertThat(today).hasSize(old.length + 2).startsWith(old).endsWith(0, 0);
         // The item budget still applies to old records: they hold 3 items (the tensor, its dimension, lr).
         assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 2).decode(old))
                 .isInstanceOf(AvroRecords.TooManyItemsException.class);
@@ -86,11 +88,15 @@ class AppendedFieldsTest {
         byte[] full = avro.encode(
                 create(Map.of("w0", WorkerKey.newBuilder().setKeyFile("/k").build())));
         byte[] old = avro.encode(create(null));
-        int boundary = old.length - 1; // where release 0.1.0's record ends
+        int boundary = old.length - 2; // where release 0.1.0's record ends
+        int boundary020 = full.length - 1; // where release 0.2.0's record ends (before compression = null)
         for (int n = 0; n < full.length; n++) {
             byte[] cut = Arrays.copyOf(full, n);
             if (n == boundary) {
                 assertThat(avro.decode(cut).getWorkers()).isNull();
+            } else if (n == boundary020) {
+                assertThat(avro.decode(cut).getWorkers()).containsKey("w0");
+                assertThat(avro.decode(cut).getCompression()).isNull();
             } else {
                 assertThatThrownBy(() -> avro.decode(cut))
                         .as("%d of %d bytes", n, full.length)

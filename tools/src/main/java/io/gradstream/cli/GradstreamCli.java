@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             LocalCommand.class,
             SubmitCommand.class,
+            StopCommand.class,
             DoctorCommand.class,
             ConformanceCommand.class,
             BenchCommand.class,

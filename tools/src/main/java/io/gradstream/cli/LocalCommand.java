@@ -1,5 +1,6 @@
 package io.gradstream.cli;
 
+import io.gradstream.client.GradientEncoding;
 import io.gradstream.demo.DigitsDemo;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.SecureKafka;
@@ -97,6 +98,13 @@ final class LocalCommand implements Callable<Integer> {
     Path kafkaConfig;
 
     @Option(
+            names = "--savepoint",
+            paramLabel = "PATH",
+            description = "Restore the job from this savepoint or retained checkpoint (from 'gradstream stop "
+                    + "--savepoint DIR'); --parallelism may differ from the stopped job's.")
+    String savepoint;
+
+    @Option(
             names = "--secure",
             description = "Secure the embedded broker: SASL_SSL (SCRAM-SHA-512) with TLS certificates made at start, "
                     + "ACLs, and credential files for the principals job, operator and worker in the work folder; "
@@ -111,6 +119,16 @@ final class LocalCommand implements Callable<Integer> {
 
     @Option(names = "--workers", defaultValue = "2", description = "Demo workers (default: ${DEFAULT-VALUE}).")
     int workers;
+
+    @Option(
+            names = "--encoding",
+            defaultValue = "fp32",
+            paramLabel = "ENCODING",
+            description = "Demo gradients in fp32, bf16, fp16, int8 or topk:FRACTION (e.g. topk:0.01); int8 and topk "
+                    + "with the workers' error feedback (add :noef to turn it off) and a delta stream of the same "
+                    + "encoding for the parameters, bf16 and fp16 with parameters in that encoding "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String encoding;
 
     @Option(
             names = "--dp",
@@ -157,6 +175,18 @@ final class LocalCommand implements Callable<Integer> {
             err.println("gradstream local: --parallelism, --partitions, --steps and --workers must be >= 1");
             return 2;
         }
+        GradientEncoding gradientEncoding;
+        try {
+            gradientEncoding = GradientEncoding.parse(encoding);
+        } catch (IllegalArgumentException e) {
+            err.println("gradstream local: --encoding: " + e.getMessage());
+            return 2;
+        }
+        if (!demo && !"fp32".equals(encoding)) {
+            err.println("gradstream local: --encoding applies to the demo; add --demo (external workers choose "
+                    + "their encoding, and a model's CREATE its compression)");
+            return 2;
+        }
         if (dp && !demo) {
             err.println("gradstream local: --dp applies to the demo; add --demo (external workers set privacy in "
                     + "their model's spec)");
@@ -184,6 +214,10 @@ final class LocalCommand implements Callable<Integer> {
         } catch (java.io.IOException | IllegalArgumentException e) {
             err.println("gradstream local: cannot read --config or --kafka-config: " + e.getMessage());
             return 2;
+        }
+        if (savepoint != null) {
+            // Flink's own key: the job graph is restored from it, whatever the parallelism.
+            flink.setString("execution.state-recovery.path", savepoint);
         }
         out.println("gradstream local: starting" + (bootstrapServers == null ? " Kafka and" : "") + " Flink ...");
         out.flush();
@@ -255,7 +289,7 @@ final class LocalCommand implements Callable<Integer> {
                             KafkaClients.config(
                                     s.bootstrapServers(), local.secure().clientProperties(SecureKafka.WORKER)),
                             local.secure().clientConfig(SecureKafka.WORKER).resolveSibling("worker-keys"));
-            DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, out);
+            DigitsDemo.Result r = DigitsDemo.run(s, clients, workers, steps, privacy, gradientEncoding, out);
             out.printf(
                     Locale.ROOT,
                     "demo: accuracy %.3f -> %.3f, %.0f gradients/s%n",

@@ -1,8 +1,8 @@
 package io.gradstream.demo;
 
+import io.gradstream.client.GradientEncoding;
 import io.gradstream.client.GradientPublisher;
 import io.gradstream.client.ParameterSubscriber;
-import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
@@ -12,6 +12,7 @@ import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitSpec;
@@ -90,11 +91,15 @@ public final class DigitsDemo {
 
     private DigitsDemo() {}
 
-    static ModelSpec spec(int workers) {
-        return spec(workers, null, 0);
-    }
-
-    static ModelSpec spec(int workers, Privacy dp, int steps) {
+    /**
+     * The demo model; {@code encoding} also sets how parameters leave: FP16 and BF16 snapshots for those encodings,
+     * FP32 snapshots every {@value #SNAPSHOT_EVERY} versions and a delta stream of the same encoding for INT8_BLOCK and
+     * TOPK (see {@link #compression}).
+     */
+    static ModelSpec spec(int workers, Privacy dp, int steps, GradientEncoding encoding) {
+        Encoding out = encoding.encoding() == Encoding.FP16 || encoding.encoding() == Encoding.BF16
+                ? encoding.encoding()
+                : Encoding.FP32;
         return ModelSpec.newBuilder()
                 .setTensors(List.of(
                         TensorSpec.newBuilder()
@@ -113,7 +118,7 @@ public final class DigitsDemo {
                         .setWorkers(workers)
                         .build())
                 .setInit(InitSpec.newBuilder().build())
-                .setOutputEncoding(Encoding.FP32)
+                .setOutputEncoding(out)
                 .setPrivacy(
                         dp == null
                                 ? null
@@ -130,24 +135,52 @@ public final class DigitsDemo {
                 .build();
     }
 
-    public static Result run(JobSettings settings, int workers, int steps, PrintWriter out) throws Exception {
-        return run(settings, Clients.of(settings), workers, steps, null, out);
-    }
+    /** Versions between two full snapshots of a demo model with a delta stream. */
+    static final int SNAPSHOT_EVERY = 50;
 
-    /** Runs the demo; {@code dp} null trains without privacy. */
-    public static Result run(JobSettings settings, int workers, int steps, Privacy dp, PrintWriter out)
-            throws Exception {
-        return run(settings, Clients.of(settings), workers, steps, dp, out);
+    /**
+     * The demo model's compression settings: it accepts only {@code encoding}'s gradients and, for INT8_BLOCK and
+     * TOPK, publishes a delta stream in that encoding (the server's residual carries what a delta leaves out); null
+     * for FP32, which keeps today's behaviour.
+     */
+    static CompressionSpec compression(GradientEncoding encoding) {
+        Encoding e = encoding.encoding();
+        if (e == Encoding.FP32) {
+            return null;
+        }
+        boolean deltas = e == Encoding.INT8_BLOCK || e == Encoding.TOPK;
+        return CompressionSpec.newBuilder()
+                .setInputEncodings(List.of(e))
+                .setDeltaEncoding(deltas ? e : null)
+                .setDeltaTopKFraction(e == Encoding.TOPK ? encoding.topKFraction() : 0.01)
+                .setSnapshotEvery(SNAPSHOT_EVERY)
+                .build();
     }
 
     /** Runs the demo with {@code clients}' identities; {@code dp} null trains without privacy. */
     public static Result run(JobSettings settings, Clients clients, int workers, int steps, Privacy dp, PrintWriter out)
             throws Exception {
+        return run(settings, clients, workers, steps, dp, GradientEncoding.of(Encoding.FP32), out);
+    }
+
+    /** As above, the workers sending gradients in {@code encoding} (see {@link #compression} for the parameters). */
+    public static Result run(
+            JobSettings settings,
+            Clients clients,
+            int workers,
+            int steps,
+            Privacy dp,
+            GradientEncoding encoding,
+            PrintWriter out)
+            throws Exception {
         Digits data = Digits.load();
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
-        ModelSpec spec = spec(workers, dp, steps);
+        ModelSpec spec = spec(workers, dp, steps, encoding);
+        CompressionSpec compression = compression(encoding);
         try {
-            io.gradstream.model.ModelConfig.of(model, spec); // the job's own checks, before anything is sent
+            // The job's own checks, before anything is sent.
+            io.gradstream.model.ModelConfig.of(
+                    model, spec, null, io.gradstream.model.Limits.DEFAULT, System::getenv, null, compression);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid demo model: " + e.getMessage(), e);
         }
@@ -156,10 +189,7 @@ public final class DigitsDemo {
         double sigma = dp == null
                 ? Double.NaN
                 : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(), dp.sampleRate(), steps);
-        int[] all = new int[data.size()];
-        for (int i = 0; i < all.length; i++) {
-            all[i] = i;
-        }
+        int[] all = java.util.stream.IntStream.range(0, data.size()).toArray();
         WorkerKeys keys = clients.workerKeys() == null ? null : WorkerKeys.create(clients.workerKeys(), workers);
         ControlCommand create = ControlCommand.newBuilder()
                 .setModelId(model)
@@ -167,6 +197,7 @@ public final class DigitsDemo {
                 .setSpec(spec)
                 .setIssuedAtMs(System.currentTimeMillis())
                 .setWorkers(keys == null ? null : keys.references())
+                .setCompression(compression)
                 .build();
         try (var operator = producer(clients.operator())) {
             operator.send(new ProducerRecord<>(
@@ -177,8 +208,15 @@ public final class DigitsDemo {
         }
         try (var producer = producer(clients.worker())) {
             out.printf(
-                    "demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps%n",
-                    model, workers, steps);
+                    "demo: model %s (softmax regression, 650 parameters in 4 shards), %d workers, %d steps, "
+                            + "gradients %s, parameters %s%n",
+                    model,
+                    workers,
+                    steps,
+                    encoding,
+                    compression != null && compression.getDeltaEncoding() != null
+                            ? compression.getDeltaEncoding() + " deltas (full every " + SNAPSHOT_EVERY + ")"
+                            : spec.getOutputEncoding());
             if (keys != null) {
                 out.printf(
                         "demo: only workers %s may contribute; each signs its gradients (keys in %s)%n",
@@ -224,6 +262,7 @@ public final class DigitsDemo {
                                         published,
                                         dp,
                                         thresholds,
+                                        encoding,
                                         keys == null ? null : keys.key(workerId(worker)));
                             } catch (Throwable e) {
                                 failure.compareAndSet(null, e);
@@ -298,10 +337,11 @@ public final class DigitsDemo {
             LongAdder published,
             Privacy dp,
             Map<String, double[]> thresholds,
+            GradientEncoding encoding,
             byte[] signingKey) {
         ParameterSubscriber params = new ParameterSubscriber(consumer, model, layouts);
         GradientPublisher publisher = new GradientPublisher(
-                producer, settings.gradientsTopic(), model, layouts, workerId(worker), Encoding.FP32, signingKey);
+                producer, settings.gradientsTopic(), model, layouts, workerId(worker), encoding, signingKey);
         // Each worker trains on its own slice: rows i with i % workers == worker.
         int[] slice = java.util.stream.IntStream.range(0, data.size())
                 .filter(i -> i % workers == worker)
@@ -326,8 +366,8 @@ public final class DigitsDemo {
                 publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
                 publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
             } else {
-                int[] sampled = poissonSample(slice, dp.sampleRate(), rnd);
-                loss = clippedExampleSum(
+                int[] sampled = ExampleClipping.poissonSample(slice, dp.sampleRate(), rnd);
+                loss = ExampleClipping.clippedExampleSum(
                         params.tensor("W"), params.tensor("b"), data, sampled, layouts, thresholds, gW, gB);
                 publisher.publish("W", gW, t + 1, s -> version, sampled.length, loss);
                 publisher.publish("b", gB, t + 1, s -> version, sampled.length, loss);
@@ -338,50 +378,6 @@ public final class DigitsDemo {
                 lossSum[t] += Double.isNaN(loss) ? 0 : loss;
                 reported[t]++;
                 lossSum.notifyAll();
-            }
-        }
-    }
-
-    /** Each row of the slice independently with probability q: the sampling the RDP accountant assumes. */
-    private static int[] poissonSample(int[] slice, double q, SplittableRandom rnd) {
-        return java.util.Arrays.stream(slice).filter(i -> rnd.nextDouble() < q).toArray();
-    }
-
-    /**
-     * Writes into gW/gB the sum over {@code rows} of each example's gradient with every shard slice clipped to its
-     * C_s; returns the mean loss of the rows (NaN for none).
-     */
-    private static double clippedExampleSum(
-            float[] w,
-            float[] b,
-            Digits data,
-            int[] rows,
-            Map<String, TensorLayout> layouts,
-            Map<String, double[]> thresholds,
-            float[] gW,
-            float[] gB) {
-        java.util.Arrays.fill(gW, 0f);
-        java.util.Arrays.fill(gB, 0f);
-        float[] eW = new float[gW.length];
-        float[] eB = new float[gB.length];
-        double loss = 0;
-        int[] one = new int[1];
-        for (int row : rows) {
-            one[0] = row;
-            loss += SoftmaxRegression.lossAndGradient(w, b, data.x(), data.y(), one, eW, eB);
-            addClipped(eW, gW, layouts.get("W"), thresholds.get("W"));
-            addClipped(eB, gB, layouts.get("b"), thresholds.get("b"));
-        }
-        return rows.length == 0 ? Double.NaN : loss / rows.length;
-    }
-
-    private static void addClipped(float[] example, float[] sum, TensorLayout layout, double[] thresholds) {
-        for (int s = 0; s < layout.shardCount(); s++) {
-            int from = (int) layout.shardOffset(s);
-            float[] slice = java.util.Arrays.copyOfRange(example, from, from + layout.shardLength(s));
-            Clipping.clipInPlace(slice, thresholds[s]);
-            for (int i = 0; i < slice.length; i++) {
-                sum[from + i] += slice[i];
             }
         }
     }

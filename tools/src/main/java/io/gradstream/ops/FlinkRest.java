@@ -132,6 +132,82 @@ public final class FlinkRest {
         return get("jobs/" + jobId).path("state").asText("UNKNOWN");
     }
 
+    /**
+     * The id of the job named {@code name} that is running (or restarting, or created), the newest if several; null
+     * when none is.
+     */
+    public String runningJob(String name) throws FlinkRestException {
+        String best = null;
+        long bestStart = Long.MIN_VALUE;
+        for (JsonNode j : get("jobs/overview").path("jobs")) {
+            String state = j.path("state").asText();
+            boolean live = state.equals("RUNNING")
+                    || state.equals("RESTARTING")
+                    || state.equals("CREATED")
+                    || state.equals("INITIALIZING");
+            if (live
+                    && j.path("name").asText().equals(name)
+                    && j.path("start-time").asLong() > bestStart) {
+                best = j.path("jid").asText();
+                bestStart = j.path("start-time").asLong();
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Stops a job with a savepoint ({@code POST /jobs/:jobid/stop}, without draining, so that the job can go on from
+     * it) and returns the trigger id to poll with {@link #savepointStatus}.
+     */
+    public String stopWithSavepoint(String jobId, String targetDirectory) throws FlinkRestException {
+        ObjectNode body = json.createObjectNode();
+        if (targetDirectory != null) {
+            body.put("targetDirectory", targetDirectory);
+        }
+        body.put("drain", false);
+        String path = "jobs/" + jobId + "/stop";
+        JsonNode r = send(
+                "POST " + path,
+                HttpRequest.newBuilder(base.resolve(path))
+                        .timeout(SHORT)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+        String trigger = r.path("request-id").asText("");
+        if (trigger.isEmpty()) {
+            throw new FlinkRestException("Flink accepted the stop but returned no trigger id: " + r);
+        }
+        return trigger;
+    }
+
+    /**
+     * The savepoint's path once the stop triggered as {@code triggerId} completed, null while it is in progress.
+     *
+     * @throws FlinkRestException when it failed, with Flink's reason
+     */
+    public String savepointStatus(String jobId, String triggerId) throws FlinkRestException {
+        JsonNode r = get("jobs/" + jobId + "/savepoints/" + triggerId);
+        if (!r.path("status").path("id").asText().equals("COMPLETED")) {
+            return null;
+        }
+        JsonNode op = r.path("operation");
+        if (op.has("failure-cause")) {
+            String cause = op.path("failure-cause").path("stack-trace").asText("");
+            String first = cause.isEmpty()
+                    ? op.path("failure-cause").toString()
+                    : cause.lines().findFirst().orElse("");
+            StringBuilder causes = new StringBuilder(first.strip());
+            cause.lines()
+                    .filter(l -> l.startsWith("Caused by: "))
+                    .forEach(l -> causes.append("\n  ").append(l.strip()));
+            throw new FlinkRestException("the savepoint failed: " + causes);
+        }
+        String location = op.path("location").asText("");
+        if (location.isEmpty()) {
+            throw new FlinkRestException("Flink completed the savepoint but named no location: " + r);
+        }
+        return location;
+    }
+
     private JsonNode send(String what, HttpRequest.Builder request) throws FlinkRestException {
         HttpResponse<String> r;
         try {

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code gradstream submit} against a Flink MiniCluster's REST API: the uploaded job reaches RUNNING, reads a CREATE
@@ -75,8 +76,8 @@ class SubmitITCase {
     }
 
     @Test
-    void submittedJobRunsAndTrainsAndDoctorFindsItHealthy(@InjectClusterClient ClusterClient<?> client)
-            throws Exception {
+    void submittedJobRunsAndTrainsAndDoctorFindsItHealthyStopsWithASavepointAndRescales(
+            @InjectClusterClient ClusterClient<?> client, @TempDir Path savepoints) throws Exception {
         String url = client.getWebInterfaceURL();
         var submit = cli(
                 "submit",
@@ -128,7 +129,66 @@ class SubmitITCase {
                 .contains("0 FAIL");
         assertThat(doctor.status()).as(doctor.out()).isZero();
 
-        client.cancel(JobID.fromHexString(jobId)).get(30, TimeUnit.SECONDS);
+        // Stop with a savepoint and continue from it at parallelism 2: the model goes on where it stopped.
+        var stop = cli("stop", "--flink-url", url, "--savepoint", savepoints.toString());
+        assertThat(stop.status()).as(stop.out() + stop.err()).isZero();
+        String savepoint = stop.out()
+                .lines()
+                .filter(l -> l.startsWith("savepoint:"))
+                .map(l -> l.substring(10).strip())
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no savepoint in:\n" + stop.out()));
+        assertThat(Path.of(java.net.URI.create(savepoint)).resolve("_metadata")).exists();
+        // The REST API caches job details for a few seconds: the stopped job shows as FINISHED a little later.
+        long stopDeadline = System.currentTimeMillis() + 30_000;
+        while (!rest.jobState(jobId).equals("FINISHED") && System.currentTimeMillis() < stopDeadline) {
+            Thread.sleep(200);
+        }
+        assertThat(rest.jobState(jobId)).isEqualTo("FINISHED");
+        var none = cli("stop", "--flink-url", url, "--savepoint", savepoints.toString());
+        assertThat(none.status()).isEqualTo(1);
+        assertThat(none.err()).contains("no running job named 'gradstream'");
+
+        var resume = cli(
+                "submit",
+                "--flink-url",
+                url,
+                "--jar",
+                JAR.toString(),
+                "--parallelism",
+                "2",
+                "--savepoint",
+                savepoint,
+                "--set",
+                "gradstream.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--set",
+                "gradstream.kafka.group-id=submit-it");
+        assertThat(resume.status()).as(resume.out() + resume.err()).isZero();
+        Workload more = new Workload("Adam", Map.of("lr", 0.01), true, 40, 16, 2, 5, 11);
+        var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer());
+        try (producer) {
+            // Steps 4 and 5 of the same training (its first 3 steps' records are the ones already sent).
+            for (var r : more.gradients.subList(work.gradients.size(), more.gradients.size())) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("gradients", r.key, r.value));
+            }
+        }
+        Map<Integer, ParameterUpdate> resumed = TestClusters.latestParameters(kafka.bootstrapServers(), more);
+        for (int s = 0; s < more.shards(); s++) {
+            assertThat(resumed.get(s).getVersion()).isEqualTo(more.steps);
+            assertThat(Records.values(resumed.get(s)))
+                    .as("shard %d after the restore at p = 2", s)
+                    .containsExactly(more.expected[s]);
+        }
+        String resumedId = resume.out()
+                .lines()
+                .filter(l -> l.startsWith("job id:"))
+                .map(l -> l.substring(7).strip())
+                .findFirst()
+                .orElseThrow();
+        client.cancel(JobID.fromHexString(resumedId)).get(30, TimeUnit.SECONDS);
     }
 
     @Test

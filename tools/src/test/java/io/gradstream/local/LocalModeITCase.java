@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code gradstream local} as a user runs it, in a separate JVM whose temporary folder is the test's: the demo trains
@@ -68,6 +70,40 @@ class LocalModeITCase {
         assertThat(last).matches("demo: loss [0-9.]+ -> [0-9.]+ over 40 steps");
         String[] f = last.split(" ");
         assertThat(Double.parseDouble(f[4])).isLessThan(Double.parseDouble(f[2]) / 3);
+        assertThat(leftovers()).as("files left in the temporary folder").isEmpty();
+    }
+
+    /**
+     * {@code --encoding}: the demo's gradients in BF16 (parameters in BF16), INT8 and TOPK with the workers' error
+     * feedback (parameters as a delta stream of the same encoding, the server's residual in keyed state); the
+     * subscribers rebuild the parameters and the model still learns.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bf16", "int8", "topk:0.1"})
+    void theDemoTrainsWithCompressedGradientsAndParameters(String encoding) throws Exception {
+        LocalProcess local = runToExit(
+                "--demo",
+                "--encoding",
+                encoding,
+                "--steps",
+                "40",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(freePort()),
+                "--prometheus-port",
+                "none");
+        String output = local.output();
+        assertThat(output)
+                .contains("gradients " + encoding + ", parameters ")
+                .contains(encoding.equals("bf16") ? "parameters BF16" : "deltas (full every 50)")
+                .contains("step   40/40");
+        String loss = local.lines().stream()
+                .filter(l -> l.startsWith("demo: loss"))
+                .findFirst()
+                .orElse("(none)");
+        String[] f = loss.split(" ");
+        assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]) / 2);
         assertThat(leftovers()).as("files left in the temporary folder").isEmpty();
     }
 

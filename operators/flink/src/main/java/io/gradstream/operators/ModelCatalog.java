@@ -5,6 +5,7 @@ import io.gradstream.model.ControlLog;
 import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.util.HashMap;
@@ -18,7 +19,7 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 /**
  * The models a shard-operator subtask knows: the broadcast state every subtask holds the same copy of (specs, paused
- * models, incarnations, worker lists), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
+ * models, incarnations, worker lists, compression settings), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
  */
 final class ModelCatalog implements ControlLog.Models {
     static final MapStateDescriptor<String, ModelSpec> MODELS =
@@ -34,11 +35,18 @@ final class ModelCatalog implements ControlLog.Models {
      */
     static final MapStateDescriptor<String, Map<String, WorkerKey>> WORKERS = new MapStateDescriptor<>(
             "workers", Types.STRING, Types.MAP(Types.STRING, new AvroTypeInfo<>(WorkerKey.class)));
+    /**
+     * Each model's compression settings as its CREATE gave them; a model without an entry has none. A state of its
+     * own (as {@link #WORKERS}), so savepoints from before it restore with none.
+     */
+    static final MapStateDescriptor<String, CompressionSpec> COMPRESSION =
+            new MapStateDescriptor<>("compression", Types.STRING, new AvroTypeInfo<>(CompressionSpec.class));
 
     private final BroadcastState<String, ModelSpec> models;
     private final BroadcastState<String, Boolean> paused;
     private final BroadcastState<String, String> incarnations;
     private final BroadcastState<String, Map<String, WorkerKey>> workers;
+    private final BroadcastState<String, CompressionSpec> compression;
     private final Limits limits;
     private final Map<String, ModelConfig> configs = new HashMap<>();
 
@@ -47,6 +55,7 @@ final class ModelCatalog implements ControlLog.Models {
         this.paused = store.getBroadcastState(PAUSED);
         this.incarnations = store.getBroadcastState(INCARNATIONS);
         this.workers = store.getBroadcastState(WORKERS);
+        this.compression = store.getBroadcastState(COMPRESSION);
         this.limits = limits;
     }
 
@@ -97,12 +106,14 @@ final class ModelCatalog implements ControlLog.Models {
     ModelConfig config(String model) throws Exception {
         ModelSpec spec = models.get(model);
         Map<String, WorkerKey> list = workers.get(model);
+        CompressionSpec settings = compression.get(model);
         ModelConfig c = configs.get(model);
         if (c == null
                 || (c.spec() != spec && !c.spec().equals(spec))
-                || (c.workerList() != list && !Objects.equals(c.workerList(), list))) {
+                || (c.workerList() != list && !Objects.equals(c.workerList(), list))
+                || (c.compressionSpec() != settings && !Objects.equals(c.compressionSpec(), settings))) {
             // After a restore, or when another subtask's broadcast state is newer than this cache.
-            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv, list);
+            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv, list, settings);
             configs.put(model, c);
         }
         return c;
@@ -125,6 +136,11 @@ final class ModelCatalog implements ControlLog.Models {
             incarnations.put(model, c.incarnation());
             paused.remove(model);
             putWorkers(model, c.config().workerList());
+            if (c.config().compressionSpec() == null) {
+                compression.remove(model);
+            } else {
+                compression.put(model, c.config().compressionSpec());
+            }
             configs.put(model, c.config());
         } else if (change instanceof ControlLog.Updated u) {
             models.put(model, u.spec());
@@ -139,6 +155,7 @@ final class ModelCatalog implements ControlLog.Models {
             paused.remove(model);
             incarnations.remove(model);
             workers.remove(model);
+            compression.remove(model);
             configs.remove(model);
         }
     }
@@ -154,6 +171,11 @@ final class ModelCatalog implements ControlLog.Models {
     @Override
     public Map<String, WorkerKey> workers(String model) throws Exception {
         return workers.get(model);
+    }
+
+    @Override
+    public CompressionSpec compression(String model) throws Exception {
+        return compression.get(model);
     }
 
     @Override

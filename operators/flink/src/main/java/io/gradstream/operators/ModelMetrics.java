@@ -113,6 +113,9 @@ final class ModelMetrics {
         if (s.pending().weightedSum() != null) {
             floats += s.pending().weightedSum().length;
         }
+        if (s.published() != null) {
+            floats += s.published().length;
+        }
         stateBytes(shardKey, 4 * floats);
     }
 

@@ -186,8 +186,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             return;
         }
         ShardState started = store.fresh(init.values());
+        outputs.update(init.key(), started, config, null); // sets the subscribers' copy of a delta stream first
         store.put(started);
-        outputs.update(init.key(), started, config, null);
     }
 
     /** Offers the waiting records once their model exists; refuses them when the grace period is over. */
@@ -273,6 +273,14 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         var task = getRuntimeContext().getTaskInfo();
         if (change instanceof ControlLog.Created c && !c.config().explicitInit()) {
             outputs.initialValues(c.config(), task);
+        } else if (change instanceof ControlLog.Snapshot) {
+            ModelConfig config = catalog.configOrNull(change.model());
+            if (config != null) {
+                store.forEach(change.model(), (key, state) -> {
+                    outputs.update(key, state, config, null, true);
+                    return state;
+                });
+            }
         } else if (change instanceof ControlLog.Deleted) {
             // The model's shards, device copies and metrics go; private ledgers stay (ShardStore#retire).
             outputs.forget(change.model());
@@ -295,8 +303,9 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             return;
         }
         for (StepBatch.Ran ran : steps.run()) {
-            store.put(ran.entry().key(), ran.entry().state()); // stepped, or as before the step
+            // Publishing advances a delta stream's copy in the state, so the state is written after it.
             outputs.stepped(ran, steps.batched() ? -1 : steps.lastMicros());
+            store.put(ran.entry().key(), ran.entry().state()); // stepped, or as before the step
         }
     }
 

@@ -64,9 +64,19 @@ final class ShardOutputs {
         }
     }
 
-    /** Publishes a shard's parameters after {@code step} (null: version 0) and, once, a spent budget. */
+    /**
+     * Publishes a shard's parameters after {@code step} (null: version 0, or a snapshot) and, once, a spent budget.
+     */
     void update(ShardKey key, ShardState state, ModelConfig config, ShardStepper.StepResult step) {
-        ParameterUpdate u = encoder.encode(key, state, config, step);
+        update(key, state, config, step, false);
+    }
+
+    /**
+     * As above; {@code forceFull}: a full snapshot even where the model's delta stream would send a delta. Advances the
+     * delta stream's copy in {@code state}, which the caller stores afterwards.
+     */
+    void update(ShardKey key, ShardState state, ModelConfig config, ShardStepper.StepResult step, boolean forceFull) {
+        ParameterUpdate u = encoder.encode(key, state, config, step, forceFull);
         ModelMetrics m = metrics(key.model());
         int n = u.getPayload().getData().remaining();
         m.bytesOut.inc(n);

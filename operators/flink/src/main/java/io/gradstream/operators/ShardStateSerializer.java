@@ -24,15 +24,16 @@ import org.apache.flink.core.memory.DataOutputView;
 /**
  * Flink serializer of a shard's keyed state in a compact versioned binary form: float arrays are written as raw
  * little-endian blocks (4 bytes per element, no per-element call), so an Adam shard checkpoints at 12 bytes per
- * parameter plus a few dozen bytes. Holds a scratch buffer: {@link #duplicate()} gives each thread its own.
+ * parameter plus a few dozen bytes, 16 with a delta stream's copy. Holds a scratch buffer: {@link #duplicate()} gives each thread its own.
  */
 public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
     /**
-     * 2 added the privacy ledger and the earliest publish time of a pending step; format 1 is still read (an empty
-     * ledger, no earliest time).
+     * 2 added the privacy ledger and the earliest publish time of a pending step; 3 the subscribers' copy of a model
+     * with a delta stream ({@link ShardState#published()}). Formats 1 and 2 are still read (an empty ledger, no
+     * earliest time, no copy: the shard's next update is a full snapshot).
      */
-    private static final int FORMAT = 2;
+    private static final int FORMAT = 3;
 
     private static final VarHandle FLOATS =
             MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
@@ -65,13 +66,15 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
                 p.latestPublishedAtMs(),
                 p.earliestPublishedAtMs(),
                 p.workers());
-        return new ShardState(
+        ShardState copy = new ShardState(
                 from.params().clone(),
                 from.optimizer().copy(),
                 from.version(),
                 pending,
                 new HashMap<>(from.workerWatermarks()),
                 from.ledger());
+        copy.published(from.published() == null ? null : from.published().clone());
+        return copy;
     }
 
     @Override
@@ -126,12 +129,16 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             out.writeDouble(phase.sampleRate());
             out.writeLong(phase.steps());
         }
+        out.writeBoolean(s.published() != null);
+        if (s.published() != null) {
+            writeFloats(s.published(), out);
+        }
     }
 
     @Override
     public ShardState deserialize(DataInputView in) throws IOException {
         int format = in.readInt();
-        if (format != FORMAT && format != 1) {
+        if (format < 1 || format > FORMAT) {
             throw new IOException("unknown shard state format " + format + " (this build reads " + FORMAT + ")");
         }
         long version = in.readLong();
@@ -174,13 +181,20 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             }
             ledger = PrivacyLedger.of(list);
         }
-        return new ShardState(
+        float[] published = format >= 3 && in.readBoolean() ? readFloats(in) : null;
+        ShardState state = new ShardState(
                 params,
                 o,
                 version,
                 PendingStep.restore(sum, examples, lossSum, lossExamples, latest, earliest, ws),
                 watermarks,
                 ledger);
+        if (published != null && published.length != params.length) {
+            throw new IOException("corrupt shard state: published copy of " + published.length + " elements for "
+                    + params.length + " parameters");
+        }
+        state.published(published);
+        return state;
     }
 
     @Override

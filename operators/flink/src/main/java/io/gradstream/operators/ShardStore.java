@@ -1,6 +1,7 @@
 package io.gradstream.operators;
 
 import io.gradstream.core.optim.ResidentState;
+import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -97,6 +98,25 @@ final class ShardStore {
                 state.clear();
             }
         });
+    }
+
+    /**
+     * Calls {@code visit} with each shard of {@code model} on this subtask and stores what it returns (the shard's
+     * state, changed or not).
+     */
+    void forEach(String model, ShardVisitor visit) throws Exception {
+        String prefix = model + "/";
+        keyed.applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, SHARD, (key, state) -> {
+            ShardState s = key.startsWith(prefix) ? state.value() : null;
+            if (s != null) {
+                state.update(visit.visit(ShardKey.parse(key), s));
+            }
+        });
+    }
+
+    /** What {@link #forEach} does to a shard. */
+    interface ShardVisitor {
+        ShardState visit(ShardKey key, ShardState state) throws Exception;
     }
 
     /**

@@ -5,6 +5,7 @@ import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.GradientBatch;
@@ -70,7 +71,29 @@ public final class Records {
                 c.getModelId().getBytes(StandardCharsets.UTF_8), COMMANDS.encode(c), "control", 0, offset++);
     }
 
+    /** A CREATE with compression settings (null: none). */
+    public static RawRecord create(String model, ModelSpec spec, CompressionSpec compression) {
+        return command(ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(CommandType.CREATE)
+                .setSpec(spec)
+                .setCompression(compression)
+                .build());
+    }
+
+    /** A command without arguments (PAUSE, RESUME, DELETE, SNAPSHOT). */
+    public static RawRecord command(String model, CommandType type) {
+        return command(
+                ControlCommand.newBuilder().setModelId(model).setType(type).build());
+    }
+
     public static RawRecord gradient(String model, int shard, String worker, long step, long base, long n, float[] g) {
+        return gradient(model, shard, worker, step, base, n, payload(g));
+    }
+
+    /** A gradient with an already encoded payload. */
+    public static RawRecord gradient(
+            String model, int shard, String worker, long step, long base, long n, TensorPayload payload) {
         return batch(GradientBatch.newBuilder()
                 .setModelId(model)
                 .setTensor("w")
@@ -79,7 +102,7 @@ public final class Records {
                 .setWorkerStep(step)
                 .setBaseVersion(base)
                 .setNumExamples(n)
-                .setPayload(payload(g))
+                .setPayload(payload)
                 .setKind(GradientKind.GRADIENT)
                 .build());
     }
@@ -96,12 +119,12 @@ public final class Records {
                 ByteBuffer.wrap(PayloadCodecs.fp32().encode(values)));
     }
 
+    /** The decoded payload of {@code u}: the parameters of a FULL update, the change of a DELTA. */
     public static float[] values(ParameterUpdate u) {
         ByteBuffer data = u.getPayload().getData().duplicate();
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);
-        return PayloadCodecs.forEncoding(io.gradstream.core.codec.Encoding.valueOf(
-                        u.getPayload().getEncoding().name()))
+        return io.gradstream.model.Encodings.decoder(u.getPayload().getEncoding())
                 .decode(bytes, u.getPayload().getElementCount());
     }
 }

@@ -51,6 +51,56 @@ class ShardStateSerializerTest {
     }
 
     @Test
+    void anAdamShardWithADeltaStreamCheckpointsInAtMost17BytesPerParameter() throws Exception {
+        int n = 65536;
+        ShardState s = adamShard(n, false);
+        float[] published = s.params().clone();
+        published[7] = 42f;
+        s.published(published);
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        ser.serialize(s, out);
+        double perParameter = (double) out.length() / n;
+        assertThat(perParameter).isLessThanOrEqualTo(17.0).isGreaterThanOrEqualTo(16.0);
+        ShardState back = ser.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.published()).containsExactly(published);
+        assertThat(back.params()).containsExactly(s.params());
+        ShardState copy = ser.copy(s);
+        copy.published()[0] = -1f;
+        assertThat(s.published()[0]).isNotEqualTo(-1f);
+    }
+
+    @Test
+    void formatTwoStillReadsWithoutACopy() throws Exception {
+        // A checkpoint of format 2, as the serializer before delta streams wrote it: params {1.5, -2} at version 3,
+        // no slots, no pending sum, one ledger phase.
+        DataOutputSerializer v2 = new DataOutputSerializer(64);
+        v2.writeInt(2);
+        v2.writeLong(3);
+        v2.writeInt(2);
+        v2.write(new byte[] {0, 0, (byte) 0xC0, 0x3F, 0, 0, 0, (byte) 0xC0});
+        v2.writeLong(3);
+        v2.writeInt(0); // slots
+        v2.writeInt(0); // scalars
+        v2.writeBoolean(false); // no pending sum
+        v2.writeLong(0);
+        v2.writeDouble(0);
+        v2.writeLong(0);
+        v2.writeLong(0);
+        v2.writeLong(0); // earliest
+        v2.writeInt(0); // pending workers
+        v2.writeInt(0); // watermarks
+        v2.writeInt(1); // ledger phases
+        v2.writeDouble(1.1);
+        v2.writeDouble(0.01);
+        v2.writeLong(3);
+        ShardState restored = new ShardStateSerializer().deserialize(new DataInputDeserializer(v2.getCopyOfBuffer()));
+        assertThat(restored.params()).containsExactly(1.5f, -2f);
+        assertThat(restored.ledger().steps()).isEqualTo(3);
+        assertThat(restored.published()).isNull();
+    }
+
+    @Test
     void roundTripIsExactIncludingAPendingStep() throws Exception {
         ShardState s = adamShard(1000, true);
         ShardStateSerializer ser = new ShardStateSerializer();

@@ -2,6 +2,8 @@ package io.gradstream.model;
 
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.WorkerKey;
@@ -20,13 +22,13 @@ import java.util.function.Function;
 public final class ControlLog {
 
     /** What a command does. */
-    public sealed interface Change permits Created, Updated, Paused, Resumed, Deleted, NoOp, Invalid {
+    public sealed interface Change permits Created, Updated, Paused, Resumed, Deleted, Snapshot, NoOp, Invalid {
         String model();
     }
 
     /**
      * A new model; {@code incarnation} is where its CREATE was read, which keys its DP noise. Its worker list, if any,
-     * is {@code config.workerList()}.
+     * is {@code config.workerList()}, its compression settings {@code config.compressionSpec()}.
      */
     public record Created(String model, ModelSpec spec, ModelConfig config, String incarnation) implements Change {}
 
@@ -41,6 +43,9 @@ public final class ControlLog {
     public record Resumed(String model) implements Change {}
 
     public record Deleted(String model) implements Change {}
+
+    /** Every shard of a model with a delta stream publishes its full parameters now. */
+    public record Snapshot(String model) implements Change {}
 
     /** Nothing changes, e.g. the same CREATE again after a producer retry. */
     public record NoOp(String model) implements Change {}
@@ -59,6 +64,11 @@ public final class ControlLog {
 
         /** The workers the model admits (worker id to where its key is), or null when it admits any worker. */
         default Map<String, WorkerKey> workers(String model) throws Exception {
+            return null;
+        }
+
+        /** The model's compression settings as its CREATE gave them, or null. */
+        default CompressionSpec compression(String model) throws Exception {
             return null;
         }
     }
@@ -130,9 +140,16 @@ public final class ControlLog {
                             + "; a command is keyed by its model id",
                     null);
         }
+        if (cmd.getCompression() != null && cmd.getType() != CommandType.CREATE) {
+            return new Invalid(
+                    RejectCode.INVALID_COMMAND,
+                    cmd.getType() + " " + model + ": compression is fixed by the model's CREATE; DELETE and CREATE "
+                            + "the model to change it",
+                    model);
+        }
         try {
             return switch (cmd.getType()) {
-                case CREATE -> create(model, cmd.getSpec(), cmd.getWorkers(), incarnation, models);
+                case CREATE -> create(model, cmd, incarnation, models);
                 case UPDATE_HYPERPARAMETERS -> update(model, cmd, models);
                 case PAUSE -> {
                     require(model, models);
@@ -146,6 +163,14 @@ public final class ControlLog {
                     require(model, models);
                     yield new Deleted(model);
                 }
+                case SNAPSHOT -> {
+                    require(model, models);
+                    if (!Compression.of(models.compression(model)).hasDeltaStream()) {
+                        throw new IllegalArgumentException("model " + model + " has no delta stream; every update "
+                                + "it publishes is a full snapshot");
+                    }
+                    yield new Snapshot(model);
+                }
             };
         } catch (IllegalArgumentException e) {
             return new Invalid(
@@ -155,9 +180,9 @@ public final class ControlLog {
         }
     }
 
-    private Change create(
-            String model, ModelSpec spec, Map<String, WorkerKey> workers, String incarnation, Models models)
-            throws Exception {
+    private Change create(String model, ControlCommand cmd, String incarnation, Models models) throws Exception {
+        ModelSpec spec = cmd.getSpec();
+        Map<String, WorkerKey> workers = cmd.getWorkers();
         ModelSpec existing = models.spec(model);
         if (existing != null) {
             if (!existing.equals(spec)) {
@@ -168,6 +193,10 @@ public final class ControlLog {
                 throw new IllegalArgumentException("model " + model + " exists with another worker list; use "
                         + "UPDATE_HYPERPARAMETERS with workers, or DELETE it first");
             }
+            if (!Objects.equals(models.compression(model), cmd.getCompression())) {
+                throw new IllegalArgumentException(
+                        "model " + model + " exists with other compression settings; " + "DELETE it first");
+            }
             return new NoOp(model);
         }
         if (models.count() >= limits.models()) {
@@ -175,7 +204,10 @@ public final class ControlLog {
                     + limits.models() + "; DELETE one first");
         }
         return new Created(
-                model, spec, ModelConfig.of(model, spec, incarnation, limits, environment, workers), incarnation);
+                model,
+                spec,
+                ModelConfig.of(model, spec, incarnation, limits, environment, workers, cmd.getCompression()),
+                incarnation);
     }
 
     private Change update(String model, ControlCommand cmd, Models models) throws Exception {
@@ -191,7 +223,16 @@ public final class ControlLog {
         Map<String, WorkerKey> workers = cmd.getWorkers() != null ? cmd.getWorkers() : models.workers(model);
         // Validates the whole new spec before anything changes.
         return new Updated(
-                model, spec, ModelConfig.of(model, spec, models.incarnation(model), limits, environment, workers));
+                model,
+                spec,
+                ModelConfig.of(
+                        model,
+                        spec,
+                        models.incarnation(model),
+                        limits,
+                        environment,
+                        workers,
+                        models.compression(model)));
     }
 
     private static ModelSpec require(String model, Models models) throws Exception {

@@ -17,8 +17,8 @@ import java.util.Map;
 /**
  * What a gradient record meets before the optimizer, in two steps: {@link #decode} checks what the record says about
  * itself (size, Avro, key, names, numbers) so that nothing malformed is ever held or waits for its model, and
- * {@link #admit} checks it against its model (authorised worker and signature, tensor, shard, element count, payload,
- * INIT rules). Each ends in a value: a record to go on with, or a {@link Refused} with the reason and a detail for the
+ * {@link #admit} checks it against its model (authorised worker and signature, tensor, shard, element count, INIT
+ * rules, the encodings the model accepts, payload). Each ends in a value: a record to go on with, or a {@link Refused} with the reason and a detail for the
  * rejected topic. Not thread-safe (keeps a decoder and codecs).
  */
 public final class GradientAdmission {
@@ -170,6 +170,13 @@ public final class GradientAdmission {
                     RejectCode.ALREADY_INITIALIZED,
                     "model " + model + " initialises its shards by its " + "rule ("
                             + config.spec().getInit().getRule() + "); INIT records are for EXPLICIT models only",
+                    model);
+        }
+        if (!init && !config.compression().accepts(payload.getEncoding())) {
+            return new Refused(
+                    RejectCode.ENCODING_NOT_ALLOWED,
+                    "model " + model + " accepts gradients in "
+                            + config.compression().inputEncodings() + ", not " + payload.getEncoding(),
                     model);
         }
         float[] values;

@@ -17,6 +17,7 @@ import io.gradstream.core.shard.ShardPrivacy;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.ChildSchedule;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
@@ -37,7 +38,8 @@ import java.util.function.Function;
  * the secret the spec refers to, and every shard's clip threshold. Building one is the single place where a spec is
  * checked, against the configured {@link Limits} before anything is allocated; every problem is reported with the
  * offending field and value. A model's incarnation (where its CREATE was read) keys its DP noise, so two lives of one
- * model id never draw the same noise. A model may name the workers it admits ({@link AuthorisedWorkers}). Not
+ * model id never draw the same noise. A model may name the workers it admits ({@link AuthorisedWorkers}) and the
+ * encodings of its gradients and parameter deltas ({@link Compression}). Not
  * thread-safe (caches schedule values).
  */
 public final class ModelConfig {
@@ -59,6 +61,8 @@ public final class ModelConfig {
     private final Map<String, double[]> clipThresholds;
     private final ShardPrivacy.ClipCounter clips = new ShardPrivacy.ClipCounter();
     private final AuthorisedWorkers workers;
+    private final Compression compression;
+    private final CompressionSpec compressionSpec;
 
     private ModelConfig(
             String modelId,
@@ -66,7 +70,8 @@ public final class ModelConfig {
             String incarnation,
             Limits limits,
             Function<String, String> environment,
-            Map<String, WorkerKey> workerList) {
+            Map<String, WorkerKey> workerList,
+            CompressionSpec compressionSpec) {
         limits.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
@@ -124,6 +129,8 @@ public final class ModelConfig {
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
         workers = AuthorisedWorkers.of(workerList, limits, environment);
+        this.compressionSpec = compressionSpec;
+        compression = Compression.of(compressionSpec);
     }
 
     /**
@@ -163,10 +170,36 @@ public final class ModelConfig {
             Limits limits,
             Function<String, String> environment,
             Map<String, WorkerKey> workers) {
+        return of(modelId, spec, incarnation, limits, environment, workers, null);
+    }
+
+    /**
+     * As above with the model's compression settings.
+     *
+     * @param compression the CREATE's settings; null: any input encoding, full parameters every step
+     */
+    public static ModelConfig of(
+            String modelId,
+            ModelSpec spec,
+            String incarnation,
+            Limits limits,
+            Function<String, String> environment,
+            Map<String, WorkerKey> workers,
+            CompressionSpec compression) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
-        return new ModelConfig(modelId, spec, incarnation, limits, environment, workers);
+        return new ModelConfig(modelId, spec, incarnation, limits, environment, workers, compression);
+    }
+
+    /** The model's compression settings ({@link Compression#NONE} when its CREATE had none). */
+    public Compression compression() {
+        return compression;
+    }
+
+    /** The compression settings as the CREATE gave them, or null. */
+    public CompressionSpec compressionSpec() {
+        return compressionSpec;
     }
 
     /** The workers the model admits with their keys, or null when it admits any worker. */

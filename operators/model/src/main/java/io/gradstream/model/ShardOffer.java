@@ -35,9 +35,15 @@ public final class ShardOffer {
                             RejectCode.NOT_INITIALIZED, "shard " + key + " waits for its INIT values"),
                     0);
         }
-        ShardState s = state != null
-                ? state
-                : fresh.apply(config.initialValues(key, c.contribution().gradient().length));
+        ShardState s = state;
+        if (s == null) {
+            float[] initial = config.initialValues(key, c.contribution().gradient().length);
+            s = fresh.apply(initial);
+            if (config.compression().hasDeltaStream()) {
+                // Its version 0 went out in full at CREATE: subscribers hold what they decoded from it.
+                s.published(UpdateEncoder.publishedAfterSnapshot(initial, config));
+            }
+        }
         long staleness = s.version() - c.contribution().baseVersion();
         try {
             return new Offered(

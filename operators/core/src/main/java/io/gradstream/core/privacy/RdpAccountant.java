@@ -12,7 +12,7 @@ import java.util.List;
  */
 public final class RdpAccountant {
     /** Opacus' {@code get_noise_multiplier} gives up beyond this noise multiplier. */
-    public static final double MAX_NOISE_MULTIPLIER = 1e6;
+    public static final double MAX_NOISE_MULTIPLIER = NoiseCalibration.MAX_NOISE_MULTIPLIER;
     /** Opacus' default {@code epsilon_tolerance} for {@link #noiseMultiplierFor}. */
     public static final double DEFAULT_EPSILON_TOLERANCE = 0.01;
 
@@ -304,42 +304,17 @@ public final class RdpAccountant {
      */
     public static double noiseMultiplierFor(
             double targetEpsilon, double delta, double sampleRate, long steps, double epsilonTolerance) {
-        if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
-            throw new IllegalArgumentException("targetEpsilon must be finite and > 0, got " + targetEpsilon);
-        }
-        if (!(epsilonTolerance > 0) || Double.isInfinite(epsilonTolerance)) {
-            throw new IllegalArgumentException("epsilonTolerance must be finite and > 0, got " + epsilonTolerance);
-        }
         checkDelta(delta);
         checkSampleRate(sampleRate);
         if (steps < 0) {
             throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         }
-        double sigmaLow = 0;
-        double sigmaHigh = 10;
-        double epsHigh = Double.POSITIVE_INFINITY;
-        while (epsHigh > targetEpsilon) {
-            sigmaHigh = 2 * sigmaHigh;
-            epsHigh = epsilon(sigmaHigh, sampleRate, steps, delta, Conversion.OPACUS)
-                    .epsilon();
-            if (sigmaHigh > MAX_NOISE_MULTIPLIER) {
-                throw new IllegalArgumentException("targetEpsilon " + targetEpsilon + " is out of reach: even noise "
-                        + "multiplier " + sigmaHigh + " gives epsilon " + epsHigh + " at delta " + delta
-                        + ", sample rate " + sampleRate + ", " + steps + " steps");
-            }
-        }
-        while (targetEpsilon - epsHigh > epsilonTolerance) {
-            double sigma = (sigmaLow + sigmaHigh) / 2;
-            double eps =
-                    epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS).epsilon();
-            if (eps < targetEpsilon) {
-                sigmaHigh = sigma;
-                epsHigh = eps;
-            } else {
-                sigmaLow = sigma;
-            }
-        }
-        return sigmaHigh;
+        return NoiseCalibration.search(
+                sigma -> epsilon(sigma, sampleRate, steps, delta, Conversion.OPACUS)
+                        .epsilon(),
+                targetEpsilon,
+                epsilonTolerance,
+                "delta " + delta + ", sample rate " + sampleRate + ", " + steps + " steps");
     }
 
     private static void checkSampleRate(double q) {

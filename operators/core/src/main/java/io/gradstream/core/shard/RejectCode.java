@@ -32,5 +32,7 @@ public enum RejectCode {
      * The model names its authorised workers and the record's worker is not one of them, or its signature header is
      * missing, malformed or wrong, or the worker's key cannot be read on this task manager.
      */
-    UNAUTHORIZED
+    UNAUTHORIZED,
+    /** The gradient's payload encoding is not one of those its model accepts (the model's input encodings). */
+    ENCODING_NOT_ALLOWED
 }

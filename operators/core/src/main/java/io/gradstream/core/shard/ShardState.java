@@ -7,8 +7,9 @@ import java.util.Map;
 
 /**
  * Everything one shard keeps between records: its parameters, the optimizer's slots, its version (steps applied), the
- * SYNC step being gathered, per worker the highest workerStep accepted (the de-duplication watermark), and for a
- * private model the privacy ledger of the steps that produced these parameters.
+ * SYNC step being gathered, per worker the highest workerStep accepted (the de-duplication watermark), for a
+ * private model the privacy ledger of the steps that produced these parameters, and for a model with a delta stream
+ * the parameters as its subscribers hold them.
  */
 public final class ShardState {
     private final float[] params;
@@ -17,6 +18,8 @@ public final class ShardState {
     private final PendingStep pending;
     private final Map<String, Long> workerWatermarks;
     private PrivacyLedger ledger;
+    /** With a delta stream: the parameters as its subscribers hold them at {@link #version}; else null. */
+    private float[] published;
 
     public ShardState(
             float[] params,
@@ -53,6 +56,26 @@ public final class ShardState {
 
     void recordPrivateStep(PrivacyLedger next) {
         ledger = next;
+    }
+
+    /**
+     * For a model with a delta stream, the parameters as a subscriber that applied every published update holds them
+     * at {@link #version()}: the last full snapshot as decoded plus every delta since, added in float32. What the
+     * deltas have not carried yet (the server's error-feedback residual) is {@code params - published}; keeping this
+     * side rather than the residual makes it bit-identical to what subscribers compute. Null when the model has no
+     * delta stream, or before the shard's first full snapshot.
+     */
+    public float[] published() {
+        return published;
+    }
+
+    /** Sets what {@link #published()} returns (the state keeps the array). */
+    public void published(float[] values) {
+        if (values != null && values.length != params.length) {
+            throw new IllegalArgumentException(
+                    "published has " + values.length + " elements, the shard " + params.length);
+        }
+        this.published = values;
     }
 
     public float[] params() {

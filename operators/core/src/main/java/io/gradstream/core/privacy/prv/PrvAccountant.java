@@ -1,5 +1,6 @@
 package io.gradstream.core.privacy.prv;
 
+import io.gradstream.core.privacy.NoiseCalibration;
 import io.gradstream.core.privacy.RdpAccountant;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,7 @@ public final class PrvAccountant {
     /** Opacus' default delta error is delta / 1000. */
     public static final double DEFAULT_DELTA_ERROR_FRACTION = 1e-3;
     /** Opacus' {@code get_noise_multiplier} gives up beyond this noise multiplier. */
-    public static final double MAX_NOISE_MULTIPLIER = 1e6;
+    public static final double MAX_NOISE_MULTIPLIER = NoiseCalibration.MAX_NOISE_MULTIPLIER;
     /** Opacus' default {@code epsilon_tolerance} for {@link #noiseMultiplier}. */
     public static final double DEFAULT_EPSILON_TOLERANCE = 0.01;
     /**
@@ -34,8 +35,6 @@ public final class PrvAccountant {
 
     /** Beyond this half-width e^t overflows in the conversion to delta. */
     private static final double MAX_DOMAIN_HALF_WIDTH = 500;
-
-    private static final int MAX_BISECTIONS = 200;
 
     /** {@code steps} steps of DP-SGD at one noise multiplier and Poisson sampling rate. */
     public record Phase(double noiseMultiplier, double sampleRate, long steps) {
@@ -195,12 +194,6 @@ public final class PrvAccountant {
      */
     public static double noiseMultiplier(
             double targetEpsilon, double delta, double sampleRate, long steps, double epsTolerance) {
-        if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
-            throw new IllegalArgumentException("targetEpsilon must be finite and > 0, got " + targetEpsilon);
-        }
-        if (!(epsTolerance > 0) || Double.isInfinite(epsTolerance)) {
-            throw new IllegalArgumentException("epsTolerance must be finite and > 0, got " + epsTolerance);
-        }
         checkDelta(delta);
         if (!(sampleRate > 0 && sampleRate <= 1)) {
             throw new IllegalArgumentException("sampleRate must be in (0, 1] to need noise, got " + sampleRate);
@@ -208,34 +201,11 @@ public final class PrvAccountant {
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be >= 1 to need noise, got " + steps);
         }
-        double sigmaLow = 0;
-        double sigmaHigh = 10;
-        double epsHigh = Double.POSITIVE_INFINITY;
-        while (epsHigh > targetEpsilon) {
-            sigmaHigh = 2 * sigmaHigh;
-            epsHigh = epsilon(sigmaHigh, sampleRate, steps, delta);
-            if (sigmaHigh > MAX_NOISE_MULTIPLIER) {
-                throw new IllegalArgumentException("targetEpsilon " + targetEpsilon + " is out of reach: even noise "
-                        + "multiplier " + sigmaHigh + " gives epsilon " + epsHigh + " at delta " + delta
-                        + ", sample rate " + sampleRate + ", " + steps + " steps");
-            }
-        }
-        for (int i = 0; targetEpsilon - epsHigh > epsTolerance; i++) {
-            if (i == MAX_BISECTIONS) {
-                throw new ArithmeticException("noise multiplier bisection did not reach tolerance " + epsTolerance
-                        + " after " + MAX_BISECTIONS + " steps (last sigma " + sigmaHigh + ", epsilon " + epsHigh
-                        + ")");
-            }
-            double sigma = (sigmaLow + sigmaHigh) / 2;
-            double eps = epsilon(sigma, sampleRate, steps, delta);
-            if (eps < targetEpsilon) {
-                sigmaHigh = sigma;
-                epsHigh = eps;
-            } else {
-                sigmaLow = sigma;
-            }
-        }
-        return sigmaHigh;
+        return NoiseCalibration.search(
+                sigma -> epsilon(sigma, sampleRate, steps, delta),
+                targetEpsilon,
+                epsTolerance,
+                "delta " + delta + ", sample rate " + sampleRate + ", " + steps + " steps");
     }
 
     private static void checkDelta(double delta) {

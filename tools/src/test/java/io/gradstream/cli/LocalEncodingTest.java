@@ -1,0 +1,25 @@
+package io.gradstream.cli;
+
+import static io.gradstream.cli.CliRuns.cli;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** {@code gradstream local --encoding} is checked before anything starts. */
+class LocalEncodingTest {
+
+    @Test
+    void anUnknownEncodingIsRefusedNamingTheForms() {
+        CliRuns.CliRun run = cli("local", "--demo", "--encoding", "topk", "--kafka-port", "0");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("--encoding: ").contains("topk:FRACTION");
+        assertThat(run.out()).doesNotContain("Flink Web UI");
+    }
+
+    @Test
+    void anEncodingWithoutTheDemoIsRefused() {
+        CliRuns.CliRun run = cli("local", "--encoding", "bf16", "--kafka-port", "0");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("--encoding applies to the demo");
+    }
+}
