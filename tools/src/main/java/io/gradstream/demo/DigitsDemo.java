@@ -92,14 +92,10 @@ public final class DigitsDemo {
     private DigitsDemo() {}
 
     /**
-     * The demo model; {@code encoding} also sets how parameters leave: FP16 and BF16 snapshots for those encodings,
-     * FP32 snapshots every {@value #SNAPSHOT_EVERY} versions and a delta stream of the same encoding for INT8_BLOCK and
-     * TOPK (see {@link #compression}).
+     * The demo model; {@code encoding} also sets how parameters leave (see {@link DemoEncoding}).
      */
     static ModelSpec spec(int workers, Privacy dp, int steps, GradientEncoding encoding) {
-        Encoding out = encoding.encoding() == Encoding.FP16 || encoding.encoding() == Encoding.BF16
-                ? encoding.encoding()
-                : Encoding.FP32;
+        Encoding out = DemoEncoding.outputEncoding(encoding);
         return ModelSpec.newBuilder()
                 .setTensors(List.of(
                         TensorSpec.newBuilder()
@@ -135,35 +131,13 @@ public final class DigitsDemo {
                 .build();
     }
 
-    /** Versions between two full snapshots of a demo model with a delta stream. */
-    static final int SNAPSHOT_EVERY = 50;
-
-    /**
-     * The demo model's compression settings: it accepts only {@code encoding}'s gradients and, for INT8_BLOCK and
-     * TOPK, publishes a delta stream in that encoding (the server's residual carries what a delta leaves out); null
-     * for FP32, which keeps today's behaviour.
-     */
-    static CompressionSpec compression(GradientEncoding encoding) {
-        Encoding e = encoding.encoding();
-        if (e == Encoding.FP32) {
-            return null;
-        }
-        boolean deltas = e == Encoding.INT8_BLOCK || e == Encoding.TOPK;
-        return CompressionSpec.newBuilder()
-                .setInputEncodings(List.of(e))
-                .setDeltaEncoding(deltas ? e : null)
-                .setDeltaTopKFraction(e == Encoding.TOPK ? encoding.topKFraction() : 0.01)
-                .setSnapshotEvery(SNAPSHOT_EVERY)
-                .build();
-    }
-
     /** Runs the demo with {@code clients}' identities; {@code dp} null trains without privacy. */
     public static Result run(JobSettings settings, Clients clients, int workers, int steps, Privacy dp, PrintWriter out)
             throws Exception {
         return run(settings, clients, workers, steps, dp, GradientEncoding.of(Encoding.FP32), out);
     }
 
-    /** As above, the workers sending gradients in {@code encoding} (see {@link #compression} for the parameters). */
+    /** As above, the workers sending gradients in {@code encoding} (see {@link DemoEncoding} for the parameters). */
     public static Result run(
             JobSettings settings,
             Clients clients,
@@ -176,7 +150,7 @@ public final class DigitsDemo {
         Digits data = Digits.load();
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
         ModelSpec spec = spec(workers, dp, steps, encoding);
-        CompressionSpec compression = compression(encoding);
+        CompressionSpec compression = DemoEncoding.compression(encoding);
         try {
             // The job's own checks, before anything is sent.
             io.gradstream.model.ModelConfig.of(
@@ -215,7 +189,8 @@ public final class DigitsDemo {
                     steps,
                     encoding,
                     compression != null && compression.getDeltaEncoding() != null
-                            ? compression.getDeltaEncoding() + " deltas (full every " + SNAPSHOT_EVERY + ")"
+                            ? compression.getDeltaEncoding() + " deltas (full every " + DemoEncoding.SNAPSHOT_EVERY
+                                    + ")"
                             : spec.getOutputEncoding());
             if (keys != null) {
                 out.printf(

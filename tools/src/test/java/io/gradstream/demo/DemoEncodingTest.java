@@ -17,7 +17,7 @@ class DemoEncodingTest {
     private static ModelConfig config(String encoding) {
         GradientEncoding e = GradientEncoding.parse(encoding);
         ModelSpec spec = DigitsDemo.spec(2, null, 0, e);
-        CompressionSpec c = DigitsDemo.compression(e);
+        CompressionSpec c = DemoEncoding.compression(e);
         return ModelConfig.of("digits", spec, null, Limits.DEFAULT, name -> null, null, c);
     }
 
@@ -38,10 +38,9 @@ class DemoEncodingTest {
 
         ModelConfig topk = config("topk:0.01");
         assertThat(topk.compression().inputEncodings()).containsExactly(Encoding.TOPK);
-        assertThat(topk.compression().deltaEncoding()).isEqualTo(Encoding.TOPK);
-        assertThat(topk.compression().deltaTopKFraction()).isEqualTo(0.01);
-        assertThat(topk.compression().snapshotEvery()).isEqualTo(DigitsDemo.SNAPSHOT_EVERY);
-        // k = ceil(0.01 x 256) = 3 of a full shard: 28 bytes instead of 1024.
-        assertThat(topk.compression().deltaCodec(256).maxEncodedSize(256)).isEqualTo(4 + 8 * 3);
+        assertThat(topk.compression().deltaEncoding()).isEqualTo(Encoding.INT8_BLOCK);
+        assertThat(topk.compression().snapshotEvery()).isEqualTo(DemoEncoding.SNAPSHOT_EVERY);
+        // An INT8 delta of a full shard: 260 bytes instead of 1024.
+        assertThat(topk.compression().deltaCodec(256).maxEncodedSize(256)).isEqualTo(4 + 256);
     }
 }

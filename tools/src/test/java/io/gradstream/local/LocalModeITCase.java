@@ -75,8 +75,8 @@ class LocalModeITCase {
 
     /**
      * {@code --encoding}: the demo's gradients in BF16 (parameters in BF16), INT8 and TOPK with the workers' error
-     * feedback (parameters as a delta stream of the same encoding, the server's residual in keyed state); the
-     * subscribers rebuild the parameters and the model still learns.
+     * feedback (parameters as an INT8 delta stream, the server's residual in keyed state); the subscribers rebuild the
+     * parameters and the model still learns.
      */
     @ParameterizedTest
     @ValueSource(strings = {"bf16", "int8", "topk:0.1"})
@@ -96,7 +96,7 @@ class LocalModeITCase {
         String output = local.output();
         assertThat(output)
                 .contains("gradients " + encoding + ", parameters ")
-                .contains(encoding.equals("bf16") ? "parameters BF16" : "deltas (full every 50)")
+                .contains(encoding.equals("bf16") ? "parameters BF16" : "parameters INT8_BLOCK deltas (full every 50)")
                 .contains("step   40/40");
         String loss = local.lines().stream()
                 .filter(l -> l.startsWith("demo: loss"))

@@ -19,7 +19,8 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 /**
  * The models a shard-operator subtask knows: the broadcast state every subtask holds the same copy of (specs, paused
- * models, incarnations, worker lists, compression settings), written by the control commands, and the {@link ModelConfig} bound from each spec, cached.
+ * models, incarnations, worker lists, compression settings), written by the control commands, and the
+ * {@link ModelConfig} bound from each spec, cached.
  */
 final class ModelCatalog implements ControlLog.Models {
     static final MapStateDescriptor<String, ModelSpec> MODELS =

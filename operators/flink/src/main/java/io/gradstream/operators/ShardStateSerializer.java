@@ -24,7 +24,8 @@ import org.apache.flink.core.memory.DataOutputView;
 /**
  * Flink serializer of a shard's keyed state in a compact versioned binary form: float arrays are written as raw
  * little-endian blocks (4 bytes per element, no per-element call), so an Adam shard checkpoints at 12 bytes per
- * parameter plus a few dozen bytes, 16 with a delta stream's copy. Holds a scratch buffer: {@link #duplicate()} gives each thread its own.
+ * parameter plus a few dozen bytes (16 with a delta stream's copy). Holds a scratch buffer: {@link #duplicate()} gives
+ * each thread its own.
  */
 public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
