@@ -107,19 +107,61 @@ class Sender:
             raise TimeoutError(f"{left} record(s) not acknowledged by Kafka after {self._timeout} s")
 
 
-class ParameterFollower:
-    """Reads the parameters topic from its start (it is compacted: the newest update of every shard is there) and
-    keeps, per shard of the model, the values of the highest version seen; older or repeated versions, as
-    at-least-once delivery may bring, are ignored (the Java client's ``ParameterSubscriber``)."""
+class ParameterCopies:
+    """A model's parameters as its ParameterUpdates tell them, per shard at exactly one version that only grows (the
+    README's rule for subscribers, as the Java ``ParameterSubscriber``): a FULL update at or after the shard's version
+    replaces its values; a DELTA is added, in float32 element by element as the job adds it, only when its
+    ``baseVersion`` is the shard's version. Any other delta is a gap: it is counted and never applied to another
+    version; the shard waits for its next FULL snapshot."""
 
-    def __init__(self, model_id, layouts, settings, topic, group_prefix="worker-", timeout=30):
+    def __init__(self, model_id, layouts):
         self.model_id = model_id
         self.layouts = layouts
-        self.topic = topic
-        self._prefix = (model_id + "/").encode("utf-8")
         self.values = {n: np.zeros(l.elements, dtype=np.float32) for n, l in layouts.items()}
         self.versions = {n: np.full(l.shard_count, -1, dtype=np.int64) for n, l in layouts.items()}
         self.epsilon_spent = None
+        self.gaps = 0
+
+    def _apply(self, u):
+        layout = self.layouts.get(u["tensor"])
+        if u["modelId"] != self.model_id or layout is None:
+            return 0
+        s = u["shard"]
+        versions = self.versions[u["tensor"]]
+        if not 0 <= s < len(versions):
+            return 0
+        part = layout.shard(s)
+        payload = u["payload"]
+        if payload["elementCount"] != part.stop - part.start:
+            return 0
+        decoded = codecs.decode(payload["encoding"], payload["data"], part.stop - part.start)
+        values = self.values[u["tensor"]]
+        if u.get("kind", "FULL") == "DELTA":
+            if u["version"] <= versions[s]:
+                return 0  # already there (at-least-once repeats it)
+            if u["baseVersion"] != versions[s]:
+                self.gaps += 1
+                return 0
+            values[part] = (values[part] + decoded.astype(np.float32)).astype(np.float32)
+        else:
+            if u["version"] < versions[s]:
+                return 0
+            values[part] = decoded
+        versions[s] = u["version"]
+        if u.get("epsilonSpent") is not None:
+            self.epsilon_spent = max(self.epsilon_spent or 0.0, u["epsilonSpent"])
+        return 1
+
+
+class ParameterFollower(ParameterCopies):
+    """Reads the parameters topic from its start (it is compacted: the newest update of every shard is there) and
+    keeps the model's parameters by the rule of ``ParameterCopies``; older or repeated versions, as at-least-once
+    delivery may bring, are ignored (the Java client's ``ParameterSubscriber``)."""
+
+    def __init__(self, model_id, layouts, settings, topic, group_prefix="worker-", timeout=30):
+        super().__init__(model_id, layouts)
+        self.topic = topic
+        self._prefix = (model_id + "/").encode("utf-8")
         # A group of the workers' prefix: where ACLs guard consumer groups (gradstream local --secure), workers own
         # these. Nothing is committed: every follower reads the compacted topic from its start.
         config, errors = _with_errors(settings)
@@ -157,27 +199,6 @@ class ParameterFollower:
                 continue
             applied += self._apply(u)
         return applied
-
-    def _apply(self, u):
-        layout = self.layouts.get(u["tensor"])
-        if u["modelId"] != self.model_id or layout is None:
-            return 0
-        s = u["shard"]
-        versions = self.versions[u["tensor"]]
-        if not 0 <= s < len(versions) or u["version"] <= versions[s]:
-            return 0
-        part = layout.shard(s)
-        payload = u["payload"]
-        if payload["elementCount"] != part.stop - part.start:
-            return 0
-        # The delta stream (branch compress) plugs in here: a ParameterUpdate of kind DELTA carries the change from
-        # version - 1 instead of the values, so it applies only on top of exactly that version (values[part] +=
-        # decoded) and otherwise waits for the next FULL snapshot. Today every update is a FULL snapshot.
-        self.values[u["tensor"]][part] = codecs.decode(payload["encoding"], payload["data"], part.stop - part.start)
-        versions[s] = u["version"]
-        if u.get("epsilonSpent") is not None:
-            self.epsilon_spent = max(self.epsilon_spent or 0.0, u["epsilonSpent"])
-        return 1
 
     def min_version(self):
         return min(int(v.min()) for v in self.versions.values())
