@@ -10,7 +10,8 @@ import java.nio.ByteBuffer;
  */
 final class HalfPrecisionCodec extends FixedWidthCodec {
     private final boolean bf16;
-    private final HalfPrecisionEncoder encoder;
+    /** Created on the first encode (16-40 KiB of scratch that a decode-only instance never needs). */
+    private HalfPrecisionEncoder encoder;
     /** Staging for destinations without an accessible array (direct buffers), allocated on first use. */
     private byte[] staging;
 
@@ -20,11 +21,13 @@ final class HalfPrecisionCodec extends FixedWidthCodec {
             throw new IllegalArgumentException("not a 2-byte encoding: " + encoding);
         }
         this.bf16 = encoding == Encoding.BF16;
-        this.encoder = new HalfPrecisionEncoder(bf16);
     }
 
     @Override
     void encodeAt(float[] src, int offset, int length, ByteBuffer dst, int pos) {
+        if (encoder == null) {
+            encoder = new HalfPrecisionEncoder(bf16);
+        }
         if (dst.hasArray()) {
             encoder.encode(src, offset, length, dst.array(), dst.arrayOffset() + pos);
         } else {

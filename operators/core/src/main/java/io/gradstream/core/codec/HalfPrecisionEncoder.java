@@ -16,7 +16,7 @@ package io.gradstream.core.codec;
  */
 final class HalfPrecisionEncoder {
 
-    /** Floats per pass: copy, rounded and words (20 KiB together) stay in the L1 cache. */
+    /** Floats per pass: each pass touches at most 24 KiB of scratch, which stays in the L1 cache. */
     static final int CHUNK = 2048;
 
     // Constants repeat a 32-bit value in both halves of a word; no per-half sum below can reach 2^32, so the halves

@@ -11,7 +11,8 @@ import java.util.Objects;
  */
 public final class Int8BlockCodec implements PayloadCodec {
 
-    private final Int8BlockEncoder encoder = new Int8BlockEncoder();
+    /** Created on the first encode (32 KiB of scratch that a decode-only instance never needs). */
+    private Int8BlockEncoder encoder;
     /** Staging for destinations without an accessible array (direct buffers), allocated on first use. */
     private byte[] staging;
 
@@ -107,6 +108,9 @@ public final class Int8BlockCodec implements PayloadCodec {
         int size = maxEncodedSize(length);
         LittleEndian.requireWritable(Encoding.INT8_BLOCK, dst, size, length);
         int pos = dst.position();
+        if (encoder == null) {
+            encoder = new Int8BlockEncoder();
+        }
         if (dst.hasArray()) {
             encoder.encode(src, offset, length, dst.array(), dst.arrayOffset() + pos);
         } else {

@@ -15,7 +15,7 @@ import static io.gradstream.core.codec.Int8BlockCodec.BLOCK_SIZE;
  */
 final class Int8BlockEncoder {
 
-    /** Floats per pass (8 blocks): the scratch arrays (28 KiB together) stay in the L1 cache. */
+    /** Floats per pass (8 blocks): each pass touches at most 24 KiB of scratch, which stays in the L1 cache. */
     static final int CHUNK = 8 * BLOCK_SIZE;
 
     /** 1.5 * 2^23: for |t| < 2^22, {@code t + ROUNDER} is an integer whose low bits are {@code rint(t)}. */
