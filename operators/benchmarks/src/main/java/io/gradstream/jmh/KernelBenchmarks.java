@@ -53,16 +53,18 @@ public final class KernelBenchmarks {
             return;
         }
         boolean quick = false;
+        boolean codecsOnly = false;
         String sizes = null;
         String only = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--codecs" -> codecsOnly = true;
                 case "--sizes" -> sizes = args[++i];
                 case "--optimizers" -> only = args[++i];
                 case "-h", "--help" -> {
                     System.out.println("usage: java -jar gradstream-benchmarks.jar [--quick] [--sizes 65536,1048576]"
-                            + " [--optimizers Adam,AdamW]  |  --jmh JMH_ARGS...");
+                            + " [--optimizers Adam,AdamW] [--codecs (the codec tables only)]  |  --jmh JMH_ARGS...");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -86,13 +88,19 @@ public final class KernelBenchmarks {
         if (sizes != null) {
             base.param("size", sizes.split(","));
         }
-        ChainedOptionsBuilder opt = base.include(OptimizerStepBenchmark.class.getSimpleName())
-                .include(StreamBoundBenchmark.class.getSimpleName());
-        if (only != null) {
-            opt.param("optimizer", only.split(","));
+        Collection<RunResult> kernels = List.of();
+        if (!codecsOnly) {
+            ChainedOptionsBuilder opt = base.include(OptimizerStepBenchmark.class.getSimpleName())
+                    .include(StreamBoundBenchmark.class.getSimpleName());
+            if (only != null) {
+                opt.param("optimizer", only.split(","));
+            }
+            kernels = new Runner(opt.build()).run();
         }
-        Collection<RunResult> kernels = new Runner(opt.build()).run();
-        ChainedOptionsBuilder codecOpt = new OptionsBuilder().include(CodecBenchmark.class.getSimpleName());
+        // The codec benchmarks use their own 64 Ki shard (--sizes is for the optimizer tables).
+        ChainedOptionsBuilder codecOpt = new OptionsBuilder()
+                .include(CodecBenchmark.class.getSimpleName())
+                .include(CodecEncodeBenchmark.class.getSimpleName());
         if (quick) {
             codecOpt.warmupIterations(1)
                     .warmupTime(TimeValue.milliseconds(500))
@@ -100,10 +108,14 @@ public final class KernelBenchmarks {
                     .measurementTime(TimeValue.milliseconds(500));
         }
         Collection<RunResult> codecs = new Runner(codecOpt.build()).run();
-        System.out.println();
-        System.out.print(optimizerTable(kernels));
+        if (!codecsOnly) {
+            System.out.println();
+            System.out.print(optimizerTable(kernels));
+        }
         System.out.println();
         System.out.print(codecTable(codecs));
+        System.out.println();
+        System.out.print(encodeTable(codecs));
     }
 
     static String optimizerTable(Collection<RunResult> results) throws RunnerException {
@@ -152,6 +164,9 @@ public final class KernelBenchmarks {
         Map<String, double[]> rows = new java.util.TreeMap<>();
         Map<String, Integer> sizes = new HashMap<>();
         for (RunResult r : results) {
+            if (!r.getParams().getBenchmark().contains(".CodecBenchmark.")) {
+                continue;
+            }
             Map<String, String> p = params(r);
             String key = p.get("codec");
             double[] row = rows.computeIfAbsent(key, k -> new double[2]);
@@ -170,6 +185,48 @@ public final class KernelBenchmarks {
                     gbPerSecond(4, size, row[0]),
                     row[1],
                     gbPerSecond(4, size, row[1])));
+        });
+        return sb.toString();
+    }
+
+    /**
+     * CodecEncodeBenchmark: the current encoder beside the per-element one it replaced and the same-run bound, all
+     * as GB/s of float32 input.
+     */
+    static String encodeTable(Collection<RunResult> results) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| codec | floats | before µs | before GB/s | after µs | after GB/s | bound GB/s (same run)"
+                + " | after ÷ bound | speed-up |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        Map<String, double[]> rows = new java.util.TreeMap<>();
+        Map<String, Integer> sizes = new HashMap<>();
+        for (RunResult r : results) {
+            String benchmark = r.getParams().getBenchmark();
+            if (!benchmark.contains(".CodecEncodeBenchmark.")) {
+                continue;
+            }
+            Map<String, String> p = params(r);
+            double[] row = rows.computeIfAbsent(p.get("codec"), k -> new double[3]);
+            int column = benchmark.endsWith(".legacyEncode") ? 0 : benchmark.endsWith(".encode") ? 1 : 2;
+            row[column] = r.getPrimaryResult().getScore();
+            sizes.put(p.get("codec"), Integer.parseInt(p.get("size")));
+        }
+        rows.forEach((codec, row) -> {
+            int size = sizes.get(codec);
+            double after = gbPerSecond(4, size, row[1]);
+            double bound = gbPerSecond(4, size, row[2]);
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.1f | %.2f | %.1f | %.2f | %.2f | %.2f | %.1f× |%n",
+                    codec,
+                    sizeLabel(size),
+                    row[0],
+                    gbPerSecond(4, size, row[0]),
+                    row[1],
+                    after,
+                    bound,
+                    after / bound,
+                    row[0] / row[1]));
         });
         return sb.toString();
     }

@@ -5,10 +5,15 @@ import java.nio.ByteBuffer;
 /**
  * The 2-byte codecs, little-endian: IEEE binary16 ({@link Fp16#fromFloat(float)}; magnitudes of 65520 and above
  * become infinity, so scale values into range first) or bfloat16 ({@link Bf16#fromFloat(float)}; the float32
- * exponent range at 8 significant bits).
+ * exponent range at 8 significant bits). Encoding runs the vectorised {@link HalfPrecisionEncoder}, bit-identical to
+ * those per-element functions.
  */
 final class HalfPrecisionCodec extends FixedWidthCodec {
     private final boolean bf16;
+    /** Created on the first encode (16-40 KiB of scratch that a decode-only instance never needs). */
+    private HalfPrecisionEncoder encoder;
+    /** Staging for destinations without an accessible array (direct buffers), allocated on first use. */
+    private byte[] staging;
 
     HalfPrecisionCodec(Encoding encoding) {
         super(encoding, 2);
@@ -20,9 +25,20 @@ final class HalfPrecisionCodec extends FixedWidthCodec {
 
     @Override
     void encodeAt(float[] src, int offset, int length, ByteBuffer dst, int pos) {
-        for (int i = 0; i < length; i++) {
-            float x = src[offset + i];
-            LittleEndian.putShort(dst, pos + 2 * i, bf16 ? Bf16.fromFloat(x) : Fp16.fromFloat(x));
+        if (encoder == null) {
+            encoder = new HalfPrecisionEncoder(bf16);
+        }
+        if (dst.hasArray()) {
+            encoder.encode(src, offset, length, dst.array(), dst.arrayOffset() + pos);
+        } else {
+            if (staging == null) {
+                staging = new byte[2 * HalfPrecisionEncoder.CHUNK];
+            }
+            for (int done = 0; done < length; done += HalfPrecisionEncoder.CHUNK) {
+                int n = Math.min(HalfPrecisionEncoder.CHUNK, length - done);
+                encoder.encode(src, offset + done, n, staging, 0);
+                dst.put(pos + 2 * done, staging, 0, 2 * n);
+            }
         }
     }
 

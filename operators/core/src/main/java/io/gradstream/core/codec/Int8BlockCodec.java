@@ -6,9 +6,15 @@ import java.util.Objects;
 /**
  * Symmetric per-block int8 quantization: each block of {@link #BLOCK_SIZE} elements is written as its float32 scale
  * (little-endian) followed by one signed byte per element, following the reference rule (float32 division by the
- * scale, round half to even) bit for bit.
+ * scale, round half to even) bit for bit; {@link #encode} runs the vectorised {@link Int8BlockEncoder}, byte-identical
+ * to the per-element {@link #quantize(float[], int, int, float[], byte[])}.
  */
 public final class Int8BlockCodec implements PayloadCodec {
+
+    /** Created on the first encode (32 KiB of scratch that a decode-only instance never needs). */
+    private Int8BlockEncoder encoder;
+    /** Staging for destinations without an accessible array (direct buffers), allocated on first use. */
+    private byte[] staging;
 
     /** Elements per block; the last block holds the remaining {@code length % BLOCK_SIZE} elements. */
     public static final int BLOCK_SIZE = 256;
@@ -76,7 +82,7 @@ public final class Int8BlockCodec implements PayloadCodec {
         return amax / 127f;
     }
 
-    private static byte quantize(float v, float scale) {
+    static byte quantize(float v, float scale) {
         // One float32 division, then round half to even; (int) maps -0.0 to 0 as the rule requires. No special case
         // for scale == 0 is needed: all-zero blocks give 0/0 = NaN, and (int) NaN is 0, the rule's q = 0. A nonzero
         // element over a scale that underflowed to 0 (amax < 127 * 2^-150) gives +-Infinity and clamps to +-127,
@@ -102,17 +108,31 @@ public final class Int8BlockCodec implements PayloadCodec {
         int size = maxEncodedSize(length);
         LittleEndian.requireWritable(Encoding.INT8_BLOCK, dst, size, length);
         int pos = dst.position();
-        for (int start = 0; start < length; start += BLOCK_SIZE) {
-            int end = Math.min(start + BLOCK_SIZE, length);
-            float scale = blockScale(src, offset + start, offset + end);
-            LittleEndian.putFloat(dst, pos, scale);
-            pos += 4;
-            for (int i = start; i < end; i++) {
-                dst.put(pos++, quantize(src[offset + i], scale));
-            }
+        if (encoder == null) {
+            encoder = new Int8BlockEncoder();
         }
-        dst.position(pos);
+        if (dst.hasArray()) {
+            encoder.encode(src, offset, length, dst.array(), dst.arrayOffset() + pos);
+        } else {
+            encodeStaged(src, offset, length, dst, pos);
+        }
+        dst.position(dst.position() + size);
         return size;
+    }
+
+    /** Direct destinations: encode whole chunks (8 blocks, so block boundaries stay put) into an array, then copy. */
+    private void encodeStaged(float[] src, int offset, int length, ByteBuffer dst, int pos) {
+        int chunk = Int8BlockEncoder.CHUNK;
+        if (staging == null) {
+            staging = new byte[maxEncodedSize(chunk)];
+        }
+        for (int done = 0; done < length; done += chunk) {
+            int n = Math.min(chunk, length - done);
+            int bytes = maxEncodedSize(n);
+            encoder.encode(src, offset + done, n, staging, 0);
+            dst.put(pos, staging, 0, bytes);
+            pos += bytes;
+        }
     }
 
     @Override

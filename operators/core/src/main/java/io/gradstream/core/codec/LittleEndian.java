@@ -18,7 +18,34 @@ final class LittleEndian {
     private static final VarHandle SHORT =
             MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
+    // Array views: the bulk encoders write into the destination's backing array (or a staging array) directly, and
+    // read staged float bits as 64-bit words (FloatBits), a load C2 vectorises.
+    private static final VarHandle ARRAY_FLOAT =
+            MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle ARRAY_INT =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle ARRAY_SHORT =
+            MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle ARRAY_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
     private LittleEndian() {}
+
+    static void putFloat(byte[] b, int index, float v) {
+        ARRAY_FLOAT.set(b, index, v);
+    }
+
+    static void putInt(byte[] b, int index, int v) {
+        ARRAY_INT.set(b, index, v);
+    }
+
+    static void putShort(byte[] b, int index, short v) {
+        ARRAY_SHORT.set(b, index, v);
+    }
+
+    static long getLong(byte[] b, int index) {
+        return (long) ARRAY_LONG.get(b, index);
+    }
 
     static void putFloat(ByteBuffer b, int index, float v) {
         FLOAT.set(b, index, v);
