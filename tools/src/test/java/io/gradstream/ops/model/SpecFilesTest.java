@@ -228,7 +228,8 @@ class SpecFilesTest {
         String yaml = readme.substring(start + 8, readme.indexOf("```", start + 8));
         ModelDefinition d = SpecFiles.read(Files.writeString(dir.resolve("readme.yaml"), yaml));
         assertThat(d.spec().getPrivacy().getTargetEpsilon()).isEqualTo(8.0);
-        SpecCheck.check(d.modelId(), d.spec(), d.workers(), null, Limits.DEFAULT);
+        assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.INT8_BLOCK);
+        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), Limits.DEFAULT);
     }
 
     @Test
