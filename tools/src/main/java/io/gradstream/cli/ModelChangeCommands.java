@@ -67,7 +67,7 @@ final class ModelChangeCommands {
                 }
                 var target = kafka.target(null);
                 try {
-                    SpecCheck.check(d.modelId(), d.spec(), d.workers(), target.limits());
+                    SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), target.limits());
                 } catch (SpecException e) {
                     throw new SpecException(specFile + ": " + e.field(), reason(e));
                 }
@@ -78,16 +78,21 @@ final class ModelChangeCommands {
                 }
                 var known = ModelCommand.lookUp(target, d.modelId(), kafka);
                 if (known instanceof ModelCommand.Exists e && e.model().state() != ControlHistory.State.DELETED) {
-                    if (e.model().spec().equals(d.spec())
-                            && Objects.equals(e.model().workers(), d.workers())) {
+                    boolean sameWorkers = Objects.equals(e.model().workers(), d.workers());
+                    boolean sameCompression = Objects.equals(e.model().compression(), d.compression());
+                    if (e.model().spec().equals(d.spec()) && sameWorkers && sameCompression) {
                         out.println("model " + d.modelId() + " exists with this spec and these workers; nothing sent");
                         return 0;
                     }
                     spec.commandLine()
                             .getErr()
                             .println("gradstream model create: model " + d.modelId() + " exists with another "
-                                    + (e.model().spec().equals(d.spec()) ? "worker list" : "spec")
-                                    + "; change it with 'gradstream model update', or delete it first");
+                                    + (!e.model().spec().equals(d.spec())
+                                            ? "spec; change it with 'gradstream model update', or delete it first"
+                                            : !sameWorkers
+                                                    ? "worker list; change it with 'gradstream model update "
+                                                            + "--workers', or delete it first"
+                                                    : "compression, which is fixed for its life; delete it first"));
                     return 1;
                 }
                 note(out, known);
@@ -167,6 +172,7 @@ final class ModelChangeCommands {
                             model,
                             ControlHistory.updated(e.model().spec(), update),
                             w != null ? w : e.model().workers(),
+                            e.model().compression(),
                             target.limits());
                 } else if (!(known instanceof ModelCommand.Unreadable)) {
                     return absent(spec, "update", model, known);
@@ -201,6 +207,15 @@ final class ModelChangeCommands {
                                 && e.model().state() == ControlHistory.State.DELETED) {
                     return absent(spec, name, model, known);
                 }
+                if (type() == CommandType.SNAPSHOT
+                        && known instanceof ModelCommand.Exists e
+                        && !e.model().hasDeltaStream()) {
+                    spec.commandLine()
+                            .getErr()
+                            .println("gradstream model snapshot: model " + model + " has no delta stream: every "
+                                    + "update it publishes is a full snapshot; nothing sent");
+                    return 1;
+                }
                 note(out, known);
                 return ModelCommand.send(target, ControlSender.of(model, type(), System.currentTimeMillis()), out);
             });
@@ -223,6 +238,18 @@ final class ModelChangeCommands {
         @Override
         CommandType type() {
             return CommandType.RESUME;
+        }
+    }
+
+    @Command(
+            name = "snapshot",
+            mixinStandardHelpOptions = true,
+            description = "Makes every shard of a model with a delta stream publish its full parameters now (a "
+                    + "SNAPSHOT command): for a subscriber that missed a delta, or to export the newest version.")
+    static final class Snapshot extends StateChange {
+        @Override
+        CommandType type() {
+            return CommandType.SNAPSHOT;
         }
     }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         description = {
             "Manages models through the job's topics, against any Kafka cluster: create (from a YAML or JSON spec "
-                    + "file), update, pause, resume, delete, list, status.",
+                    + "file), update, pause, resume, delete, snapshot, list, status.",
             "Commands go to the control topic keyed by the model id; the job applies them, or refuses them on the "
                     + "rejected topic with the reason ('gradstream model status MODEL' counts them). A spec is checked "
                     + "with the job's own rules before anything is sent.",
@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             ModelChangeCommands.Pause.class,
             ModelChangeCommands.Resume.class,
             ModelChangeCommands.Delete.class,
+            ModelChangeCommands.Snapshot.class,
             ModelQueryCommands.ListModels.class,
             ModelQueryCommands.Status.class
         })

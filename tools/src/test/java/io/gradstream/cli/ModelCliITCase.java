@@ -168,6 +168,8 @@ class ModelCliITCase {
                 }
             }
 
+            deltaStream(s, kafka, dir);
+
             var deleted = cli(args("model", "delete", model, kafka));
             assertThat(deleted.status()).as(deleted.err()).isZero();
             assertThat(cli(args("model", "list", kafka)).out()).containsPattern(model + " +DELETED");
@@ -249,6 +251,66 @@ class ModelCliITCase {
             assertThat(exported.status()).as(exported.err()).isZero();
             IndependentReaders.assertSafetensors(st, model, 0, layouts, initial);
         }
+    }
+
+    /**
+     * A model that publishes an INT8 delta stream: its newest version is not exported from deltas; after a pause and a
+     * SNAPSHOT it is, equal to what a subscriber that applies the deltas and the snapshot holds.
+     */
+    static void deltaStream(JobSettings s, String[] kafka, Path dir) throws Exception {
+        String model = "delta-" + UUID.randomUUID().toString().substring(0, 8);
+        Path specFile = Files.writeString(
+                dir.resolve("delta.yaml"),
+                spec(model) + "compression: {deltaEncoding: INT8_BLOCK, snapshotEvery: 1000}\n");
+        var created = cli(args("model", "create", "--spec", specFile.toString(), kafka));
+        assertThat(created.status()).as(created.err()).isZero();
+        Map<String, TensorLayout> layouts =
+                ModelLayouts.of(SpecFiles.read(specFile).spec());
+        try (var producer = new KafkaProducer<>(
+                        s.kafka().clientConfig(), new ByteArraySerializer(), new ByteArraySerializer());
+                var consumer = parametersConsumer(s)) {
+            var worker = new GradientPublisher(producer, s.gradientsTopic(), model, layouts, "w0", Encoding.FP32);
+            var params = new ParameterSubscriber(consumer, model, layouts);
+            assertThat(params.awaitVersion(0, WAIT)).isTrue();
+            Trainer t = new Trainer(worker, params, layouts);
+            t.step();
+            t.step();
+        }
+        Path out = dir.resolve("delta.safetensors");
+        var stale = cli(args("export", model, "--format", "safetensors", "--output", out.toString(), kafka));
+        assertThat(stale.status()).isEqualTo(1);
+        assertThat(stale.err())
+                .contains("newest full snapshot of model " + model + " is version 0")
+                .contains("delta stream has reached version 2");
+        assertThat(out).doesNotExist();
+        assertThat(cli(args("model", "status", model, kafka)).out())
+                .contains("tensor W: version 2 over 4/4 shards")
+                .contains("delta stream: newest full snapshots at versions 0..0");
+
+        assertThat(cli(args("model", "pause", model, kafka)).status()).isZero();
+        var snapshot = cli(args("model", "snapshot", model, kafka));
+        assertThat(snapshot.status()).as(snapshot.err()).isZero();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        CliRuns.CliRun exported;
+        do {
+            Thread.sleep(300);
+            exported = cli(args("export", model, "--format", "safetensors", "--output", out.toString(), kafka));
+        } while (exported.status() != 0 && System.nanoTime() < deadline);
+        assertThat(exported.status()).as(exported.err()).isZero();
+        assertThat(exported.out()).contains("version 2");
+        Map<String, float[]> expected = new HashMap<>();
+        try (var consumer = parametersConsumer(s)) {
+            var params = new ParameterSubscriber(consumer, model, layouts);
+            var end = consumer.endOffsets(consumer.assignment());
+            while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
+                params.poll(Duration.ofMillis(200));
+            }
+            assertThat(params.minVersion()).isEqualTo(2);
+            layouts.keySet().forEach(n -> expected.put(n, params.tensor(n).clone()));
+        }
+        IndependentReaders.assertSafetensors(out, model, 2, layouts, expected);
+        var noDeltas = cli(args("model", "snapshot", "no-such-model", kafka));
+        assertThat(noDeltas.status()).isEqualTo(1);
     }
 
     static String spec(String model) {

@@ -46,7 +46,11 @@ public final class ParameterSnapshot {
     private final Long version;
     private final Map<String, ParameterUpdate[]> chosen = new TreeMap<>();
     private final Map<String, List<NavigableSet<Long>>> seen = new TreeMap<>();
+    /** Each shard's newest version over every kind of update, full or delta. */
+    private final Map<String, long[]> reached = new TreeMap<>();
+
     private long records;
+    private long deltas;
 
     /**
      * @param layouts the model's tensors, as its spec cuts them
@@ -63,21 +67,37 @@ public final class ParameterSnapshot {
                 s.add(new TreeSet<>());
             }
             seen.put(name, s);
+            long[] n = new long[l.shardCount()];
+            java.util.Arrays.fill(n, -1);
+            reached.put(name, n);
         });
     }
 
-    /** Takes one record of the parameters topic into account (others' models and non-snapshots are skipped). */
+    /**
+     * Takes one record of the parameters topic into account: others' models are skipped, and a DELTA only tells how
+     * far its shard has gone beyond its newest full snapshot.
+     */
     public void accept(ParameterUpdate u) {
-        if (u == null || !model.equals(u.getModelId()) || !ParameterRecords.isFullSnapshot(u)) {
+        if (u == null || !model.equals(u.getModelId())) {
             return;
         }
         TensorLayout l = layouts.get(u.getTensor());
         int s = u.getShard();
+        if (!ParameterRecords.isFullSnapshot(u)) {
+            if (l != null && s >= 0 && s < l.shardCount()) {
+                long[] n = reached.get(u.getTensor());
+                n[s] = Math.max(n[s], u.getVersion());
+                deltas++;
+            }
+            return;
+        }
         // A record of another life of the model id with another layout does not fit; skip it.
         if (l == null || s < 0 || s >= l.shardCount() || u.getPayload().getElementCount() != l.shardLength(s)) {
             return;
         }
         records++;
+        long[] n = reached.get(u.getTensor());
+        n[s] = Math.max(n[s], u.getVersion());
         NavigableSet<Long> versions = seen.get(u.getTensor()).get(s);
         versions.add(u.getVersion());
         if (versions.size() > SEEN_VERSIONS) {
@@ -104,7 +124,12 @@ public final class ParameterSnapshot {
     public Snapshot take(boolean mixed) {
         if (records == 0) {
             throw new RefusedException(
-                    "model " + model + " has no parameters on the topic (unknown model, or none " + "published yet)");
+                    deltas > 0
+                            ? "model " + model + " has no full snapshot on the topic, only DELTA updates (its delta "
+                                    + "stream's snapshots were compacted away): run 'gradstream model snapshot " + model
+                                    + "' and export again"
+                            : "model " + model + " has no parameters on the topic (unknown model, or none published "
+                                    + "yet)");
         }
         List<String> missing = new ArrayList<>();
         TreeSet<Long> newest = new TreeSet<>();
@@ -149,6 +174,29 @@ public final class ParameterSnapshot {
                     newest.last(),
                     common == null || common.isEmpty() ? "none" : describe(common)));
         }
+        if (version == null) {
+            long ahead = -1;
+            for (var e : chosen.entrySet()) {
+                for (int s = 0; s < e.getValue().length; s++) {
+                    if (reached.get(e.getKey())[s] > e.getValue()[s].getVersion()) {
+                        ahead = Math.max(ahead, reached.get(e.getKey())[s]);
+                    }
+                }
+            }
+            if (ahead >= 0) {
+                throw new RefusedException(String.format(
+                        Locale.ROOT,
+                        "the newest full snapshot of model %s is version %d, but its delta stream has reached version "
+                                + "%d: run 'gradstream model snapshot %s' (after 'gradstream model pause %s' if it is "
+                                + "training) and export again, or pass --version %d",
+                        model,
+                        newestFull(),
+                        ahead,
+                        model,
+                        model,
+                        newestFull()));
+            }
+        }
         Map<String, Tensor> tensors = new TreeMap<>();
         Map<String, long[]> versions = new TreeMap<>();
         for (var e : chosen.entrySet()) {
@@ -172,6 +220,17 @@ public final class ParameterSnapshot {
         }
         long single = version != null ? version : newest.size() == 1 ? newest.first() : -1;
         return new Snapshot(model, single, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(versions));
+    }
+
+    /** The smallest of the shards' newest full versions (the version a --version export would find everywhere). */
+    private long newestFull() {
+        long min = Long.MAX_VALUE;
+        for (ParameterUpdate[] c : chosen.values()) {
+            for (ParameterUpdate u : c) {
+                min = Math.min(min, u.getVersion());
+            }
+        }
+        return min;
     }
 
     private static String summary(List<String> shards) {

@@ -1,7 +1,10 @@
 package io.gradstream.ops.model;
 
+import io.gradstream.model.Compression;
 import io.gradstream.model.Limits;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.WorkerKey;
@@ -15,10 +18,11 @@ import java.util.TreeMap;
 
 /**
  * The models as the control topic tells them: each model id's commands replayed in their partition's order with the
- * job's rules ({@code io.gradstream.model.ControlLog}): a CREATE starts a model unless one exists (the same spec is a
- * no-op, another is refused), UPDATE merges hyperparameters and replaces the schedule or worker list, PAUSE, RESUME and
- * DELETE apply to a model that exists; commands the job would refuse (undecodable, keyed under another id, an invalid
- * spec) change nothing. Deleted models are kept, marked, until their id is created again.
+ * job's rules ({@code io.gradstream.model.ControlLog}): a CREATE starts a model unless one exists (the same spec,
+ * workers and compression are a no-op, others are refused), UPDATE merges hyperparameters and replaces the schedule or
+ * worker list, PAUSE, RESUME and DELETE apply to a model that exists, SNAPSHOT to one with a delta stream; commands the
+ * job would refuse (undecodable, keyed under another id, an invalid spec, compression outside a CREATE) change
+ * nothing. Deleted models are kept, marked, until their id is created again.
  */
 public final class ControlHistory {
 
@@ -38,11 +42,17 @@ public final class ControlHistory {
             State state,
             ModelSpec spec,
             Map<String, WorkerKey> workers,
+            CompressionSpec compression,
             long createdAtMs,
             long changedAtMs,
             int updates) {
         Model with(State s, long at) {
-            return new Model(id, s, spec, workers, createdAtMs, at, updates);
+            return new Model(id, s, spec, workers, compression, createdAtMs, at, updates);
+        }
+
+        /** Whether the model publishes a delta stream (DELTA updates between full snapshots). */
+        public boolean hasDeltaStream() {
+            return Compression.of(compression).hasDeltaStream();
         }
     }
 
@@ -92,19 +102,39 @@ public final class ControlHistory {
         }
         Model m = models.get(id);
         boolean exists = m != null && m.state() != State.DELETED;
+        if (c.getCompression() != null && c.getType() != CommandType.CREATE) {
+            refused++; // compression is fixed by the CREATE
+            return;
+        }
         switch (c.getType()) {
             case CREATE -> {
-                if (exists || c.getSpec() == null || !valid(id, c.getSpec(), c.getWorkers())) {
-                    // A repeated CREATE with the same spec and workers is a no-op; any other is refused.
+                if (exists || c.getSpec() == null || !valid(id, c.getSpec(), c.getWorkers(), c.getCompression())) {
+                    // A repeated CREATE with the same spec, workers and compression is a no-op; any other is refused.
                     refused += exists
                                     && c.getSpec() != null
                                     && c.getSpec().equals(m.spec())
                                     && Objects.equals(c.getWorkers(), m.workers())
+                                    && Objects.equals(c.getCompression(), m.compression())
                             ? 0
                             : 1;
                     return;
                 }
-                models.put(id, new Model(id, State.ACTIVE, c.getSpec(), c.getWorkers(), timestamp, timestamp, 0));
+                models.put(
+                        id,
+                        new Model(
+                                id,
+                                State.ACTIVE,
+                                c.getSpec(),
+                                c.getWorkers(),
+                                c.getCompression(),
+                                timestamp,
+                                timestamp,
+                                0));
+            }
+            case SNAPSHOT -> {
+                if (!exists || !m.hasDeltaStream()) {
+                    refused++;
+                }
             }
             case UPDATE_HYPERPARAMETERS -> {
                 if (!exists) {
@@ -113,11 +143,21 @@ public final class ControlHistory {
                 }
                 ModelSpec next = updated(m.spec(), c);
                 Map<String, WorkerKey> workers = c.getWorkers() != null ? c.getWorkers() : m.workers();
-                if (!valid(id, next, workers)) {
+                if (!valid(id, next, workers, m.compression())) {
                     refused++;
                     return;
                 }
-                models.put(id, new Model(id, m.state(), next, workers, m.createdAtMs(), timestamp, m.updates() + 1));
+                models.put(
+                        id,
+                        new Model(
+                                id,
+                                m.state(),
+                                next,
+                                workers,
+                                m.compression(),
+                                m.createdAtMs(),
+                                timestamp,
+                                m.updates() + 1));
             }
             case PAUSE, RESUME, DELETE -> {
                 if (!exists) {
@@ -145,9 +185,9 @@ public final class ControlHistory {
         return next.build();
     }
 
-    private boolean valid(String id, ModelSpec spec, Map<String, WorkerKey> workers) {
+    private boolean valid(String id, ModelSpec spec, Map<String, WorkerKey> workers, CompressionSpec compression) {
         try {
-            SpecCheck.check(id, spec, workers, limits);
+            SpecCheck.check(id, spec, workers, compression, limits);
             return true;
         } catch (IllegalArgumentException e) {
             return false;

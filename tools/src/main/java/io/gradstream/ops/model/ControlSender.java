@@ -31,6 +31,7 @@ public final class ControlSender {
                 .setType(CommandType.CREATE)
                 .setSpec(d.spec())
                 .setWorkers(d.workers())
+                .setCompression(d.compression())
                 .setIssuedAtMs(now)
                 .build();
     }
@@ -55,7 +56,7 @@ public final class ControlSender {
                 .build();
     }
 
-    /** A PAUSE, RESUME or DELETE. */
+    /** A PAUSE, RESUME, DELETE or SNAPSHOT. */
     public static ControlCommand of(String model, CommandType type, long now) {
         if (type == CommandType.CREATE || type == CommandType.UPDATE_HYPERPARAMETERS) {
             throw new IllegalArgumentException(type + " needs a spec or values; use create or update");

@@ -86,10 +86,11 @@ final class Fields {
 
     /** An enum symbol, matched regardless of case; the error lists the symbols. */
     <E extends Enum<E>> E symbol(String field, Class<E> type) {
-        if (!has(field)) {
-            return null;
-        }
-        String v = text(node.get(field), path(field));
+        return has(field) ? symbol(node.get(field), path(field), type) : null;
+    }
+
+    static <E extends Enum<E>> E symbol(JsonNode node, String path, Class<E> type) {
+        String v = text(node, path);
         for (E e : type.getEnumConstants()) {
             if (e.name().equalsIgnoreCase(v)) {
                 return e;
@@ -99,7 +100,7 @@ final class Fields {
         for (E e : type.getEnumConstants()) {
             names.add(e.name());
         }
-        throw new SpecException(path(field), "'" + v + "' is not one of " + String.join(", ", names));
+        throw new SpecException(path, "'" + v + "' is not one of " + String.join(", ", names));
     }
 
     static String text(JsonNode v, String path) {

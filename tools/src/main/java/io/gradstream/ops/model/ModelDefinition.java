@@ -1,17 +1,20 @@
 package io.gradstream.ops.model;
 
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.util.Map;
 
 /**
- * What a spec file defines: the model id (null when the file leaves it to the command line), the model's spec and the
- * workers it admits (worker id to where its key is; null admits any worker, unsigned).
+ * What a spec file defines: the model id (null when the file leaves it to the command line), the model's spec, the
+ * workers it admits (worker id to where its key is; null admits any worker, unsigned) and its compression settings
+ * (null: any input encoding, full parameters every step), the last two being fields of the CREATE, not of the spec.
  */
-public record ModelDefinition(String modelId, ModelSpec spec, Map<String, WorkerKey> workers) {
+public record ModelDefinition(
+        String modelId, ModelSpec spec, Map<String, WorkerKey> workers, CompressionSpec compression) {
 
     /** The same definition under another id. */
     public ModelDefinition withId(String id) {
-        return new ModelDefinition(id, spec, workers);
+        return new ModelDefinition(id, spec, workers, compression);
     }
 }

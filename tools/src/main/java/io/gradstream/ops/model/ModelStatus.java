@@ -33,6 +33,10 @@ public final class ModelStatus {
     private ControlHistory.Model control;
     private final List<String> notes = new ArrayList<>();
     private final Map<String, long[]> versions = new TreeMap<>();
+    /** Delta streams: each shard's newest full snapshot, and how many DELTA updates were read. */
+    private final Map<String, long[]> fullVersions = new TreeMap<>();
+
+    private long deltas;
     private Double epsilon;
     private long lastUpdateMs;
     private long lastPublishedAtMs;
@@ -141,6 +145,23 @@ public final class ModelStatus {
                                 : v.min() == v.max() ? "version " + v.max() : "versions " + v.min() + ".." + v.max(),
                         v.shards(),
                         v.shardCount())));
+        if (deltas > 0) {
+            long min = Long.MAX_VALUE;
+            long max = -1;
+            for (long[] v : fullVersions.values()) {
+                for (long x : v) {
+                    if (x >= 0) {
+                        min = Math.min(min, x);
+                        max = Math.max(max, x);
+                    }
+                }
+            }
+            out.add("  delta stream: "
+                    + (max < 0
+                            ? "no full snapshot on the topic"
+                            : "newest full snapshots at versions " + min + ".." + max)
+                    + " (gradstream model snapshot " + model + " publishes one now)");
+        }
         var privacy = control == null ? null : control.spec().getPrivacy();
         if (privacy != null || epsilon != null) {
             out.add(String.format(
@@ -177,7 +198,7 @@ public final class ModelStatus {
             TopicReader.Outcome o =
                     TopicReader.read(t.parametersClient(), t.topics().parameters(), bounds, r -> {
                         ParameterUpdate u = records.decode(r.value());
-                        if (u == null || !model.equals(u.getModelId()) || !ParameterRecords.isFullSnapshot(u)) {
+                        if (u == null || !model.equals(u.getModelId())) {
                             return;
                         }
                         int shard = u.getShard();
@@ -185,14 +206,12 @@ public final class ModelStatus {
                             return;
                         }
                         parameterRecords++;
-                        long[] v = versions.computeIfAbsent(u.getTensor(), k -> new long[0]);
-                        if (shard >= v.length) {
-                            int old = v.length;
-                            v = Arrays.copyOf(v, shard + 1);
-                            Arrays.fill(v, old, v.length, -1);
-                            versions.put(u.getTensor(), v);
+                        raise(versions, u.getTensor(), shard, u.getVersion());
+                        if (ParameterRecords.isFullSnapshot(u)) {
+                            raise(fullVersions, u.getTensor(), shard, u.getVersion());
+                        } else {
+                            deltas++;
                         }
-                        v[shard] = Math.max(v[shard], u.getVersion());
                         if (u.getEpsilonSpent() != null && (epsilon == null || u.getEpsilonSpent() > epsilon)) {
                             epsilon = u.getEpsilonSpent();
                         }
@@ -207,6 +226,18 @@ public final class ModelStatus {
             notes.add("versions unknown: " + e.getMessage()
                     + (e.unauthorised() ? " (pass --parameters-config of a worker or the admin)" : ""));
         }
+    }
+
+    /** Raises the version of {@code tensor}'s {@code shard} in {@code m} to at least {@code version}. */
+    private static void raise(Map<String, long[]> m, String tensor, int shard, long version) {
+        long[] v = m.computeIfAbsent(tensor, k -> new long[0]);
+        if (shard >= v.length) {
+            int old = v.length;
+            v = Arrays.copyOf(v, shard + 1);
+            Arrays.fill(v, old, v.length, -1);
+            m.put(tensor, v);
+        }
+        v[shard] = Math.max(v[shard], version);
     }
 
     private void readRejected(ModelTarget t, long tail, TopicReader.Bounds bounds) {

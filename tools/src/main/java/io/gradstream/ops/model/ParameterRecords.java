@@ -2,6 +2,7 @@ package io.gradstream.ops.model;
 
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.UpdateKind;
 import java.io.IOException;
 
 /** Decodes the parameters topic's records for the commands that read it ({@code model status}, {@code export}). */
@@ -21,12 +22,10 @@ public final class ParameterRecords {
     }
 
     /**
-     * Whether {@code u} holds its shard's whole parameters, as every record of today's job does. A delta stream (only
-     * the change since a base version) is not a snapshot: it cannot be exported or counted as the shard's version
-     * alone. MERGE NOTE: once ParameterUpdate has a field that marks delta records (branch compress), return false
-     * for them here; status and export then read the full snapshots only.
+     * Whether {@code u} holds its shard's whole parameters (kind FULL, as every update of a model without a delta
+     * stream). A DELTA holds only the change since its base version, so export reads full snapshots only.
      */
     public static boolean isFullSnapshot(ParameterUpdate u) {
-        return true;
+        return u.getKind() == UpdateKind.FULL;
     }
 }

@@ -2,6 +2,7 @@ package io.gradstream.ops.model;
 
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.WorkerKey;
@@ -23,7 +24,12 @@ public final class SpecCheck {
      *
      * @throws SpecException naming the problem as the job would when it refuses the command
      */
-    public static void check(String modelId, ModelSpec spec, Map<String, WorkerKey> workers, Limits limits) {
+    public static void check(
+            String modelId,
+            ModelSpec spec,
+            Map<String, WorkerKey> workers,
+            CompressionSpec compression,
+            Limits limits) {
         if (modelId == null || modelId.isEmpty()) {
             throw new SpecException("modelId", "is required: in the spec file or as --model-id");
         }
@@ -51,7 +57,7 @@ public final class SpecCheck {
             throw new SpecException("modelId", e.getMessage());
         }
         try {
-            ModelConfig.of(modelId, checked, null, limits, environment, workers);
+            ModelConfig.of(modelId, checked, null, limits, environment, workers, compression);
         } catch (IllegalArgumentException e) {
             throw new SpecException(field(spec, String.valueOf(e.getMessage())), e.getMessage());
         }
@@ -75,7 +81,15 @@ public final class SpecCheck {
             return "hyperparameters." + invalid.group(1); // e.g. a required one that is missing
         }
         for (String section : new String[] {
-            "privacy", "aggregation", "init", "outputEncoding", "shardSize", "lrSchedule", "workers", "optimizer"
+            "privacy",
+            "aggregation",
+            "init",
+            "outputEncoding",
+            "shardSize",
+            "lrSchedule",
+            "workers",
+            "optimizer",
+            "compression"
         }) {
             if (message.startsWith(section)) {
                 return section;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.ChildSchedule;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
@@ -27,7 +28,7 @@ import java.util.Map;
 
 /**
  * Model spec files (YAML or JSON) as {@link ModelDefinition}s: the fields of {@code ModelSpec} under the same names,
- * plus {@code modelId} and the CREATE's {@code workers}. The mapping is explicit, so every refusal names the field's
+ * plus {@code modelId} and the CREATE's {@code workers} and {@code compression}. The mapping is explicit, so every refusal names the field's
  * path and the reason (Avro's JSON decoder would want unions spelled out and report positions instead). The shape is
  * documented in the README, section "Managing models".
  */
@@ -95,7 +96,8 @@ public final class SpecFiles {
                         "init",
                         "outputEncoding",
                         "privacy",
-                        "workers"));
+                        "workers",
+                        "compression"));
         ModelSpec.Builder b = ModelSpec.newBuilder()
                 .setTensors(tensors(f.require("tensors", "the model's tensors, e.g. [{name: W, shape: [10, 64]}]")));
         f.require("optimizer", "SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, NAdam, RAdam, LAMB or Lion");
@@ -121,7 +123,8 @@ public final class SpecFiles {
             b.setPrivacy(privacy(f.get("privacy")));
         }
         Map<String, WorkerKey> workers = f.has("workers") ? workers(f.get("workers"), "workers") : null;
-        return new ModelDefinition(f.string("modelId"), b.build(), workers);
+        CompressionSpec compression = f.has("compression") ? compression(f.get("compression")) : null;
+        return new ModelDefinition(f.string("modelId"), b.build(), workers, compression);
     }
 
     /** A list of {name, shape} objects, or a map of name to shape (in the file's order). */
@@ -263,6 +266,37 @@ public final class SpecFiles {
             out.put(e.getKey(), new WorkerKey(k.string("keyFile"), k.string("keyEnv")));
         }
         return out;
+    }
+
+    /** {inputEncodings: [...], deltaEncoding, deltaTopKFraction, snapshotEvery}: the CREATE's CompressionSpec. */
+    private static CompressionSpec compression(JsonNode node) {
+        Fields f = Fields.of(
+                node,
+                "compression",
+                Fields.known("inputEncodings", "deltaEncoding", "deltaTopKFraction", "snapshotEvery"));
+        CompressionSpec.Builder b = CompressionSpec.newBuilder();
+        if (f.has("inputEncodings")) {
+            JsonNode list = f.get("inputEncodings");
+            if (!list.isArray()) {
+                throw new SpecException(
+                        f.path("inputEncodings"), "expected a list of encodings, got " + Fields.describe(list));
+            }
+            List<Encoding> encodings = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                encodings.add(Fields.symbol(list.get(i), f.path("inputEncodings") + "[" + i + "]", Encoding.class));
+            }
+            b.setInputEncodings(encodings);
+        }
+        if (f.has("deltaEncoding")) {
+            b.setDeltaEncoding(f.symbol("deltaEncoding", Encoding.class));
+        }
+        if (f.has("deltaTopKFraction")) {
+            b.setDeltaTopKFraction(f.number("deltaTopKFraction"));
+        }
+        if (f.has("snapshotEvery")) {
+            b.setSnapshotEvery(f.integer("snapshotEvery"));
+        }
+        return b.build();
     }
 
     private static AggregationSpec aggregation(JsonNode node) {

@@ -118,6 +118,39 @@ class ParameterSnapshotTest {
     }
 
     @Test
+    void aDeltaStreamIsExportedFromItsFullSnapshotsOnly() {
+        ParameterSnapshot p = new ParameterSnapshot("m", LAYOUTS, null);
+        all(p, 0);
+        p.accept(delta("w", 1, 1));
+        p.accept(delta("w", 1, 2));
+        assertThatThrownBy(() -> p.take(false))
+                .isInstanceOf(ParameterSnapshot.RefusedException.class)
+                .hasMessageContaining(
+                        "newest full snapshot of model m is version 0, but its delta stream has reached " + "version 2")
+                .hasMessageContaining("gradstream model snapshot m")
+                .hasMessageContaining("--version 0");
+        ParameterSnapshot at0 = new ParameterSnapshot("m", LAYOUTS, 0L);
+        all(at0, 0);
+        at0.accept(delta("w", 1, 1));
+        assertThat(at0.take(false).tensors().get("w").values()[4]).isEqualTo(4);
+        // A SNAPSHOT command's full updates make the newest version exportable.
+        all(p, 2);
+        assertThat(p.take(false).version()).isEqualTo(2);
+        // Compaction may leave only deltas.
+        ParameterSnapshot onlyDeltas = new ParameterSnapshot("m", LAYOUTS, null);
+        onlyDeltas.accept(delta("b", 0, 7));
+        assertThatThrownBy(() -> onlyDeltas.take(false)).hasMessageContaining("no full snapshot on the topic");
+    }
+
+    /** A DELTA update of a shard (its payload is never read as parameters). */
+    static ParameterUpdate delta(String tensor, int shard, long version) {
+        ParameterUpdate u = update("m", tensor, shard, version, Encoding.FP32);
+        u.setKind(io.gradstream.schemas.UpdateKind.DELTA);
+        u.setBaseVersion(version - 1);
+        return u;
+    }
+
+    @Test
     void aFailedWriteLeavesNothing(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("model.safetensors");
         assertThatThrownBy(() -> Exporter.writeAtomically(out, s -> {

@@ -53,6 +53,8 @@ class SpecFilesTest {
             workers:
               worker-0: {keyFile: /etc/gradstream/keys/w0.key}
               worker-1: {keyEnv: W1_KEY}
+            compression: {inputEncodings: [FP32, int8_block], deltaEncoding: TOPK, deltaTopKFraction: 0.05,
+                          snapshotEvery: 10}
             """;
 
     @Test
@@ -80,7 +82,11 @@ class SpecFilesTest {
         assertThat(d.workers())
                 .containsEntry("worker-0", new WorkerKey("/etc/gradstream/keys/w0.key", null))
                 .containsEntry("worker-1", new WorkerKey(null, "W1_KEY"));
-        SpecCheck.check(d.modelId(), s, d.workers(), Limits.DEFAULT); // valid as the job judges it
+        assertThat(d.compression().getInputEncodings()).containsExactly(Encoding.FP32, Encoding.INT8_BLOCK);
+        assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.TOPK);
+        assertThat(d.compression().getDeltaTopKFraction()).isEqualTo(0.05);
+        assertThat(d.compression().getSnapshotEvery()).isEqualTo(10);
+        SpecCheck.check(d.modelId(), s, d.workers(), d.compression(), Limits.DEFAULT); // valid as the job judges it
 
         String json = """
                 {"modelId": "mlp-1",
@@ -95,7 +101,9 @@ class SpecFilesTest {
                  "outputEncoding": "BF16",
                  "privacy": {"unit": "EXAMPLE", "clipNorm": 1, "noiseMultiplier": 1.1, "delta": 1e-5,
                    "sampleRate": 0.01, "populationSize": 60000, "seedFile": "/etc/gradstream/dp-seed"},
-                 "workers": {"worker-0": {"keyFile": "/etc/gradstream/keys/w0.key"}, "worker-1": {"keyEnv": "W1_KEY"}}}
+                 "workers": {"worker-0": {"keyFile": "/etc/gradstream/keys/w0.key"}, "worker-1": {"keyEnv": "W1_KEY"}},
+                 "compression": {"inputEncodings": ["FP32", "INT8_BLOCK"], "deltaEncoding": "TOPK",
+                   "deltaTopKFraction": 0.05, "snapshotEvery": 10}}
                 """;
         assertThat(SpecFiles.read(Files.writeString(dir.resolve("model.json"), json)))
                 .isEqualTo(d);
@@ -111,7 +119,8 @@ class SpecFilesTest {
         assertThat(d.spec().getAggregation().getWorkers()).isEqualTo(1);
         assertThat(d.spec().getInit().getRule()).isEqualTo(InitRule.ZEROS);
         assertThat(d.spec().getPrivacy()).isNull();
-        assertThatThrownBy(() -> SpecCheck.check(null, d.spec(), null, Limits.DEFAULT))
+        assertThat(d.compression()).isNull();
+        assertThatThrownBy(() -> SpecCheck.check(null, d.spec(), null, null, Limits.DEFAULT))
                 .isInstanceOf(SpecException.class)
                 .hasMessageContaining("modelId: is required");
     }
@@ -141,6 +150,10 @@ class SpecFilesTest {
                 "workers: {w0: {key: abc}}|workers.w0.key|unknown field",
                 "lrSchedule: {hyperparameters: {}}|lrSchedule.name|is required",
                 "lrSchedule: {name: StepLR, children: [{nam: x}]}|lrSchedule.children[0].nam|unknown field",
+                "compression: {deltaEncoding: FP8}|compression.deltaEncoding|'FP8' is not one of FP32",
+                "compression: {inputEncodings: FP16}|compression.inputEncodings|expected a list of encodings",
+                "compression: {inputEncodings: [FP16, X]}|compression.inputEncodings[1]|'X' is not one of",
+                "compression: {snapshotEvery: 0.5}|compression.snapshotEvery|expected an integer",
             })
     void refusalsNameTheFieldAndTheReason(String line, String field, String reason) throws Exception {
         String base = "modelId: m\noptimizer: SGD\n";
@@ -175,29 +188,36 @@ class SpecFilesTest {
         ModelSpec badLr = ModelSpec.newBuilder(ok.spec())
                 .setHyperparameters(Map.of("lr", -1.0))
                 .build();
-        assertThatThrownBy(() -> SpecCheck.check("m", badLr, null, l))
+        assertThatThrownBy(() -> SpecCheck.check("m", badLr, null, null, l))
                 .isInstanceOf(SpecException.class)
                 .hasMessageStartingWith("hyperparameters.lr: ")
                 .hasMessageContaining("-1.0");
         ModelSpec unknown = ModelSpec.newBuilder(ok.spec())
                 .setHyperparameters(Map.of("momentum_typo", 0.9))
                 .build();
-        assertThatThrownBy(() -> SpecCheck.check("m", unknown, null, l))
+        assertThatThrownBy(() -> SpecCheck.check("m", unknown, null, null, l))
                 .hasMessageStartingWith("hyperparameters.momentum_typo: ");
         // delta must be below 1/populationSize.
         var privacy = io.gradstream.schemas.PrivacySpec.newBuilder(ok.spec().getPrivacy())
                 .setDelta(0.5)
                 .build();
         ModelSpec badDelta = ModelSpec.newBuilder(ok.spec()).setPrivacy(privacy).build();
-        assertThatThrownBy(() -> SpecCheck.check("m", badDelta, null, l))
+        assertThatThrownBy(() -> SpecCheck.check("m", badDelta, null, null, l))
                 .hasMessageStartingWith("privacy: ")
                 .hasMessageContaining("delta");
         // A model id the job refuses.
-        assertThatThrownBy(() -> SpecCheck.check("a/b", ok.spec(), null, l))
+        assertThatThrownBy(() -> SpecCheck.check("a/b", ok.spec(), null, null, l))
                 .isInstanceOf(SpecException.class)
                 .hasMessageStartingWith("modelId: ");
+        // Compression settings the job refuses (an FP32 delta stream saves nothing).
+        var fp32Deltas = io.gradstream.schemas.CompressionSpec.newBuilder()
+                .setDeltaEncoding(Encoding.FP32)
+                .build();
+        assertThatThrownBy(() -> SpecCheck.check("m", ok.spec(), null, fp32Deltas, l))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("FP32");
         // The seed lives on the task managers: a private spec is valid without it here.
-        SpecCheck.check("m", ok.spec(), ok.workers(), l);
+        SpecCheck.check("m", ok.spec(), ok.workers(), null, l);
     }
 
     @Test
@@ -208,7 +228,8 @@ class SpecFilesTest {
         String yaml = readme.substring(start + 8, readme.indexOf("```", start + 8));
         ModelDefinition d = SpecFiles.read(Files.writeString(dir.resolve("readme.yaml"), yaml));
         assertThat(d.spec().getPrivacy().getTargetEpsilon()).isEqualTo(8.0);
-        SpecCheck.check(d.modelId(), d.spec(), d.workers(), Limits.DEFAULT);
+        assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.INT8_BLOCK);
+        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), Limits.DEFAULT);
     }
 
     @Test
