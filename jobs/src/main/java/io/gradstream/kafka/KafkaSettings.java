@@ -33,32 +33,6 @@ public record KafkaSettings(
         clientProperties = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(clientProperties));
     }
 
-    /** Without passthrough properties (a PLAINTEXT cluster). */
-    public KafkaSettings(
-            String bootstrapServers,
-            String groupId,
-            String controlTopic,
-            String gradientsTopic,
-            String parametersTopic,
-            String rejectedTopic,
-            String statusTopic,
-            DeliveryGuarantee delivery,
-            String transactionalIdPrefix,
-            Duration transactionTimeout) {
-        this(
-                bootstrapServers,
-                groupId,
-                controlTopic,
-                gradientsTopic,
-                parametersTopic,
-                rejectedTopic,
-                statusTopic,
-                delivery,
-                transactionalIdPrefix,
-                transactionTimeout,
-                Map.of());
-    }
-
     /**
      * {@code bootstrap.servers} and the passthrough properties: the base configuration of every Kafka client that
      * talks to these brokers, as a fresh map the caller adds its client's own settings to.
