@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             LocalCommand.class,
             SubmitCommand.class,
             StopCommand.class,
+            CapacityCommand.class,
             DoctorCommand.class,
             ConformanceCommand.class,
             BenchCommand.class,
