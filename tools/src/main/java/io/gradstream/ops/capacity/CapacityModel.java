@@ -222,12 +222,16 @@ public final class CapacityModel {
             double checkpointBytesPerSecond,
             double checkpointSecondsPerTaskManager) {
 
+        private static void line(List<String> lines, String format, Object... args) {
+            lines.add(String.format(Locale.ROOT, format, args));
+        }
+
         /** One line per quantity, with the arithmetic that gives it. */
         public List<String> explain() {
             Workload w = workload;
             List<String> lines = new ArrayList<>();
-            lines.add(String.format(
-                    Locale.ROOT,
+            line(
+                    lines,
                     "workload: %s parameters (%,d shards of %,d), %s steps/s, %s, %s in x %d contribution(s)/step,"
                             + " %s out%s",
                     human(w.parameters()),
@@ -238,28 +242,28 @@ public final class CapacityModel {
                     w.gradientEncoding(),
                     w.contributionsPerStep(),
                     w.outputEncoding(),
-                    w.deltaStream() ? " (delta stream)" : ""));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    w.deltaStream() ? " (delta stream)" : "");
+            line(
+                    lines,
                     "bytes/element: in %.3f, out %.3f (payload and record overhead)",
                     bytesInPerElement,
-                    bytesOutPerElement));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    bytesOutPerElement);
+            line(
+                    lines,
                     "slot time per element step: %.2f ns -> %s element steps/s per slot",
                     slotNsPerElementStep,
-                    human(elementStepsPerSlotSecond)));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    human(elementStepsPerSlotSecond));
+            line(
+                    lines,
                     "slots: ceil(%s x %s / %s) = %d; TaskManagers of %d cores: %d",
                     human(w.parameters()),
                     num(w.stepsPerSecond()),
                     human(elementStepsPerSlotSecond),
                     slots,
                     deployment.coresPerTaskManager(),
-                    taskManagers));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    taskManagers);
+            line(
+                    lines,
                     "kafka: gradients %s/s -> %d partitions, parameters %s/s -> %d partitions, brokers (x%d"
                             + " replication): %d; network per TaskManager %s/s",
                     bytes(gradientBytesPerSecond),
@@ -268,28 +272,28 @@ public final class CapacityModel {
                     parameterPartitions,
                     deployment.replicationFactor(),
                     brokers,
-                    bytes(networkBytesPerTaskManager)));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    bytes(networkBytesPerTaskManager));
+            line(
+                    lines,
                     "state: %.1f B/parameter -> %s; backend %s, heap per TaskManager %s",
                     stateBytesPerParameter,
                     bytes(stateBytes),
                     stateBackend,
-                    bytes(heapBytesPerTaskManager)));
-            lines.add(String.format(
-                    Locale.ROOT,
+                    bytes(heapBytesPerTaskManager));
+            line(
+                    lines,
                     "checkpoints every %s s: %s/s to storage, %.1f s of writing per TaskManager each",
                     num(deployment.checkpointIntervalSeconds()),
                     bytes(checkpointBytesPerSecond),
-                    checkpointSecondsPerTaskManager));
+                    checkpointSecondsPerTaskManager);
             if (checkpointSecondsPerTaskManager > deployment.checkpointIntervalSeconds()) {
-                lines.add(String.format(
-                        Locale.ROOT,
+                line(
+                        lines,
                         "warning: a checkpoint takes longer to write (%.1f s) than the interval (%s s): lengthen the"
                                 + " interval (at-least-once tolerates minutes), or spread the state over more"
                                 + " TaskManagers",
                         checkpointSecondsPerTaskManager,
-                        num(deployment.checkpointIntervalSeconds())));
+                        num(deployment.checkpointIntervalSeconds()));
             }
             return lines;
         }
