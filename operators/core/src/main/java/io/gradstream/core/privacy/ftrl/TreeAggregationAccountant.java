@@ -97,6 +97,29 @@ public final class TreeAggregationAccountant {
         return RdpAccountant.epsilon(orders, rdp(noiseMultiplier, sensitivitySquared, orders), delta, conversion);
     }
 
+    /**
+     * Epsilon at {@code delta} of a Gaussian-type mechanism with zCDP {@code rho} (RDP alpha rho at every order), with
+     * Opacus' orders and conversion; (0, 0) for rho = 0. Trees with different noise multipliers compose by adding
+     * their rho.
+     */
+    public static PrivacySpent epsilonForZcdp(double rho, double delta) {
+        if (!(rho >= 0)) {
+            throw new IllegalArgumentException("rho must be >= 0, got " + rho);
+        }
+        if (!(delta > 0 && delta < 1)) {
+            throw new IllegalArgumentException("delta must be in (0, 1), got " + delta);
+        }
+        if (rho == 0) {
+            return new PrivacySpent(0, 0);
+        }
+        double[] orders = RdpAccountant.defaultOrders();
+        double[] curve = new double[orders.length];
+        for (int i = 0; i < orders.length; i++) {
+            curve[i] = orders[i] * rho;
+        }
+        return RdpAccountant.epsilon(orders, curve, delta, Conversion.OPACUS);
+    }
+
     /** Epsilon after {@code totalSteps} steps restarting every {@code stepsPerTree} (0: never). */
     public static PrivacySpent epsilon(double noiseMultiplier, long totalSteps, long stepsPerTree, double delta) {
         return epsilon(noiseMultiplier, sensitivitySquared(totalSteps, stepsPerTree), delta);

@@ -325,6 +325,27 @@ class DpFtrlTest {
         }
     }
 
+    @Test
+    void drawsPerStepArePopcountForPlainAndOnePlusTrailingZerosForHonaker() {
+        for (TreeVariant variant : TreeVariant.values()) {
+            int n = 8;
+            FtrlShardState s = FtrlShardState.initial(new float[n]);
+            DpFtrl ftrl = new DpFtrl(FtrlConfig.plain(variant, 0));
+            Recorder rec = new Recorder((tree, level, index, std, out) -> Arrays.fill(out, 1.0));
+            float[] params = new float[n];
+            for (long t = 1; t <= 100; t++) {
+                rec.draws().clear();
+                ftrl.step(s, new float[n], 1.0, 1.0, 1.0, rec, params);
+                long expected = variant == TreeVariant.PLAIN ? Long.bitCount(t) : 1 + Long.numberOfTrailingZeros(t);
+                assertThat(rec.draws()).as("%s t=%d", variant, t).hasSize((int) expected);
+                if (variant == TreeVariant.PLAIN) {
+                    // Unit node noise: the prefix noise counts the nodes, as the paper's test_mode check does.
+                    assertThat(params[0]).isEqualTo((float) -Long.bitCount(t));
+                }
+            }
+        }
+    }
+
     private static byte[] serialise(FtrlShardState s) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
