@@ -57,7 +57,8 @@ public final class DpFtrl {
      *     norm); fixed within a tree: a different value mid-tree is refused, restart the tree to change it
      * @param divisor the expected number of contributions (or examples) per step, finite and &gt; 0
      * @param noise the shard's node noise
-     * @throws IllegalArgumentException on a wrong length or value, or a noise std that differs from the tree's
+     * @throws IllegalArgumentException on a wrong length or value, or a noise std that differs from the tree's;
+     *     thrown before the state or the parameters change
      */
     public void step(
             FtrlShardState state,

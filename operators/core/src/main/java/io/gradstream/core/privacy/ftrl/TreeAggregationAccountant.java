@@ -78,7 +78,10 @@ public final class TreeAggregationAccountant {
         return out;
     }
 
-    /** Epsilon at {@code delta} with Opacus' orders and conversion; (0, 0) when nothing was released. */
+    /**
+     * Epsilon at {@code delta} with Opacus' orders and conversion for squared sensitivity {@code sensitivitySquared}
+     * (from {@link #sensitivitySquared}: a sum of tree depths, not a step count); (0, 0) when nothing was released.
+     */
     public static PrivacySpent epsilon(double noiseMultiplier, long sensitivitySquared, double delta) {
         return epsilon(noiseMultiplier, sensitivitySquared, delta, Conversion.OPACUS, RdpAccountant.defaultOrders());
     }
@@ -118,6 +121,11 @@ public final class TreeAggregationAccountant {
             curve[i] = orders[i] * rho;
         }
         return RdpAccountant.epsilon(orders, curve, delta, Conversion.OPACUS);
+    }
+
+    /** Epsilon at {@code delta} (Opacus' orders and conversion) of trees of the given step counts. */
+    public static PrivacySpent epsilon(double noiseMultiplier, long[] stepsPerTree, double delta) {
+        return epsilon(noiseMultiplier, sensitivitySquared(stepsPerTree), delta);
     }
 
     /** Epsilon after {@code totalSteps} steps restarting every {@code stepsPerTree} (0: never). */

@@ -197,7 +197,9 @@ class TreeAggregationAccountantTest {
             // expects of newer accounting.
             assertThat(TreeAggregationAccountant.epsilon(p.sigma(), s, p.delta())
                             .epsilon())
-                    .isLessThan(p.eps());
+                    .isLessThan(p.eps())
+                    .isEqualTo(TreeAggregationAccountant.epsilon(p.sigma(), p.steps(), p.delta())
+                            .epsilon());
         }
     }
 
