@@ -57,10 +57,12 @@ public final class DpFtrl {
      *     norm); fixed within a tree: a different value mid-tree is refused, restart the tree to change it
      * @param divisor the expected number of contributions (or examples) per step, finite and &gt; 0
      * @param noise the shard's node noise
+     * @return true when this step first started a new tree (the previous one had {@code stepsPerTree} steps): a
+     *     ledger kept beside the state records the finished tree then ({@link TreeLedger#plusRestart()})
      * @throws IllegalArgumentException on a wrong length or value, or a noise std that differs from the tree's;
      *     thrown before the state or the parameters change
      */
-    public void step(
+    public boolean step(
             FtrlShardState state,
             float[] clippedSum,
             double learningRate,
@@ -82,7 +84,8 @@ public final class DpFtrl {
         if (!(divisor > 0) || Double.isInfinite(divisor)) {
             throw new IllegalArgumentException("divisor must be finite and > 0, got " + divisor);
         }
-        if (restartDue(state)) {
+        boolean restarted = restartDue(state);
+        if (restarted) {
             state.restart(params, pool);
         }
         if (state.stepInTree() == 0) {
@@ -127,6 +130,7 @@ public final class DpFtrl {
                 params[i] = (float) (anchor[i] - learningRate * delta);
             }
         }
+        return restarted;
     }
 
     /**

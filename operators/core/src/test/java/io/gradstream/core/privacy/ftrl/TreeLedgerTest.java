@@ -30,6 +30,32 @@ class TreeLedgerTest {
     }
 
     @Test
+    void aLedgerBesideTheKernelFollowsItsRestarts() {
+        DpFtrl ftrl = new DpFtrl(FtrlConfig.plain(TreeVariant.HONAKER, 6));
+        FtrlShardState s = FtrlShardState.initial(new float[4]);
+        float[] params = new float[4];
+        NodeNoise zero = (tree, level, index, std, out) -> java.util.Arrays.fill(out, 0.0);
+        TreeLedger ledger = TreeLedger.EMPTY;
+        int restarts = 0;
+        for (int t = 0; t < 20; t++) {
+            if (ftrl.step(s, new float[4], 0.1, 2.0, 5, zero, params)) {
+                ledger = ledger.plusRestart();
+                restarts++;
+            }
+            // Noise std sigma C = 2.0 with clip norm C = 1: noise multiplier 2.
+            ledger = ledger.plusStep(2.0);
+        }
+        assertThat(restarts).isEqualTo(3);
+        assertThat(s.treeIndex()).isEqualTo(3);
+        assertThat(ledger.completed()).containsExactly(new TreeLedger.Trees(2.0, 6, 3));
+        assertThat(ledger.currentSteps()).isEqualTo(s.stepInTree()).isEqualTo(2);
+        assertThat(ledger.rho())
+                .isCloseTo(
+                        TreeAggregationAccountant.zcdp(2.0, TreeAggregationAccountant.sensitivitySquared(20, 6)),
+                        within(1e-12));
+    }
+
+    @Test
     void treesWithDifferentNoiseAddTheirRho() {
         TreeLedger ledger = TreeLedger.EMPTY;
         for (int t = 0; t < 100; t++) {
