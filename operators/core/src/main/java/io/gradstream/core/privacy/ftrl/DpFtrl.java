@@ -1,5 +1,6 @@
 package io.gradstream.core.privacy.ftrl;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -109,7 +110,7 @@ public final class DpFtrl {
             }
             prefixNoise(state, noise, acc, ws[1]);
         } else {
-            java.util.Arrays.fill(acc, 0.0);
+            Arrays.fill(acc, 0.0);
         }
 
         float[] anchor = state.anchor();
@@ -156,14 +157,14 @@ public final class DpFtrl {
         long t = state.stepInTree();
         double std = state.treeNoiseStd();
         if (t == 0 || !(std > 0)) {
-            java.util.Arrays.fill(out, 0.0);
+            Arrays.fill(out, 0.0);
             return;
         }
         if (config.variant() == TreeVariant.PLAIN) {
             plainPrefixNoise(state.treeIndex(), t, std, noise, out, scratch);
             return;
         }
-        java.util.Arrays.fill(out, 0.0);
+        Arrays.fill(out, 0.0);
         float[][] levels = state.honakerLevels();
         // Ascending levels: a fixed order of additions, so every run rounds alike.
         for (int h = 0; h < TreeNodes.MAX_LEVELS; h++) {

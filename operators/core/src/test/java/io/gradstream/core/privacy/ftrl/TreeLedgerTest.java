@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** The ledger of DP-FTRL trees agrees with the accountant's closed form and composes trees of different noise. */
@@ -34,7 +35,7 @@ class TreeLedgerTest {
         DpFtrl ftrl = new DpFtrl(FtrlConfig.plain(TreeVariant.HONAKER, 6));
         FtrlShardState s = FtrlShardState.initial(new float[4]);
         float[] params = new float[4];
-        NodeNoise zero = (tree, level, index, std, out) -> java.util.Arrays.fill(out, 0.0);
+        NodeNoise zero = (tree, level, index, std, out) -> Arrays.fill(out, 0.0);
         TreeLedger ledger = TreeLedger.EMPTY;
         int restarts = 0;
         for (int t = 0; t < 20; t++) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +38,7 @@ class TreeNodesTest {
         Set<Long> seen = new HashSet<>();
         for (int h = 0; h < TreeNodes.MAX_LEVELS; h++) {
             long maxIndex = (TreeNodes.MAX_STEPS_PER_TREE >>> h) - 1;
-            Set<Long> indices = new HashSet<>(java.util.List.of(0L, 1L, 2L, 3L, 1000L, maxIndex - 1, maxIndex));
+            Set<Long> indices = new HashSet<>(List.of(0L, 1L, 2L, 3L, 1000L, maxIndex - 1, maxIndex));
             for (long j : indices) {
                 if (j < 0 || j > maxIndex) {
                     continue;
