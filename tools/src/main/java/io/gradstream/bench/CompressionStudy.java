@@ -188,6 +188,14 @@ public final class CompressionStudy {
                     .build();
         }
 
+        /** How parameters leave, short, for a legend: fp32, bf16, fp16, int8 delta, topk 0.01 delta. */
+        String shortParameters() {
+            if (delta == null) {
+                return output.toString().toLowerCase(Locale.ROOT);
+            }
+            return (delta == Encoding.TOPK ? "topk " + deltaFraction : "int8") + " delta";
+        }
+
         /** How parameters leave, for the table. */
         String parameters() {
             if (delta == null) {
@@ -677,7 +685,7 @@ public final class CompressionStudy {
                 boolean dashed = !t.run.gradients().errorFeedback()
                         && (t.run.gradients().encoding() == Encoding.TOPK
                                 || t.run.gradients().encoding() == Encoding.INT8_BLOCK);
-                String label = t.run.label() + " (" + t.run.parameters() + ")";
+                String label = t.run.label() + " -> " + t.run.shortParameters();
                 lossSteps.add(new PngPlot.Series(label, steps, t.loss, dashed));
                 accSteps.add(new PngPlot.Series(label, steps, t.accuracy, dashed));
                 lossBytes.add(new PngPlot.Series(label, bytes, t.loss, dashed));
@@ -687,7 +695,7 @@ public final class CompressionStudy {
             PngPlot.writeSeries(
                     file,
                     "gradstream bench compression: " + e.getKey() + ", " + o.steps()
-                            + " steps (dashed: no worker error feedback)",
+                            + " steps (dashed: no worker error feedback; -> parameters)",
                     List.of(
                             new PngPlot.SeriesPanel("loss (whole data set) vs steps", "steps", false, lossSteps),
                             new PngPlot.SeriesPanel("accuracy vs steps", "steps", false, accSteps),

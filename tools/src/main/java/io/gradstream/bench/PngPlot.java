@@ -197,7 +197,7 @@ public final class PngPlot {
     /** Height of one panel of {@link #writeSeries} in pixels. */
     public static final int SERIES_PANEL_HEIGHT = 300;
 
-    private static final int LEGEND = 210;
+    private static final int LEGEND = 250;
 
     /**
      * Draws panels of several series each, stacked vertically, with a legend beside each panel, and writes
