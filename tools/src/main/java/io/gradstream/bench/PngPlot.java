@@ -13,8 +13,9 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 
 /**
- * A small line-chart writer: panels stacked vertically over a shared time axis, one series per panel and an optional
- * straight line (a fit), drawn with Java2D and written as PNG. Enough for the soak's report without a plotting library.
+ * A small line-chart writer, drawn with Java2D and written as PNG: panels stacked vertically over a shared time axis,
+ * one series per panel and an optional straight line (a fit), for the soak; or panels of several labelled series each
+ * ({@link #writeSeries}), for the compression study. Enough for the reports without a plotting library.
  */
 public final class PngPlot {
 
@@ -185,5 +186,143 @@ public final class PngPlot {
             return String.format(Locale.ROOT, "%.0f", v);
         }
         return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** One labelled line of a {@link SeriesPanel}; {@code dashed} draws it dashed. */
+    public record Series(String label, double[] x, double[] y, boolean dashed) {}
+
+    /** A panel of several series against one x axis, logarithmic when {@code logX} (x must then be positive). */
+    public record SeriesPanel(String title, String xLabel, boolean logX, List<Series> series) {}
+
+    /** Height of one panel of {@link #writeSeries} in pixels. */
+    public static final int SERIES_PANEL_HEIGHT = 300;
+
+    private static final int LEGEND = 250;
+
+    /**
+     * Draws panels of several series each, stacked vertically, with a legend beside each panel, and writes
+     * {@code file} as PNG. Colours repeat after fourteen series; tell such series apart with {@code dashed}.
+     */
+    public static void writeSeries(Path file, String title, List<SeriesPanel> panels) throws IOException {
+        BufferedImage image =
+                new BufferedImage(WIDTH, TOP + panels.size() * SERIES_PANEL_HEIGHT, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, image.getWidth(), image.getHeight());
+            g.setColor(Color.BLACK);
+            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+            g.drawString(title, LEFT, 26);
+            for (int i = 0; i < panels.size(); i++) {
+                drawSeries(g, panels.get(i), TOP + i * SERIES_PANEL_HEIGHT);
+            }
+        } finally {
+            g.dispose();
+        }
+        if (!ImageIO.write(image, "png", file.toFile())) {
+            throw new IOException("no PNG writer in this JVM");
+        }
+    }
+
+    /** Matplotlib's ten default colours, so the plots read like the usual ones, then four darker ones. */
+    private static final Color[] PALETTE = {
+        new Color(31, 119, 180),
+        new Color(255, 127, 14),
+        new Color(44, 160, 44),
+        new Color(214, 39, 40),
+        new Color(148, 103, 189),
+        new Color(140, 86, 75),
+        new Color(227, 119, 194),
+        new Color(127, 127, 127),
+        new Color(188, 189, 34),
+        new Color(23, 190, 207),
+        Color.BLACK,
+        new Color(0, 0, 128),
+        new Color(128, 128, 0),
+        new Color(255, 200, 0)
+    };
+
+    private static void drawSeries(Graphics2D g, SeriesPanel p, int top) {
+        int x0 = LEFT;
+        int x1 = WIDTH - RIGHT - LEGEND;
+        int y0 = top + PAD_TOP;
+        int y1 = top + SERIES_PANEL_HEIGHT - PAD_BOTTOM;
+        List<double[]> xs = new java.util.ArrayList<>();
+        for (Series s : p.series()) {
+            double[] x = s.x().clone();
+            if (p.logX()) {
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = x[i] > 0 ? Math.log10(x[i]) : Double.NaN;
+                }
+            }
+            xs.add(x);
+        }
+        double[] xr = range(concat(xs));
+        double[] yr = range(concat(p.series().stream().map(Series::y).toList()));
+        double pad = (yr[1] - yr[0]) * 0.05;
+        yr[0] -= pad;
+        yr[1] += pad;
+
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
+        g.setColor(Color.BLACK);
+        g.drawString(p.title(), x0, top + 15);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        for (int t = 0; t <= 4; t++) {
+            double v = yr[0] + (yr[1] - yr[0]) * t / 4;
+            int y = (int) Math.round(y1 - (y1 - y0) * t / 4.0);
+            g.setColor(new Color(230, 230, 230));
+            g.drawLine(x0, y, x1, y);
+            g.setColor(Color.DARK_GRAY);
+            String label = label(v);
+            g.drawString(label, x0 - 6 - g.getFontMetrics().stringWidth(label), y + 4);
+        }
+        for (int t = 0; t <= 5; t++) {
+            double v = xr[0] + (xr[1] - xr[0]) * t / 5;
+            int x = (int) Math.round(x0 + (x1 - x0) * t / 5.0);
+            g.setColor(Color.DARK_GRAY);
+            g.drawLine(x, y1, x, y1 + 3);
+            String label = label(p.logX() ? Math.pow(10, v) : v) + (t == 5 ? " " + p.xLabel() : "");
+            int w = g.getFontMetrics().stringWidth(label);
+            g.drawString(label, Math.min(x - w / 2, x1 - w), y1 + 15);
+        }
+        g.setColor(Color.GRAY);
+        g.drawRect(x0, y0, x1 - x0, y1 - y0);
+
+        for (int k = 0; k < p.series().size(); k++) {
+            Series s = p.series().get(k);
+            Color c = PALETTE[k % PALETTE.length];
+            g.setColor(c);
+            g.setStroke(
+                    s.dashed()
+                            ? new BasicStroke(
+                                    1.6f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0)
+                            : new BasicStroke(1.6f));
+            double[] x = xs.get(k);
+            int px = -1;
+            int py = -1;
+            for (int i = 0; i < x.length; i++) {
+                if (!Double.isFinite(s.y()[i]) || !Double.isFinite(x[i])) {
+                    continue; // a gap in y (not measured at that x) joins its neighbours
+                }
+                int sx = sx(x[i], xr, x0, x1);
+                int syv = sy(s.y()[i], yr, y0, y1);
+                if (px >= 0) {
+                    g.drawLine(px, py, sx, syv);
+                }
+                px = sx;
+                py = syv;
+            }
+            int ly = y0 + 8 + k * 13;
+            g.drawLine(x1 + 10, ly - 4, x1 + 34, ly - 4);
+            g.setColor(Color.BLACK);
+            g.drawString(s.label(), x1 + 40, ly);
+        }
+        g.setStroke(new BasicStroke(1f));
+    }
+
+    private static double[] concat(List<double[]> arrays) {
+        return arrays.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
     }
 }

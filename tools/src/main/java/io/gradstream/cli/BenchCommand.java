@@ -15,13 +15,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gradstream bench pipeline}: end-to-end throughput and latency against a same-run Kafka copy loop;
- * {@code gradstream bench soak}: a long steady load with hostile records, checked for growth.
+ * {@code gradstream bench soak}: a long steady load with hostile records, checked for growth;
+ * {@code gradstream bench compression}: accuracy against bytes for every encoding ({@link CompressionCommand}).
  */
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks.",
-        subcommands = {BenchCommand.Pipeline.class, BenchCommand.Soak.class})
+        subcommands = {BenchCommand.Pipeline.class, BenchCommand.Soak.class, CompressionCommand.class})
 final class BenchCommand implements Runnable {
 
     @Spec

@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Encode of one 64 Ki-float shard of gradients (Gaussian, a spread of magnitudes down into the FP16 subnormal range)
  * three ways in the same run: the current encoder, the per-element encoder it replaced ({@link LegacyEncoders}), and
  * {@link #bound()}, a vectorised loop that reads the same floats and writes as many bytes as the encoding (2 per
- * element, or 1 for INT8_BLOCK) with one add per element, i.e. the cache-bandwidth limit of the access pattern.
+ * element, or 1 for INT8_BLOCK; TOPK's 1 % output is taken as 2 too, an upper bound of its traffic) with one add per
+ * element, i.e. the cache-bandwidth limit of the access pattern.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
         jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch"})
 public class CodecEncodeBenchmark {
 
-    @Param({"FP16", "BF16", "INT8_BLOCK"})
+    @Param({"FP16", "BF16", "INT8_BLOCK", "TOPK_1pct"})
     public String codec;
 
     @Param({"65536"})
@@ -51,7 +52,9 @@ public class CodecEncodeBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        c = PayloadCodecs.forEncoding(Encoding.valueOf(codec));
+        c = codec.equals("TOPK_1pct")
+                ? PayloadCodecs.topK(size / 100)
+                : PayloadCodecs.forEncoding(Encoding.valueOf(codec));
         values = gradients(size, 7);
         buffer = ByteBuffer.allocate(c.maxEncodedSize(size));
         int k = codec.equals("INT8_BLOCK") ? 4 : 2;

@@ -7,14 +7,16 @@ import java.nio.ByteOrder;
 
 /**
  * The per-element FP16, BF16 and INT8_BLOCK encode loops as they were before issue 14 (one rounding function call and
- * one ByteBuffer VarHandle store per element), kept here only so that every run measures the old and the new encoders
- * side by side. The core module's tests hold the same copy as the bit-exact reference.
+ * one ByteBuffer VarHandle store per element), and TOPK's selection by a quickselect over every element's key, kept
+ * here only so that every run measures the old and the new encoders side by side. The core module's tests hold the
+ * same copies as the bit-exact reference.
  */
 final class LegacyEncoders {
     private static final VarHandle SHORT =
             MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle FLOAT =
             MethodHandles.byteBufferViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private LegacyEncoders() {}
 
@@ -49,11 +51,93 @@ final class LegacyEncoders {
                     }
                 }
             }
+            case "TOPK_1pct" -> {
+                pos += topK(src, offset, length, length / 100, dst, pos);
+            }
             default -> throw new IllegalArgumentException("no legacy encoder for " + codec);
         }
         int written = pos - dst.position();
         dst.position(pos);
         return written;
+    }
+
+    /** TOPK as it was: every element's key, a quickselect for the threshold, then the index-order emit. */
+    private static int topK(float[] src, int offset, int length, int k, ByteBuffer dst, int pos) {
+        for (int i = 0; i < length; i++) {
+            if (Float.isNaN(src[offset + i])) {
+                throw new IllegalArgumentException("TOPK input must not be NaN, got NaN at index " + (offset + i));
+            }
+        }
+        int count = Math.min(k, length);
+        long threshold = Long.MIN_VALUE;
+        if (count < length) {
+            long[] keys = new long[length];
+            for (int i = 0; i < length; i++) {
+                keys[i] = key(src[offset + i], i);
+            }
+            threshold = select(keys, length, length - count);
+        }
+        INT.set(dst, pos, count);
+        int indexPos = pos + 4;
+        int valuePos = indexPos + 4 * count;
+        for (int i = 0, j = 0; j < count; i++) {
+            float v = src[offset + i];
+            if (key(v, i) >= threshold) {
+                INT.set(dst, indexPos + 4 * j, i);
+                FLOAT.set(dst, valuePos + 4 * j, v);
+                j++;
+            }
+        }
+        return 4 + 8 * count;
+    }
+
+    private static long key(float v, int index) {
+        return ((long) (Float.floatToRawIntBits(v) & 0x7FFFFFFF) << 32) | (~index & 0xFFFFFFFFL);
+    }
+
+    /**
+     * The quickselect TopKCodec used (median-of-three Hoare partition); its O(n log n) fallback after 2·log2(n)
+     * rounds is a plain sort here, which gradients never reach.
+     */
+    private static long select(long[] a, int n, int rank) {
+        int lo = 0;
+        int hi = n - 1;
+        int budget = 2 * (32 - Integer.numberOfLeadingZeros(n));
+        while (lo < hi) {
+            if (budget-- == 0) {
+                java.util.Arrays.sort(a, lo, hi + 1);
+                return a[rank];
+            }
+            long x = a[lo];
+            long y = a[(lo + hi) >>> 1];
+            long z = a[hi];
+            long pivot = x < y ? (y < z ? y : Math.max(x, z)) : (x < z ? x : Math.max(y, z));
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (a[i] < pivot) {
+                    i++;
+                }
+                while (a[j] > pivot) {
+                    j--;
+                }
+                if (i <= j) {
+                    long t = a[i];
+                    a[i] = a[j];
+                    a[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            if (rank <= j) {
+                hi = j;
+            } else if (rank >= i) {
+                lo = i;
+            } else {
+                return a[rank];
+            }
+        }
+        return a[rank];
     }
 
     private static short fp16(float f) {

@@ -15,6 +15,13 @@ public final class TopKCodec implements PayloadCodec {
     private final int k;
     /** Selection keys of the last encode; grown on demand and kept so steady-state encoding allocates nothing. */
     private long[] scratch = new long[0];
+    /** Two histograms of {@link #BUCKETS} magnitude buckets each, created on the first encode. */
+    private int[] histogram;
+
+    /** Buckets of the magnitude histogram: the top 11 bits of |x|'s bits (bits 30..20). */
+    private static final int BUCKET_SHIFT = 20;
+
+    private static final int BUCKETS = 1 << (31 - BUCKET_SHIFT);
 
     /** @throws IllegalArgumentException if {@code k < 1} */
     public TopKCodec(int k) {
@@ -55,23 +62,11 @@ public final class TopKCodec implements PayloadCodec {
         Objects.checkFromIndexSize(offset, length, src.length);
         int size = maxEncodedSize(length);
         LittleEndian.requireWritable(Encoding.TOPK, dst, size, length);
-        for (int i = 0; i < length; i++) {
-            if (Float.isNaN(src[offset + i])) {
-                throw new IllegalArgumentException("TOPK input must not be NaN, got NaN at index " + (offset + i));
-            }
-        }
         int count = Math.min(k, length);
-        // Keeping everything needs no selection; otherwise find the count-th largest key in O(length) expected time.
-        long threshold = Long.MIN_VALUE;
-        if (count < length) {
-            if (scratch.length < length) {
-                scratch = new long[Math.max(length, scratch.length + (scratch.length >> 1))];
-            }
-            long[] keys = scratch;
-            for (int i = 0; i < length; i++) {
-                keys[i] = key(src[offset + i], i);
-            }
-            threshold = select(keys, length, length - count);
+        // Keeping everything needs no selection; otherwise find the count-th largest key in O(length) time.
+        long threshold = count < length ? threshold(src, offset, length, count) : Long.MIN_VALUE;
+        if (count == length) {
+            requireNoNaN(src, offset, length);
         }
         int pos = dst.position();
         LittleEndian.putInt(dst, pos, count);
@@ -88,6 +83,69 @@ public final class TopKCodec implements PayloadCodec {
         }
         dst.position(pos + size);
         return size;
+    }
+
+    private static void requireNoNaN(float[] src, int offset, int length) {
+        for (int i = 0; i < length; i++) {
+            if (Float.isNaN(src[offset + i])) {
+                throw new IllegalArgumentException("TOPK input must not be NaN, got NaN at index " + (offset + i));
+            }
+        }
+    }
+
+    /**
+     * The {@code count}-th largest {@link #key} of {@code src[offset, offset + length)}, {@code count < length}: a
+     * histogram of the magnitudes' top 11 bits (exponent and 2 mantissa bits, monotonic in |x|) names the bucket that
+     * holds it and how many keys lie above that bucket; only that bucket's keys are then gathered and selected among.
+     * The same key as a selection over all of them, so the same output, in two branch-light passes instead of a
+     * quickselect's unpredictable branches over every key (about 3x faster on a 64 Ki shard of gradients, see
+     * docs/benchmarks.md); a bucket that holds all keys (e.g. all equal) costs one selection over all, as before.
+     */
+    private long threshold(float[] src, int offset, int length, int count) {
+        if (histogram == null) {
+            histogram = new int[2 * BUCKETS];
+        }
+        int[] h = histogram;
+        Arrays.fill(h, 0);
+        // Two interleaved histograms: neighbouring elements of a gradient often share a bucket, and a single
+        // histogram's increments would then wait on each other through memory.
+        int nan = 0;
+        int i = 0;
+        for (; i + 1 < length; i += 2) {
+            int a = Float.floatToRawIntBits(src[offset + i]) & 0x7FFFFFFF;
+            int b = Float.floatToRawIntBits(src[offset + i + 1]) & 0x7FFFFFFF;
+            nan |= (0x7F800000 - a) | (0x7F800000 - b); // negative iff a NaN
+            h[a >>> BUCKET_SHIFT]++;
+            h[BUCKETS + (b >>> BUCKET_SHIFT)]++;
+        }
+        if (i < length) {
+            int a = Float.floatToRawIntBits(src[offset + i]) & 0x7FFFFFFF;
+            nan |= 0x7F800000 - a;
+            h[a >>> BUCKET_SHIFT]++;
+        }
+        if (nan < 0) {
+            requireNoNaN(src, offset, length); // throws, naming the first NaN as before
+        }
+        int above = 0;
+        int bucket = BUCKETS - 1;
+        while (above + h[bucket] + h[BUCKETS + bucket] < count) {
+            above += h[bucket] + h[BUCKETS + bucket];
+            bucket--;
+        }
+        int inBucket = h[bucket] + h[BUCKETS + bucket];
+        if (scratch.length < inBucket) {
+            scratch = new long[Math.max(inBucket, scratch.length + (scratch.length >> 1))];
+        }
+        long[] keys = scratch;
+        int m = 0;
+        for (int j = 0; j < length; j++) {
+            float v = src[offset + j];
+            if (((Float.floatToRawIntBits(v) & 0x7FFFFFFF) >>> BUCKET_SHIFT) == bucket) {
+                keys[m++] = key(v, j);
+            }
+        }
+        // The bucket's (count - above)-th largest key is the count-th largest overall.
+        return select(keys, m, m - (count - above));
     }
 
     /**
