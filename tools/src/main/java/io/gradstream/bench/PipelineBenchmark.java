@@ -198,6 +198,18 @@ public final class PipelineBenchmark {
                 flink.set(GradstreamOptions.REJECTED_TOPIC, base.rejectedTopic() + suffix);
                 flink.set(GradstreamOptions.STATUS_TOPIC, base.statusTopic() + suffix);
                 flink.setString("gradstream.kafka.group-id", "gradstream-bench" + suffix);
+                // At the job's start its gradients source can read the backlog before its control source has
+                // delivered the CREATE: those gradients wait for the model, within limits (32 MB per shard, 128 MB
+                // per subtask by default) beyond which they are rejected. Seen in 2 of ~40 drains (3 and 6 of 3200
+                // gradients rejected); a drain must apply every gradient, so the waiting room holds a whole backlog
+                // here unless -D sets its limits. Steady-state cost is unchanged: nothing waits once the model exists.
+                long backlogBytes = (long) records * fp32Bytes + (64L << 20);
+                for (var limit : List.of(
+                        GradstreamOptions.LIMIT_WAITING_BYTES_PER_SHARD, GradstreamOptions.LIMIT_WAITING_BYTES)) {
+                    if (!o.flink().containsKey(limit.key())) {
+                        flink.setString(limit.key(), String.valueOf(backlogBytes));
+                    }
+                }
                 flink.setString("gradstream.kafka.transactional-id-prefix", "gradstream-bench" + suffix);
                 JobSettings s = JobSettings.from(flink);
                 client = s.kafka().clientConfig();
