@@ -51,7 +51,10 @@ final class BenchLoad {
             int elements)
             throws Exception {
         AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = KafkaCopyLoop.producer(client)) {
+        // One request in flight: this producer is not idempotent (see KafkaCopyLoop.producer), and a retried batch
+        // overtaken by the next one would put a worker's steps out of order, which the job rejects as DUPLICATE
+        // below its watermark (seen: 6 of 3200 backlog gradients rejected in one of ~45 drains).
+        try (var p = KafkaCopyLoop.producer(client, 1)) {
             KafkaCopyLoop.awaitLeaders(p, topic);
             for (int i = 0; i < records && failed.get() == null; i++) {
                 int shard = i % payloads.length;

@@ -248,6 +248,11 @@ final class KafkaCopyLoop {
 
     /** A producer for synthetic records, on the brokers and with the settings {@code client} configures. */
     static KafkaProducer<byte[], byte[]> producer(Map<String, Object> client) {
+        return producer(client, 5);
+    }
+
+    /** As {@link #producer(Map)}, with at most {@code inFlight} requests in flight per connection. */
+    static KafkaProducer<byte[], byte[]> producer(Map<String, Object> client, int inFlight) {
         Properties p = new Properties();
         p.putAll(client);
         // Not idempotent: on a topic created a moment ago the first batches can get NOT_LEADER_OR_FOLLOWER even
@@ -259,6 +264,7 @@ final class KafkaCopyLoop {
         p.put("linger.ms", "5");
         p.put("max.request.size", String.valueOf(16 << 20));
         p.put("buffer.memory", String.valueOf(256L << 20));
+        p.put("max.in.flight.requests.per.connection", String.valueOf(inFlight));
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
