@@ -1,10 +1,12 @@
 package io.gradstream.bench;
 
-import io.gradstream.core.codec.PayloadCodecs;
+import io.gradstream.client.GradientEncoding;
+import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.GradientBatch;
@@ -23,8 +25,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The pipeline benchmark's synthetic load: the model it creates, one fixed FP32 gradient per shard, the records that
- * carry them, a backlog written before the job starts, and publisher threads (as fast as possible or paced).
+ * The pipeline benchmark's synthetic load: the model it creates, one fixed gradient per shard in the encoding under
+ * test, the records that carry them, a backlog written before the job starts, and publisher threads (as fast as
+ * possible or paced).
  */
 final class BenchLoad {
     private BenchLoad() {}
@@ -32,8 +35,26 @@ final class BenchLoad {
     /** Writes {@code records} gradients, shard after shard, from one worker whose steps count up. */
     static void writeBacklog(Map<String, Object> client, String topic, String model, byte[][] payloads, int records)
             throws Exception {
+        writeBacklog(client, topic, model, payloads, records, Encoding.FP32, 0);
+    }
+
+    /**
+     * As above, payloads in {@code encoding} of {@code elements} elements each (0: FP32's byte count / 4).
+     */
+    static void writeBacklog(
+            Map<String, Object> client,
+            String topic,
+            String model,
+            byte[][] payloads,
+            int records,
+            Encoding encoding,
+            int elements)
+            throws Exception {
         AtomicReference<Exception> failed = new AtomicReference<>();
-        try (var p = KafkaCopyLoop.producer(client)) {
+        // One request in flight: this producer is not idempotent (see KafkaCopyLoop.producer), and a retried batch
+        // overtaken by the next one would put a worker's steps out of order, which the job rejects as DUPLICATE
+        // below its watermark (seen: 6 of 3200 backlog gradients rejected in one of ~45 drains).
+        try (var p = KafkaCopyLoop.producer(client, 1)) {
             KafkaCopyLoop.awaitLeaders(p, topic);
             for (int i = 0; i < records && failed.get() == null; i++) {
                 int shard = i % payloads.length;
@@ -42,7 +63,14 @@ final class BenchLoad {
                         new ProducerRecord<>(
                                 topic,
                                 key,
-                                gradientRecord(model, shard, "backlog", i / payloads.length + 1, payloads[shard])),
+                                gradientRecord(
+                                        model,
+                                        shard,
+                                        "backlog",
+                                        i / payloads.length + 1,
+                                        encoding,
+                                        elements > 0 ? elements : payloads[shard].length / 4,
+                                        payloads[shard])),
                         KafkaCopyLoop.failureInto(failed));
                 if (i % 256 == 255) {
                     p.flush();
@@ -55,6 +83,22 @@ final class BenchLoad {
     }
 
     static void createModel(Map<String, Object> client, String topic, String model, PipelineBenchmark.Options o)
+            throws Exception {
+        createModel(client, topic, model, o, GradientEncoding.of(Encoding.FP32));
+    }
+
+    /**
+     * Creates the benchmark's model for gradients in {@code encoding}, with the demo's rule for what leaves
+     * ({@code DemoEncoding}): FP16 and BF16 gradients are the only ones accepted and the parameters leave in that
+     * encoding; INT8_BLOCK and TOPK gradients come with an INT8_BLOCK delta stream and a full FP32 snapshot every
+     * {@value #SNAPSHOT_EVERY} versions; FP32 is a model without compression settings.
+     */
+    static void createModel(
+            Map<String, Object> client,
+            String topic,
+            String model,
+            PipelineBenchmark.Options o,
+            GradientEncoding encoding)
             throws Exception {
         ModelSpec spec = ModelSpec.newBuilder()
                 .setTensors(List.of(TensorSpec.newBuilder()
@@ -69,7 +113,7 @@ final class BenchLoad {
                         .setMaxStaleness(Integer.MAX_VALUE)
                         .build())
                 .setInit(InitSpec.newBuilder().build())
-                .setOutputEncoding(Encoding.FP32)
+                .setOutputEncoding(outputEncoding(encoding))
                 .build();
         try (var p = KafkaCopyLoop.producer(client)) {
             p.send(new ProducerRecord<>(
@@ -80,12 +124,42 @@ final class BenchLoad {
                                             .setModelId(model)
                                             .setType(CommandType.CREATE)
                                             .setSpec(spec)
+                                            .setCompression(compression(encoding))
                                             .build())))
                     .get();
         }
     }
 
+    /** Versions between two full snapshots of a model with a delta stream (as the demo's). */
+    static final int SNAPSHOT_EVERY = 50;
+
+    static CompressionSpec compression(GradientEncoding encoding) {
+        Encoding e = encoding.encoding();
+        if (e == Encoding.FP32) {
+            return null;
+        }
+        boolean deltas = e == Encoding.INT8_BLOCK || e == Encoding.TOPK;
+        return CompressionSpec.newBuilder()
+                .setInputEncodings(List.of(e))
+                .setDeltaEncoding(deltas ? Encoding.INT8_BLOCK : null)
+                .setSnapshotEvery(SNAPSHOT_EVERY)
+                .build();
+    }
+
+    static Encoding outputEncoding(GradientEncoding encoding) {
+        Encoding e = encoding.encoding();
+        return e == Encoding.FP16 || e == Encoding.BF16 ? e : Encoding.FP32;
+    }
+
     static byte[][] payloads(PipelineBenchmark.Options o) {
+        return payloads(o, GradientEncoding.of(Encoding.FP32));
+    }
+
+    /**
+     * One gradient per shard, encoded once in {@code encoding} (what a worker's codec makes of it; the worker's own
+     * encode cost and error feedback are the worker's, not the service's, and stay out of the measurement).
+     */
+    static byte[][] payloads(PipelineBenchmark.Options o, GradientEncoding encoding) {
         SplittableRandom rnd = new SplittableRandom(3);
         byte[][] out = new byte[o.shards()][];
         for (int s = 0; s < o.shards(); s++) {
@@ -93,7 +167,10 @@ final class BenchLoad {
             for (int i = 0; i < g.length; i++) {
                 g[i] = (float) (rnd.nextGaussian() * 1e-3);
             }
-            out[s] = PayloadCodecs.fp32().encode(g);
+            PayloadCodec codec = encoding.codec(g.length);
+            ByteBuffer dst = ByteBuffer.allocate(codec.maxEncodedSize(g.length));
+            int n = codec.encode(g, 0, g.length, dst);
+            out[s] = java.util.Arrays.copyOf(dst.array(), n);
         }
         return out;
     }
@@ -102,6 +179,11 @@ final class BenchLoad {
             ThreadLocal.withInitial(() -> new AvroRecords<>(GradientBatch.class));
 
     static byte[] gradientRecord(String model, int shard, String worker, long step, byte[] payload) {
+        return gradientRecord(model, shard, worker, step, Encoding.FP32, payload.length / 4, payload);
+    }
+
+    static byte[] gradientRecord(
+            String model, int shard, String worker, long step, Encoding encoding, int elements, byte[] payload) {
         return GRADIENTS
                 .get()
                 .encode(GradientBatch.newBuilder()
@@ -112,7 +194,7 @@ final class BenchLoad {
                         .setWorkerStep(step)
                         .setBaseVersion(0)
                         .setNumExamples(1)
-                        .setPayload(new TensorPayload(Encoding.FP32, payload.length / 4, ByteBuffer.wrap(payload)))
+                        .setPayload(new TensorPayload(encoding, elements, ByteBuffer.wrap(payload)))
                         .setPublishedAtMs(System.currentTimeMillis())
                         .build());
     }

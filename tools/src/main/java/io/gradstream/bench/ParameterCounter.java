@@ -17,6 +17,10 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     final LongAdder updates = new LongAdder();
     final LongAdder bytes = new LongAdder();
     final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** {receive time in ms since the epoch, latency in µs} of updates slower than {@link #slowMicros}. */
+    final List<long[]> slow = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    volatile long slowMicros = Long.MAX_VALUE;
     volatile boolean recordLatency;
     volatile long lastUpdateNanos = System.nanoTime();
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -53,7 +57,11 @@ final class ParameterCounter extends Thread implements AutoCloseable {
                     bytes.add(r.value().length + (r.key() == null ? 0 : r.key().length));
                     lastUpdateNanos = System.nanoTime();
                     if (recordLatency) {
-                        latencies.add((now - u.getLatestPublishedAtMs()) * 1000);
+                        long micros = (now - u.getLatestPublishedAtMs()) * 1000;
+                        latencies.add(micros);
+                        if (micros > slowMicros) {
+                            slow.add(new long[] {now, micros});
+                        }
                     }
                 } catch (java.io.IOException e) {
                     // not an update of ours

@@ -1,19 +1,25 @@
 package io.gradstream.bench;
 
+import io.gradstream.client.GradientEncoding;
+import io.gradstream.job.GradstreamOptions;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import io.gradstream.schemas.AvroRecords;
+import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.ParameterUpdate;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
@@ -24,33 +30,125 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * End-to-end pipeline benchmark on an embedded broker and {@code gradstream local}, synthetic gradients for M shards
- * (ASYNC, every contribution applied). A plain Kafka consume-then-produce copy loop drains a backlog of records of the
- * gradients' size (the pipe's limit); the job drains a backlog of as many gradients under the same conditions; then
- * K live publishers and a reader give live input/output MB/s, and publish-to-visibility latency at half that load.
+ * (ASYNC, every contribution applied), repeated {@code runs} times. Each run: two Kafka copy loops (one thread, and a
+ * consumer thread feeding a producer thread) drain a backlog of the drain phase's own gradient records (the pipe's
+ * limit); the job drains a backlog of as many gradients under the same conditions, once per encoding under test; then,
+ * for FP32, K live publishers and a reader give live input/output MB/s, and publish-to-visibility latency at half that
+ * load. Layout and history: docs/benchmarks.md, "Pipeline".
  */
 public final class PipelineBenchmark {
 
-    /** What to run. */
+    /**
+     * What to run.
+     *
+     * @param runs whole measurements, each on a fresh broker, topics and job (the JVM, and so the JIT's work, is
+     *     shared)
+     * @param parallelism the job's parallelism
+     * @param encodings the gradient encodings whose drain is measured; FP32, the baseline, is always measured first
+     */
     public record Options(
-            int shards, int shardSize, int workers, Duration warmup, Duration measure, Configuration flink) {}
+            int shards,
+            int shardSize,
+            int workers,
+            Duration warmup,
+            Duration measure,
+            Configuration flink,
+            int runs,
+            int parallelism,
+            List<GradientEncoding> encodings) {
 
-    /** What it measured. */
-    public record Result(
-            double drainMBps,
+        public Options {
+            if (runs < 1 || parallelism < 1) {
+                throw new IllegalArgumentException("--runs and --parallelism must be >= 1");
+            }
+            List<GradientEncoding> list = new ArrayList<>();
+            list.add(GradientEncoding.of(Encoding.FP32));
+            for (GradientEncoding e : encodings) {
+                if (!list.contains(e)) {
+                    list.add(e);
+                }
+            }
+            encodings = List.copyOf(list);
+        }
+
+        /** One run at parallelism 1, FP32 only. */
+        public Options(int shards, int shardSize, int workers, Duration warmup, Duration measure, Configuration flink) {
+            this(shards, shardSize, workers, warmup, measure, flink, 1, 1, List.of());
+        }
+    }
+
+    /**
+     * The job's drain of one encoding's backlog.
+     *
+     * @param recordBytes one gradient record's size (key excluded), on the wire into the job
+     * @param outBytesPerStep parameter-update bytes (key and value) per applied step, on the wire out of the job
+     */
+    public record Drain(String encoding, int recordBytes, long steps, double stepsPerSecond, double outBytesPerStep) {
+        public double inMBps() {
+            return stepsPerSecond * recordBytes / 1e6;
+        }
+
+        public double outMBps() {
+            return stepsPerSecond * outBytesPerStep / 1e6;
+        }
+    }
+
+    /** What one run measured; {@code drains.get(0)} is FP32's. */
+    public record Run(
+            double loadAverage,
+            int records,
+            double copyMBps,
+            double pipelinedCopyMBps,
+            List<Drain> drains,
+            double updatesPerSecond,
             double inputMBps,
             double outputMBps,
-            double copyMBps,
-            double updatesPerSecond,
             double latencyLoadPerSecond,
             long p50Micros,
             long p99Micros,
-            int recordBytes) {}
+            int latencySamples) {
+
+        public double drainMBps() {
+            return drains.get(0).inMBps();
+        }
+    }
+
+    /** Every run, in order. */
+    public record Result(Options options, List<Run> runs) {}
 
     private static final int PARTITIONS = 4;
+    private static final String MODEL = "bench";
 
     private PipelineBenchmark() {}
 
     public static Result run(Options o, PrintWriter out) throws Exception {
+        JobSettings defaults = JobSettings.from(o.flink());
+        out.printf(
+                Locale.ROOT,
+                "bench: %d shards x %d floats, %d publishers, parallelism %d, delivery %s, state backend %s, %d runs, "
+                        + "encodings %s%n",
+                o.shards(),
+                o.shardSize(),
+                o.workers(),
+                o.parallelism(),
+                defaults.delivery(),
+                o.flink().getString("state.backend.type", "hashmap"),
+                o.runs(),
+                o.encodings());
+        out.flush();
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < o.runs(); i++) {
+            double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            out.printf(Locale.ROOT, "run %d of %d (load average %.2f)%n", i + 1, o.runs(), load);
+            out.flush();
+            runs.add(runOnce(o, out, i, load));
+            // What one run left on the heap is not the next run's garbage to collect.
+            System.gc();
+        }
+        return new Result(o, runs);
+    }
+
+    private static Run runOnce(Options o, PrintWriter out, int runIndex, double load) throws Exception {
         Path dir = Files.createTempDirectory("gradstream-bench-");
         AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
         AtomicReference<LocalGradstream> local = new AtomicReference<>();
@@ -59,9 +157,7 @@ public final class PipelineBenchmark {
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
                 try {
-                    if (local.get() != null) {
-                        local.get().close();
-                    }
+                    closeJob(local);
                     if (kafka.get() != null) {
                         kafka.get().close();
                     }
@@ -76,109 +172,217 @@ public final class PipelineBenchmark {
         try {
             kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
             String bootstrap = kafka.get().bootstrapServers();
-            Configuration flink = new Configuration(o.flink());
-            flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
-            JobSettings s = JobSettings.from(flink);
-            Map<String, Object> client = s.kafka().clientConfig();
-            LocalGradstream.createTopics(s, PARTITIONS);
-            out.printf(
-                    "bench: %d shards x %d floats, %d publishers, delivery %s, state backend %s%n",
-                    o.shards(),
-                    o.shardSize(),
-                    o.workers(),
-                    s.delivery(),
-                    o.flink().getString("state.backend.type", "hashmap"));
-            out.flush();
-            byte[][] payloads = BenchLoad.payloads(o);
-            int recordBytes = BenchLoad.gradientRecord("bench", 0, "w0", 1, payloads[0]).length;
-            int records = backlogRecords(o, recordBytes);
+            byte[][] fp32 = BenchLoad.payloads(o);
+            int fp32Bytes = BenchLoad.gradientRecord(MODEL, 0, "backlog", 1, fp32[0]).length;
+            int records = backlogRecords(o, fp32Bytes);
+            Map<String, Object> client = null;
+            double copyMBps = 0;
+            double pipelinedMBps = 0;
+            List<Drain> drains = new ArrayList<>();
+            double updatesPerSecond = 0;
+            double inputMBps = 0;
+            double outputMBps = 0;
+            double rate = 0;
+            long[] lat = new long[0];
+            for (int k = 0; k < o.encodings().size(); k++) {
+                GradientEncoding encoding = o.encodings().get(k);
+                // Every encoding on topics, a consumer group and a job of its own: nothing of the previous one (its
+                // backlog, committed offsets, state) is read or replayed by the next.
+                Configuration flink = new Configuration(o.flink());
+                flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
+                String suffix = "-" + k;
+                JobSettings base = JobSettings.from(o.flink());
+                flink.set(GradstreamOptions.CONTROL_TOPIC, base.controlTopic() + suffix);
+                flink.set(GradstreamOptions.GRADIENTS_TOPIC, base.gradientsTopic() + suffix);
+                flink.set(GradstreamOptions.PARAMETERS_TOPIC, base.parametersTopic() + suffix);
+                flink.set(GradstreamOptions.REJECTED_TOPIC, base.rejectedTopic() + suffix);
+                flink.set(GradstreamOptions.STATUS_TOPIC, base.statusTopic() + suffix);
+                flink.setString("gradstream.kafka.group-id", "gradstream-bench" + suffix);
+                // At the job's start its gradients source can read the backlog before its control source has
+                // delivered the CREATE: those gradients wait for the model, within limits (32 MB per shard, 128 MB
+                // per subtask by default) beyond which they are rejected. Seen in 2 of ~40 drains (3 and 6 of 3200
+                // gradients rejected); a drain must apply every gradient, so the waiting room holds a whole backlog
+                // here unless -D sets its limits. Steady-state cost is unchanged: nothing waits once the model exists.
+                long backlogBytes = (long) records * fp32Bytes + (64L << 20);
+                for (var limit : List.of(
+                        GradstreamOptions.LIMIT_WAITING_BYTES_PER_SHARD, GradstreamOptions.LIMIT_WAITING_BYTES)) {
+                    if (!o.flink().containsKey(limit.key())) {
+                        flink.setString(limit.key(), String.valueOf(backlogBytes));
+                    }
+                }
+                flink.setString("gradstream.kafka.transactional-id-prefix", "gradstream-bench" + suffix);
+                JobSettings s = JobSettings.from(flink);
+                client = s.kafka().clientConfig();
+                LocalGradstream.createTopics(s, PARTITIONS);
+                byte[][] payloads = BenchLoad.payloads(o, encoding);
+                int recordBytes = BenchLoad.gradientRecord(
+                                MODEL, 0, "backlog", 1, encoding.encoding(), o.shardSize(), payloads[0])
+                        .length;
 
-            // 0. The pipe's limit: a consume -> produce copy of a backlog of records of the same size through the
-            // same broker, nothing else running.
-            double copyMBps = KafkaCopyLoop.copyLoop(client, recordBytes, records, o, PARTITIONS);
-            out.printf(Locale.ROOT, "copy loop: %.1f MB/s (%d records)%n", copyMBps, records);
-            out.flush();
+                if (k == 0) {
+                    // 0. The pipe's limit: the same records as the drain's backlog, copied by the two loops (in
+                    // alternating order from run to run) through the same broker, nothing else running.
+                    String in = KafkaCopyLoop.createInput(client, MODEL, payloads, records, PARTITIONS);
+                    Duration max = o.warmup().plus(o.measure()).plus(Duration.ofMinutes(1));
+                    KafkaCopyLoop.Copy single = null;
+                    KafkaCopyLoop.Copy pipelined = null;
+                    for (int j = 0; j < 2; j++) {
+                        if ((j + runIndex) % 2 == 0) {
+                            single = KafkaCopyLoop.copyLoop(client, in, records, PARTITIONS, max);
+                        } else {
+                            pipelined = KafkaCopyLoop.pipelinedCopyLoop(client, in, records, PARTITIONS, max);
+                        }
+                    }
+                    KafkaCopyLoop.deleteTopics(client, in);
+                    copyMBps = single.megabytesPerSecond();
+                    pipelinedMBps = pipelined.megabytesPerSecond();
+                    out.printf(
+                            Locale.ROOT,
+                            "copy loop: %.1f MB/s (%d records)%npipelined copy loop: %.1f MB/s (%d records)%n",
+                            copyMBps,
+                            single.records(),
+                            pipelinedMBps,
+                            pipelined.records());
+                    out.flush();
+                }
 
-            // 1. The pipeline under the same conditions: the same number of gradient records written before the job
-            // starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
-            BenchLoad.createModel(client, s.controlTopic(), "bench", o);
-            BenchLoad.writeBacklog(client, s.gradientsTopic(), "bench", payloads, records);
-            local.set(LocalGradstream.start(new LocalGradstream.Options(
-                    bootstrap, 0, EmbeddedKafka.freePort(), 1, PARTITIONS, dir.resolve("job"), o.flink())));
-            out.printf("job started; web UI %s%n", local.get().webUrl());
-            out.flush();
-            double drainRecordsPerSecond = drain(
-                    client,
-                    s.parametersTopic(),
-                    "bench",
-                    records,
-                    o.warmup().plus(o.measure()).plus(Duration.ofMinutes(2)));
-            double drainMBps = drainRecordsPerSecond * recordBytes / 1e6;
-            out.printf(
-                    Locale.ROOT,
-                    "drain: %.0f steps/s, %.1f MB/s (pipeline / copy loop = %.2f)%n",
-                    drainRecordsPerSecond,
-                    drainMBps,
-                    drainMBps / copyMBps);
-            out.flush();
+                // 1. The pipeline under the same conditions: the same number of gradient records written before the
+                // job starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
+                BenchLoad.createModel(client, s.controlTopic(), MODEL, o, encoding);
+                BenchLoad.writeBacklog(
+                        client, s.gradientsTopic(), MODEL, payloads, records, encoding.encoding(), o.shardSize());
+                Drain d;
+                // Sampling starts before the job does: a small backlog can be half drained before start() returns.
+                try (OffsetSampler sampler = new OffsetSampler(client, s.parametersTopic())) {
+                    sampler.start();
+                    local.set(LocalGradstream.start(new LocalGradstream.Options(
+                            bootstrap,
+                            0,
+                            EmbeddedKafka.freePort(),
+                            o.parallelism(),
+                            PARTITIONS,
+                            dir.resolve("job" + suffix),
+                            flink)));
+                    d = drain(
+                            client,
+                            sampler,
+                            s.parametersTopic(),
+                            s.rejectedTopic(),
+                            MODEL,
+                            encoding.toString(),
+                            recordBytes,
+                            records,
+                            o.warmup().plus(o.measure()).plus(Duration.ofMinutes(2)));
+                }
+                drains.add(d);
+                if (k == 0) {
+                    out.printf(
+                            Locale.ROOT,
+                            "drain: %.0f steps/s, %.1f MB/s, %d of %d gradients applied (pipeline / copy loop = "
+                                    + "%.2f, pipeline / pipelined copy loop = %.2f)%n",
+                            d.stepsPerSecond(),
+                            d.inMBps(),
+                            d.steps(),
+                            records,
+                            d.inMBps() / copyMBps,
+                            d.inMBps() / pipelinedMBps);
+                } else {
+                    out.printf(
+                            Locale.ROOT,
+                            "drain %s: %.0f steps/s, in %.1f MB/s, out %.1f MB/s, %d of %d gradients applied "
+                                    + "(steps/s / fp32's = %.2f)%n",
+                            d.encoding(),
+                            d.stepsPerSecond(),
+                            d.inMBps(),
+                            d.outMBps(),
+                            d.steps(),
+                            records,
+                            d.stepsPerSecond() / drains.get(0).stepsPerSecond());
+                }
+                out.flush();
 
-            // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same machine.
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> publishers =
-                    BenchLoad.startPublishers(client, s.gradientsTopic(), "bench", o, payloads, stop, 0);
-            ParameterCounter counter = new ParameterCounter(client, s.parametersTopic(), "bench");
-            counter.start();
-            Thread.sleep(o.warmup().toMillis());
-            long n0 = counter.updates.sum();
-            long b0 = counter.bytes.sum();
-            long t0 = System.nanoTime();
-            Thread.sleep(o.measure().toMillis());
-            long n1 = counter.updates.sum();
-            long b1 = counter.bytes.sum();
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            stop.set(true);
-            for (Thread t : publishers) {
-                t.join();
+                if (k == 0) {
+                    // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same
+                    // machine.
+                    AtomicBoolean stop = new AtomicBoolean();
+                    List<Thread> publishers =
+                            BenchLoad.startPublishers(client, s.gradientsTopic(), MODEL, o, payloads, stop, 0);
+                    ParameterCounter counter = new ParameterCounter(client, s.parametersTopic(), MODEL);
+                    counter.start();
+                    Thread.sleep(o.warmup().toMillis());
+                    long n0 = counter.updates.sum();
+                    long b0 = counter.bytes.sum();
+                    long t0 = System.nanoTime();
+                    Thread.sleep(o.measure().toMillis());
+                    long n1 = counter.updates.sum();
+                    long b1 = counter.bytes.sum();
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    stop.set(true);
+                    for (Thread t : publishers) {
+                        t.join();
+                    }
+                    updatesPerSecond = (n1 - n0) / seconds;
+                    inputMBps = updatesPerSecond * recordBytes / 1e6;
+                    outputMBps = (b1 - b0) / seconds / 1e6;
+                    out.printf(
+                            Locale.ROOT,
+                            "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
+                            updatesPerSecond,
+                            inputMBps,
+                            outputMBps);
+                    out.flush();
+                    // Let the backlog drain before measuring latency.
+                    counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
+
+                    // 3. Latency at half the live load.
+                    rate = updatesPerSecond / 2;
+                    stop.set(false);
+                    counter.latencies.clear();
+                    counter.slow.clear();
+                    counter.slowMicros = (long) (PipelineReport.P99_TARGET_MS * 1000);
+                    counter.recordLatency = true;
+                    List<Thread> paced =
+                            BenchLoad.startPublishers(client, s.gradientsTopic(), MODEL, o, payloads, stop, rate);
+                    Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
+                    stop.set(true);
+                    for (Thread t : paced) {
+                        t.join();
+                    }
+                    counter.close();
+                    lat = counter.latencySnapshot();
+                    out.printf(
+                            Locale.ROOT,
+                            "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n",
+                            rate,
+                            percentile(lat, 0.50) / 1000.0,
+                            percentile(lat, 0.99) / 1000.0,
+                            lat.length);
+                    printSlowBursts(out, counter.slow);
+                    out.flush();
+                }
+                closeJob(local);
+                LocalGradstream.delete(dir.resolve("job" + suffix));
+                KafkaCopyLoop.deleteTopics(
+                        client,
+                        s.controlTopic(),
+                        s.gradientsTopic(),
+                        s.parametersTopic(),
+                        s.rejectedTopic(),
+                        s.statusTopic());
             }
-            double updatesPerSecond = (n1 - n0) / seconds;
-            double inputMBps = updatesPerSecond * recordBytes / 1e6;
-            double outputMBps = (b1 - b0) / seconds / 1e6;
-            out.printf(
-                    Locale.ROOT,
-                    "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
+            return new Run(
+                    load,
+                    records,
+                    copyMBps,
+                    pipelinedMBps,
+                    List.copyOf(drains),
                     updatesPerSecond,
                     inputMBps,
-                    outputMBps);
-            out.flush();
-            // Let the backlog drain before measuring latency.
-            counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
-
-            // 3. Latency at half the live load.
-            double rate = updatesPerSecond / 2;
-            stop.set(false);
-            counter.latencies.clear();
-            counter.recordLatency = true;
-            List<Thread> paced =
-                    BenchLoad.startPublishers(client, s.gradientsTopic(), "bench", o, payloads, stop, rate);
-            Thread.sleep(o.warmup().toMillis() / 2 + o.measure().toMillis());
-            stop.set(true);
-            for (Thread t : paced) {
-                t.join();
-            }
-            counter.close();
-            long[] lat = counter.latencySnapshot();
-            long p50 = percentile(lat, 0.50);
-            long p99 = percentile(lat, 0.99);
-            out.printf(
-                    Locale.ROOT,
-                    "latency at %.0f steps/s: p50 %.1f ms, p99 %.1f ms (%d updates)%n",
+                    outputMBps,
                     rate,
-                    p50 / 1000.0,
-                    p99 / 1000.0,
+                    percentile(lat, 0.50),
+                    percentile(lat, 0.99),
                     lat.length);
-            out.flush();
-            return new Result(
-                    drainMBps, inputMBps, outputMBps, copyMBps, updatesPerSecond, rate, p50, p99, recordBytes);
         } finally {
             close.run();
             try {
@@ -189,19 +393,159 @@ public final class PipelineBenchmark {
         }
     }
 
-    /** As many records as the copy loop and the drain use: about 400 per measured second, at most 1 GiB. */
+    /**
+     * When the updates slower than the latency target arrived, grouped into bursts (gaps under 500 ms), as wall-clock
+     * times that can be matched with the job's checkpoint log and a GC log ({@code -Xlog:gc:...:time}).
+     */
+    private static void printSlowBursts(PrintWriter out, List<long[]> slow) {
+        List<long[]> s;
+        synchronized (slow) {
+            s = new ArrayList<>(slow);
+        }
+        if (s.isEmpty()) {
+            return;
+        }
+        s.sort(java.util.Comparator.comparingLong(x -> x[0]));
+        StringBuilder b = new StringBuilder();
+        int i = 0;
+        while (i < s.size()) {
+            long start = s.get(i)[0];
+            long max = 0;
+            int n = 0;
+            long last = start;
+            while (i < s.size() && s.get(i)[0] - last < 500) {
+                last = s.get(i)[0];
+                max = Math.max(max, s.get(i)[1]);
+                n++;
+                i++;
+            }
+            b.append(b.length() == 0 ? "" : ", ")
+                    .append(java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS")
+                            .withZone(java.time.ZoneOffset.UTC)
+                            .format(java.time.Instant.ofEpochMilli(start)))
+                    .append(String.format(Locale.ROOT, " (%d, max %.0f ms)", n, max / 1000.0));
+        }
+        out.printf(
+                Locale.ROOT,
+                "updates slower than %.0f ms: %d, arriving in bursts at (UTC) %s%n",
+                PipelineReport.P99_TARGET_MS,
+                s.size(),
+                b);
+    }
+
+    private static void closeJob(AtomicReference<LocalGradstream> local) throws Exception {
+        LocalGradstream l = local.getAndSet(null);
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    /** As many records as the copy loops and the drain use: about 400 per measured second, at most 1 GiB of FP32. */
     private static int backlogRecords(Options o, int recordBytes) {
         return (int) Math.max(200, Math.min(o.measure().toSeconds() * 400, (1L << 30) / recordBytes));
     }
 
     /**
-     * Steps per second while the job drains a backlog of {@code records} gradients, over the last three quarters of
-     * it (the first quarter warms the JIT up). Progress is the parameters topic's last stable offset, polled, so
-     * nothing reads the updates while the job writes them; the updates are counted once the drain is over, which
-     * also corrects the rate for the offsets taken by transaction markers under exactly-once delivery.
+     * Polls the sum of a topic's end offsets (its last stable offsets, read_committed) every 20 ms, so that nothing
+     * reads the updates while the job writes them.
      */
-    private static double drain(Map<String, Object> client, String topic, String model, int records, Duration max)
+    private static final class OffsetSampler extends Thread implements AutoCloseable {
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final List<TopicPartition> partitions;
+        private final List<long[]> samples = new ArrayList<>(); // {nanos, offsets}
+        private volatile boolean stop;
+        private volatile Exception failed;
+
+        OffsetSampler(Map<String, Object> client, String topic) {
+            super("bench-offset-sampler");
+            setDaemon(true);
+            Properties cp = new Properties();
+            cp.putAll(client);
+            cp.put("isolation.level", "read_committed");
+            consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            partitions = consumer.partitionsFor(topic).stream()
+                    .map(i -> new TopicPartition(topic, i.partition()))
+                    .toList();
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop) {
+                    long now = System.nanoTime();
+                    long offsets = consumer.endOffsets(partitions).values().stream()
+                            .mapToLong(Long::longValue)
+                            .sum();
+                    synchronized (samples) {
+                        samples.add(new long[] {now, offsets});
+                    }
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                failed = e;
+            }
+        }
+
+        List<long[]> samples() {
+            if (failed != null) {
+                throw new IllegalStateException("sampling end offsets failed: " + failed, failed);
+            }
+            synchronized (samples) {
+                return List.copyOf(samples);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            join(5_000);
+            consumer.close();
+        }
+    }
+
+    /**
+     * Steps per second while the job drains a backlog of {@code records} gradients, over the last three quarters of
+     * it (the first quarter warms the JIT up), as the copy loops are timed. Progress is the parameters topic's last
+     * stable offset as {@code sampler} sees it, the times at which it crossed a quarter and all of the final offset
+     * interpolated between samples; the updates are read once the drain is over: every step must be there, and
+     * offsets per step (transaction markers under exactly-once, a delta and a snapshot at the same version with a
+     * delta stream) turn offsets into steps.
+     */
+    private static Drain drain(
+            Map<String, Object> client,
+            OffsetSampler sampler,
+            String topic,
+            String rejectedTopic,
+            String model,
+            String encoding,
+            int recordBytes,
+            int records,
+            Duration max)
             throws Exception {
+        long deadline = System.nanoTime() + max.toNanos();
+        long end = -1;
+        while (System.nanoTime() < deadline) {
+            List<long[]> samples = sampler.samples();
+            if (!samples.isEmpty()) {
+                long[] latest = samples.get(samples.size() - 1);
+                long since = latest[0];
+                for (int i = samples.size() - 1; i >= 0 && samples.get(i)[1] == latest[1]; i--) {
+                    since = samples.get(i)[0];
+                }
+                if (latest[1] >= records
+                        && latest[0] - since > Duration.ofSeconds(3).toNanos()) {
+                    end = latest[1];
+                    break;
+                }
+            }
+            Thread.sleep(100);
+        }
+        List<long[]> samples = sampler.samples();
+        if (end < 0) {
+            end = samples.isEmpty() ? 0 : samples.get(samples.size() - 1)[1];
+        }
         Properties cp = new Properties();
         cp.putAll(client);
         cp.put("isolation.level", "read_committed");
@@ -210,39 +554,22 @@ public final class PipelineBenchmark {
             List<TopicPartition> partitions = c.partitionsFor(topic).stream()
                     .map(i -> new TopicPartition(topic, i.partition()))
                     .toList();
-            long deadline = System.nanoTime() + max.toNanos();
-            List<long[]> samples = new ArrayList<>(); // {nanos, offsets}
-            long lastChange = System.nanoTime();
-            long last = -1;
-            while (System.nanoTime() < deadline) {
-                long now = System.nanoTime();
-                long offsets = c.endOffsets(partitions).values().stream()
-                        .mapToLong(Long::longValue)
-                        .sum();
-                samples.add(new long[] {now, offsets});
-                if (offsets != last) {
-                    last = offsets;
-                    lastChange = now;
-                } else if (offsets >= records
-                        && now - lastChange > Duration.ofSeconds(3).toNanos()) {
-                    break;
-                }
-                Thread.sleep(20);
-            }
             c.assign(partitions);
             c.seekToBeginning(partitions);
             AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
-            long steps = 0;
-            long read = 0;
-            long end = last;
+            Set<Long> steps = new HashSet<>();
+            long bytes = 0;
             long position = 0;
-            while (position < end
-                    && System.nanoTime() < deadline + Duration.ofMinutes(1).toNanos()) {
+            // Read up to the offset the drain went quiet at, and on if steps are still missing: a stall of over 3 s
+            // late in the drain (seen once in a 5-run series, 3 of 3200 steps) ends the quiet wait early; the
+            // window then runs to the last update's arrival and includes the stall.
+            long readUntil = deadline + Duration.ofMinutes(1).toNanos();
+            while ((position < end || steps.size() < records) && System.nanoTime() < readUntil) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     ParameterUpdate u = avro.decode(r.value());
-                    read++;
                     if (model.equals(u.getModelId()) && u.getVersion() > 0) {
-                        steps++;
+                        steps.add(((long) u.getShard() << 40) | u.getVersion());
+                        bytes += r.value().length + (r.key() == null ? 0 : r.key().length);
                     }
                 }
                 position = 0;
@@ -250,22 +577,57 @@ public final class PipelineBenchmark {
                     position += c.position(tp);
                 }
             }
-            if (steps < records) {
-                throw new IllegalStateException("drain: " + steps + " of " + records + " gradients were applied within "
-                        + max.toSeconds() + " s");
+            if (steps.size() < records) {
+                long rejected = rejectedCount(c, rejectedTopic);
+                throw new IllegalStateException("drain: " + steps.size() + " of " + records
+                        + " gradients were applied within " + max.toSeconds() + " s; " + rejected
+                        + " records on " + rejectedTopic);
             }
-            // The window: from the first sample at which a quarter of the backlog is visible to the one at which
-            // all of it is.
-            long base = end - records;
-            long[] from = samples.stream()
-                    .filter(x -> x[1] >= base + records / 4)
-                    .findFirst()
-                    .orElseThrow();
-            long[] to = samples.stream().filter(x -> x[1] >= end).findFirst().orElseThrow();
-            double offsetsPerRecord = (double) end / Math.max(1, read);
-            double seconds = Math.max(1e-3, (to[0] - from[0]) / 1e9);
-            return (to[1] - from[1]) / offsetsPerRecord / seconds;
+            if (position > end) {
+                end = position;
+                long waitUntil = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                do {
+                    Thread.sleep(50);
+                    samples = sampler.samples();
+                } while (samples.get(samples.size() - 1)[1] < end && System.nanoTime() < waitUntil);
+            }
+            // The window: from the moment a quarter of the updates was visible to the one at which all were.
+            long quarter = end / 4;
+            double from = crossing(samples, quarter);
+            double to = crossing(samples, end);
+            double stepsPerOffset = (double) steps.size() / Math.max(1, end);
+            double seconds = Math.max(1e-3, (to - from) / 1e9);
+            return new Drain(
+                    encoding,
+                    recordBytes,
+                    steps.size(),
+                    (end - quarter) * stepsPerOffset / seconds,
+                    (double) bytes / steps.size());
         }
+    }
+
+    private static long rejectedCount(KafkaConsumer<byte[], byte[]> c, String topic) {
+        List<TopicPartition> partitions = c.partitionsFor(topic).stream()
+                .map(i -> new TopicPartition(topic, i.partition()))
+                .toList();
+        return c.endOffsets(partitions).values().stream()
+                .mapToLong(Long::longValue)
+                .sum();
+    }
+
+    /** When the sampled offsets reached {@code target}, interpolated linearly between the two samples around it. */
+    static double crossing(List<long[]> samples, long target) {
+        for (int i = 0; i < samples.size(); i++) {
+            long[] x = samples.get(i);
+            if (x[1] >= target) {
+                if (i == 0) {
+                    throw new IllegalStateException("drain: " + x[1] + " updates were visible at the first sample");
+                }
+                long[] w = samples.get(i - 1);
+                return w[0] + (double) (x[0] - w[0]) * (target - w[1]) / Math.max(1, x[1] - w[1]);
+            }
+        }
+        throw new IllegalStateException("drain: the updates never reached offset " + target);
     }
 
     static long percentile(long[] sorted, double q) {

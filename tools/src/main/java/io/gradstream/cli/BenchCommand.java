@@ -1,10 +1,12 @@
 package io.gradstream.cli;
 
 import io.gradstream.bench.PipelineBenchmark;
+import io.gradstream.bench.PipelineReport;
 import io.gradstream.bench.SoakBenchmark;
+import io.gradstream.client.GradientEncoding;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
@@ -43,8 +45,10 @@ final class BenchCommand implements Runnable {
                         + "produce), with the ratio; input and output MB/s with live publishers sending as fast as the "
                         + "job takes them and a reader of the updates; p50/p99 publish-to-visibility latency at half "
                         + "that live load.",
-                "Prints a last line for docs/benchmarks.md: | drain MB/s | copy loop MB/s | drain / copy loop | "
-                        + "live input MB/s | live output MB/s | p50 ms | p99 ms |"
+                "Repeats the whole measurement --runs times (each on a fresh broker, topics and job) and prints, "
+                        + "for every row, median, min and max over the runs; with --encoding, the drain phase is also "
+                        + "measured for each listed gradient encoding beside FP32 in the same run (steps/s, MB/s on the "
+                        + "wire, ratio to FP32's steps/s)."
             })
     static final class Pipeline implements Callable<Integer> {
         @Spec
@@ -72,6 +76,28 @@ final class BenchCommand implements Runnable {
         int duration;
 
         @Option(
+                names = "--runs",
+                defaultValue = "5",
+                description = "Whole measurements, each on a fresh broker and job (default ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(
+                names = "--parallelism",
+                defaultValue = "1",
+                description = "The job's parallelism (default ${DEFAULT-VALUE}).")
+        int parallelism;
+
+        @Option(
+                names = "--encoding",
+                split = ",",
+                paramLabel = "ENCODING",
+                defaultValue = "fp32",
+                description = "Gradient encodings whose drain is measured beside FP32's, comma-separated: fp32, fp16, "
+                        + "bf16, int8, topk:FRACTION (default ${DEFAULT-VALUE}). FP16/BF16 models publish parameters in "
+                        + "that encoding; INT8/TOPK ones an INT8 delta stream with an FP32 snapshot every 50 versions.")
+        List<String> encodings = new java.util.ArrayList<>();
+
+        @Option(
                 names = "-D",
                 paramLabel = "KEY=VALUE",
                 description =
@@ -86,11 +112,25 @@ final class BenchCommand implements Runnable {
                     || warmup < 0
                     || duration < 1
                     || duration > 600
-                    || warmup > 600) {
+                    || warmup > 600
+                    || runs < 1
+                    || runs > 100
+                    || parallelism < 1
+                    || parallelism > 64) {
                 spec.commandLine()
                         .getErr()
-                        .println("gradstream bench pipeline: --shards, --shard-size, --workers and "
-                                + "--duration must be >= 1; --warmup and --duration at most 600 s");
+                        .println("gradstream bench pipeline: --shards, --shard-size, --workers, --runs, --parallelism "
+                                + "and --duration must be >= 1; --warmup and --duration at most 600 s, --runs at most "
+                                + "100, --parallelism at most 64");
+                return 2;
+            }
+            List<GradientEncoding> parsed = new java.util.ArrayList<>();
+            try {
+                for (String e : encodings) {
+                    parsed.add(GradientEncoding.parse(e));
+                }
+            } catch (IllegalArgumentException e) {
+                spec.commandLine().getErr().println("gradstream bench pipeline: --encoding: " + e.getMessage());
                 return 2;
             }
             Configuration flink = new Configuration();
@@ -105,23 +145,16 @@ final class BenchCommand implements Runnable {
                                 workers,
                                 Duration.ofSeconds(warmup),
                                 Duration.ofSeconds(duration),
-                                flink),
+                                flink,
+                                runs,
+                                parallelism,
+                                parsed),
                         out);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());
                 return 2;
             }
-            out.printf(
-                    Locale.ROOT,
-                    "| %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f |%n",
-                    r.drainMBps(),
-                    r.copyMBps(),
-                    r.drainMBps() / r.copyMBps(),
-                    r.inputMBps(),
-                    r.outputMBps(),
-                    r.p50Micros() / 1000.0,
-                    r.p99Micros() / 1000.0);
-            out.flush();
+            PipelineReport.print(r, out);
             return 0;
         }
     }
@@ -209,6 +242,28 @@ final class BenchCommand implements Runnable {
                 description = "MiB/min of heap-after-GC growth "
                         + "over the second half tolerated as FLAT (default ${DEFAULT-VALUE}).")
         double maxHeapSlope;
+
+        @Option(
+                names = "--runs",
+                defaultValue = "5",
+                description = "Whole measurements, each on a fresh broker and job (default ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(
+                names = "--parallelism",
+                defaultValue = "1",
+                description = "The job's parallelism (default ${DEFAULT-VALUE}).")
+        int parallelism;
+
+        @Option(
+                names = "--encoding",
+                split = ",",
+                paramLabel = "ENCODING",
+                defaultValue = "fp32",
+                description = "Gradient encodings whose drain is measured beside FP32's, comma-separated: fp32, fp16, "
+                        + "bf16, int8, topk:FRACTION (default ${DEFAULT-VALUE}). FP16/BF16 models publish parameters in "
+                        + "that encoding; INT8/TOPK ones an INT8 delta stream with an FP32 snapshot every 50 versions.")
+        List<String> encodings = new java.util.ArrayList<>();
 
         @Option(
                 names = "-D",

@@ -4,13 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** A short run of {@code gradstream bench pipeline}: every phase reports a number. */
+/**
+ * Short runs of {@code gradstream bench pipeline}: every phase of every run reports a number, every gradient of every
+ * backlog is applied, and the summary has a median/min/max row for everything, encodings beside FP32 included.
+ */
 class PipelineBenchmarkITCase {
 
+    private static final String NUMBER = "([0-9]+(?:\\.[0-9]+)?)";
+
     @Test
-    void aShortRunReportsThroughputLatencyAndTheCopyLoop() {
+    void repeatedRunsAtParallelismTwoWithEncodingsReportEveryRowAndDrainEveryRecord() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exit = GradstreamCli.execute(
@@ -27,23 +36,127 @@ class PipelineBenchmarkITCase {
                 "--warmup",
                 "2",
                 "--duration",
-                "3");
+                "2",
+                "--runs",
+                "2",
+                "--parallelism",
+                "2",
+                "--encoding",
+                "bf16,topk:0.1");
         String text = out.toString();
         assertThat(exit).as(text + err).isZero();
-        assertThat(text)
-                .containsPattern("copy loop: [0-9.]+ MB/s \\([0-9]+ records\\)")
-                .containsPattern("drain: [1-9][0-9]* steps/s, [0-9.]+ MB/s \\(pipeline / copy loop = [0-9.]+\\)")
-                .containsPattern("live: [0-9]+ steps/s, input [0-9.]+ MB/s")
-                .containsPattern("latency at [0-9]+ steps/s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\([1-9][0-9]* updates\\)");
         assertThat(text).doesNotContain("NaN").doesNotContain("Infinity");
+        assertThat(text).contains("parallelism 2").contains("encodings [fp32, bf16, topk:0.1]");
+
+        // Both copy loops copy every record of the backlog, in each run.
+        assertThat(count(text, "(?m)^copy loop: [0-9.]+ MB/s \\(([0-9]+) records\\)$"))
+                .hasSize(2);
+        assertThat(count(text, "(?m)^pipelined copy loop: [0-9.]+ MB/s \\(([0-9]+) records\\)$"))
+                .hasSize(2);
+        List<Long> backlog = count(text, "(?m)^copy loop: [0-9.]+ MB/s \\(([0-9]+) records\\)$");
+        assertThat(count(text, "(?m)^pipelined copy loop: [0-9.]+ MB/s \\(([0-9]+) records\\)$"))
+                .isEqualTo(backlog);
+
+        // The job applies every gradient of every backlog, for each encoding, and every ratio is finite and positive.
+        Matcher fp32 = Pattern.compile("(?m)^drain: " + NUMBER + " steps/s, " + NUMBER + " MB/s, ([0-9]+) of ([0-9]+) "
+                        + "gradients applied \\(pipeline / copy loop = " + NUMBER
+                        + ", pipeline / pipelined copy loop = "
+                        + NUMBER + "\\)$")
+                .matcher(text);
+        int fp32Drains = 0;
+        while (fp32.find()) {
+            fp32Drains++;
+            assertThat(Double.parseDouble(fp32.group(1))).isPositive();
+            assertThat(fp32.group(3)).isEqualTo(fp32.group(4));
+            assertThat(Long.parseLong(fp32.group(4))).isEqualTo(backlog.get(0));
+            assertThat(Double.parseDouble(fp32.group(5))).isPositive();
+            assertThat(Double.parseDouble(fp32.group(6))).isPositive();
+        }
+        assertThat(fp32Drains).isEqualTo(2);
+        for (String encoding : List.of("bf16", "topk:0.1")) {
+            Matcher m = Pattern.compile("(?m)^drain " + Pattern.quote(encoding) + ": " + NUMBER + " steps/s, in "
+                            + NUMBER + " MB/s, out " + NUMBER + " MB/s, ([0-9]+) of ([0-9]+) gradients applied "
+                            + "\\(steps/s / fp32's = " + NUMBER + "\\)$")
+                    .matcher(text);
+            int drains = 0;
+            while (m.find()) {
+                drains++;
+                assertThat(Double.parseDouble(m.group(1))).as(encoding).isPositive();
+                assertThat(m.group(4)).as(encoding).isEqualTo(m.group(5));
+                assertThat(Double.parseDouble(m.group(6))).as(encoding).isPositive();
+            }
+            assertThat(drains).as(encoding).isEqualTo(2);
+        }
+        assertThat(count(text, "(?m)^live: ([0-9]+) steps/s, input [0-9.]+ MB/s, output [0-9.]+ MB/s$"))
+                .hasSize(2)
+                .allMatch(n -> n > 0);
+        assertThat(count(
+                        text, "(?m)^latency at [0-9]+ steps/s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\(([0-9]+) updates\\)$"))
+                .hasSize(2)
+                .allMatch(n -> n > 0);
+
+        // The summary: median, min and max of every row, and one row per encoding.
+        assertThat(text).contains("summary: 2 runs, parallelism 2");
+        for (String row : List.of(
+                "copy loop MB/s",
+                "pipelined copy loop MB/s",
+                "drain MB/s",
+                "drain steps/s",
+                "drain / copy loop",
+                "drain / pipelined copy loop",
+                "live steps/s",
+                "live in MB/s",
+                "live out MB/s",
+                "p50 ms at half the live load",
+                "p99 ms at half the live load")) {
+            assertThat(text)
+                    .as(row)
+                    .containsPattern("(?m)^\\| " + Pattern.quote(row) + " \\| " + NUMBER + " \\| " + NUMBER + " \\| "
+                            + NUMBER + " \\|$");
+        }
+        assertThat(text).containsPattern("p99 <= 50 ms in [0-2] of 2 runs");
+        for (String encoding : List.of("fp32", "bf16", "topk:0.1")) {
+            String cell = NUMBER + " \\[" + NUMBER + ", " + NUMBER + "\\]";
+            assertThat(text)
+                    .as(encoding)
+                    .containsPattern("(?m)^\\| " + Pattern.quote(encoding) + " \\| [1-9][0-9]* \\| [1-9][0-9]* \\| "
+                            + cell + " \\| " + cell + " \\| " + cell + " \\| " + cell + " \\|$");
+        }
+        // FP32's own ratio is 1 in every run; BF16 gradients are about half of FP32's bytes.
+        assertThat(text).containsPattern("(?m)^\\| fp32 \\| .* \\| 1\\.00 \\[1\\.00, 1\\.00\\] \\|$");
+        Matcher bytes = Pattern.compile("(?m)^\\| (fp32|bf16) \\| ([0-9]+) \\|").matcher(text);
+        List<Long> recordBytes = new ArrayList<>();
+        while (bytes.find()) {
+            recordBytes.add(Long.parseLong(bytes.group(2)));
+        }
+        assertThat(recordBytes).hasSize(2);
+        assertThat((double) recordBytes.get(1) / recordBytes.get(0)).isBetween(0.45, 0.55);
     }
 
     @Test
     void invalidArgumentsAreRefused() {
-        StringWriter err = new StringWriter();
-        int exit = GradstreamCli.execute(
-                new PrintWriter(new StringWriter()), new PrintWriter(err), "bench", "pipeline", "--shards", "0");
-        assertThat(exit).isEqualTo(2);
-        assertThat(err.toString()).contains("--shards");
+        for (String[] args : List.of(
+                new String[] {"--shards", "0"},
+                new String[] {"--runs", "0"},
+                new String[] {"--parallelism", "0"},
+                new String[] {"--encoding", "fp33"})) {
+            StringWriter err = new StringWriter();
+            String[] argv = new String[args.length + 2];
+            argv[0] = "bench";
+            argv[1] = "pipeline";
+            System.arraycopy(args, 0, argv, 2, args.length);
+            int exit = GradstreamCli.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), argv);
+            assertThat(exit).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(err.toString()).contains(args[0]);
+        }
+    }
+
+    private static List<Long> count(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        List<Long> values = new ArrayList<>();
+        while (m.find()) {
+            values.add(Long.parseLong(m.group(1)));
+        }
+        return values;
     }
 }
