@@ -95,8 +95,14 @@ final class CapacityCommand implements Callable<Integer> {
     @Option(
             names = "--drain-mbps",
             description = "Your own FP32 Adam `bench pipeline` drain rate at p = 1, MB/s (default: this project's, "
-                    + "200).")
+                    + "288).")
     Double drainMbps;
+
+    @Option(
+            names = "--bf16-speed-up",
+            description = "Your own `bench pipeline --encoding fp32,bf16` ratio of BF16 to FP32 steps/s (default: this "
+                    + "project's, 1.53).")
+    Double bf16SpeedUp;
 
     @Option(
             names = "--partition-mbps",
@@ -120,6 +126,7 @@ final class CapacityCommand implements Callable<Integer> {
         try {
             Rates rates = Rates.measured(
                             drainMbps == null ? Rates.DRAIN_BYTES_PER_SECOND : drainMbps * 1e6,
+                            bf16SpeedUp == null ? Rates.BF16_SPEED_UP : bf16SpeedUp,
                             checkpointMbps == null ? Rates.CHECKPOINT_BYTES_PER_SECOND : checkpointMbps * 1e6)
                     .withKafka(partitionMbps * 1e6, brokerMbps * 1e6);
             Deployment deployment = new Deployment(cores, replication, checkpointInterval, 32L << 30);

@@ -54,7 +54,10 @@ public final class CapacityModel {
      * says which benchmark gave each); every one can be replaced by a user's own.
      *
      * @param byteCostNs slot time per byte a subtask consumes or produces through Kafka and Flink (decode, step and
-     *     encode excluded): calibrated so that an FP32 Adam step costs what {@code bench pipeline} measured at p = 1
+     *     encode excluded)
+     * @param elementCostNs slot time per element step that depends on neither the bytes nor the optimizer: the
+     *     shard's bookkeeping (the step's undo copy, finiteness checks, state access). With {@code byteCostNs}
+     *     calibrated from two {@code bench pipeline} drains at p = 1: FP32 and BF16 (in and out)
      * @param stepCostNs optimizer step time per element of a 64 Ki shard (JMH), by canonical optimizer name
      * @param encodeCostNs encode time per element of a 64 Ki shard (JMH), by encoding
      * @param decodeCostNs decode time per element of a 64 Ki shard (JMH), by encoding
@@ -65,6 +68,7 @@ public final class CapacityModel {
      */
     public record Rates(
             double byteCostNs,
+            double elementCostNs,
             Map<String, Double> stepCostNs,
             Map<Encoding, Double> encodeCostNs,
             Map<Encoding, Double> decodeCostNs,
@@ -76,29 +80,36 @@ public final class CapacityModel {
             stepCostNs = Map.copyOf(stepCostNs);
             encodeCostNs = Map.copyOf(encodeCostNs);
             decodeCostNs = Map.copyOf(decodeCostNs);
-            require(byteCostNs >= 0, "byte cost must not be negative");
+            require(byteCostNs >= 0 && elementCostNs >= 0, "costs must not be negative");
             require(
                     partitionBytesPerSecond > 0 && brokerBytesPerSecond > 0 && checkpointBytesPerSecond > 0,
                     "rates must be positive");
         }
 
-        /** The FP32 Adam drain rate of {@code bench pipeline} at p = 1, hashmap, at-least-once (docs/benchmarks.md). */
-        public static final double DRAIN_BYTES_PER_SECOND = 200e6;
+        /**
+         * The FP32 Adam drain rate of {@code bench pipeline} at p = 1, hashmap, at-least-once: median of 10 runs
+         * (docs/benchmarks.md, "Pipeline").
+         */
+        public static final double DRAIN_BYTES_PER_SECOND = 288e6;
+
+        /** BF16 gradients and snapshots against FP32, steps/s in the same {@code bench pipeline} run: median of 3. */
+        public static final double BF16_SPEED_UP = 1.53;
 
         /** One TaskManager's checkpoint write rate to local disk ({@code CapacityValidationITCase}). */
         public static final double CHECKPOINT_BYTES_PER_SECOND = 200e6;
 
-        /** {@link #measured(double, double)} with this project's own drain and checkpoint rates. */
+        /** {@link #measured(double, double, double)} with this project's own drain and checkpoint rates. */
         public static Rates measured() {
-            return measured(DRAIN_BYTES_PER_SECOND, CHECKPOINT_BYTES_PER_SECOND);
+            return measured(DRAIN_BYTES_PER_SECOND, BF16_SPEED_UP, CHECKPOINT_BYTES_PER_SECOND);
         }
 
         /**
          * The rates measured here (docs/benchmarks.md): JMH per 64 Ki shard for steps and codecs, STACK.md's Kafka
-         * produce rate with 1 MiB batches for a partition and a broker, and {@code byteCostNs} calibrated from the
-         * job's FP32 Adam drain rate {@code drainBytesPerSecond} at p = 1 ({@code bench pipeline}).
+         * produce rate with 1 MiB batches for a partition and a broker, and {@code byteCostNs} and {@code
+         * elementCostNs} calibrated from the job's FP32 Adam drain rate {@code drainBytesPerSecond} at p = 1 and the
+         * steps/s of BF16 in and out relative to it, {@code bf16SpeedUp} ({@code bench pipeline --encoding bf16}).
          */
-        public static Rates measured(double drainBytesPerSecond, double checkpointBytesPerSecond) {
+        public static Rates measured(double drainBytesPerSecond, double bf16SpeedUp, double checkpointBytesPerSecond) {
             Map<String, Double> step = Map.of(
                     "SGD", 8.3, "Adam", 26.5, "AdamW", 25.6, "RMSprop", 18.3, "Adagrad", 18.6, "Adamax", 15.8, "NAdam",
                     33.2, "RAdam", 33.2, "LAMB", 308.0, "Lion", 19.6);
@@ -126,6 +137,7 @@ public final class CapacityModel {
                     3.9);
             Rates uncalibrated = new Rates(
                     0,
+                    0,
                     perElement(step),
                     perElement(encode),
                     perElement(decode),
@@ -133,15 +145,33 @@ public final class CapacityModel {
                     184e6,
                     checkpointBytesPerSecond,
                     RECORD_OVERHEAD_BYTES);
-            // One FP32 Adam element step at p = 1 took 1 / (drain / 4 B) seconds; what the codecs and the step do not
-            // explain is the cost of moving its 2 x 4 bytes (and their share of the record overhead).
-            Plan fp32 = new CapacityModel(uncalibrated).plan(Workload.plain(1, 1, "Adam"), Deployment.standard());
-            double slotNs = 1e9 / (drainBytesPerSecond / fp32.bytesInPerElement());
-            double byteCost =
-                    (slotNs - fp32.slotNsPerElementStep()) / (fp32.bytesInPerElement() + fp32.bytesOutPerElement());
-            require(byteCost > 0, "the drain rate is faster than the codecs and the step alone");
+            // An FP32 Adam element step at p = 1 took 1 / (drain / 4 B) seconds, a BF16 one that divided by the
+            // speed-up. What the codecs and the step do not explain is byteCost x bytes + elementCost in both: two
+            // equations in two unknowns.
+            CapacityModel bare = new CapacityModel(uncalibrated);
+            Plan fp32 = bare.plan(Workload.plain(1, 1, "Adam"), Deployment.standard());
+            Plan bf16 = bare.plan(
+                    new Workload(1, 1, "Adam", Encoding.BF16, Encoding.BF16, 0.01, 1, 65_536, false),
+                    Deployment.standard());
+            double rest32 = 1e9 / (drainBytesPerSecond / fp32.bytesInPerElement()) - fp32.slotNsPerElementStep();
+            double rest16 =
+                    1e9 / (drainBytesPerSecond / fp32.bytesInPerElement()) / bf16SpeedUp - bf16.slotNsPerElementStep();
+            double bytes32 = fp32.bytesInPerElement() + fp32.bytesOutPerElement();
+            double bytes16 = bf16.bytesInPerElement() + bf16.bytesOutPerElement();
+            double byteCost = (rest32 - rest16) / (bytes32 - bytes16);
+            double elementCost = rest32 - byteCost * bytes32;
+            require(
+                    byteCost > 0 && elementCost >= 0,
+                    String.format(
+                            Locale.ROOT,
+                            "the drain rate and BF16 speed-up do not fit the model (%.3f ns/B, %.3f ns/element):"
+                                    + " the drain is faster than the codecs and the step alone, or BF16 gains more"
+                                    + " than its bytes",
+                            byteCost,
+                            elementCost));
             return new Rates(
                     byteCost,
+                    elementCost,
                     uncalibrated.stepCostNs,
                     uncalibrated.encodeCostNs,
                     uncalibrated.decodeCostNs,
@@ -155,6 +185,7 @@ public final class CapacityModel {
         public Rates withKafka(double partitionBytesPerSecond, double brokerBytesPerSecond) {
             return new Rates(
                     byteCostNs,
+                    elementCostNs,
                     stepCostNs,
                     encodeCostNs,
                     decodeCostNs,
@@ -306,8 +337,8 @@ public final class CapacityModel {
     }
 
     /**
-     * Per element and step, a slot spends {@code byteCost x (contributions x bytesIn + bytesOut)} moving records plus
-     * {@code contributions x decode + step + encode} computing; the slots needed are the element steps per second
+     * Per element and step, a slot spends {@code byteCost x (contributions x bytesIn + bytesOut)} moving records,
+     * {@code elementCost} on the shard's bookkeeping and {@code contributions x decode + step + encode} computing; the slots needed are the element steps per second
      * divided by what one slot does in a second.
      */
     public Plan plan(Workload w, Deployment d) {
@@ -318,7 +349,7 @@ public final class CapacityModel {
         double out = payloadBytes(outEncoding, w.topKFraction(), w.shardSize()) / shard + overhead;
         int k = w.contributionsPerStep();
         double compute = k * rates.decode(w.gradientEncoding()) + rates.step(w.optimizer()) + rates.encode(outEncoding);
-        double slotNs = rates.byteCostNs() * (k * in + out) + compute;
+        double slotNs = rates.byteCostNs() * (k * in + out) + rates.elementCostNs() + compute;
         double perSlot = 1e9 / slotNs;
         double elementSteps = w.parameters() * w.stepsPerSecond();
         int slots = (int) Math.min(Integer.MAX_VALUE, Math.ceil(elementSteps / perSlot));

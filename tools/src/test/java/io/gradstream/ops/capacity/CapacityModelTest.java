@@ -26,6 +26,15 @@ class CapacityModelTest {
     }
 
     @Test
+    void theCalibrationReproducesTheMeasuredBf16SpeedUp() {
+        Plan fp32 = MODEL.plan(Workload.plain(1_000_000, 1, "Adam"), D);
+        Plan bf16 =
+                MODEL.plan(new Workload(1_000_000, 1, "Adam", Encoding.BF16, Encoding.BF16, 0.01, 1, 65_536, false), D);
+        assertThat(bf16.elementStepsPerSlotSecond() / fp32.elementStepsPerSlotSecond())
+                .isCloseTo(Rates.BF16_SPEED_UP, within(1e-9));
+    }
+
+    @Test
     void slotsGrowWithElementStepsAndPartitionsAndBrokersCoverTheBytes() {
         Plan small = MODEL.plan(Workload.plain(10_000_000, 10, "Adam"), D);
         Plan big = MODEL.plan(Workload.plain(1_000_000_000, 10, "Adam"), D);
@@ -87,7 +96,10 @@ class CapacityModelTest {
     void invalidWorkloadsAreRefusedWithTheirReason() {
         assertThatThrownBy(() -> Workload.plain(0, 1, "Adam")).hasMessageContaining("parameters must be positive");
         assertThatThrownBy(() -> Workload.plain(1, 1, "Adum")).hasMessageContaining("Adum");
-        assertThatThrownBy(() -> Rates.measured(1e12, 1e8)).hasMessageContaining("faster than the codecs");
+        assertThatThrownBy(() -> Rates.measured(1e12, 1.5, 1e8)).hasMessageContaining("do not fit the model");
+        assertThatThrownBy(() -> Rates.measured(288e6, 3.0, 1e8))
+                .as("halving the bytes cannot more than halve the time")
+                .hasMessageContaining("do not fit the model");
     }
 
     @Test
