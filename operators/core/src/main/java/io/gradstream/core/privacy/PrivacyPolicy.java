@@ -1,6 +1,10 @@
 package io.gradstream.core.privacy;
 
+import io.gradstream.core.privacy.prv.PrvAccountant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -9,11 +13,13 @@ import java.util.Map;
  * norm C, the noise multiplier sigma (given, or derived from a target epsilon over planned steps as Opacus'
  * {@code make_private_with_epsilon}), delta, the sampling of participants, and the optional epsilon budget.
  * It answers the accounting questions of the pipeline (epsilon of a ledger, whether one more step fits the budget)
- * with the RDP of the sampled Gaussian mechanism (Mironov et al. 2019, arXiv:1908.10530) over Opacus' orders.
+ * with its {@link Accountant}: the RDP of the sampled Gaussian mechanism (Mironov et al. 2019, arXiv:1908.10530) over
+ * Opacus' orders, or the PRV accountant (Gopi, Lee, Wutschitz 2021, arXiv:2106.02848) whose upper bound it reports.
  *
  * <p>Settings that would silently give a meaningless guarantee are refused, not warned about: delta &gt;= 1/N (a
  * mechanism that publishes one random participant's data in the clear satisfies it), a sampling rate that disagrees
- * with the expected participants and the population, a non-positive clip. Not thread-safe (caches RDP curves).
+ * with the expected participants and the population, a non-positive clip, a budget the first step already exceeds.
+ * Not thread-safe (caches RDP curves and PRV epsilons: every shard of a subtask asks about the same ledgers).
  */
 public final class PrivacyPolicy {
 
@@ -36,8 +42,18 @@ public final class PrivacyPolicy {
     private final double expectedPerStep;
     private final double populationSize;
     private final double targetEpsilon;
+    private final Accountant accountant;
     private final double[] orders = RdpAccountant.defaultOrders();
     private final Map<Long, double[]> stepCurves = new HashMap<>();
+    /** PRV epsilons of the last ledgers asked about: a step asks about the same two ledgers on every shard. */
+    private final Map<List<RdpAccountant.Phase>, Double> prvEpsilons = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<RdpAccountant.Phase>, Double> eldest) {
+            return size() > PRV_CACHE;
+        }
+    };
+
+    private static final int PRV_CACHE = 8;
 
     private PrivacyPolicy(
             Builder b, double noiseMultiplier, double sampleRate, double expectedPerStep, double populationSize) {
@@ -49,6 +65,7 @@ public final class PrivacyPolicy {
         this.expectedPerStep = expectedPerStep;
         this.populationSize = populationSize;
         this.targetEpsilon = b.targetEpsilon;
+        this.accountant = b.accountant;
     }
 
     public static Builder builder() {
@@ -95,13 +112,45 @@ public final class PrivacyPolicy {
         return targetEpsilon;
     }
 
-    /** Epsilon (Opacus conversion) of the steps in {@code ledger}; 0 for an empty ledger. */
+    /** The accountant of {@link #epsilon} and of the budget. */
+    public Accountant accountant() {
+        return accountant;
+    }
+
+    /**
+     * Epsilon of the steps in {@code ledger} under this policy's accountant (RDP: Opacus' conversion; PRV: the upper
+     * bound with Opacus' default errors); 0 for an empty ledger, infinity where PRV cannot bound it (a loss domain too
+     * wide or a grid too large for this JVM), so that a budget then refuses the step rather than fail the job.
+     */
     public double epsilon(PrivacyLedger ledger) {
         if (ledger.phases().isEmpty()) {
             return 0;
         }
+        return accountant == Accountant.PRV ? prvEpsilon(ledger.phases()) : rdpEpsilon(ledger.phases());
+    }
+
+    private double prvEpsilon(List<RdpAccountant.Phase> phases) {
+        Double cached = prvEpsilons.get(phases);
+        if (cached != null) {
+            return cached;
+        }
+        List<PrvAccountant.Phase> prv = new ArrayList<>(phases.size());
+        for (RdpAccountant.Phase p : phases) {
+            prv.add(new PrvAccountant.Phase(p.noiseMultiplier(), p.sampleRate(), p.steps()));
+        }
+        double eps;
+        try {
+            eps = PrvAccountant.epsilon(prv, delta);
+        } catch (IllegalArgumentException e) {
+            eps = Double.POSITIVE_INFINITY;
+        }
+        prvEpsilons.put(phases, eps);
+        return eps;
+    }
+
+    private double rdpEpsilon(List<RdpAccountant.Phase> phases) {
         double[] total = new double[orders.length];
-        for (RdpAccountant.Phase p : ledger.phases()) {
+        for (RdpAccountant.Phase p : phases) {
             double[] curve = stepCurve(p.noiseMultiplier(), p.sampleRate());
             for (int i = 0; i < total.length; i++) {
                 total[i] += curve[i] * p.steps();
@@ -111,9 +160,9 @@ public final class PrivacyPolicy {
                 .epsilon();
     }
 
-    /** The ledger after one more step with this policy's noise and sampling. */
+    /** The ledger after one more step with this policy's noise and sampling, accounted with its accountant. */
     public PrivacyLedger afterStep(PrivacyLedger ledger) {
-        return ledger.plusStep(noiseMultiplier, sampleRate);
+        return ledger.plusStep(noiseMultiplier, sampleRate).accountedWith(accountant);
     }
 
     /** Whether one more step keeps epsilon within the budget (always, without a budget). */
@@ -139,8 +188,9 @@ public final class PrivacyPolicy {
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "PrivacyPolicy[unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
+                "PrivacyPolicy[accountant=%s, unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
                         + "sampleRate=%s, expectedPerStep=%s, populationSize=%s, targetEpsilon=%s]",
+                accountant,
                 unit,
                 clipNorm,
                 noiseMultiplier,
@@ -166,8 +216,15 @@ public final class PrivacyPolicy {
         private double sampleRate = Double.NaN;
         private double expectedPerStep = Double.NaN;
         private double populationSize = Double.NaN;
+        private Accountant accountant = Accountant.RDP;
 
         private Builder() {}
+
+        /** RDP unless given: what every policy was before accountants were selectable. */
+        public Builder accountant(Accountant accountant) {
+            this.accountant = java.util.Objects.requireNonNull(accountant, "accountant must not be null");
+            return this;
+        }
 
         public Builder unit(Unit unit) {
             this.unit = java.util.Objects.requireNonNull(unit, "unit must not be null");
@@ -284,7 +341,9 @@ public final class PrivacyPolicy {
                 require(
                         hasTarget && plannedSteps > 0,
                         "noise needs noiseMultiplier, or targetEpsilon with " + "plannedSteps to derive it");
-                sigma = RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
+                sigma = accountant == Accountant.PRV
+                        ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, q, plannedSteps)
+                        : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
             } else {
                 require(
                         sigma > 0 && sigma <= RdpAccountant.MAX_NOISE_MULTIPLIER,
@@ -302,9 +361,10 @@ public final class PrivacyPolicy {
                         String.format(
                                 Locale.ROOT,
                                 "targetEpsilon %s is exceeded by the "
-                                        + "first step (epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); raise "
-                                        + "noiseMultiplier",
+                                        + "first step (%s epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); "
+                                        + "raise noiseMultiplier",
                                 targetEpsilon,
+                                accountant,
                                 first,
                                 sigma,
                                 q,

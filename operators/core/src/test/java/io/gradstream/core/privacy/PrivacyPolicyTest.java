@@ -159,4 +159,98 @@ class PrivacyPolicyTest {
                         java.util.List.of(new RdpAccountant.Phase(p.noiseMultiplier(), p.sampleRate(), 4999)))))
                 .isTrue();
     }
+
+    @Test
+    void underPrvEpsilonIsThePrvUpperBoundAndTheLedgerRecordsIt() {
+        PrivacyPolicy rdp = valid().build();
+        PrivacyPolicy prv = valid().accountant(Accountant.PRV).build();
+        assertThat(rdp.accountant()).isEqualTo(Accountant.RDP);
+        assertThat(prv.accountant()).isEqualTo(Accountant.PRV);
+        PrivacyLedger ledger = PrivacyLedger.EMPTY;
+        for (int i = 0; i < 500; i++) {
+            ledger = prv.afterStep(ledger);
+        }
+        assertThat(ledger.accountant()).isEqualTo(Accountant.PRV);
+        assertThat(rdp.afterStep(ledger).accountant()).isEqualTo(Accountant.RDP);
+        double expected = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(1.1, 256.0 / 60000, 500, 1e-5);
+        assertThat(prv.epsilon(ledger)).isEqualTo(expected);
+        // The same steps cost less under PRV than under RDP (both bound the same mechanism).
+        assertThat(prv.epsilon(ledger)).isLessThan(rdp.epsilon(ledger));
+        assertThat(prv.epsilon(PrivacyLedger.EMPTY)).isZero();
+    }
+
+    @Test
+    void underPrvTheBudgetAllowsExactlyTheStepsWhosePrvUpperBoundStaysWithinTheTarget() {
+        PrivacyPolicy p = valid().accountant(Accountant.PRV)
+                .noiseMultiplier(1.5)
+                .sampleRate(0.05)
+                .targetEpsilon(1.0)
+                .build();
+        long allowed = 0;
+        while (io.gradstream.core.privacy.prv.PrvAccountant.epsilon(1.5, 0.05, allowed + 1, 1e-5) <= 1.0) {
+            allowed++;
+        }
+        long allowedByRdp = 0;
+        while (RdpAccountant.epsilon(1.5, 0.05, allowedByRdp + 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                        .epsilon()
+                <= 1.0) {
+            allowedByRdp++;
+        }
+        PrivacyLedger ledger = PrivacyLedger.EMPTY;
+        long steps = 0;
+        while (p.allowsStep(ledger)) {
+            ledger = p.afterStep(ledger);
+            steps++;
+        }
+        assertThat(steps).isEqualTo(allowed).isGreaterThan(allowedByRdp);
+        assertThat(p.epsilon(ledger)).isLessThanOrEqualTo(1.0);
+        assertThat(p.epsilon(p.afterStep(ledger))).isGreaterThan(1.0);
+    }
+
+    @Test
+    void underPrvTheFirstStepCheckAndTheDerivedNoiseUsePrv() {
+        // One step of sigma 0.8 at q 0.05 costs about 0.77 under RDP but far less under PRV.
+        double rdpFirst = RdpAccountant.epsilon(0.8, 0.05, 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
+        double prvFirst = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(0.8, 0.05, 1, 1e-5);
+        double target = (rdpFirst + prvFirst) / 2;
+        assertThat(prvFirst).isLessThan(target);
+        assertThatThrownBy(() -> valid().noiseMultiplier(0.8)
+                        .sampleRate(0.05)
+                        .targetEpsilon(target)
+                        .build())
+                .hasMessageContaining("exceeded by the first step (RDP epsilon");
+        assertThat(valid().accountant(Accountant.PRV)
+                        .noiseMultiplier(0.8)
+                        .sampleRate(0.05)
+                        .targetEpsilon(target)
+                        .build()
+                        .accountant())
+                .isEqualTo(Accountant.PRV);
+
+        PrivacyPolicy derived = PrivacyPolicy.builder()
+                .accountant(Accountant.PRV)
+                .clipNorm(1)
+                .delta(1e-5)
+                .sampleRate(0.01)
+                .populationSize(60000)
+                .targetEpsilon(2.0)
+                .plannedSteps(300)
+                .build();
+        double sigma = derived.noiseMultiplier();
+        assertThat(sigma).isEqualTo(io.gradstream.core.privacy.prv.PrvAccountant.noiseMultiplier(2.0, 1e-5, 0.01, 300));
+        assertThat(sigma).isLessThan(RdpAccountant.noiseMultiplierFor(2.0, 1e-5, 0.01, 300));
+        PrivacyLedger planned = PrivacyLedger.of(java.util.List.of(new RdpAccountant.Phase(sigma, 0.01, 300)));
+        assertThat(derived.epsilon(planned)).isLessThanOrEqualTo(2.0);
+    }
+
+    @Test
+    void aLedgerFromBeforeAccountantsIsRdpAndEqualityCountsTheAccountant() {
+        var phases = java.util.List.of(new RdpAccountant.Phase(1.1, 0.01, 3));
+        assertThat(PrivacyLedger.of(phases).accountant()).isEqualTo(Accountant.RDP);
+        assertThat(PrivacyLedger.of(phases, Accountant.PRV)).isNotEqualTo(PrivacyLedger.of(phases));
+        assertThat(PrivacyLedger.of(phases, Accountant.PRV).accountedWith(Accountant.RDP))
+                .isEqualTo(PrivacyLedger.of(phases));
+        assertThat(PrivacyLedger.of(java.util.List.of())).isSameAs(PrivacyLedger.EMPTY);
+    }
 }
