@@ -248,4 +248,53 @@ class PrivacyAccountingTest {
                         d -> assertThat(d).contains("exists with other privacyAccounting settings"),
                         d -> assertThat(d).contains("privacyAccounting is fixed by the model's CREATE"));
     }
+
+    @Test
+    void countsThatDriftFromTheAccountantsAssumptionAreAnnouncedOncePerCrossing(@TempDir Path dir) throws Exception {
+        // Per-example privacy, 10 examples expected per step (q = 0.25 of 40); the workers send other counts.
+        ModelSpec spec = ModelSpec.newBuilder(spec(dir, null))
+                .setPrivacy(PrivacySpec.newBuilder(spec(dir, null).getPrivacy())
+                        .setUnit(io.gradstream.schemas.PrivacyUnit.EXAMPLE)
+                        .setExpectedPerStep(10.0)
+                        .build())
+                .build();
+        var h = BatchedStepsTest.harness(
+                new ShardOptimizerOperator(1_000, 100, BackendSettings.cpu(), io.gradstream.model.Limits.DEFAULT)
+                        .driftFactor(2),
+                1,
+                0,
+                null);
+        open.add(h);
+        h.processElement2(create(spec, prv()), 0);
+        long[] examples = {10, 19, 25, 40, 12, 4, 3};
+        for (int t = 1; t <= examples.length; t++) {
+            for (int shard = 0; shard < 2; shard++) {
+                float[] g = new float[shard == 0 ? 4 : 2];
+                for (int i = 0; i < g.length; i++) {
+                    g[i] = (float) (0.1 * Math.sin(t + i));
+                }
+                h.processElement1(Records.gradient("m", shard, "a", t, t - 1, examples[t - 1], g), t);
+            }
+        }
+        assertThat(rejected(h)).isEmpty();
+        assertThat(updates(h)).hasSize(2 + 2 * examples.length);
+        List<StatusEvent> events = status(h);
+        // Out at 25 (> 2 x 10), back at 12, out again at 4 (< 10 / 2); nothing for 40 or 3, still outside.
+        assertThat(events).extracting(StatusEvent::getVersion).containsExactly(3L, 5L, 6L);
+        assertThat(events).allSatisfy(e -> assertThat(e.getType()).isEqualTo(StatusType.OTHER));
+        assertThat(events.get(0).getDetail())
+                .startsWith("sampling drift: a step had 25 examples where the accountant assumes 10")
+                .contains("factor 2");
+        assertThat(events.get(1).getDetail()).startsWith("sampling drift over: a step had 12 examples");
+        assertThat(events.get(2).getDetail()).contains("had 4 examples");
+        assertThat(events.get(0).getEpsilonSpent())
+                .isEqualTo(updates(h).get(2 + 2 * 2).getEpsilonSpent());
+    }
+
+    @Test
+    void theDriftFactorIsBounded() {
+        var op = new ShardOptimizerOperator(1_000, 100, BackendSettings.cpu(), io.gradstream.model.Limits.DEFAULT);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> op.driftFactor(0.5))
+                .hasMessageContaining("drift factor must be finite and > 1");
+    }
 }
