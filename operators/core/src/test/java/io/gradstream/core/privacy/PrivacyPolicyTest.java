@@ -253,4 +253,37 @@ class PrivacyPolicyTest {
                 .isEqualTo(PrivacyLedger.of(phases));
         assertThat(PrivacyLedger.of(java.util.List.of())).isSameAs(PrivacyLedger.EMPTY);
     }
+
+    @Test
+    void longPrvLedgersAreBoundedByTheNextRoundedStepCountAndTheBudgetStillStopsExactly() {
+        assertThat(PrivacyPolicy.roundedUp(1000)).isEqualTo(1000);
+        assertThat(PrivacyPolicy.roundedUp(1024)).isEqualTo(1024);
+        assertThat(PrivacyPolicy.roundedUp(1025)).isEqualTo(1040); // 7 significant bits: steps of 16 from 1024
+        for (long n = 1025; n < 100_000; n += 997) {
+            long r = PrivacyPolicy.roundedUp(n);
+            assertThat(r).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 64);
+            assertThat(Long.bitCount(r >>> Long.numberOfTrailingZeros(r))).isLessThanOrEqualTo(7);
+        }
+        PrivacyPolicy p = valid().accountant(Accountant.PRV).build();
+        PrivacyLedger two = PrivacyLedger.of(java.util.List.of(
+                new RdpAccountant.Phase(2.0, 0.01, 10), new RdpAccountant.Phase(1.1, 256.0 / 60000, 1985)));
+        // 1995 steps are bounded by 2000 (steps of 16 from 1024), the rounding landing on the last phase.
+        assertThat(PrivacyPolicy.roundedUp(1995)).isEqualTo(2000);
+        double bound = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(
+                java.util.List.of(
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(2.0, 0.01, 10),
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(1.1, 256.0 / 60000, 1990)),
+                1e-5);
+        double exact = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(
+                java.util.List.of(
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(2.0, 0.01, 10),
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(1.1, 256.0 / 60000, 1985)),
+                1e-5);
+        assertThat(p.epsilon(two)).isEqualTo(bound).isGreaterThan(exact);
+        // With a budget between the two, the exact bound decides: the step is allowed and reports within the target.
+        PrivacyPolicy budget = valid().accountant(Accountant.PRV)
+                .targetEpsilon((bound + exact) / 2)
+                .build();
+        assertThat(budget.epsilon(two)).isEqualTo(exact);
+    }
 }
