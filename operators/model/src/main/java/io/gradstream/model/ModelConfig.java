@@ -6,6 +6,7 @@ import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.GaussianMechanism;
+import io.gradstream.core.privacy.NoiseGenerator;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
 import io.gradstream.core.schedule.LrSchedule;
@@ -132,13 +133,14 @@ public final class ModelConfig {
                         + "noised release per version with a fixed expected count, got " + a.getMode());
             }
             Accountant accountant = accountant(accountingSpec);
+            // The secret first: a CREATE that cannot key its noise is refused before any noise calibration runs.
+            NoiseGenerator noise = SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment);
             try {
                 privacy = privacyPolicy(p, accountant);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
             }
-            mechanism = new GaussianMechanism(
-                    SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment), privacy.noiseMultiplier());
+            mechanism = new GaussianMechanism(noise, privacy.noiseMultiplier());
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
         workers = AuthorisedWorkers.of(workerList, limits, environment);

@@ -129,6 +129,13 @@ public final class PrivacyPolicy {
         return accountant == Accountant.PRV ? prvEpsilon(ledger.phases()) : rdpEpsilon(ledger.phases());
     }
 
+    /**
+     * The longest plan whose noise multiplier the PRV accountant derives at CREATE: the search evaluates PRV a few
+     * dozen times at the planned steps, about a second each at this length, and a control record must not stall the
+     * job for longer.
+     */
+    public static final long PRV_MAX_PLANNED_STEPS = 10_000;
+
     /** Up to this many steps PRV's epsilon is the exact upper bound of the steps (a tenth of a second at most). */
     static final long PRV_EXACT_STEPS = 1024;
 
@@ -387,6 +394,12 @@ public final class PrivacyPolicy {
                 require(
                         hasTarget && plannedSteps > 0,
                         "noise needs noiseMultiplier, or targetEpsilon with " + "plannedSteps to derive it");
+                require(
+                        accountant != Accountant.PRV || plannedSteps <= PRV_MAX_PLANNED_STEPS,
+                        "plannedSteps " + plannedSteps + " is above " + PRV_MAX_PLANNED_STEPS + ", the most the PRV "
+                                + "accountant calibrates noise for here (each evaluation of a longer plan takes "
+                                + "seconds, and the search needs dozens); give noiseMultiplier (e.g. from 'gradstream "
+                                + "privacy noise-multiplier --accountant prv'), or calibrate with accountant RDP");
                 sigma = accountant == Accountant.PRV
                         ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, q, plannedSteps)
                         : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);

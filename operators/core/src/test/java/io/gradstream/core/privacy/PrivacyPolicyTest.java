@@ -241,6 +241,16 @@ class PrivacyPolicyTest {
         assertThat(sigma).isEqualTo(io.gradstream.core.privacy.prv.PrvAccountant.noiseMultiplier(2.0, 1e-5, 0.01, 300));
         assertThat(sigma).isLessThan(RdpAccountant.noiseMultiplierFor(2.0, 1e-5, 0.01, 300));
         PrivacyLedger planned = PrivacyLedger.of(java.util.List.of(new RdpAccountant.Phase(sigma, 0.01, 300)));
+        assertThatThrownBy(() -> PrivacyPolicy.builder()
+                        .accountant(Accountant.PRV)
+                        .clipNorm(1)
+                        .delta(1e-5)
+                        .sampleRate(0.01)
+                        .populationSize(60000)
+                        .targetEpsilon(2.0)
+                        .plannedSteps(PrivacyPolicy.PRV_MAX_PLANNED_STEPS + 1)
+                        .build())
+                .hasMessageContaining("plannedSteps 10001 is above 10000");
         assertThat(derived.epsilon(planned)).isLessThanOrEqualTo(2.0);
     }
 
