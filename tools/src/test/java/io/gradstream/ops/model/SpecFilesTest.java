@@ -235,7 +235,8 @@ class SpecFilesTest {
         ModelDefinition d = SpecFiles.read(Files.writeString(dir.resolve("readme.yaml"), yaml));
         assertThat(d.spec().getPrivacy().getTargetEpsilon()).isEqualTo(8.0);
         assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.INT8_BLOCK);
-        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), Limits.DEFAULT);
+        assertThat(d.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.PRV);
+        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), d.privacyAccounting(), Limits.DEFAULT);
     }
 
     @Test
