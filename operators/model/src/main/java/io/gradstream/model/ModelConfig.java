@@ -9,6 +9,7 @@ import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.NoiseGenerator;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
+import io.gradstream.core.privacy.prv.PrvPolicyEvaluator;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
 import io.gradstream.core.schedule.ScheduleTable;
@@ -285,6 +286,7 @@ public final class ModelConfig {
     private static PrivacyPolicy privacyPolicy(PrivacySpec p, Accountant accountant) {
         return PrivacyPolicy.builder()
                 .accountant(accountant)
+                .prvEvaluator(PrvPolicyEvaluator.INSTANCE)
                 .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
                 .clipNorm(p.getClipNorm())
                 .noiseMultiplier(orNaN(p.getNoiseMultiplier()))

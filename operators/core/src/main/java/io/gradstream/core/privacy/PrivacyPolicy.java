@@ -1,6 +1,5 @@
 package io.gradstream.core.privacy;
 
-import io.gradstream.core.privacy.prv.PrvAccountant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,6 +42,7 @@ public final class PrivacyPolicy {
     private final double populationSize;
     private final double targetEpsilon;
     private final Accountant accountant;
+    private final PrvEvaluator prv;
     private final double[] orders = RdpAccountant.defaultOrders();
     private final Map<Long, double[]> stepCurves = new HashMap<>();
     /** PRV epsilons of the last ledgers asked about: a step asks about the same two ledgers on every shard. */
@@ -66,6 +66,7 @@ public final class PrivacyPolicy {
         this.populationSize = populationSize;
         this.targetEpsilon = b.targetEpsilon;
         this.accountant = b.accountant;
+        this.prv = b.prv;
     }
 
     public static Builder builder() {
@@ -187,13 +188,9 @@ public final class PrivacyPolicy {
         if (cached != null) {
             return cached;
         }
-        List<PrvAccountant.Phase> prv = new ArrayList<>(phases.size());
-        for (RdpAccountant.Phase p : phases) {
-            prv.add(new PrvAccountant.Phase(p.noiseMultiplier(), p.sampleRate(), p.steps()));
-        }
         double eps;
         try {
-            eps = PrvAccountant.epsilon(prv, delta);
+            eps = prv.epsilon(phases, delta);
         } catch (IllegalArgumentException e) {
             eps = Double.POSITIVE_INFINITY;
         }
@@ -270,8 +267,15 @@ public final class PrivacyPolicy {
         private double expectedPerStep = Double.NaN;
         private double populationSize = Double.NaN;
         private Accountant accountant = Accountant.RDP;
+        private PrvEvaluator prv;
 
         private Builder() {}
+
+        /** The PRV accountant's evaluator ({@code PrvPolicyEvaluator.INSTANCE}); required for {@link Accountant#PRV}. */
+        public Builder prvEvaluator(PrvEvaluator evaluator) {
+            this.prv = evaluator;
+            return this;
+        }
 
         /** RDP unless given: what every policy was before accountants were selectable. */
         public Builder accountant(Accountant accountant) {
@@ -337,6 +341,7 @@ public final class PrivacyPolicy {
                     "clipNorm must be finite and > 0, got " + clipNorm
                             + " (a non-positive clip bounds nothing, so no noise level would protect anyone)");
             require(delta > 0 && delta < 1, "delta must be in (0, 1), got " + delta);
+            require(accountant != Accountant.PRV || prv != null, "the PRV accountant needs its evaluator");
             boolean hasQ = !Double.isNaN(sampleRate);
             boolean hasL = !Double.isNaN(expectedPerStep);
             boolean hasN = !Double.isNaN(populationSize);
@@ -401,7 +406,7 @@ public final class PrivacyPolicy {
                                 + "seconds, and the search needs dozens); give noiseMultiplier (e.g. from 'gradstream "
                                 + "privacy noise-multiplier --accountant prv'), or calibrate with accountant RDP");
                 sigma = accountant == Accountant.PRV
-                        ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, q, plannedSteps)
+                        ? prv.noiseMultiplier(targetEpsilon, delta, q, plannedSteps)
                         : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
             } else {
                 require(

@@ -163,7 +163,9 @@ class PrivacyPolicyTest {
     @Test
     void underPrvEpsilonIsThePrvUpperBoundAndTheLedgerRecordsIt() {
         PrivacyPolicy rdp = valid().build();
-        PrivacyPolicy prv = valid().accountant(Accountant.PRV).build();
+        PrivacyPolicy prv = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .build();
         assertThat(rdp.accountant()).isEqualTo(Accountant.RDP);
         assertThat(prv.accountant()).isEqualTo(Accountant.PRV);
         PrivacyLedger ledger = PrivacyLedger.EMPTY;
@@ -182,6 +184,7 @@ class PrivacyPolicyTest {
     @Test
     void underPrvTheBudgetAllowsExactlyTheStepsWhosePrvUpperBoundStaysWithinTheTarget() {
         PrivacyPolicy p = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
                 .noiseMultiplier(1.5)
                 .sampleRate(0.05)
                 .targetEpsilon(1.0)
@@ -221,6 +224,7 @@ class PrivacyPolicyTest {
                         .build())
                 .hasMessageContaining("exceeded by the first step (RDP epsilon");
         assertThat(valid().accountant(Accountant.PRV)
+                        .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
                         .noiseMultiplier(0.8)
                         .sampleRate(0.05)
                         .targetEpsilon(target)
@@ -230,6 +234,7 @@ class PrivacyPolicyTest {
 
         PrivacyPolicy derived = PrivacyPolicy.builder()
                 .accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
                 .clipNorm(1)
                 .delta(1e-5)
                 .sampleRate(0.01)
@@ -243,6 +248,7 @@ class PrivacyPolicyTest {
         PrivacyLedger planned = PrivacyLedger.of(java.util.List.of(new RdpAccountant.Phase(sigma, 0.01, 300)));
         assertThatThrownBy(() -> PrivacyPolicy.builder()
                         .accountant(Accountant.PRV)
+                        .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
                         .clipNorm(1)
                         .delta(1e-5)
                         .sampleRate(0.01)
@@ -274,7 +280,9 @@ class PrivacyPolicyTest {
             assertThat(r).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 64);
             assertThat(Long.bitCount(r >>> Long.numberOfTrailingZeros(r))).isLessThanOrEqualTo(7);
         }
-        PrivacyPolicy p = valid().accountant(Accountant.PRV).build();
+        PrivacyPolicy p = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .build();
         PrivacyLedger two = PrivacyLedger.of(java.util.List.of(
                 new RdpAccountant.Phase(2.0, 0.01, 10), new RdpAccountant.Phase(1.1, 256.0 / 60000, 1985)));
         // 1995 steps are bounded by 2000 (steps of 16 from 1024), the rounding landing on the last phase.
@@ -292,6 +300,7 @@ class PrivacyPolicyTest {
         assertThat(p.epsilon(two)).isEqualTo(bound).isGreaterThan(exact);
         // With a budget between the two, the exact bound decides: the step is allowed and reports within the target.
         PrivacyPolicy budget = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
                 .targetEpsilon((bound + exact) / 2)
                 .build();
         assertThat(budget.epsilon(two)).isEqualTo(exact);
