@@ -38,6 +38,18 @@ def _float32_parameters(module):
     return params
 
 
+ACCOUNTANTS = ("PRV", "RDP")
+
+
+def privacy_accounting(accountant="PRV"):
+    """The CREATE's ``privacyAccounting`` of a DP-SGD model accounted with ``accountant`` ("PRV" or "RDP", any case).
+    A CREATE without it is accounted with RDP (models created before release 0.4.0)."""
+    name = str(accountant).upper()
+    if name not in ACCOUNTANTS:
+        raise ValueError(f"accountant must be one of {', '.join(ACCOUNTANTS)}, got {accountant!r}")
+    return {"accountant": name, "mechanism": "DP_SGD"}
+
+
 class Model:
     """A model's spec and connection settings. :meth:`from_torch` makes one from a torch module; :meth:`create`
     sends its CREATE, :meth:`initialize` its explicit initial values, :meth:`worker` returns a worker that trains it.
@@ -46,7 +58,8 @@ class Model:
     ``ssl.*``: see :func:`gradstream.kafka_settings` for a Java ``.properties`` file); every Kafka client of the
     model and its workers uses it unless a call gives its own."""
 
-    def __init__(self, model_id, layouts, spec, kafka=None, topics=None, module=None, authorised_workers=None):
+    def __init__(self, model_id, layouts, spec, kafka=None, topics=None, module=None, authorised_workers=None,
+                 privacy_accounting=None):
         self.model_id = check_name("model id", model_id)
         self.layouts = layouts
         self.spec = spec
@@ -54,11 +67,12 @@ class Model:
         self.topics = topics or Topics()
         self.module = module
         self.authorised_workers = authorised_workers
+        self.privacy_accounting = privacy_accounting
 
     @classmethod
     def from_torch(cls, module, model_id, optimizer="adam", lr=1e-3, shard_size=65536, aggregation=Sync(), *,
                    kafka=None, topics=None, create=True, lr_schedule=None, output_encoding="FP32",
-                   authorised_workers=None, privacy=None, init_worker="init", init_signing_key=None,
+                   authorised_workers=None, privacy=None, accountant="PRV", init_worker="init", init_signing_key=None,
                    **hyperparameters):
         """A model with the module's trainable parameters (torch's names and shapes; a scalar is shape [1]), the
         optimizer ``optimizer`` (torch's name, any case) with ``lr`` and further ``hyperparameters`` (torch names,
@@ -69,7 +83,8 @@ class Model:
 
         ``authorised_workers`` (worker id -> path of its key file on the task managers, or ``{"keyEnv": VAR}``)
         makes the model admit only those workers, each signing its records (README, Authorised workers);
-        ``privacy`` is a ``PrivacySpec`` dict (README, Differential privacy)."""
+        ``privacy`` is a ``PrivacySpec`` dict (README, Differential privacy), accounted with ``accountant``: "PRV"
+        (Opacus' default, the default here) or "RDP"."""
         params = _float32_parameters(module)
         layouts = {n: TensorLayout(n, tuple(p.shape) or (1,), shard_size) for n, p in params}
         for layout in layouts.values():
@@ -78,7 +93,8 @@ class Model:
         spec = model_spec(layouts, optimizer, {"lr": lr, **hyperparameters}, shard_size, aggregation,
                           lr_schedule=lr_schedule, output_encoding=output_encoding, privacy=privacy)
         model = cls(model_id, layouts, spec, kafka=kafka, topics=topics, module=module,
-                    authorised_workers=_worker_list(authorised_workers))
+                    authorised_workers=_worker_list(authorised_workers),
+                    privacy_accounting=privacy_accounting(accountant) if privacy else None)
         if create and model.authorised_workers is not None and (init_worker not in model.authorised_workers
                                                                 or init_signing_key is None):
             raise ValueError(f"a model with authorised_workers admits only their signed INIT records: give "
@@ -99,7 +115,8 @@ class Model:
         """Sends the CREATE (key: the model id) to the control topic and waits until Kafka has it. Repeating the same
         CREATE is harmless; one with another spec for an existing model is refused by the job (INVALID_COMMAND)."""
         command = {"modelId": self.model_id, "type": "CREATE", "spec": self.spec,
-                   "issuedAtMs": int(time.time() * 1000), "workers": self.authorised_workers}
+                   "issuedAtMs": int(time.time() * 1000), "workers": self.authorised_workers,
+                   "privacyAccounting": self.privacy_accounting}
         sender = Sender(kafka or self.kafka)
         sender.send(self.topics.control, self.model_id.encode("utf-8"), records.encode("ControlCommand", command))
         sender.flush()

@@ -61,3 +61,23 @@ def test_unknown_fields_and_missing_required_ones_are_refused():
         records.encode("StatusEvent", {"type": "OTHER"})
     with pytest.raises(ValueError, match="no schema named 'Nope'"):
         records.encode("Nope", {})
+
+
+# A CREATE as release 0.3.0 wrote it (ControlCommand ending with compression): the Java PrivacyAccountingFieldsTest's.
+WRITTEN_BY_030 = ("026d0002020277020800008080080653474402046c72009a9999999999b93f"
+                  "00000002000000007b14ae47e17a843f9a9999999999a9bf9a9999999999a93f00000000a413"
+                  "00020002067b14ae47e17a843fc801")
+
+
+def test_a_create_of_030_decodes_without_privacy_accounting_and_new_ones_carry_it():
+    old = records.decode("ControlCommand", bytes.fromhex(WRITTEN_BY_030))
+    assert old["privacyAccounting"] is None and old["compression"]["deltaEncoding"] == "INT8_BLOCK"
+    # Today's writer adds the null branch of privacyAccounting, one byte.
+    assert records.encode("ControlCommand", old) == bytes.fromhex(WRITTEN_BY_030) + b"\x00"
+    from gradstream.model import privacy_accounting
+    command = dict(old, privacyAccounting=privacy_accounting("prv"))
+    back = records.decode("ControlCommand", records.encode("ControlCommand", command))
+    assert back["privacyAccounting"] == {"accountant": "PRV", "mechanism": "DP_SGD", "stepsPerRestart": None,
+                                         "efficientTree": True}
+    with pytest.raises(ValueError, match="accountant must be one of PRV, RDP"):
+        privacy_accounting("tree")

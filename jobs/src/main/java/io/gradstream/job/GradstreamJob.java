@@ -77,7 +77,8 @@ public final class GradstreamJob {
                 settings.unknownModelGrace().toMillis(),
                 settings.maxWaitingPerShard(),
                 settings.backend(),
-                settings.limits());
+                settings.limits(),
+                settings.driftFactor());
         // Pinned, not derived from the parallelism: the keyed state of a savepoint is cut into this many key groups,
         // and Flink restores it at another parallelism only if the number is the same (see docs/operations.md).
         // Pipeline.build returns the optimizer itself as the parameters stream.

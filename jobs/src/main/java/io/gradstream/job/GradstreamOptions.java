@@ -150,6 +150,14 @@ public final class GradstreamOptions {
             .defaultValue(Duration.ofMillis(2))
             .withDescription("Longest a completed step waits for its batch to fill; checkpoints flush at once.");
 
+    public static final ConfigOption<Double> PRIVACY_DRIFT_FACTOR = key("gradstream.privacy.drift-factor")
+            .doubleType()
+            .defaultValue(2.0)
+            .withDescription("A private model's status topic gets an event (once per crossing) when a step's "
+                    + "contributions (examples, for per-example privacy) are more than this factor above or below "
+                    + "what its accountant assumes (sample rate x population): epsilon then rests on a wrong "
+                    + "sampling assumption. The gauge samplingRatio shows the last observed / expected.");
+
     public static final ConfigOption<MemorySize> LIMIT_RECORD_BYTES = key("gradstream.limits.record-bytes")
             .memoryType()
             .defaultValue(MemorySize.parse("16mb"))
@@ -233,6 +241,7 @@ public final class GradstreamOptions {
             UNKNOWN_MODEL_GRACE,
             MAX_WAITING_PER_SHARD,
             MAX_PARALLELISM,
+            PRIVACY_DRIFT_FACTOR,
             BACKEND,
             OPENCL_PLATFORM,
             OPENCL_DEVICE_TYPE,

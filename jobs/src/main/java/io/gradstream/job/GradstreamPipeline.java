@@ -1,5 +1,6 @@
 package io.gradstream.job;
 
+import io.gradstream.core.privacy.SamplingDrift;
 import io.gradstream.model.Limits;
 import io.gradstream.operators.BackendSettings;
 import io.gradstream.operators.RawRecord;
@@ -54,6 +55,28 @@ public final class GradstreamPipeline {
             int maxWaitingPerShard,
             BackendSettings backend,
             Limits limits) {
+        return build(
+                gradients,
+                control,
+                unknownModelGraceMs,
+                maxWaitingPerShard,
+                backend,
+                limits,
+                SamplingDrift.DEFAULT_FACTOR);
+    }
+
+    /**
+     * As above; {@code driftFactor}: how far a private model's contributions per step may drift from what its
+     * accountant assumes before a status event says so.
+     */
+    public static Outputs build(
+            DataStream<RawRecord> gradients,
+            DataStream<RawRecord> control,
+            long unknownModelGraceMs,
+            int maxWaitingPerShard,
+            BackendSettings backend,
+            Limits limits,
+            double driftFactor) {
         // The gradients' key is the shard; every subtask sees every command (the operator keeps them in broadcast
         // state).
         SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
@@ -62,7 +85,8 @@ public final class GradstreamPipeline {
                 .transform(
                         "shard optimizer",
                         new AvroTypeInfo<>(ParameterUpdate.class),
-                        new ShardOptimizerOperator(unknownModelGraceMs, maxWaitingPerShard, backend, limits))
+                        new ShardOptimizerOperator(unknownModelGraceMs, maxWaitingPerShard, backend, limits)
+                                .driftFactor(driftFactor))
                 .uid("shard-optimizer");
         return new Outputs(
                 parameters,

@@ -35,7 +35,8 @@ public record JobSettings(
         BackendSettings backend,
         Limits limits,
         Map<String, String> kafkaClient,
-        int maxParallelism) {
+        int maxParallelism,
+        double driftFactor) {
 
     /** gradstream's own gradstream.kafka.* options; every other gradstream.kafka.* key is a Kafka client property. */
     public static final List<String> OWN_KAFKA_KEYS = List.of(
@@ -98,6 +99,11 @@ public record JobSettings(
                 GradstreamOptions.MAX_PARALLELISM.key(),
                 maxParallelism,
                 "must be between 1 and 32768 (Flink's upper bound on key groups)");
+        require(
+                driftFactor > 1 && Double.isFinite(driftFactor),
+                GradstreamOptions.PRIVACY_DRIFT_FACTOR.key(),
+                driftFactor,
+                "must be finite and > 1");
         KafkaClients.validate(kafkaClient);
         kafkaClient = Map.copyOf(kafkaClient);
     }
@@ -135,7 +141,8 @@ public record JobSettings(
                 backend(c),
                 limits(c),
                 KafkaClients.passthrough(c.toMap(), OWN_KAFKA_KEYS),
-                c.get(GradstreamOptions.MAX_PARALLELISM));
+                c.get(GradstreamOptions.MAX_PARALLELISM),
+                c.get(GradstreamOptions.PRIVACY_DRIFT_FACTOR));
     }
 
     /** The bounds on what producers can make the job hold or do (gradstream.limits.*). */

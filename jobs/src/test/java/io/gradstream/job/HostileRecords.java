@@ -16,6 +16,9 @@ import io.gradstream.schemas.GradientKind;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.RejectReason;
 import io.gradstream.schemas.ScheduleSpec;
@@ -710,20 +713,24 @@ final class HostileRecords {
     Hostile control() {
         int c = rnd.nextInt(100);
         Hostile h;
-        if (compressed != null && rnd.nextInt(10) == 0) {
+        int special = rnd.nextInt(10);
+        if (compressed != null && special == 0) {
             h = compressionControl();
+        } else if (special == 1) {
+            h = accountingControl();
         } else if (c < 12) {
             byte[] value = rnd.nextInt(15) == 0 ? null : bytes(rnd.nextInt(rnd.nextBoolean() ? 12 : 300));
             h = new Hostile("random bytes", null, value, CONTROL_REFUSALS);
         } else if (c < 20) {
             byte[] v = COMMANDS.encode(create("c" + serial++, validSpec()));
-            // Cut anywhere but one or two bytes short: without its last byte (compression = null) or two (and
-            // workers = null), a CREATE is one written before those fields were appended, which is valid.
+            // Cut anywhere but one to three bytes short: without its last byte (privacyAccounting = null), two (and
+            // compression = null) or three (and workers = null), a CREATE is one written before those fields were
+            // appended, which is valid.
             h = new Hostile(
                     rnd.nextBoolean() ? "truncated CREATE" : "CREATE with trailing bytes",
                     null,
                     rnd.nextBoolean()
-                            ? Arrays.copyOf(v, rnd.nextInt(v.length - 2))
+                            ? Arrays.copyOf(v, rnd.nextInt(v.length - 3))
                             : concat(v, bytes(1 + rnd.nextInt(8))),
                     UNDECODABLE);
         } else if (c < 28) {
@@ -806,10 +813,15 @@ final class HostileRecords {
                 EnumSet.of(RejectReason.TOO_LARGE)));
         // A valid CREATE whose worker list has millions of entries of three bytes: id "", keyFile and keyEnv null.
         byte[] valid = COMMANDS.encode(create("crowd-" + serial++, validSpec()));
-        // All but workers = null and compression = null; then the workers, and compression = null.
-        Wire crowd = new Wire().raw(Arrays.copyOf(valid, valid.length - 2));
+        // All but workers, compression and privacyAccounting = null; then the workers, and the two nulls.
+        Wire crowd = new Wire().raw(Arrays.copyOf(valid, valid.length - 3));
         int entries = ((16 << 20) - 8192) / 3;
-        crowd.varint(1).varint(entries).raw(new byte[3 * entries]).varint(0).varint(0);
+        crowd.varint(1)
+                .varint(entries)
+                .raw(new byte[3 * entries])
+                .varint(0)
+                .varint(0)
+                .varint(0);
         out.add(new Hostile(
                 "CREATE with millions of workers", utf8("crowd"), crowd.toBytes(), EnumSet.of(RejectReason.TOO_LARGE)));
         return out;
@@ -869,6 +881,74 @@ final class HostileRecords {
                 kind = "SNAPSHOT of an unknown model";
             }
         }
+        return new Hostile(kind, null, COMMANDS.encode(cmd), INVALID_COMMAND);
+    }
+
+    /**
+     * Commands whose privacyAccounting must be refused: settings on a model without privacy, an accountant or
+     * mechanism that does not fit (TREE for DP-SGD, DP-FTRL, which this release does not run), stepsPerRestart for
+     * DP-SGD at any value, settings on another command than CREATE, a CREATE of an existing model with other
+     * settings, a PRV calibration beyond what a CREATE may cost; and bytes whose privacyAccounting branch, enum index
+     * or long is impossible.
+     */
+    private Hostile accountingControl() {
+        PrivacyAccountingSpec.Builder a = PrivacyAccountingSpec.newBuilder();
+        ModelSpec.Builder b = ModelSpec.newBuilder(validSpec());
+        String model = "c" + serial++;
+        ControlCommand cmd;
+        String kind;
+        switch (rnd.nextInt(7)) {
+            case 0 -> {
+                cmd = create(model, b.build());
+                kind = "privacyAccounting for a model without privacy";
+            }
+            case 1 -> {
+                b.setPrivacy(privacy().setSeedEnv("PATH").build());
+                switch (rnd.nextInt(3)) {
+                    case 0 -> a.setAccountant(PrivacyAccountant.TREE);
+                    case 1 -> a.setMechanism(PrivacyMechanism.DP_FTRL).setStepsPerRestart(pickOf(1L, 64L, null));
+                    default -> a.setStepsPerRestart(pickOf(0L, -1L, 1L, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 40));
+                }
+                cmd = create(model, b.build());
+                kind = "privacyAccounting that does not fit DP-SGD";
+            }
+            case 2 -> {
+                // A PRV calibration for a plan far too long for a CREATE to pay for.
+                b.setPrivacy(privacy()
+                        .setSeedEnv("PATH")
+                        .setNoiseMultiplier(null)
+                        .setTargetEpsilon(pickOf(1.0, 8.0, 1e-9, 1e9))
+                        .setPlannedSteps(pickOf(10_001L, 1_000_000L, Long.MAX_VALUE))
+                        .build());
+                a.setAccountant(PrivacyAccountant.PRV);
+                cmd = create(model, b.build());
+                kind = "PRV calibration of an absurd plan";
+            }
+            case 3 -> {
+                cmd = command(pick().model, pickOf(CommandType.UPDATE_HYPERPARAMETERS, CommandType.PAUSE));
+                cmd.setHyperparameters(Map.of("lr", 0.1));
+                kind = "privacyAccounting outside a CREATE";
+            }
+            case 4 -> {
+                Workload w = pick();
+                cmd = create(w.model, spec(w));
+                a.setAccountant(PrivacyAccountant.RDP);
+                kind = "CREATE of an existing model with privacyAccounting";
+            }
+            default -> {
+                // A valid CREATE ending in privacyAccounting bytes that no schema allows.
+                byte[] valid = COMMANDS.encode(create(model, validSpec()));
+                Wire o = new Wire().raw(Arrays.copyOf(valid, valid.length - 1));
+                switch (rnd.nextInt(4)) {
+                    case 0 -> o.varint(pickOf(2L, -1L, 1L << 40)); // no such union branch
+                    case 1 -> o.varint(1).varint(1).varint(pickOf(3L, -1L, 1L << 31)); // accountant: no such symbol
+                    case 2 -> o.varint(1).varint(0).varint(pickOf(2L, -2L)); // mechanism: no such symbol
+                    default -> o.varint(1).varint(0).varint(0).varint(1).raw(new byte[] {(byte) 0xff, (byte) 0xff});
+                }
+                return new Hostile("privacyAccounting bytes out of range", null, o.toBytes(), UNDECODABLE);
+            }
+        }
+        cmd.setPrivacyAccounting(a.build());
         return new Hostile(kind, null, COMMANDS.encode(cmd), INVALID_COMMAND);
     }
 

@@ -49,11 +49,22 @@ class AppendedFieldsTest {
     @Test
     void theEarlierSchemaIsTodaysWithoutTheAppendedField() {
         List<Schema> earlier = AvroRecords.earlierSchemas(ControlCommand.getClassSchema());
-        assertThat(earlier).hasSize(2);
+        assertThat(earlier).hasSize(3);
         assertThat(earlier.get(0).getFields())
                 .extracting(Schema.Field::name)
-                .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs", "workers");
+                .containsExactly(
+                        "modelId",
+                        "type",
+                        "spec",
+                        "hyperparameters",
+                        "lrSchedule",
+                        "issuedAtMs",
+                        "workers",
+                        "compression");
         assertThat(earlier.get(1).getFields())
+                .extracting(Schema.Field::name)
+                .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs", "workers");
+        assertThat(earlier.get(2).getFields())
                 .extracting(Schema.Field::name)
                 .containsExactly("modelId", "type", "spec", "hyperparameters", "lrSchedule", "issuedAtMs");
         assertThat(AvroRecords.earlierSchemas(GradientBatch.getClassSchema())).isEmpty();
@@ -65,9 +76,9 @@ class AppendedFieldsTest {
         ControlCommand read = avro.decode(old);
         assertThat(read.getWorkers()).isNull();
         assertThat(read).isEqualTo(create(null));
-        // Today's writer appends two bytes: the union branches of workers = null and compression = null.
+        // Today's writer appends three bytes: the union branches of workers, compression and privacyAccounting = null.
         byte[] today = avro.encode(create(null));
-        assertThat(today).hasSize(old.length + 2).startsWith(old).endsWith(0, 0);
+        assertThat(today).hasSize(old.length + 3).startsWith(old).endsWith(0, 0, 0);
         // The item budget still applies to old records: they hold 3 items (the tensor, its dimension, lr).
         assertThatThrownBy(() -> new AvroRecords<>(ControlCommand.class, 2).decode(old))
                 .isInstanceOf(AvroRecords.TooManyItemsException.class);
@@ -88,8 +99,9 @@ class AppendedFieldsTest {
         byte[] full = avro.encode(
                 create(Map.of("w0", WorkerKey.newBuilder().setKeyFile("/k").build())));
         byte[] old = avro.encode(create(null));
-        int boundary = old.length - 2; // where release 0.1.0's record ends
-        int boundary020 = full.length - 1; // where release 0.2.0's record ends (before compression = null)
+        int boundary = old.length - 3; // where release 0.1.0's record ends
+        int boundary020 = full.length - 2; // where release 0.2.0's record ends (before compression = null)
+        int boundary030 = full.length - 1; // where release 0.3.0's record ends (before privacyAccounting = null)
         for (int n = 0; n < full.length; n++) {
             byte[] cut = Arrays.copyOf(full, n);
             if (n == boundary) {
@@ -97,6 +109,9 @@ class AppendedFieldsTest {
             } else if (n == boundary020) {
                 assertThat(avro.decode(cut).getWorkers()).containsKey("w0");
                 assertThat(avro.decode(cut).getCompression()).isNull();
+            } else if (n == boundary030) {
+                assertThat(avro.decode(cut).getWorkers()).containsKey("w0");
+                assertThat(avro.decode(cut).getPrivacyAccounting()).isNull();
             } else {
                 assertThatThrownBy(() -> avro.decode(cut))
                         .as("%d of %d bytes", n, full.length)

@@ -161,6 +161,14 @@ final class LocalCommand implements Callable<Integer> {
     double sampleRate;
 
     @Option(
+            names = "--dp-accountant",
+            defaultValue = "prv",
+            paramLabel = "ACCOUNTANT",
+            description = "With --dp: prv (Opacus' default, tighter) or rdp; the noise is calibrated and epsilon "
+                    + "accounted with it (default: ${DEFAULT-VALUE}).")
+    String dpAccountant;
+
+    @Option(
             names = "--dp-seed-file",
             paramLabel = "FILE",
             description = "With --dp: the secret that keys the noise "
@@ -185,6 +193,14 @@ final class LocalCommand implements Callable<Integer> {
         if (!demo && !"fp32".equals(encoding)) {
             err.println("gradstream local: --encoding applies to the demo; add --demo (external workers choose "
                     + "their encoding, and a model's CREATE its compression)");
+            return 2;
+        }
+        io.gradstream.core.privacy.Accountant accountant;
+        try {
+            accountant = io.gradstream.core.privacy.Accountant.valueOf(
+                    dpAccountant.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            err.println("gradstream local: --dp-accountant must be prv or rdp, not '" + dpAccountant + "'");
             return 2;
         }
         if (dp && !demo) {
@@ -279,7 +295,8 @@ final class LocalCommand implements Callable<Integer> {
                             delta,
                             clip,
                             sampleRate,
-                            dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir()))
+                            dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir()),
+                            accountant)
                     : null;
             DigitsDemo.Clients clients = local.secure() == null
                     ? DigitsDemo.Clients.of(s)
@@ -299,8 +316,9 @@ final class LocalCommand implements Callable<Integer> {
             if (dp) {
                 out.printf(
                         Locale.ROOT,
-                        "demo: privacy epsilon %.3f at delta %.0e (target %.2f, noise multiplier " + "%.3f)%n",
+                        "demo: privacy epsilon %.3f (%s) at delta %.0e (target %.2f, noise multiplier " + "%.3f)%n",
                         r.epsilon(),
+                        accountant,
                         delta,
                         epsilon,
                         r.noiseMultiplier());

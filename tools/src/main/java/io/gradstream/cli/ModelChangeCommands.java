@@ -67,7 +67,13 @@ final class ModelChangeCommands {
                 }
                 var target = kafka.target(null);
                 try {
-                    SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), target.limits());
+                    SpecCheck.check(
+                            d.modelId(),
+                            d.spec(),
+                            d.workers(),
+                            d.compression(),
+                            d.privacyAccounting(),
+                            target.limits());
                 } catch (SpecException e) {
                     throw new SpecException(specFile + ": " + e.field(), reason(e));
                 }
@@ -80,7 +86,8 @@ final class ModelChangeCommands {
                 if (known instanceof ModelCommand.Exists e && e.model().state() != ControlHistory.State.DELETED) {
                     boolean sameWorkers = Objects.equals(e.model().workers(), d.workers());
                     boolean sameCompression = Objects.equals(e.model().compression(), d.compression());
-                    if (e.model().spec().equals(d.spec()) && sameWorkers && sameCompression) {
+                    boolean sameAccounting = Objects.equals(e.model().privacyAccounting(), d.privacyAccounting());
+                    if (e.model().spec().equals(d.spec()) && sameWorkers && sameCompression && sameAccounting) {
                         out.println("model " + d.modelId() + " exists with this spec and these workers; nothing sent");
                         return 0;
                     }
@@ -92,7 +99,11 @@ final class ModelChangeCommands {
                                             : !sameWorkers
                                                     ? "worker list; change it with 'gradstream model update "
                                                             + "--workers', or delete it first"
-                                                    : "compression, which is fixed for its life; delete it first"));
+                                                    : !sameCompression
+                                                            ? "compression, which is fixed for its life; delete it "
+                                                                    + "first"
+                                                            : "privacy accountant or mechanism, which are fixed for "
+                                                                    + "its life; delete it first"));
                     return 1;
                 }
                 note(out, known);
@@ -173,6 +184,7 @@ final class ModelChangeCommands {
                             ControlHistory.updated(e.model().spec(), update),
                             w != null ? w : e.model().workers(),
                             e.model().compression(),
+                            e.model().privacyAccounting(),
                             target.limits());
                 } else if (!(known instanceof ModelCommand.Unreadable)) {
                     return absent(spec, "update", model, known);

@@ -3,7 +3,9 @@ package io.gradstream.demo;
 import io.gradstream.client.GradientEncoding;
 import io.gradstream.client.GradientPublisher;
 import io.gradstream.client.ParameterSubscriber;
+import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.RdpAccountant;
+import io.gradstream.core.privacy.prv.PrvAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.SecureKafka;
@@ -17,6 +19,9 @@ import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.TensorSpec;
@@ -68,7 +73,33 @@ public final class DigitsDemo {
      *
      * @param seedFile the secret that keys the noise (the model's spec names the file, never its content)
      */
-    public record Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {}
+    public record Privacy(
+            double targetEpsilon,
+            double delta,
+            double clipNorm,
+            double sampleRate,
+            Path seedFile,
+            Accountant accountant) {
+        /** Accounted with PRV, the default for new models. */
+        public Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {
+            this(targetEpsilon, delta, clipNorm, sampleRate, seedFile, Accountant.PRV);
+        }
+
+        /** The CREATE's privacyAccounting for this accountant. */
+        PrivacyAccountingSpec accounting() {
+            return PrivacyAccountingSpec.newBuilder()
+                    .setAccountant(PrivacyAccountant.valueOf(accountant.name()))
+                    .setMechanism(PrivacyMechanism.DP_SGD)
+                    .build();
+        }
+
+        /** The noise multiplier the service derives for {@code steps} steps (the model's accountant). */
+        double noiseMultiplier(int steps) {
+            return accountant == Accountant.PRV
+                    ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, sampleRate, steps)
+                    : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, sampleRate, steps);
+        }
+    }
 
     /**
      * The Kafka client settings the demo uses: as the operator for its CREATE on the control topic, as a worker for
@@ -151,18 +182,24 @@ public final class DigitsDemo {
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
         ModelSpec spec = spec(workers, dp, steps, encoding);
         CompressionSpec compression = DemoEncoding.compression(encoding);
+        PrivacyAccountingSpec accounting = dp == null ? null : dp.accounting();
         try {
             // The job's own checks, before anything is sent.
             io.gradstream.model.ModelConfig.of(
-                    model, spec, null, io.gradstream.model.Limits.DEFAULT, System::getenv, null, compression);
+                    model,
+                    spec,
+                    null,
+                    io.gradstream.model.Limits.DEFAULT,
+                    System::getenv,
+                    null,
+                    compression,
+                    accounting);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid demo model: " + e.getMessage(), e);
         }
         Map<String, TensorLayout> layouts = ModelLayouts.of(spec);
         Map<String, double[]> thresholds = dp == null ? null : ModelLayouts.clipThresholds(spec);
-        double sigma = dp == null
-                ? Double.NaN
-                : RdpAccountant.noiseMultiplierFor(dp.targetEpsilon(), dp.delta(), dp.sampleRate(), steps);
+        double sigma = dp == null ? Double.NaN : dp.noiseMultiplier(steps);
         int[] all = java.util.stream.IntStream.range(0, data.size()).toArray();
         WorkerKeys keys = clients.workerKeys() == null ? null : WorkerKeys.create(clients.workerKeys(), workers);
         ControlCommand create = ControlCommand.newBuilder()
@@ -172,6 +209,7 @@ public final class DigitsDemo {
                 .setIssuedAtMs(System.currentTimeMillis())
                 .setWorkers(keys == null ? null : keys.references())
                 .setCompression(compression)
+                .setPrivacyAccounting(accounting)
                 .build();
         try (var operator = producer(clients.operator())) {
             operator.send(new ProducerRecord<>(
@@ -200,9 +238,10 @@ public final class DigitsDemo {
             if (dp != null) {
                 out.printf(
                         Locale.ROOT,
-                        "demo: DP-SGD per example: target epsilon %.2f at delta %.0e, clip %.2f, "
+                        "demo: DP-SGD per example: target epsilon %.2f (%s accountant) at delta %.0e, clip %.2f, "
                                 + "sample rate %.3f (expected batch %.0f of %d), noise multiplier %.3f%n",
                         dp.targetEpsilon(),
+                        dp.accountant(),
                         dp.delta(),
                         dp.clipNorm(),
                         dp.sampleRate(),

@@ -7,6 +7,7 @@ import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,7 +20,7 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 /**
  * The models a shard-operator subtask knows: the broadcast state every subtask holds the same copy of (specs, paused
- * models, incarnations, worker lists, compression settings), written by the control commands, and the
+ * models, incarnations, worker lists, compression and privacy accounting settings), written by the control commands, and the
  * {@link ModelConfig} bound from each spec, cached.
  */
 final class ModelCatalog implements ControlLog.Models {
@@ -43,11 +44,19 @@ final class ModelCatalog implements ControlLog.Models {
     static final MapStateDescriptor<String, CompressionSpec> COMPRESSION =
             new MapStateDescriptor<>("compression", Types.STRING, new AvroTypeInfo<>(CompressionSpec.class));
 
+    /**
+     * Each private model's mechanism and accountant as its CREATE gave them; a model without an entry is DP-SGD with
+     * RDP. A state of its own (as {@link #WORKERS}), so savepoints from before it restore with none.
+     */
+    static final MapStateDescriptor<String, PrivacyAccountingSpec> PRIVACY_ACCOUNTING = new MapStateDescriptor<>(
+            "privacy-accounting", Types.STRING, new AvroTypeInfo<>(PrivacyAccountingSpec.class));
+
     private final BroadcastState<String, ModelSpec> models;
     private final BroadcastState<String, Boolean> paused;
     private final BroadcastState<String, String> incarnations;
     private final BroadcastState<String, Map<String, WorkerKey>> workers;
     private final BroadcastState<String, CompressionSpec> compression;
+    private final BroadcastState<String, PrivacyAccountingSpec> accounting;
     private final Limits limits;
     private final Map<String, ModelConfig> configs = new HashMap<>();
 
@@ -57,6 +66,7 @@ final class ModelCatalog implements ControlLog.Models {
         this.incarnations = store.getBroadcastState(INCARNATIONS);
         this.workers = store.getBroadcastState(WORKERS);
         this.compression = store.getBroadcastState(COMPRESSION);
+        this.accounting = store.getBroadcastState(PRIVACY_ACCOUNTING);
         this.limits = limits;
     }
 
@@ -108,13 +118,15 @@ final class ModelCatalog implements ControlLog.Models {
         ModelSpec spec = models.get(model);
         Map<String, WorkerKey> list = workers.get(model);
         CompressionSpec settings = compression.get(model);
+        PrivacyAccountingSpec dp = accounting.get(model);
         ModelConfig c = configs.get(model);
         if (c == null
                 || (c.spec() != spec && !c.spec().equals(spec))
                 || (c.workerList() != list && !Objects.equals(c.workerList(), list))
-                || (c.compressionSpec() != settings && !Objects.equals(c.compressionSpec(), settings))) {
+                || (c.compressionSpec() != settings && !Objects.equals(c.compressionSpec(), settings))
+                || (c.privacyAccounting() != dp && !Objects.equals(c.privacyAccounting(), dp))) {
             // After a restore, or when another subtask's broadcast state is newer than this cache.
-            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv, list, settings);
+            c = ModelConfig.of(model, spec, incarnations.get(model), limits, System::getenv, list, settings, dp);
             configs.put(model, c);
         }
         return c;
@@ -142,6 +154,11 @@ final class ModelCatalog implements ControlLog.Models {
             } else {
                 compression.put(model, c.config().compressionSpec());
             }
+            if (c.config().privacyAccounting() == null) {
+                accounting.remove(model);
+            } else {
+                accounting.put(model, c.config().privacyAccounting());
+            }
             configs.put(model, c.config());
         } else if (change instanceof ControlLog.Updated u) {
             models.put(model, u.spec());
@@ -157,6 +174,7 @@ final class ModelCatalog implements ControlLog.Models {
             incarnations.remove(model);
             workers.remove(model);
             compression.remove(model);
+            accounting.remove(model);
             configs.remove(model);
         }
     }
@@ -177,6 +195,11 @@ final class ModelCatalog implements ControlLog.Models {
     @Override
     public CompressionSpec compression(String model) throws Exception {
         return compression.get(model);
+    }
+
+    @Override
+    public PrivacyAccountingSpec privacyAccounting(String model) throws Exception {
+        return accounting.get(model);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.gradstream.operators;
 
+import io.gradstream.core.privacy.SamplingDrift;
 import io.gradstream.core.shard.RejectCode;
 import java.util.EnumMap;
 import java.util.Map;
@@ -14,7 +15,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * The shard operator's metrics for one model, in the group {@code gradstream.model.<id>} (a {@code model} label in
  * Prometheus): throughput, rejections by reason, staleness, aggregation wait, step time, version, loss, compression
  * ratios, state size, sampled gradient and update norms and, for a private model, epsilon spent and the fraction of
- * contributions clipped. Updated per record with counters and a histogram window of 1024 samples, so the cost is a
+ * contributions clipped, and the last step's count over the count the accountant assumes ({@code samplingRatio}). Updated per record with counters and a histogram window of 1024 samples, so the cost is a
  * few field writes; the norms, which read a whole shard, are taken on one step in {@link #NORM_SAMPLE_EVERY}.
  */
 final class ModelMetrics {
@@ -45,6 +46,7 @@ final class ModelMetrics {
     private volatile double epsilon = Double.NaN;
     volatile double epsilonTarget = Double.NaN;
     volatile double clippedFraction = Double.NaN;
+    private SamplingDrift drift;
 
     ModelMetrics(MetricGroup parent, String model) {
         group = parent.addGroup("model", model);
@@ -68,6 +70,18 @@ final class ModelMetrics {
         group.gauge("epsilonSpent", (Gauge<Double>) () -> epsilon);
         group.gauge("epsilonTarget", (Gauge<Double>) () -> epsilonTarget);
         group.gauge("clippedFraction", (Gauge<Double>) () -> clippedFraction);
+        group.gauge("samplingRatio", (Gauge<Double>) () -> drift == null ? Double.NaN : drift.ratio());
+    }
+
+    /**
+     * The model's watch of its contributions per step against the accountant's expectation (a private model's reporter
+     * shard feeds it); the gauge {@code samplingRatio} shows the last observed / expected.
+     */
+    SamplingDrift drift(double factor) {
+        if (drift == null) {
+            drift = new SamplingDrift(factor);
+        }
+        return drift;
     }
 
     private static double ratio(long raw, long encoded) {

@@ -1,5 +1,6 @@
 package io.gradstream.operators;
 
+import io.gradstream.core.privacy.SamplingDrift;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
@@ -43,6 +44,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     private final int maxWaitingPerShard;
     private final BackendSettings backend;
     private final Limits limits;
+    private double driftFactor = SamplingDrift.DEFAULT_FACTOR;
 
     private transient ShardStore store;
     private transient WaitingRoom waiting;
@@ -67,6 +69,12 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         this.limits = Objects.requireNonNull(limits, "limits must not be null");
     }
 
+    /** How far a step's count may drift from the accountant's expected one before a status event says so. */
+    public ShardOptimizerOperator driftFactor(double factor) {
+        this.driftFactor = new SamplingDrift(factor).factor(); // validates
+        return this;
+    }
+
     @Override
     public void open() throws Exception {
         super.open();
@@ -77,7 +85,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         admission = new GradientAdmission(limits);
         control = new ControlLog(limits, System::getenv);
         var group = getRuntimeContext().getMetricGroup().addGroup("gradstream");
-        outputs = new ShardOutputs(output, group, limits);
+        outputs = new ShardOutputs(output, group, limits, driftFactor);
         steps = StepBatch.open(backend, group);
     }
 

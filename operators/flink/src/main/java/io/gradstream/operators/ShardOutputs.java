@@ -1,5 +1,7 @@
 package io.gradstream.operators;
 
+import io.gradstream.core.privacy.PrivacyPolicy;
+import io.gradstream.core.privacy.SamplingDrift;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
@@ -23,8 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the shard operator sends out, with the metrics that count it: parameter updates (and the budget's status
- * event), and rejections with their reason. Metrics are per model; refusals of records for models that do not exist
+ * What the shard operator sends out, with the metrics that count it: parameter updates (and the status events of a
+ * spent budget and of counts that drift from what the accountant assumes), and rejections with their reason. Metrics are per model; refusals of records for models that do not exist
  * count under {@code _unknown}, so hostile model names cannot grow the metric registry.
  */
 final class ShardOutputs {
@@ -34,11 +36,13 @@ final class ShardOutputs {
     private final Limits limits;
     private final UpdateEncoder encoder = new UpdateEncoder();
     private final Map<String, ModelMetrics> metrics = new HashMap<>();
+    private final double driftFactor;
 
-    ShardOutputs(Output<StreamRecord<ParameterUpdate>> output, MetricGroup group, Limits limits) {
+    ShardOutputs(Output<StreamRecord<ParameterUpdate>> output, MetricGroup group, Limits limits, double driftFactor) {
         this.output = output;
         this.group = group;
         this.limits = limits;
+        this.driftFactor = driftFactor;
     }
 
     /** Metrics of {@code model}, or of {@code _unknown} for null. */
@@ -98,6 +102,31 @@ final class ShardOutputs {
         if (step != null && step.budgetExhausted() && config.isReporter(key)) {
             output.collect(ShardOptimizerOperator.STATUS, new StreamRecord<>(budgetEvent(key, config, step)));
         }
+        if (step != null && config.privacy() != null && config.isReporter(key)) {
+            PrivacyPolicy p = config.privacy();
+            double observed = p.unit() == PrivacyPolicy.Unit.EXAMPLE ? step.examples() : step.contributions();
+            SamplingDrift.Crossing crossing = m.drift(driftFactor).observe(observed, p.expectedPerStep());
+            if (crossing != null) {
+                output.collect(
+                        ShardOptimizerOperator.STATUS, new StreamRecord<>(driftEvent(key, config, step, crossing)));
+            }
+        }
+    }
+
+    /** The model's reporter shard says when the counts leave (or re-enter) the band the accountant assumes. */
+    private static StatusEvent driftEvent(
+            ShardKey key, ModelConfig config, ShardStepper.StepResult step, SamplingDrift.Crossing crossing) {
+        String unit = config.privacy().unit() == PrivacyPolicy.Unit.EXAMPLE ? "examples" : "contributions";
+        return StatusEvent.newBuilder()
+                .setModelId(key.model())
+                .setType(StatusType.OTHER)
+                .setVersion(step.version())
+                .setEpsilonSpent(step.epsilon())
+                .setTargetEpsilon(
+                        config.privacy().hasBudget() ? config.privacy().targetEpsilon() : null)
+                .setDetail(crossing.describe().replace("contributions", unit))
+                .setRaisedAtMs(System.currentTimeMillis())
+                .build();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.gradstream.operators;
 
 import io.gradstream.core.optim.OptimizerState;
+import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.PrivacyLedger;
 import io.gradstream.core.privacy.RdpAccountant;
 import io.gradstream.core.shard.PendingStep;
@@ -31,10 +32,14 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
     /**
      * 2 added the privacy ledger and the earliest publish time of a pending step; 3 the subscribers' copy of a model
-     * with a delta stream ({@link ShardState#published()}). Formats 1 and 2 are still read (an empty ledger, no
-     * earliest time, no copy: the shard's next update is a full snapshot).
+     * with a delta stream ({@link ShardState#published()}); 4 the ledger's accountant. Formats 1 to 3 are still read
+     * (an empty ledger, no earliest time, no copy: the shard's next update is a full snapshot; a ledger of RDP, the only
+     * accountant before 4).
      */
-    private static final int FORMAT = 3;
+    private static final int FORMAT = 4;
+
+    /** The accountants' codes in format 4; fixed, whatever order the enum takes. */
+    private static final Accountant[] ACCOUNTANTS = {Accountant.RDP, Accountant.PRV};
 
     private static final VarHandle FLOATS =
             MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
@@ -134,6 +139,16 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
         if (s.published() != null) {
             writeFloats(s.published(), out);
         }
+        out.writeByte(accountantCode(s.ledger().accountant()));
+    }
+
+    private static int accountantCode(Accountant a) {
+        for (int i = 0; i < ACCOUNTANTS.length; i++) {
+            if (ACCOUNTANTS[i] == a) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no format-4 code for accountant " + a);
     }
 
     @Override
@@ -183,6 +198,13 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             ledger = PrivacyLedger.of(list);
         }
         float[] published = format >= 3 && in.readBoolean() ? readFloats(in) : null;
+        if (format >= 4) {
+            int code = in.readUnsignedByte();
+            if (code >= ACCOUNTANTS.length) {
+                throw new IOException("corrupt shard state: accountant code " + code);
+            }
+            ledger = PrivacyLedger.of(ledger.phases(), ACCOUNTANTS[code]);
+        }
         ShardState state = new ShardState(
                 params,
                 o,

@@ -3,6 +3,7 @@ package io.gradstream.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.PrivacyLedger;
 import io.gradstream.core.shard.AggregationPolicy;
 import io.gradstream.core.shard.Contribution;
@@ -169,5 +170,52 @@ class ShardStateSerializerTest {
         assertThat(restored.pending().earliestPublishedAtMs()).isZero();
         assertThat(restored.workerWatermarks()).containsEntry("b", 7L);
         assertThat(restored.ledger()).isEqualTo(PrivacyLedger.EMPTY);
+    }
+
+    @Test
+    void theLedgersAccountantTravelsAndFormatThreeReadsAsRdp() throws Exception {
+        ShardState s = adamShard(4, false);
+        PrivacyLedger prv = PrivacyLedger.EMPTY.plusStep(1.1, 0.01).accountedWith(Accountant.PRV);
+        ShardState withLedger =
+                new ShardState(s.params(), s.optimizer(), s.version(), s.pending(), s.workerWatermarks(), prv);
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ser.serialize(withLedger, out);
+        assertThat(ser.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()))
+                        .ledger())
+                .isEqualTo(prv);
+
+        // Format 3, as the serializer before accountants wrote it: params {1.5, -2} at version 3, a ledger of two
+        // steps at (1.1, 0.01), no subscribers' copy.
+        DataOutputSerializer v3 = new DataOutputSerializer(64);
+        v3.writeInt(3);
+        v3.writeLong(3);
+        v3.writeInt(2);
+        v3.write(new byte[] {0, 0, (byte) 0xC0, 0x3F, 0, 0, 0, (byte) 0xC0});
+        v3.writeLong(3);
+        v3.writeInt(0); // slots
+        v3.writeInt(0); // scalars
+        v3.writeBoolean(false); // no pending sum
+        v3.writeLong(0);
+        v3.writeDouble(0);
+        v3.writeLong(0);
+        v3.writeLong(0);
+        v3.writeLong(0); // earliest
+        v3.writeInt(0); // pending workers
+        v3.writeInt(0); // watermarks
+        v3.writeInt(1); // ledger phases
+        v3.writeDouble(1.1);
+        v3.writeDouble(0.01);
+        v3.writeLong(2);
+        v3.writeBoolean(false); // no published copy
+        ShardState restored = ser.deserialize(new DataInputDeserializer(v3.getCopyOfBuffer()));
+        assertThat(restored.params()).containsExactly(1.5f, -2f);
+        assertThat(restored.ledger().accountant()).isEqualTo(Accountant.RDP);
+        assertThat(restored.ledger().steps()).isEqualTo(2);
+
+        byte[] bad = out.getCopyOfBuffer();
+        bad[bad.length - 1] = 9;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(new DataInputDeserializer(bad)))
+                .hasMessageContaining("accountant code 9");
     }
 }

@@ -6,6 +6,7 @@ import io.gradstream.schemas.CommandType;
 import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,6 +70,11 @@ public final class ControlLog {
 
         /** The model's compression settings as its CREATE gave them, or null. */
         default CompressionSpec compression(String model) throws Exception {
+            return null;
+        }
+
+        /** The private model's mechanism and accountant as its CREATE gave them, or null. */
+        default PrivacyAccountingSpec privacyAccounting(String model) throws Exception {
             return null;
         }
     }
@@ -147,6 +153,13 @@ public final class ControlLog {
                             + "the model to change it",
                     model);
         }
+        if (cmd.getPrivacyAccounting() != null && cmd.getType() != CommandType.CREATE) {
+            return new Invalid(
+                    RejectCode.INVALID_COMMAND,
+                    cmd.getType() + " " + model + ": privacyAccounting is fixed by the model's CREATE; a model's "
+                            + "accountant and mechanism never change",
+                    model);
+        }
         try {
             return switch (cmd.getType()) {
                 case CREATE -> create(model, cmd, incarnation, models);
@@ -197,6 +210,10 @@ public final class ControlLog {
                 throw new IllegalArgumentException(
                         "model " + model + " exists with other compression settings; " + "DELETE it first");
             }
+            if (!Objects.equals(models.privacyAccounting(model), cmd.getPrivacyAccounting())) {
+                throw new IllegalArgumentException(
+                        "model " + model + " exists with other privacyAccounting settings; DELETE it first");
+            }
             return new NoOp(model);
         }
         if (models.count() >= limits.models()) {
@@ -206,7 +223,15 @@ public final class ControlLog {
         return new Created(
                 model,
                 spec,
-                ModelConfig.of(model, spec, incarnation, limits, environment, workers, cmd.getCompression()),
+                ModelConfig.of(
+                        model,
+                        spec,
+                        incarnation,
+                        limits,
+                        environment,
+                        workers,
+                        cmd.getCompression(),
+                        cmd.getPrivacyAccounting()),
                 incarnation);
     }
 
@@ -232,7 +257,8 @@ public final class ControlLog {
                         limits,
                         environment,
                         workers,
-                        models.compression(model)));
+                        models.compression(model),
+                        models.privacyAccounting(model)));
     }
 
     private static ModelSpec require(String model, Models models) throws Exception {

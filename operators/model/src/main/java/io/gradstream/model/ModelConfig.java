@@ -4,9 +4,12 @@ import io.gradstream.core.codec.PayloadCodec;
 import io.gradstream.core.optim.Hyperparameters;
 import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.Optimizers;
+import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.GaussianMechanism;
+import io.gradstream.core.privacy.NoiseGenerator;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
+import io.gradstream.core.privacy.prv.PrvPolicyEvaluator;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
 import io.gradstream.core.schedule.ScheduleTable;
@@ -22,6 +25,9 @@ import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
@@ -39,7 +45,8 @@ import java.util.function.Function;
  * checked, against the configured {@link Limits} before anything is allocated; every problem is reported with the
  * offending field and value. A model's incarnation (where its CREATE was read) keys its DP noise, so two lives of one
  * model id never draw the same noise. A model may name the workers it admits ({@link AuthorisedWorkers}) and the
- * encodings of its gradients and parameter deltas ({@link Compression}). Not
+ * encodings of its gradients and parameter deltas ({@link Compression}); a private model, its mechanism and
+ * accountant ({@link PrivacyAccountingSpec}: null, as every CREATE before 0.4.0, is DP-SGD with RDP). Not
  * thread-safe (caches schedule values).
  */
 public final class ModelConfig {
@@ -63,6 +70,7 @@ public final class ModelConfig {
     private final AuthorisedWorkers workers;
     private final Compression compression;
     private final CompressionSpec compressionSpec;
+    private final PrivacyAccountingSpec accountingSpec;
 
     private ModelConfig(
             String modelId,
@@ -71,7 +79,8 @@ public final class ModelConfig {
             Limits limits,
             Function<String, String> environment,
             Map<String, WorkerKey> workerList,
-            CompressionSpec compressionSpec) {
+            CompressionSpec compressionSpec,
+            PrivacyAccountingSpec accountingSpec) {
         limits.requireName("model", modelId);
         this.modelId = modelId;
         this.spec = spec;
@@ -110,7 +119,12 @@ public final class ModelConfig {
                     + "parameter update would lose the other values); use FP32, FP16, BF16 or INT8_BLOCK");
         }
         PrivacySpec p = spec.getPrivacy();
+        this.accountingSpec = accountingSpec;
         if (p == null) {
+            if (accountingSpec != null) {
+                throw new IllegalArgumentException(
+                        "privacyAccounting applies to a private model; this one has no " + "privacy settings");
+            }
             privacy = null;
             mechanism = null;
             clipThresholds = Map.of();
@@ -119,13 +133,15 @@ public final class ModelConfig {
                 throw new IllegalArgumentException("privacy needs SYNC aggregation: the accountant counts one "
                         + "noised release per version with a fixed expected count, got " + a.getMode());
             }
+            Accountant accountant = accountant(accountingSpec);
+            // The secret first: a CREATE that cannot key its noise is refused before any noise calibration runs.
+            NoiseGenerator noise = SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment);
             try {
-                privacy = privacyPolicy(p);
+                privacy = privacyPolicy(p, accountant);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
             }
-            mechanism = new GaussianMechanism(
-                    SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment), privacy.noiseMultiplier());
+            mechanism = new GaussianMechanism(noise, privacy.noiseMultiplier());
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
         workers = AuthorisedWorkers.of(workerList, limits, environment);
@@ -186,10 +202,60 @@ public final class ModelConfig {
             Function<String, String> environment,
             Map<String, WorkerKey> workers,
             CompressionSpec compression) {
+        return of(modelId, spec, incarnation, limits, environment, workers, compression, null);
+    }
+
+    /**
+     * As above with the private model's mechanism and accountant.
+     *
+     * @param accounting the CREATE's settings; null: DP-SGD accounted with RDP (every model created before 0.4.0)
+     */
+    public static ModelConfig of(
+            String modelId,
+            ModelSpec spec,
+            String incarnation,
+            Limits limits,
+            Function<String, String> environment,
+            Map<String, WorkerKey> workers,
+            CompressionSpec compression,
+            PrivacyAccountingSpec accounting) {
         if (spec == null) {
             throw new IllegalArgumentException("CREATE of model " + modelId + " has no spec");
         }
-        return new ModelConfig(modelId, spec, incarnation, limits, environment, workers, compression);
+        return new ModelConfig(modelId, spec, incarnation, limits, environment, workers, compression, accounting);
+    }
+
+    /**
+     * The accountant of a private model's settings: RDP without settings (models created before 0.4.0 keep their
+     * epsilon), PRV when the settings name none.
+     *
+     * @throws IllegalArgumentException for a mechanism or accountant this build does not run for DP-SGD
+     */
+    static Accountant accountant(PrivacyAccountingSpec s) {
+        if (s == null) {
+            return Accountant.RDP;
+        }
+        if (s.getMechanism() != PrivacyMechanism.DP_SGD) {
+            throw new IllegalArgumentException("privacyAccounting.mechanism " + s.getMechanism() + " is not "
+                    + "available in this release; use DP_SGD");
+        }
+        if (s.getStepsPerRestart() != null) {
+            throw new IllegalArgumentException("privacyAccounting.stepsPerRestart applies to DP_FTRL only, got "
+                    + s.getStepsPerRestart() + " for DP_SGD");
+        }
+        PrivacyAccountant a = s.getAccountant() == null ? PrivacyAccountant.PRV : s.getAccountant();
+        return switch (a) {
+            case RDP -> Accountant.RDP;
+            case PRV -> Accountant.PRV;
+            case TREE ->
+                throw new IllegalArgumentException("privacyAccounting.accountant TREE accounts DP_FTRL's "
+                        + "tree aggregation; DP_SGD takes RDP or PRV");
+        };
+    }
+
+    /** The private model's mechanism and accountant as the CREATE gave them, or null. */
+    public PrivacyAccountingSpec privacyAccounting() {
+        return accountingSpec;
     }
 
     /** The model's compression settings ({@link Compression#NONE} when its CREATE had none). */
@@ -217,8 +283,10 @@ public final class ModelConfig {
         return incarnation;
     }
 
-    private static PrivacyPolicy privacyPolicy(PrivacySpec p) {
+    private static PrivacyPolicy privacyPolicy(PrivacySpec p, Accountant accountant) {
         return PrivacyPolicy.builder()
+                .accountant(accountant)
+                .prvEvaluator(PrvPolicyEvaluator.INSTANCE)
                 .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
                 .clipNorm(p.getClipNorm())
                 .noiseMultiplier(orNaN(p.getNoiseMultiplier()))

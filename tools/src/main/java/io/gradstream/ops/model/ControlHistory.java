@@ -7,6 +7,7 @@ import io.gradstream.schemas.CommandType;
 import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +36,8 @@ public final class ControlHistory {
 
     /**
      * A model: its current spec (hyperparameters and schedule after the updates), its worker list (null: any worker),
-     * the Kafka timestamps of its CREATE and last applied command, and how many updates it took.
+     * the Kafka timestamps of its CREATE and last applied command, how many updates it took, and its privacy accounting
+     * settings (null: DP-SGD with RDP).
      */
     public record Model(
             String id,
@@ -45,9 +47,10 @@ public final class ControlHistory {
             CompressionSpec compression,
             long createdAtMs,
             long changedAtMs,
-            int updates) {
+            int updates,
+            PrivacyAccountingSpec privacyAccounting) {
         Model with(State s, long at) {
-            return new Model(id, s, spec, workers, compression, createdAtMs, at, updates);
+            return new Model(id, s, spec, workers, compression, createdAtMs, at, updates, privacyAccounting);
         }
 
         /** Whether the model publishes a delta stream (DELTA updates between full snapshots). */
@@ -102,19 +105,22 @@ public final class ControlHistory {
         }
         Model m = models.get(id);
         boolean exists = m != null && m.state() != State.DELETED;
-        if (c.getCompression() != null && c.getType() != CommandType.CREATE) {
-            refused++; // compression is fixed by the CREATE
+        if ((c.getCompression() != null || c.getPrivacyAccounting() != null) && c.getType() != CommandType.CREATE) {
+            refused++; // compression and privacy accounting are fixed by the CREATE
             return;
         }
         switch (c.getType()) {
             case CREATE -> {
-                if (exists || c.getSpec() == null || !valid(id, c.getSpec(), c.getWorkers(), c.getCompression())) {
-                    // A repeated CREATE with the same spec, workers and compression is a no-op; any other is refused.
+                if (exists
+                        || c.getSpec() == null
+                        || !valid(id, c.getSpec(), c.getWorkers(), c.getCompression(), c.getPrivacyAccounting())) {
+                    // A repeated CREATE with the same spec, workers and settings is a no-op; any other is refused.
                     refused += exists
                                     && c.getSpec() != null
                                     && c.getSpec().equals(m.spec())
                                     && Objects.equals(c.getWorkers(), m.workers())
                                     && Objects.equals(c.getCompression(), m.compression())
+                                    && Objects.equals(c.getPrivacyAccounting(), m.privacyAccounting())
                             ? 0
                             : 1;
                     return;
@@ -129,7 +135,8 @@ public final class ControlHistory {
                                 c.getCompression(),
                                 timestamp,
                                 timestamp,
-                                0));
+                                0,
+                                c.getPrivacyAccounting()));
             }
             case SNAPSHOT -> {
                 if (!exists || !m.hasDeltaStream()) {
@@ -143,7 +150,7 @@ public final class ControlHistory {
                 }
                 ModelSpec next = updated(m.spec(), c);
                 Map<String, WorkerKey> workers = c.getWorkers() != null ? c.getWorkers() : m.workers();
-                if (!valid(id, next, workers, m.compression())) {
+                if (!valid(id, next, workers, m.compression(), m.privacyAccounting())) {
                     refused++;
                     return;
                 }
@@ -157,7 +164,8 @@ public final class ControlHistory {
                                 m.compression(),
                                 m.createdAtMs(),
                                 timestamp,
-                                m.updates() + 1));
+                                m.updates() + 1,
+                                m.privacyAccounting()));
             }
             case PAUSE, RESUME, DELETE -> {
                 if (!exists) {
@@ -185,9 +193,14 @@ public final class ControlHistory {
         return next.build();
     }
 
-    private boolean valid(String id, ModelSpec spec, Map<String, WorkerKey> workers, CompressionSpec compression) {
+    private boolean valid(
+            String id,
+            ModelSpec spec,
+            Map<String, WorkerKey> workers,
+            CompressionSpec compression,
+            PrivacyAccountingSpec accounting) {
         try {
-            SpecCheck.check(id, spec, workers, compression, limits);
+            SpecCheck.check(id, spec, workers, compression, accounting, limits);
             return true;
         } catch (IllegalArgumentException e) {
             return false;

@@ -32,6 +32,7 @@ public final class ControlSender {
                 .setSpec(d.spec())
                 .setWorkers(d.workers())
                 .setCompression(d.compression())
+                .setPrivacyAccounting(d.privacyAccounting())
                 .setIssuedAtMs(now)
                 .build();
     }

@@ -166,11 +166,12 @@ public final class ModelStatus {
         if (privacy != null || epsilon != null) {
             out.add(String.format(
                     Locale.ROOT,
-                    "  epsilon spent: %s%s",
+                    "  epsilon spent: %s%s%s",
                     epsilon == null ? "none yet" : String.format(Locale.ROOT, "%.4g", epsilon),
                     privacy == null || privacy.getTargetEpsilon() == null
                             ? ""
-                            : String.format(Locale.ROOT, " of target %.4g", privacy.getTargetEpsilon())));
+                            : String.format(Locale.ROOT, " of target %.4g", privacy.getTargetEpsilon()),
+                    privacy == null ? "" : " (" + accounting(control.privacyAccounting()) + ")"));
         } else if (control != null) {
             out.add("  epsilon spent: not private");
         }
@@ -284,5 +285,18 @@ public final class ModelStatus {
         } catch (TopicReader.TopicException e) {
             notes.add("status events unknown: " + e.getMessage());
         }
+    }
+
+    /** A private model's mechanism and accountant as the job applies them (see ModelConfig). */
+    static String accounting(io.gradstream.schemas.PrivacyAccountingSpec a) {
+        if (a == null) {
+            return "DP_SGD, accountant RDP: created without privacyAccounting";
+        }
+        boolean ftrl = a.getMechanism() == io.gradstream.schemas.PrivacyMechanism.DP_FTRL;
+        String accountant = a.getAccountant() != null ? a.getAccountant().name() : ftrl ? "TREE" : "PRV";
+        return a.getMechanism() + ", accountant " + accountant
+                + (ftrl && a.getStepsPerRestart() != null
+                        ? ", tree restarts every " + a.getStepsPerRestart() + " steps"
+                        : "");
     }
 }

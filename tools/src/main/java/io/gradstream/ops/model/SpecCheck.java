@@ -4,6 +4,7 @@ import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.WorkerKey;
 import java.util.Map;
@@ -29,6 +30,17 @@ public final class SpecCheck {
             ModelSpec spec,
             Map<String, WorkerKey> workers,
             CompressionSpec compression,
+            Limits limits) {
+        check(modelId, spec, workers, compression, null, limits);
+    }
+
+    /** As above with the CREATE's privacy accounting settings (null: DP-SGD with RDP). */
+    public static void check(
+            String modelId,
+            ModelSpec spec,
+            Map<String, WorkerKey> workers,
+            CompressionSpec compression,
+            PrivacyAccountingSpec accounting,
             Limits limits) {
         if (modelId == null || modelId.isEmpty()) {
             throw new SpecException("modelId", "is required: in the spec file or as --model-id");
@@ -57,7 +69,7 @@ public final class SpecCheck {
             throw new SpecException("modelId", e.getMessage());
         }
         try {
-            ModelConfig.of(modelId, checked, null, limits, environment, workers, compression);
+            ModelConfig.of(modelId, checked, null, limits, environment, workers, compression, accounting);
         } catch (IllegalArgumentException e) {
             throw new SpecException(field(spec, String.valueOf(e.getMessage())), e.getMessage());
         }

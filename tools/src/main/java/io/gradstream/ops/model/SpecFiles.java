@@ -12,6 +12,9 @@ import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
@@ -28,7 +31,8 @@ import java.util.Map;
 
 /**
  * Model spec files (YAML or JSON) as {@link ModelDefinition}s: the fields of {@code ModelSpec} under the same names,
- * plus {@code modelId} and the CREATE's {@code workers} and {@code compression}. The mapping is explicit, so every refusal names the field's
+ * plus {@code modelId} and the CREATE's {@code workers} and {@code compression}; the privacy block also takes the
+ * CREATE's privacyAccounting ({@code accountant}, {@code mechanism}, {@code stepsPerRestart}, {@code efficientTree}). The mapping is explicit, so every refusal names the field's
  * path and the reason (Avro's JSON decoder would want unions spelled out and report positions instead). The shape is
  * documented in the README, section "Managing models".
  */
@@ -119,12 +123,14 @@ public final class SpecFiles {
         if (f.has("outputEncoding")) {
             b.setOutputEncoding(f.symbol("outputEncoding", Encoding.class));
         }
+        PrivacyAccountingSpec accounting = null;
         if (f.has("privacy")) {
             b.setPrivacy(privacy(f.get("privacy")));
+            accounting = accounting(f.get("privacy"));
         }
         Map<String, WorkerKey> workers = f.has("workers") ? workers(f.get("workers"), "workers") : null;
         CompressionSpec compression = f.has("compression") ? compression(f.get("compression")) : null;
-        return new ModelDefinition(f.string("modelId"), b.build(), workers, compression);
+        return new ModelDefinition(f.string("modelId"), b.build(), workers, compression, accounting);
     }
 
     /** A list of {name, shape} objects, or a map of name to shape (in the file's order). */
@@ -338,22 +344,25 @@ public final class SpecFiles {
         return b.build();
     }
 
+    private static final java.util.Set<String> PRIVACY_FIELDS = Fields.known(
+            "unit",
+            "clipNorm",
+            "noiseMultiplier",
+            "targetEpsilon",
+            "plannedSteps",
+            "delta",
+            "sampleRate",
+            "expectedPerStep",
+            "populationSize",
+            "seedFile",
+            "seedEnv",
+            "accountant",
+            "mechanism",
+            "stepsPerRestart",
+            "efficientTree");
+
     private static PrivacySpec privacy(JsonNode node) {
-        Fields f = Fields.of(
-                node,
-                "privacy",
-                Fields.known(
-                        "unit",
-                        "clipNorm",
-                        "noiseMultiplier",
-                        "targetEpsilon",
-                        "plannedSteps",
-                        "delta",
-                        "sampleRate",
-                        "expectedPerStep",
-                        "populationSize",
-                        "seedFile",
-                        "seedEnv"));
+        Fields f = Fields.of(node, "privacy", PRIVACY_FIELDS);
         f.require("clipNorm", "C, the L2 bound of one unit's whole contribution");
         f.require("delta", "the delta of (epsilon, delta), below 1/populationSize");
         PrivacySpec.Builder b = PrivacySpec.newBuilder()
@@ -375,6 +384,34 @@ public final class SpecFiles {
                     "privacy.seedFile",
                     "needs exactly one of seedFile and seedEnv: where the task "
                             + "managers find the secret that keys the noise (never the secret itself)");
+        }
+        return b.build();
+    }
+
+    /**
+     * The CREATE's privacyAccounting from the privacy block's {@code accountant}, {@code mechanism},
+     * {@code stepsPerRestart} and {@code efficientTree}: always sent for a private model from a file, so a new model
+     * gets PRV (DP-SGD) or TREE (DP-FTRL) unless the file names another accountant.
+     */
+    private static PrivacyAccountingSpec accounting(JsonNode node) {
+        Fields f = Fields.of(node, "privacy", PRIVACY_FIELDS);
+        PrivacyMechanism mechanism =
+                f.has("mechanism") ? f.symbol("mechanism", PrivacyMechanism.class) : PrivacyMechanism.DP_SGD;
+        PrivacyAccountingSpec.Builder b = PrivacyAccountingSpec.newBuilder()
+                .setMechanism(mechanism)
+                .setAccountant(
+                        f.has("accountant")
+                                ? f.symbol("accountant", PrivacyAccountant.class)
+                                : mechanism == PrivacyMechanism.DP_FTRL
+                                        ? PrivacyAccountant.TREE
+                                        : PrivacyAccountant.PRV)
+                .setStepsPerRestart(f.longValue("stepsPerRestart"));
+        if (f.has("efficientTree")) {
+            JsonNode v = f.get("efficientTree");
+            if (!v.isBoolean()) {
+                throw new SpecException(f.path("efficientTree"), "expected true or false, got " + Fields.describe(v));
+            }
+            b.setEfficientTree(v.booleanValue());
         }
         return b.build();
     }

@@ -8,6 +8,8 @@ import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.WorkerKey;
 import java.nio.file.Files;
@@ -86,6 +88,9 @@ class SpecFilesTest {
         assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.TOPK);
         assertThat(d.compression().getDeltaTopKFraction()).isEqualTo(0.05);
         assertThat(d.compression().getSnapshotEvery()).isEqualTo(10);
+        // A private model from a file is a new model: PRV unless the file names another accountant.
+        assertThat(d.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.PRV);
+        assertThat(d.privacyAccounting().getMechanism()).isEqualTo(PrivacyMechanism.DP_SGD);
         SpecCheck.check(d.modelId(), s, d.workers(), d.compression(), Limits.DEFAULT); // valid as the job judges it
 
         String json = """
@@ -120,6 +125,7 @@ class SpecFilesTest {
         assertThat(d.spec().getInit().getRule()).isEqualTo(InitRule.ZEROS);
         assertThat(d.spec().getPrivacy()).isNull();
         assertThat(d.compression()).isNull();
+        assertThat(d.privacyAccounting()).isNull();
         assertThatThrownBy(() -> SpecCheck.check(null, d.spec(), null, null, Limits.DEFAULT))
                 .isInstanceOf(SpecException.class)
                 .hasMessageContaining("modelId: is required");
@@ -229,7 +235,8 @@ class SpecFilesTest {
         ModelDefinition d = SpecFiles.read(Files.writeString(dir.resolve("readme.yaml"), yaml));
         assertThat(d.spec().getPrivacy().getTargetEpsilon()).isEqualTo(8.0);
         assertThat(d.compression().getDeltaEncoding()).isEqualTo(Encoding.INT8_BLOCK);
-        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), Limits.DEFAULT);
+        assertThat(d.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.PRV);
+        SpecCheck.check(d.modelId(), d.spec(), d.workers(), d.compression(), d.privacyAccounting(), Limits.DEFAULT);
     }
 
     @Test
@@ -245,5 +252,35 @@ class SpecFilesTest {
                 .hasMessageStartingWith("lr: has no value");
         assertThatThrownBy(() -> SpecFiles.hyperparameterArgument("betas", "[0.9, x]"))
                 .hasMessageStartingWith("betas[1]: expected a number");
+    }
+
+    @Test
+    void thePrivacyBlockTakesTheAccountantAndItsBoundsAreTheJobs() throws Exception {
+        String base = "modelId: p\ntensors: {w: [3]}\noptimizer: SGD\nhyperparameters: {lr: 0.1}\n"
+                + "privacy: {clipNorm: 1, noiseMultiplier: 1.1, delta: 1.0e-5, sampleRate: 0.01, populationSize: "
+                + "60000, seedEnv: DP_SEED";
+        ModelDefinition prv = SpecFiles.read(Files.writeString(dir.resolve("prv.yaml"), base + "}\n"));
+        assertThat(prv.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.PRV);
+        ModelDefinition rdp = SpecFiles.read(Files.writeString(dir.resolve("rdp.yaml"), base + ", accountant: rdp}\n"));
+        assertThat(rdp.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.RDP);
+        SpecCheck.check(rdp.modelId(), rdp.spec(), null, null, rdp.privacyAccounting(), Limits.DEFAULT);
+        assertThat(ControlSender.create(rdp, 0).getPrivacyAccounting()).isEqualTo(rdp.privacyAccounting());
+
+        assertThatThrownBy(
+                        () -> SpecFiles.read(Files.writeString(dir.resolve("x.yaml"), base + ", accountant: gdp}\n")))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("privacy.accountant")
+                .hasMessageContaining("RDP, PRV, TREE");
+        assertThatThrownBy(
+                        () -> SpecFiles.read(Files.writeString(dir.resolve("y.yaml"), base + ", efficientTree: 3}\n")))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("privacy.efficientTree");
+        ModelDefinition tree = SpecFiles.read(Files.writeString(dir.resolve("t.yaml"), base + ", accountant: TREE}\n"));
+        assertThatThrownBy(() -> SpecCheck.check(
+                        tree.modelId(), tree.spec(), null, null, tree.privacyAccounting(), Limits.DEFAULT))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("TREE");
+        assertThat(ModelStatus.accounting(null)).contains("RDP");
+        assertThat(ModelStatus.accounting(prv.privacyAccounting())).isEqualTo("DP_SGD, accountant PRV");
     }
 }

@@ -1,6 +1,9 @@
 package io.gradstream.core.privacy;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -9,11 +12,13 @@ import java.util.Map;
  * norm C, the noise multiplier sigma (given, or derived from a target epsilon over planned steps as Opacus'
  * {@code make_private_with_epsilon}), delta, the sampling of participants, and the optional epsilon budget.
  * It answers the accounting questions of the pipeline (epsilon of a ledger, whether one more step fits the budget)
- * with the RDP of the sampled Gaussian mechanism (Mironov et al. 2019, arXiv:1908.10530) over Opacus' orders.
+ * with its {@link Accountant}: the RDP of the sampled Gaussian mechanism (Mironov et al. 2019, arXiv:1908.10530) over
+ * Opacus' orders, or the PRV accountant (Gopi, Lee, Wutschitz 2021, arXiv:2106.02848) whose upper bound it reports.
  *
  * <p>Settings that would silently give a meaningless guarantee are refused, not warned about: delta &gt;= 1/N (a
  * mechanism that publishes one random participant's data in the clear satisfies it), a sampling rate that disagrees
- * with the expected participants and the population, a non-positive clip. Not thread-safe (caches RDP curves).
+ * with the expected participants and the population, a non-positive clip, a budget the first step already exceeds.
+ * Not thread-safe (caches RDP curves and PRV epsilons: every shard of a subtask asks about the same ledgers).
  */
 public final class PrivacyPolicy {
 
@@ -36,8 +41,19 @@ public final class PrivacyPolicy {
     private final double expectedPerStep;
     private final double populationSize;
     private final double targetEpsilon;
+    private final Accountant accountant;
+    private final PrvEvaluator prv;
     private final double[] orders = RdpAccountant.defaultOrders();
     private final Map<Long, double[]> stepCurves = new HashMap<>();
+    /** PRV epsilons of the last ledgers asked about: a step asks about the same two ledgers on every shard. */
+    private final Map<List<RdpAccountant.Phase>, Double> prvEpsilons = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<RdpAccountant.Phase>, Double> eldest) {
+            return size() > PRV_CACHE;
+        }
+    };
+
+    private static final int PRV_CACHE = 8;
 
     private PrivacyPolicy(
             Builder b, double noiseMultiplier, double sampleRate, double expectedPerStep, double populationSize) {
@@ -49,6 +65,8 @@ public final class PrivacyPolicy {
         this.expectedPerStep = expectedPerStep;
         this.populationSize = populationSize;
         this.targetEpsilon = b.targetEpsilon;
+        this.accountant = b.accountant;
+        this.prv = b.prv;
     }
 
     public static Builder builder() {
@@ -95,13 +113,94 @@ public final class PrivacyPolicy {
         return targetEpsilon;
     }
 
-    /** Epsilon (Opacus conversion) of the steps in {@code ledger}; 0 for an empty ledger. */
+    /** The accountant of {@link #epsilon} and of the budget. */
+    public Accountant accountant() {
+        return accountant;
+    }
+
+    /**
+     * Epsilon of the steps in {@code ledger} under this policy's accountant (RDP: Opacus' conversion; PRV: an upper
+     * bound, see {@link #prvEpsilon}); 0 for an empty ledger, infinity where PRV cannot bound it (a loss domain too
+     * wide or a grid too large for this JVM), so that a budget then refuses the step rather than fail the job.
+     */
     public double epsilon(PrivacyLedger ledger) {
         if (ledger.phases().isEmpty()) {
             return 0;
         }
+        return accountant == Accountant.PRV ? prvEpsilon(ledger.phases()) : rdpEpsilon(ledger.phases());
+    }
+
+    /**
+     * The longest plan whose noise multiplier the PRV accountant derives at CREATE: the search evaluates PRV a few
+     * dozen times at the planned steps, about a second each at this length, and a control record must not stall the
+     * job for longer.
+     */
+    public static final long PRV_MAX_PLANNED_STEPS = 10_000;
+
+    /** Up to this many steps PRV's epsilon is the exact upper bound of the steps (a tenth of a second at most). */
+    static final long PRV_EXACT_STEPS = 1024;
+
+    /**
+     * PRV's grid grows with the square root of the steps, so one evaluation costs seconds after tens of thousands of
+     * steps, too much for every step of every model. Beyond {@link #PRV_EXACT_STEPS} the last phase is rounded up to
+     * a step count with 7 significant bits (at most 1.6% more steps), whose PRV upper bound also bounds the true
+     * epsilon of the fewer steps taken: the evaluations are then 64 per doubling of the steps, cached. Where that
+     * bound would exceed the budget, the exact bound of the steps is used instead, so the budget stops at the same
+     * step as with exact evaluation and no reported epsilon of an applied step exceeds the target.
+     */
+    private double prvEpsilon(List<RdpAccountant.Phase> phases) {
+        double bound = prvCached(roundedUp(phases));
+        if (!hasBudget() || bound <= targetEpsilon) {
+            return bound;
+        }
+        return prvCached(phases);
+    }
+
+    /** {@code phases} with the last phase's steps raised so that the total has at most 7 significant bits. */
+    static List<RdpAccountant.Phase> roundedUp(List<RdpAccountant.Phase> phases) {
+        long total = 0;
+        for (RdpAccountant.Phase p : phases) {
+            total += p.steps();
+        }
+        long rounded = roundedUp(total);
+        if (rounded == total) {
+            return phases;
+        }
+        List<RdpAccountant.Phase> out = new ArrayList<>(phases);
+        RdpAccountant.Phase last = out.get(out.size() - 1);
+        out.set(
+                out.size() - 1,
+                new RdpAccountant.Phase(last.noiseMultiplier(), last.sampleRate(), last.steps() + rounded - total));
+        return out;
+    }
+
+    /** {@code n}, or beyond {@link #PRV_EXACT_STEPS} the next count with at most 7 significant bits. */
+    static long roundedUp(long n) {
+        if (n <= PRV_EXACT_STEPS || n > (1L << 61)) {
+            return n;
+        }
+        long unit = 1L << (63 - Long.numberOfLeadingZeros(n) - 6);
+        return (n + unit - 1) / unit * unit;
+    }
+
+    private double prvCached(List<RdpAccountant.Phase> phases) {
+        Double cached = prvEpsilons.get(phases);
+        if (cached != null) {
+            return cached;
+        }
+        double eps;
+        try {
+            eps = prv.epsilon(phases, delta);
+        } catch (IllegalArgumentException e) {
+            eps = Double.POSITIVE_INFINITY;
+        }
+        prvEpsilons.put(List.copyOf(phases), eps);
+        return eps;
+    }
+
+    private double rdpEpsilon(List<RdpAccountant.Phase> phases) {
         double[] total = new double[orders.length];
-        for (RdpAccountant.Phase p : ledger.phases()) {
+        for (RdpAccountant.Phase p : phases) {
             double[] curve = stepCurve(p.noiseMultiplier(), p.sampleRate());
             for (int i = 0; i < total.length; i++) {
                 total[i] += curve[i] * p.steps();
@@ -111,9 +210,9 @@ public final class PrivacyPolicy {
                 .epsilon();
     }
 
-    /** The ledger after one more step with this policy's noise and sampling. */
+    /** The ledger after one more step with this policy's noise and sampling, accounted with its accountant. */
     public PrivacyLedger afterStep(PrivacyLedger ledger) {
-        return ledger.plusStep(noiseMultiplier, sampleRate);
+        return ledger.plusStep(noiseMultiplier, sampleRate).accountedWith(accountant);
     }
 
     /** Whether one more step keeps epsilon within the budget (always, without a budget). */
@@ -139,8 +238,9 @@ public final class PrivacyPolicy {
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "PrivacyPolicy[unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
+                "PrivacyPolicy[accountant=%s, unit=%s, clipNorm=%s, noiseMultiplier=%s, delta=%s, "
                         + "sampleRate=%s, expectedPerStep=%s, populationSize=%s, targetEpsilon=%s]",
+                accountant,
                 unit,
                 clipNorm,
                 noiseMultiplier,
@@ -166,8 +266,22 @@ public final class PrivacyPolicy {
         private double sampleRate = Double.NaN;
         private double expectedPerStep = Double.NaN;
         private double populationSize = Double.NaN;
+        private Accountant accountant = Accountant.RDP;
+        private PrvEvaluator prv;
 
         private Builder() {}
+
+        /** The PRV accountant's evaluator ({@code PrvPolicyEvaluator.INSTANCE}); required for {@link Accountant#PRV}. */
+        public Builder prvEvaluator(PrvEvaluator evaluator) {
+            this.prv = evaluator;
+            return this;
+        }
+
+        /** RDP unless given: what every policy was before accountants were selectable. */
+        public Builder accountant(Accountant accountant) {
+            this.accountant = java.util.Objects.requireNonNull(accountant, "accountant must not be null");
+            return this;
+        }
 
         public Builder unit(Unit unit) {
             this.unit = java.util.Objects.requireNonNull(unit, "unit must not be null");
@@ -227,6 +341,7 @@ public final class PrivacyPolicy {
                     "clipNorm must be finite and > 0, got " + clipNorm
                             + " (a non-positive clip bounds nothing, so no noise level would protect anyone)");
             require(delta > 0 && delta < 1, "delta must be in (0, 1), got " + delta);
+            require(accountant != Accountant.PRV || prv != null, "the PRV accountant needs its evaluator");
             boolean hasQ = !Double.isNaN(sampleRate);
             boolean hasL = !Double.isNaN(expectedPerStep);
             boolean hasN = !Double.isNaN(populationSize);
@@ -284,7 +399,15 @@ public final class PrivacyPolicy {
                 require(
                         hasTarget && plannedSteps > 0,
                         "noise needs noiseMultiplier, or targetEpsilon with " + "plannedSteps to derive it");
-                sigma = RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
+                require(
+                        accountant != Accountant.PRV || plannedSteps <= PRV_MAX_PLANNED_STEPS,
+                        "plannedSteps " + plannedSteps + " is above " + PRV_MAX_PLANNED_STEPS + ", the most the PRV "
+                                + "accountant calibrates noise for here (each evaluation of a longer plan takes "
+                                + "seconds, and the search needs dozens); give noiseMultiplier (e.g. from 'gradstream "
+                                + "privacy noise-multiplier --accountant prv'), or calibrate with accountant RDP");
+                sigma = accountant == Accountant.PRV
+                        ? prv.noiseMultiplier(targetEpsilon, delta, q, plannedSteps)
+                        : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, q, plannedSteps);
             } else {
                 require(
                         sigma > 0 && sigma <= RdpAccountant.MAX_NOISE_MULTIPLIER,
@@ -302,9 +425,10 @@ public final class PrivacyPolicy {
                         String.format(
                                 Locale.ROOT,
                                 "targetEpsilon %s is exceeded by the "
-                                        + "first step (epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); raise "
-                                        + "noiseMultiplier",
+                                        + "first step (%s epsilon %s with noiseMultiplier %s, sampleRate %s, delta %s); "
+                                        + "raise noiseMultiplier",
                                 targetEpsilon,
+                                accountant,
                                 first,
                                 sigma,
                                 q,

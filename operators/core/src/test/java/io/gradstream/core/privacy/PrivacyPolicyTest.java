@@ -159,4 +159,150 @@ class PrivacyPolicyTest {
                         java.util.List.of(new RdpAccountant.Phase(p.noiseMultiplier(), p.sampleRate(), 4999)))))
                 .isTrue();
     }
+
+    @Test
+    void underPrvEpsilonIsThePrvUpperBoundAndTheLedgerRecordsIt() {
+        PrivacyPolicy rdp = valid().build();
+        PrivacyPolicy prv = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .build();
+        assertThat(rdp.accountant()).isEqualTo(Accountant.RDP);
+        assertThat(prv.accountant()).isEqualTo(Accountant.PRV);
+        PrivacyLedger ledger = PrivacyLedger.EMPTY;
+        for (int i = 0; i < 500; i++) {
+            ledger = prv.afterStep(ledger);
+        }
+        assertThat(ledger.accountant()).isEqualTo(Accountant.PRV);
+        assertThat(rdp.afterStep(ledger).accountant()).isEqualTo(Accountant.RDP);
+        double expected = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(1.1, 256.0 / 60000, 500, 1e-5);
+        assertThat(prv.epsilon(ledger)).isEqualTo(expected);
+        // The same steps cost less under PRV than under RDP (both bound the same mechanism).
+        assertThat(prv.epsilon(ledger)).isLessThan(rdp.epsilon(ledger));
+        assertThat(prv.epsilon(PrivacyLedger.EMPTY)).isZero();
+    }
+
+    @Test
+    void underPrvTheBudgetAllowsExactlyTheStepsWhosePrvUpperBoundStaysWithinTheTarget() {
+        PrivacyPolicy p = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .noiseMultiplier(1.5)
+                .sampleRate(0.05)
+                .targetEpsilon(1.0)
+                .build();
+        long allowed = 0;
+        while (io.gradstream.core.privacy.prv.PrvAccountant.epsilon(1.5, 0.05, allowed + 1, 1e-5) <= 1.0) {
+            allowed++;
+        }
+        long allowedByRdp = 0;
+        while (RdpAccountant.epsilon(1.5, 0.05, allowedByRdp + 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                        .epsilon()
+                <= 1.0) {
+            allowedByRdp++;
+        }
+        PrivacyLedger ledger = PrivacyLedger.EMPTY;
+        long steps = 0;
+        while (p.allowsStep(ledger)) {
+            ledger = p.afterStep(ledger);
+            steps++;
+        }
+        assertThat(steps).isEqualTo(allowed).isGreaterThan(allowedByRdp);
+        assertThat(p.epsilon(ledger)).isLessThanOrEqualTo(1.0);
+        assertThat(p.epsilon(p.afterStep(ledger))).isGreaterThan(1.0);
+    }
+
+    @Test
+    void underPrvTheFirstStepCheckAndTheDerivedNoiseUsePrv() {
+        // One step of sigma 0.8 at q 0.05 costs about 0.77 under RDP but far less under PRV.
+        double rdpFirst = RdpAccountant.epsilon(0.8, 0.05, 1, 1e-5, RdpAccountant.Conversion.OPACUS)
+                .epsilon();
+        double prvFirst = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(0.8, 0.05, 1, 1e-5);
+        double target = (rdpFirst + prvFirst) / 2;
+        assertThat(prvFirst).isLessThan(target);
+        assertThatThrownBy(() -> valid().noiseMultiplier(0.8)
+                        .sampleRate(0.05)
+                        .targetEpsilon(target)
+                        .build())
+                .hasMessageContaining("exceeded by the first step (RDP epsilon");
+        assertThat(valid().accountant(Accountant.PRV)
+                        .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                        .noiseMultiplier(0.8)
+                        .sampleRate(0.05)
+                        .targetEpsilon(target)
+                        .build()
+                        .accountant())
+                .isEqualTo(Accountant.PRV);
+
+        PrivacyPolicy derived = PrivacyPolicy.builder()
+                .accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .clipNorm(1)
+                .delta(1e-5)
+                .sampleRate(0.01)
+                .populationSize(60000)
+                .targetEpsilon(2.0)
+                .plannedSteps(300)
+                .build();
+        double sigma = derived.noiseMultiplier();
+        assertThat(sigma).isEqualTo(io.gradstream.core.privacy.prv.PrvAccountant.noiseMultiplier(2.0, 1e-5, 0.01, 300));
+        assertThat(sigma).isLessThan(RdpAccountant.noiseMultiplierFor(2.0, 1e-5, 0.01, 300));
+        PrivacyLedger planned = PrivacyLedger.of(java.util.List.of(new RdpAccountant.Phase(sigma, 0.01, 300)));
+        assertThatThrownBy(() -> PrivacyPolicy.builder()
+                        .accountant(Accountant.PRV)
+                        .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                        .clipNorm(1)
+                        .delta(1e-5)
+                        .sampleRate(0.01)
+                        .populationSize(60000)
+                        .targetEpsilon(2.0)
+                        .plannedSteps(PrivacyPolicy.PRV_MAX_PLANNED_STEPS + 1)
+                        .build())
+                .hasMessageContaining("plannedSteps 10001 is above 10000");
+        assertThat(derived.epsilon(planned)).isLessThanOrEqualTo(2.0);
+    }
+
+    @Test
+    void aLedgerFromBeforeAccountantsIsRdpAndEqualityCountsTheAccountant() {
+        var phases = java.util.List.of(new RdpAccountant.Phase(1.1, 0.01, 3));
+        assertThat(PrivacyLedger.of(phases).accountant()).isEqualTo(Accountant.RDP);
+        assertThat(PrivacyLedger.of(phases, Accountant.PRV)).isNotEqualTo(PrivacyLedger.of(phases));
+        assertThat(PrivacyLedger.of(phases, Accountant.PRV).accountedWith(Accountant.RDP))
+                .isEqualTo(PrivacyLedger.of(phases));
+        assertThat(PrivacyLedger.of(java.util.List.of())).isSameAs(PrivacyLedger.EMPTY);
+    }
+
+    @Test
+    void longPrvLedgersAreBoundedByTheNextRoundedStepCountAndTheBudgetStillStopsExactly() {
+        assertThat(PrivacyPolicy.roundedUp(1000)).isEqualTo(1000);
+        assertThat(PrivacyPolicy.roundedUp(1024)).isEqualTo(1024);
+        assertThat(PrivacyPolicy.roundedUp(1025)).isEqualTo(1040); // 7 significant bits: steps of 16 from 1024
+        for (long n = 1025; n < 100_000; n += 997) {
+            long r = PrivacyPolicy.roundedUp(n);
+            assertThat(r).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 64);
+            assertThat(Long.bitCount(r >>> Long.numberOfTrailingZeros(r))).isLessThanOrEqualTo(7);
+        }
+        PrivacyPolicy p = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .build();
+        PrivacyLedger two = PrivacyLedger.of(java.util.List.of(
+                new RdpAccountant.Phase(2.0, 0.01, 10), new RdpAccountant.Phase(1.1, 256.0 / 60000, 1985)));
+        // 1995 steps are bounded by 2000 (steps of 16 from 1024), the rounding landing on the last phase.
+        assertThat(PrivacyPolicy.roundedUp(1995)).isEqualTo(2000);
+        double bound = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(
+                java.util.List.of(
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(2.0, 0.01, 10),
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(1.1, 256.0 / 60000, 1990)),
+                1e-5);
+        double exact = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(
+                java.util.List.of(
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(2.0, 0.01, 10),
+                        new io.gradstream.core.privacy.prv.PrvAccountant.Phase(1.1, 256.0 / 60000, 1985)),
+                1e-5);
+        assertThat(p.epsilon(two)).isEqualTo(bound).isGreaterThan(exact);
+        // With a budget between the two, the exact bound decides: the step is allowed and reports within the target.
+        PrivacyPolicy budget = valid().accountant(Accountant.PRV)
+                .prvEvaluator(io.gradstream.core.privacy.prv.PrvPolicyEvaluator.INSTANCE)
+                .targetEpsilon((bound + exact) / 2)
+                .build();
+        assertThat(budget.epsilon(two)).isEqualTo(exact);
+    }
 }

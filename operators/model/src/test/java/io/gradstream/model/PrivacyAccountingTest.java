@@ -1,0 +1,168 @@
+package io.gradstream.model;
+
+import static io.gradstream.model.ModelRecords.SMALL;
+import static io.gradstream.model.ModelRecords.bytes;
+import static io.gradstream.model.ModelRecords.spec;
+import static io.gradstream.model.ModelRecords.tensor;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradstream.core.privacy.Accountant;
+import io.gradstream.core.shard.RejectCode;
+import io.gradstream.schemas.CommandType;
+import io.gradstream.schemas.ControlCommand;
+import io.gradstream.schemas.InitRule;
+import io.gradstream.schemas.ModelSpec;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
+import io.gradstream.schemas.PrivacySpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A CREATE's privacyAccounting: which accountant a private model gets (RDP without settings, as every model created
+ * before them; PRV by default with them), and which settings are refused before the model exists.
+ */
+class PrivacyAccountingTest {
+    private final ControlLog log = new ControlLog(SMALL, name -> null);
+    private ModelSpec privateSpec;
+
+    /** The models that exist: one, {@code m}, with its accounting settings. */
+    private static ControlLog.Models existing(ModelSpec spec, PrivacyAccountingSpec accounting) {
+        return new ControlLog.Models() {
+            @Override
+            public ModelSpec spec(String model) {
+                return "m".equals(model) ? spec : null;
+            }
+
+            @Override
+            public String incarnation(String model) {
+                return "control-0@1";
+            }
+
+            @Override
+            public int count() {
+                return 1;
+            }
+
+            @Override
+            public PrivacyAccountingSpec privacyAccounting(String model) {
+                return accounting;
+            }
+        };
+    }
+
+    private static final ControlLog.Models NONE = existing(null, null);
+
+    @BeforeEach
+    void seed(@TempDir Path dir) throws Exception {
+        Path seed = Files.writeString(dir.resolve("seed"), "0123456789abcdef0123456789abcdef\n");
+        privateSpec = ModelSpec.newBuilder(spec(InitRule.ZEROS, 64, tensor("w", 10)))
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setClipNorm(1.0)
+                        .setNoiseMultiplier(1.2)
+                        .setDelta(1e-5)
+                        .setExpectedPerStep(2.0)
+                        .setPopulationSize(1000L)
+                        .setSeedFile(seed.toString())
+                        .build())
+                .build();
+    }
+
+    private ControlLog.Change create(ModelSpec spec, PrivacyAccountingSpec accounting, ControlLog.Models models)
+            throws Exception {
+        return log.read(
+                bytes(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.CREATE)
+                        .setSpec(spec)
+                        .setPrivacyAccounting(accounting)
+                        .build()),
+                "control-0@2",
+                models);
+    }
+
+    private Accountant accountantOf(PrivacyAccountingSpec accounting) throws Exception {
+        ControlLog.Created c = (ControlLog.Created) create(privateSpec, accounting, NONE);
+        assertThat(c.config().privacyAccounting()).isEqualTo(accounting);
+        return c.config().privacy().accountant();
+    }
+
+    private String refused(ModelSpec spec, PrivacyAccountingSpec accounting, ControlLog.Models models)
+            throws Exception {
+        ControlLog.Change change = create(spec, accounting, models);
+        assertThat(change).isInstanceOf(ControlLog.Invalid.class);
+        assertThat(((ControlLog.Invalid) change).code()).isEqualTo(RejectCode.INVALID_COMMAND);
+        return ((ControlLog.Invalid) change).detail();
+    }
+
+    @Test
+    void aCreateWithoutSettingsKeepsRdpAndSettingsDefaultToPrv() throws Exception {
+        assertThat(accountantOf(null)).isEqualTo(Accountant.RDP);
+        assertThat(accountantOf(PrivacyAccountingSpec.newBuilder().build())).isEqualTo(Accountant.PRV);
+        assertThat(accountantOf(PrivacyAccountingSpec.newBuilder()
+                        .setAccountant(PrivacyAccountant.RDP)
+                        .build()))
+                .isEqualTo(Accountant.RDP);
+        assertThat(accountantOf(PrivacyAccountingSpec.newBuilder()
+                        .setAccountant(PrivacyAccountant.PRV)
+                        .setMechanism(PrivacyMechanism.DP_SGD)
+                        .build()))
+                .isEqualTo(Accountant.PRV);
+    }
+
+    @Test
+    void settingsOutsideTheirBoundsAreRefusedWithTheField() throws Exception {
+        assertThat(refused(
+                        privateSpec,
+                        PrivacyAccountingSpec.newBuilder()
+                                .setAccountant(PrivacyAccountant.TREE)
+                                .build(),
+                        NONE))
+                .contains("accountant TREE");
+        assertThat(refused(
+                        privateSpec,
+                        PrivacyAccountingSpec.newBuilder()
+                                .setStepsPerRestart(-1L)
+                                .build(),
+                        NONE))
+                .contains("stepsPerRestart");
+        assertThat(refused(
+                        ModelSpec.newBuilder(privateSpec).setPrivacy(null).build(),
+                        PrivacyAccountingSpec.newBuilder().build(),
+                        NONE))
+                .contains("applies to a private model");
+    }
+
+    @Test
+    void theSettingsAreFixedForTheModelsLife() throws Exception {
+        PrivacyAccountingSpec prv = PrivacyAccountingSpec.newBuilder().build();
+        ControlLog.Models m = existing(privateSpec, prv);
+        assertThat(create(privateSpec, prv, m)).isInstanceOf(ControlLog.NoOp.class);
+        assertThat(refused(privateSpec, null, m)).contains("other privacyAccounting settings");
+        ControlLog.Change update = log.read(
+                bytes(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                        .setHyperparameters(Map.of("lr", 0.1))
+                        .setPrivacyAccounting(prv)
+                        .build()),
+                "control-0@3",
+                m);
+        assertThat(((ControlLog.Invalid) update).detail()).contains("fixed by the model's CREATE");
+        // An update without settings keeps the model's.
+        ControlLog.Updated kept = (ControlLog.Updated) log.read(
+                bytes(ControlCommand.newBuilder()
+                        .setModelId("m")
+                        .setType(CommandType.UPDATE_HYPERPARAMETERS)
+                        .setHyperparameters(Map.of("lr", 0.1))
+                        .build()),
+                "control-0@3",
+                m);
+        assertThat(kept.config().privacy().accountant()).isEqualTo(Accountant.PRV);
+    }
+}
