@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
                     + "--accountant prv (default, as in Opacus: privacy random variables composed by FFT, "
                     + "Gopi, Lee, Wutschitz 2021) or rdp (Renyi DP of the sampled Gaussian mechanism at Opacus' "
                     + "orders 1.1..10.9, 12..63).",
-            "The privacy ledger of a model in the service still accounts with RDP until the model setting "
-                    + "for the accountant lands; use --accountant rdp to see the epsilon it reports."
+            "A model in the service accounts with the accountant its CREATE names (the privacy block's "
+                    + "accountant: PRV by default; models created before 0.4.0 keep RDP); `gradstream model status` "
+                    + "shows which."
         },
         subcommands = {PrivacyCommand.Epsilon.class, PrivacyCommand.NoiseMultiplier.class},
         exitCodeListHeading = "%nExit status:%n",
@@ -104,8 +105,7 @@ final class PrivacyCommand implements Runnable {
                 "--accountant rdp: also the RDP order that attains it; --conversion opacus (default): Balle et "
                         + "al. 2020, Thm 21, as Opacus reports it; classic: eps = min rdp(a) - log(delta)/(a-1) "
                         + "(Mironov 2017), as TF Privacy and Opacus before 2021.",
-                "The service's privacy ledger still accounts with RDP until the model setting for the accountant "
-                        + "lands."
+                "A model in the service reports the epsilon of its own accountant (`gradstream model status`)."
             })
     static final class Epsilon implements Callable<Integer> {
         @Mixin

@@ -403,7 +403,9 @@ class PrivacyCommandTest {
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("epsilon").contains("noise-multiplier");
         assertThat(run("--help").out()).contains("privacy");
-        assertThat(r.out()).contains("--accountant prv (default").contains("still accounts with RDP");
+        assertThat(r.out())
+                .contains("--accountant prv (default")
+                .contains("accounts with the accountant its CREATE names");
         assertThat(run("privacy", "epsilon", "--help").out())
                 .contains("--conversion")
                 .contains("classic")
