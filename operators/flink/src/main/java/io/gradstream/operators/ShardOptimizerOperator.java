@@ -9,6 +9,7 @@ import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.model.ShardOffer;
+import io.gradstream.model.ShardPlacement;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.StatusEvent;
 import java.util.Objects;
@@ -52,6 +53,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     private transient ControlLog control;
     private transient ShardOutputs outputs;
     private transient StepBatch steps;
+    private transient SubtaskLoad load;
 
     /**
      * @param graceMs how long a gradient for a model that does not exist (yet) waits before it is refused
@@ -79,6 +81,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         var group = getRuntimeContext().getMetricGroup().addGroup("gradstream");
         outputs = new ShardOutputs(output, group, limits);
         steps = StepBatch.open(backend, group);
+        load = new SubtaskLoad(group);
     }
 
     @Override
@@ -99,7 +102,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     @Override
     public void processElement1(StreamRecord<RawRecord> element) throws Exception {
         RawRecord record = element.getValue();
-        String key = (String) getCurrentKey();
+        load.received(record.value);
+        String key = record.keyString(); // the Flink key may carry the placement's salt
         GradientAdmission.Decoded decoded = admission.decode(key, record.value);
         if (decoded instanceof GradientAdmission.Refused r) {
             reject(r.code(), r.detail(), record, r.model());
@@ -153,7 +157,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
 
     /** The current shard's state, once a step of it still in the batch has run. */
     private ShardState current(ShardKey key) throws Exception {
-        if (steps.contains(key.toString())) {
+        if (steps.contains((String) getCurrentKey())) {
             flushBatch();
         }
         return store.get();
@@ -168,7 +172,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             RawRecord record,
             boolean sampleNorms)
             throws Exception {
-        if (steps.add(key, state, applied, config, record, sampleNorms)) {
+        if (steps.add((String) getCurrentKey(), key, state, applied, config, record, sampleNorms)) {
             flushBatch();
         } else {
             steps.runLater(getProcessingTimeService(), this::flushBatch);
@@ -195,7 +199,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         if (waiting.since() == null) {
             return;
         }
-        String model = ShardKey.parse((String) getCurrentKey()).model(); // only well-formed records wait
+        String model = ShardPlacement.parse((String) getCurrentKey()).model(); // only well-formed records wait
         WaitingRoom.Release release = waiting.release(catalog.known(model), now());
         if (release instanceof WaitingRoom.Wait w) {
             timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, w.retryAt()); // timers of one time are one
@@ -209,7 +213,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             }
         } else if (release instanceof WaitingRoom.Ready ready) {
             for (RawRecord r : ready.records()) {
-                GradientAdmission.Decoded decoded = admission.decode((String) getCurrentKey(), r.value);
+                GradientAdmission.Decoded decoded = admission.decode(r.keyString(), r.value);
                 if (decoded instanceof GradientAdmission.Parsed parsed) {
                     offer(parsed, r);
                 } else if (decoded instanceof GradientAdmission.Refused refused) {
@@ -244,7 +248,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     /** The SYNC timeout: applies what arrived for the shard's current version. */
     private void stepDue(long timestamp) throws Exception {
         ShardState state = store.get();
-        ShardKey key = ShardKey.parse((String) getCurrentKey());
+        ShardKey key = ShardPlacement.parse((String) getCurrentKey());
         if (state == null || !catalog.known(key.model())) {
             return;
         }
@@ -305,6 +309,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         for (StepBatch.Ran ran : steps.run()) {
             // Publishing advances a delta stream's copy in the state, so the state is written after it.
             outputs.stepped(ran, steps.batched() ? -1 : steps.lastMicros());
+            load.stepped();
             store.put(ran.entry().key(), ran.entry().state()); // stepped, or as before the step
         }
     }
