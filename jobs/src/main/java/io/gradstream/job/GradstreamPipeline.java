@@ -2,6 +2,7 @@ package io.gradstream.job;
 
 import io.gradstream.model.Limits;
 import io.gradstream.operators.BackendSettings;
+import io.gradstream.operators.PlacementMode;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Rejections;
 import io.gradstream.operators.ShardOptimizerOperator;
@@ -62,8 +63,14 @@ public final class GradstreamPipeline {
         // the subtasks; the gradients' key is then the shard, and every subtask sees every command (the operator keeps
         // them in broadcast state).
         DataStream<RawRecord> control = commands.broadcast();
-        SingleOutputStreamOperator<RawRecord> routed = gradients
-                .connect(control)
+        // Chained to the gradients' source, whose state tells whether this job predates placement.
+        SingleOutputStreamOperator<RawRecord> marked = gradients
+                .transform("placement mode", TypeInformation.of(RawRecord.class), new PlacementMode())
+                .uid("placement-mode");
+        if (gradients.getParallelism() > 0) {
+            marked.setParallelism(gradients.getParallelism());
+        }
+        SingleOutputStreamOperator<RawRecord> routed = marked.connect(control)
                 .transform(
                         "shard router",
                         TypeInformation.of(RawRecord.class),

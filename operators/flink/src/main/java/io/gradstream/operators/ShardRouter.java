@@ -2,6 +2,7 @@ package io.gradstream.operators;
 
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
+import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelLayouts;
 import io.gradstream.model.RejectedRecords;
@@ -34,8 +35,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * placement comes from its first CREATE and is kept after DELETE, so a shard's key (and the privacy ledger under it)
  * never moves. Gradients of a model not created yet are held (bounded, up to the grace period) so that no shard is
  * first keyed one way and then another; a job restored from state that predates placement keeps Flink's hash
- * placement for all its models, because its shards already live under their plain keys. See docs/benchmarks.md
- * ("Shard placement").
+ * placement for all its models ({@link PlacementMode}), because its shards already live under their plain keys.
  */
 public final class ShardRouter extends AbstractStreamOperator<RawRecord>
         implements TwoInputStreamOperator<RawRecord, RawRecord, RawRecord> {
@@ -44,9 +44,6 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
     /** Model id to its encoded placement, the same on every subtask. */
     static final MapStateDescriptor<String, String> PLACEMENTS =
             new MapStateDescriptor<>("placements", Types.STRING, Types.STRING);
-    /** "balanced" to whether this job places shards; absent in state written before placement existed. */
-    static final MapStateDescriptor<String, Boolean> MODE =
-            new MapStateDescriptor<>("placementMode", Types.STRING, Types.BOOLEAN);
 
     static final ListStateDescriptor<HeldRecord> HELD =
             new ListStateDescriptor<>("heldRecords", TypeInformation.of(HeldRecord.class));
@@ -57,7 +54,6 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
 
     private transient BroadcastState<String, String> placementState;
     private transient ListState<HeldRecord> heldState;
-    private transient boolean balanced;
     private transient Map<String, ShardPlacement> placements;
     private transient ArrayDeque<HeldRecord> held;
     private transient long heldBytes;
@@ -65,6 +61,7 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
     private transient boolean timerSet;
     private transient AvroRecords<ControlCommand> commands;
     private transient ModelMetrics unknown;
+    private transient GradientAdmission admission;
 
     /**
      * @param graceMs how long a gradient of a model not created yet is held before it is refused
@@ -86,12 +83,6 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         placementState = getOperatorStateBackend().getBroadcastState(PLACEMENTS);
-        BroadcastState<String, Boolean> mode = getOperatorStateBackend().getBroadcastState(MODE);
-        if (mode.get("balanced") == null) {
-            // A fresh job places; a job restored from older state keeps the keys its shards have.
-            mode.put("balanced", !context.isRestored());
-        }
-        balanced = mode.get("balanced");
         heldState = getOperatorStateBackend().getListState(HELD);
         held = new ArrayDeque<>();
         for (HeldRecord h : heldState.get()) {
@@ -110,13 +101,15 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
             placements.put(e.getKey(), ShardPlacement.decode(e.getKey(), e.getValue(), maxParallelism));
         }
         commands = new AvroRecords<>(ControlCommand.class, limits.controlItems());
+        admission = new GradientAdmission(limits);
         scheduleExpiry();
     }
 
     @Override
     public void processElement1(StreamRecord<RawRecord> element) throws Exception {
         RawRecord record = element.getValue();
-        if (!balanced) {
+        if (PlacementMode.HASH.equals(record.route)) {
+            record.route = null; // a job that keeps hash placement (PlacementMode)
             output.collect(element);
             return;
         }
@@ -129,8 +122,10 @@ public final class ShardRouter extends AbstractStreamOperator<RawRecord>
         }
         if (key == null || !key.toString().equals(text)) {
             output.collect(element); // the shard operator refuses it
-        } else if (placements.containsKey(key.model()) || placements.size() >= maxModels()) {
-            forward(record, key);
+        } else if (placements.containsKey(key.model())
+                || placements.size() >= maxModels()
+                || admission.decode(text, record.value) instanceof GradientAdmission.Refused) {
+            forward(record, key); // a refused record goes on to be refused with its reason
         } else {
             hold(record);
         }
