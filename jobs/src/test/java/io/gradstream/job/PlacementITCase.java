@@ -8,9 +8,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
@@ -19,7 +24,6 @@ import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.flink.util.CloseableIterator;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -51,6 +55,28 @@ class PlacementITCase {
         }
     }
 
+    /** What {@link Owner} published; the MiniCluster runs in this JVM. */
+    private static final Queue<String> OWNERS = new ConcurrentLinkedQueue<>();
+
+    /** Keeps every record in {@link #OWNERS}. */
+    static final class Collect implements Sink<String> {
+        @Override
+        public SinkWriter<String> createWriter(WriterInitContext context) {
+            return new SinkWriter<>() {
+                @Override
+                public void write(String element, Context c) {
+                    OWNERS.add(element);
+                }
+
+                @Override
+                public void flush(boolean endOfInput) {}
+
+                @Override
+                public void close() {}
+            };
+        }
+    }
+
     @ParameterizedTest(name = "{0} shards on {1} subtasks")
     @CsvSource({"16, 2", "16, 4", "16, 8", "64, 2", "64, 4", "64, 8"})
     void aModelsShardsAndStepsSpreadEvenlyOverTheSubtasks(int shards, int parallelism) throws Exception {
@@ -66,14 +92,14 @@ class PlacementITCase {
         var grads = env.fromData(new ArrayList<>(work.gradients), rawType);
         GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000);
         out.rejected().sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
-        CloseableIterator<String> owners = out.parameters().map(new Owner()).collectAsync();
-        var client = env.executeAsync("placement " + model);
-        JobID job = client.getJobID();
+        OWNERS.clear();
+        out.parameters().map(new Owner()).sinkTo(new Collect());
+        JobID job = env.execute("placement " + model).getJobID();
 
         Map<String, Integer> ownerOf = new HashMap<>();
         int updates = 0;
-        while (owners.hasNext()) {
-            String[] line = owners.next().split(" ");
+        for (String owner : OWNERS) {
+            String[] line = owner.split(" ");
             if (line[2].equals("0")) {
                 continue; // version 0 of a model is published by one subtask per shard, not its state's
             }
@@ -81,7 +107,6 @@ class PlacementITCase {
             assertThat(before).as("one subtask per shard").isIn(null, Integer.parseInt(line[0]));
             updates++;
         }
-        client.getJobExecutionResult().get();
         assertThat(ownerOf).hasSize(shards);
         assertThat(updates).isEqualTo(shards * STEPS); // every step once, nothing refused
 
@@ -94,10 +119,10 @@ class PlacementITCase {
         long[] steps = new long[parallelism];
         Map<String, Counter> counters = new TreeMap<>();
         REPORTER.findMetrics(job, "gradstream.subtaskSteps").forEach((id, m) -> {
-                    if (m instanceof Counter c) {
-                        counters.put(id, c);
-                    }
-                });
+            if (m instanceof Counter c) {
+                counters.put(id, c);
+            }
+        });
         assertThat(counters).hasSize(parallelism);
         int i = 0;
         long total = 0;
@@ -109,10 +134,10 @@ class PlacementITCase {
         long[] bytes = new long[parallelism];
         Map<String, Counter> byteCounters = new TreeMap<>();
         REPORTER.findMetrics(job, "gradstream.subtaskBytes").forEach((id, m) -> {
-                    if (m instanceof Counter c) {
-                        byteCounters.put(id, c);
-                    }
-                });
+            if (m instanceof Counter c) {
+                byteCounters.put(id, c);
+            }
+        });
         i = 0;
         for (Counter c : byteCounters.values()) {
             bytes[i++] = c.getCount();
