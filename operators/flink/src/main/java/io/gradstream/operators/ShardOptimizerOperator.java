@@ -53,7 +53,6 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     private transient ControlLog control;
     private transient ShardOutputs outputs;
     private transient StepBatch steps;
-    private transient SubtaskLoad load;
 
     /**
      * @param graceMs how long a gradient for a model that does not exist (yet) waits before it is refused
@@ -81,7 +80,6 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         var group = getRuntimeContext().getMetricGroup().addGroup("gradstream");
         outputs = new ShardOutputs(output, group, limits);
         steps = StepBatch.open(backend, group);
-        load = new SubtaskLoad(group);
     }
 
     @Override
@@ -102,7 +100,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     @Override
     public void processElement1(StreamRecord<RawRecord> element) throws Exception {
         RawRecord record = element.getValue();
-        load.received(record.value);
+        outputs.load.received(record.value);
         String key = record.keyString(); // the Flink key may carry the placement's salt
         GradientAdmission.Decoded decoded = admission.decode(key, record.value);
         if (decoded instanceof GradientAdmission.Refused r) {
@@ -309,7 +307,6 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         for (StepBatch.Ran ran : steps.run()) {
             // Publishing advances a delta stream's copy in the state, so the state is written after it.
             outputs.stepped(ran, steps.batched() ? -1 : steps.lastMicros());
-            load.stepped();
             store.put(ran.entry().key(), ran.entry().state()); // stepped, or as before the step
         }
     }

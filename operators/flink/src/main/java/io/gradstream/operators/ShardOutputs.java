@@ -32,10 +32,14 @@ final class ShardOutputs {
     private final Output<StreamRecord<ParameterUpdate>> output;
     private final MetricGroup group;
     private final Limits limits;
+    /** This subtask's load, for the placement's skew. */
+    final SubtaskLoad load;
+
     private final UpdateEncoder encoder = new UpdateEncoder();
     private final Map<String, ModelMetrics> metrics = new HashMap<>();
 
     ShardOutputs(Output<StreamRecord<ParameterUpdate>> output, MetricGroup group, Limits limits) {
+        this.load = new SubtaskLoad(group);
         this.output = output;
         this.group = group;
         this.limits = limits;
@@ -128,7 +132,8 @@ final class ShardOutputs {
         if (stepMicros >= 0) {
             m.stepMicros.update(stepMicros);
         }
-        m.stateBytes(b.key(), b.state());
+        load.stepped();
+        m.stateBytes(b.shardKey().toString(), b.state()); // the Flink key may carry the placement's salt
         if (b.before() != null) {
             m.norms(
                     b.gradientNorm(),
