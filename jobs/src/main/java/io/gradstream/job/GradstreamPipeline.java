@@ -70,7 +70,11 @@ public final class GradstreamPipeline {
         if (gradients.getParallelism() > 0) {
             marked.setParallelism(gradients.getParallelism());
         }
-        SingleOutputStreamOperator<RawRecord> routed = marked.connect(control)
+        // Each shard's gradients pass one router subtask (as a Kafka partition's do), so that what the router holds
+        // for a model not created yet leaves in the order it came, whatever the upstream partitioning.
+        SingleOutputStreamOperator<RawRecord> routed = marked.partitionCustom(
+                        (key, n) -> Math.floorMod(key.hashCode(), n), RawRecord::keyString)
+                .connect(control)
                 .transform(
                         "shard router",
                         TypeInformation.of(RawRecord.class),
