@@ -89,7 +89,9 @@ class PlacementITCase {
         env.setMaxParallelism(MAX_PARALLELISM);
         var rawType = TypeExtractor.createTypeInfo(RawRecord.class);
         var control = env.fromData(List.of(work.create), rawType);
-        var grads = env.fromData(new ArrayList<>(work.gradients), rawType);
+        // As in the other bounded-input tests, the CREATE gets a head start over the gradients.
+        var grads =
+                env.fromData(new ArrayList<>(work.gradients), rawType).map(new PipelineEquivalenceITCase.HoldFirst());
         GradstreamPipeline.Outputs out = GradstreamPipeline.build(grads, control, 60_000, 1_000);
         out.rejected().sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
         OWNERS.clear();
