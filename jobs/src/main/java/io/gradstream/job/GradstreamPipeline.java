@@ -3,12 +3,15 @@ package io.gradstream.job;
 import io.gradstream.core.privacy.SamplingDrift;
 import io.gradstream.model.Limits;
 import io.gradstream.operators.BackendSettings;
+import io.gradstream.operators.PlacementMode;
 import io.gradstream.operators.RawRecord;
 import io.gradstream.operators.Rejections;
 import io.gradstream.operators.ShardOptimizerOperator;
+import io.gradstream.operators.ShardRouter;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -19,6 +22,8 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * refused input and model status events. {@code GradstreamJob} attaches Kafka; tests attach in-memory streams.
  */
 public final class GradstreamPipeline {
+    /** How many gradients of models not created yet a router subtask holds at most. */
+    static final int MAX_HELD = 1 << 16;
 
     /** The outputs of the pipeline: parameter updates, refused inputs and model status events. */
     public record Outputs(
@@ -71,17 +76,35 @@ public final class GradstreamPipeline {
      */
     public static Outputs build(
             DataStream<RawRecord> gradients,
-            DataStream<RawRecord> control,
+            DataStream<RawRecord> commands,
             long unknownModelGraceMs,
             int maxWaitingPerShard,
             BackendSettings backend,
             Limits limits,
             double driftFactor) {
-        // The gradients' key is the shard; every subtask sees every command (the operator keeps them in broadcast
-        // state).
-        SingleOutputStreamOperator<ParameterUpdate> parameters = gradients
-                .keyBy(RawRecord::keyString)
-                .connect(control.broadcast())
+        // The router gives each shard of a known model its placed key, which spreads a model's shards evenly over
+        // the subtasks; the gradients' key is then the shard, and every subtask sees every command (the operator keeps
+        // them in broadcast state).
+        DataStream<RawRecord> control = commands.broadcast();
+        // Chained to the gradients' source, whose state tells whether this job predates placement.
+        SingleOutputStreamOperator<RawRecord> marked = gradients
+                .transform("placement mode", TypeInformation.of(RawRecord.class), new PlacementMode())
+                .uid("placement-mode");
+        if (gradients.getParallelism() > 0) {
+            marked.setParallelism(gradients.getParallelism());
+        }
+        // Each shard's gradients pass one router subtask (as a Kafka partition's do), so that what the router holds
+        // for a model not created yet leaves in the order it came, whatever the upstream partitioning.
+        SingleOutputStreamOperator<RawRecord> routed = marked.partitionCustom(
+                        (key, n) -> Math.floorMod(key.hashCode(), n), RawRecord::keyString)
+                .connect(control)
+                .transform(
+                        "shard router",
+                        TypeInformation.of(RawRecord.class),
+                        new ShardRouter(unknownModelGraceMs, maxWaitingPerShard == 0 ? 0 : MAX_HELD, limits))
+                .uid("shard-router");
+        SingleOutputStreamOperator<ParameterUpdate> parameters = routed.keyBy(RawRecord::routeKey)
+                .connect(control)
                 .transform(
                         "shard optimizer",
                         new AvroTypeInfo<>(ParameterUpdate.class),
@@ -90,7 +113,7 @@ public final class GradstreamPipeline {
                 .uid("shard-optimizer");
         return new Outputs(
                 parameters,
-                parameters.getSideOutput(Rejections.TAG),
+                parameters.getSideOutput(Rejections.TAG).union(routed.getSideOutput(Rejections.TAG)),
                 parameters.getSideOutput(ShardOptimizerOperator.STATUS));
     }
 

@@ -82,6 +82,10 @@ class DashboardMetricsTest {
                 .getDeclaredConstructor(MetricGroup.class, String.class);
         backend.setAccessible(true);
         backend.newInstance(root, "opencl");
+        Constructor<?> load =
+                Class.forName("io.gradstream.operators.SubtaskLoad").getDeclaredConstructor(MetricGroup.class);
+        load.setAccessible(true);
+        load.newInstance(root);
     }
 
     @Test
@@ -91,7 +95,9 @@ class DashboardMetricsTest {
                 .contains("addGroup(\"" + GRADSTREAM_GROUP + "\")");
         assertThat(registered)
                 .containsEntry(OPERATOR + "_gradstream_model_gradientsAccepted", Kind.COUNTER)
-                .containsEntry(OPERATOR + "_gradstream_model_reason_rejected", Kind.COUNTER);
+                .containsEntry(OPERATOR + "_gradstream_model_reason_rejected", Kind.COUNTER)
+                .containsEntry(OPERATOR + "_gradstream_subtaskSteps", Kind.COUNTER)
+                .containsEntry(OPERATOR + "_gradstream_subtaskBytes", Kind.COUNTER);
     }
 
     @Test
@@ -116,7 +122,7 @@ class DashboardMetricsTest {
             }
         });
         assertThat(uncharted)
-                .as("metrics of ModelMetrics and BackendMetrics without a panel")
+                .as("metrics of ModelMetrics, BackendMetrics and SubtaskLoad without a panel")
                 .isEmpty();
     }
 

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PrometheusITCase {
     static final String STEPS = "flink_taskmanager_job_task_operator_gradstream_model_stepsApplied";
     static final String ACCEPTED = "flink_taskmanager_job_task_operator_gradstream_model_gradientsAccepted";
+    static final String SUBTASK_STEPS = "flink_taskmanager_job_task_operator_gradstream_subtaskSteps";
 
     @TempDir
     Path tmp;
@@ -115,6 +117,7 @@ class PrometheusITCase {
             assertThat(labels.get("model").asText()).startsWith("digits_"); // Flink's filter turns '-' into '_'
             assertThat(labels.get("operator_name").asText()).isEqualTo("shard_optimizer");
             assertThat(labels.get("job_name").asText()).isEqualTo("gradstream");
+            assertLoadPanelsAnswer(api);
 
             List<String> listening = Sockets.listening(local.process().pid());
             assertThat(listening)
@@ -133,6 +136,36 @@ class PrometheusITCase {
         }
         try (Stream<Path> left = Files.list(tmp)) {
             assertThat(left.toList()).as("files left in the temporary folder").isEmpty();
+        }
+    }
+
+    /**
+     * The per-subtask load counters arrive with a subtask label, and the dashboard's skew expressions are valid PromQL
+     * whose value, once there are two scrapes, is max/mean over the subtasks: at least 1.
+     */
+    private void assertLoadPanelsAnswer(String api) throws InterruptedException {
+        JsonNode steps = null;
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline && (steps == null || steps.isEmpty())) {
+            steps = query(api, SUBTASK_STEPS + " > 0");
+            Thread.sleep(500);
+        }
+        assertThat(steps).as("%s in Prometheus", SUBTASK_STEPS).isNotNull().isNotEmpty();
+        assertThat(steps.get(0).get("metric").has("subtask_index")).isTrue();
+        List<String> skew = new ArrayList<>();
+        for (JsonNode panel :
+                OpsFiles.json("docker/grafana/dashboards/gradstream.json").path("panels")) {
+            if (panel.path("title").asText().startsWith("Load skew")) {
+                panel.path("targets").forEach(t -> skew.add(t.path("expr").asText()));
+            }
+        }
+        assertThat(skew).hasSize(2);
+        for (String expr : skew) {
+            JsonNode r = query(api, expr);
+            assertThat(r).as("answer to %s", expr).isNotNull();
+            if (!r.isEmpty()) {
+                assertThat(r.get(0).get("value").get(1).asDouble()).as(expr).isGreaterThanOrEqualTo(1.0);
+            }
         }
     }
 

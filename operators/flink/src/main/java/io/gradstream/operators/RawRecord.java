@@ -23,6 +23,11 @@ public class RawRecord {
     public byte[] signature;
     /** How many {@value RecordSignature#HEADER} headers the record has; more than one is refused. */
     public int signatureHeaders;
+    /**
+     * The key the job's keyBy uses when the {@link ShardRouter} placed the shard ({@code model/tensor/shard#salt}), or
+     * null for the record's own key; never part of what is refused or published.
+     */
+    public String route;
 
     public RawRecord() {}
 
@@ -51,6 +56,11 @@ public class RawRecord {
     /** The record key as text ({@code model/tensor/shard} for gradients), or "" when it has none. */
     public String keyString() {
         return key == null ? "" : new String(key, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The Flink key of the record: its placed key, or its own key. */
+    public String routeKey() {
+        return route != null ? route : keyString();
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.gradstream.model.GradientAdmission;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.model.ShardOffer;
+import io.gradstream.model.ShardPlacement;
 import io.gradstream.schemas.ParameterUpdate;
 import io.gradstream.schemas.StatusEvent;
 import java.util.Objects;
@@ -107,7 +108,8 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     @Override
     public void processElement1(StreamRecord<RawRecord> element) throws Exception {
         RawRecord record = element.getValue();
-        String key = (String) getCurrentKey();
+        outputs.load.received(record.value);
+        String key = record.keyString(); // the Flink key may carry the placement's salt
         GradientAdmission.Decoded decoded = admission.decode(key, record.value);
         if (decoded instanceof GradientAdmission.Refused r) {
             reject(r.code(), r.detail(), record, r.model());
@@ -161,7 +163,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
 
     /** The current shard's state, once a step of it still in the batch has run. */
     private ShardState current(ShardKey key) throws Exception {
-        if (steps.contains(key.toString())) {
+        if (steps.contains((String) getCurrentKey())) {
             flushBatch();
         }
         return store.get();
@@ -176,7 +178,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             RawRecord record,
             boolean sampleNorms)
             throws Exception {
-        if (steps.add(key, state, applied, config, record, sampleNorms)) {
+        if (steps.add((String) getCurrentKey(), key, state, applied, config, record, sampleNorms)) {
             flushBatch();
         } else {
             steps.runLater(getProcessingTimeService(), this::flushBatch);
@@ -203,7 +205,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
         if (waiting.since() == null) {
             return;
         }
-        String model = ShardKey.parse((String) getCurrentKey()).model(); // only well-formed records wait
+        String model = ShardPlacement.parse((String) getCurrentKey()).model(); // only well-formed records wait
         WaitingRoom.Release release = waiting.release(catalog.known(model), now());
         if (release instanceof WaitingRoom.Wait w) {
             timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, w.retryAt()); // timers of one time are one
@@ -217,7 +219,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             }
         } else if (release instanceof WaitingRoom.Ready ready) {
             for (RawRecord r : ready.records()) {
-                GradientAdmission.Decoded decoded = admission.decode((String) getCurrentKey(), r.value);
+                GradientAdmission.Decoded decoded = admission.decode(r.keyString(), r.value);
                 if (decoded instanceof GradientAdmission.Parsed parsed) {
                     offer(parsed, r);
                 } else if (decoded instanceof GradientAdmission.Refused refused) {
@@ -252,7 +254,7 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
     /** The SYNC timeout: applies what arrived for the shard's current version. */
     private void stepDue(long timestamp) throws Exception {
         ShardState state = store.get();
-        ShardKey key = ShardKey.parse((String) getCurrentKey());
+        ShardKey key = ShardPlacement.parse((String) getCurrentKey());
         if (state == null || !catalog.known(key.model())) {
             return;
         }

@@ -34,11 +34,15 @@ final class ShardOutputs {
     private final Output<StreamRecord<ParameterUpdate>> output;
     private final MetricGroup group;
     private final Limits limits;
+    /** This subtask's load, for the placement's skew. */
+    final SubtaskLoad load;
+
     private final UpdateEncoder encoder = new UpdateEncoder();
     private final Map<String, ModelMetrics> metrics = new HashMap<>();
     private final double driftFactor;
 
     ShardOutputs(Output<StreamRecord<ParameterUpdate>> output, MetricGroup group, Limits limits, double driftFactor) {
+        this.load = new SubtaskLoad(group);
         this.output = output;
         this.group = group;
         this.limits = limits;
@@ -157,7 +161,8 @@ final class ShardOutputs {
         if (stepMicros >= 0) {
             m.stepMicros.update(stepMicros);
         }
-        m.stateBytes(b.key(), b.state());
+        load.stepped();
+        m.stateBytes(b.shardKey().toString(), b.state()); // the Flink key may carry the placement's salt
         if (b.before() != null) {
             m.norms(
                     b.gradientNorm(),

@@ -3,6 +3,7 @@ package io.gradstream.operators;
 import io.gradstream.core.optim.ResidentState;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
+import io.gradstream.model.ShardPlacement;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import org.apache.flink.api.common.state.KeyedStateStore;
@@ -109,7 +110,7 @@ final class ShardStore {
         keyed.applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, SHARD, (key, state) -> {
             ShardState s = key.startsWith(prefix) ? state.value() : null;
             if (s != null) {
-                state.update(visit.visit(ShardKey.parse(key), s));
+                state.update(visit.visit(ShardPlacement.parse(key), s));
             }
         });
     }

@@ -130,15 +130,19 @@ final class StepBatch implements AutoCloseable {
         return batched;
     }
 
-    /** Adds a completed step whose optimizer loop has not run; true when it should run now (unbatched, or full). */
+    /**
+     * Adds a completed step whose optimizer loop has not run; true when it should run now (unbatched, or full).
+     *
+     * @param key the shard's Flink key (placed or plain), under which its state is written back
+     */
     boolean add(
+            String key,
             ShardKey shardKey,
             ShardState state,
             ShardStepper.Applied applied,
             ModelConfig config,
             RawRecord record,
             boolean sampleNorms) {
-        String key = shardKey.toString();
         ShardStep w = applied.work();
         // The update's norm needs the parameters before the loop moves them.
         float[] before = sampleNorms ? state.params().clone() : null;
