@@ -2,11 +2,11 @@ package io.gradstream.bench;
 
 import io.gradstream.client.GradientEncoding;
 import io.gradstream.core.codec.PayloadCodec;
+import io.gradstream.demo.DemoEncoding;
 import io.gradstream.schemas.AggregationMode;
 import io.gradstream.schemas.AggregationSpec;
 import io.gradstream.schemas.AvroRecords;
 import io.gradstream.schemas.CommandType;
-import io.gradstream.schemas.CompressionSpec;
 import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.GradientBatch;
@@ -91,7 +91,7 @@ final class BenchLoad {
      * Creates the benchmark's model for gradients in {@code encoding}, with the demo's rule for what leaves
      * ({@code DemoEncoding}): FP16 and BF16 gradients are the only ones accepted and the parameters leave in that
      * encoding; INT8_BLOCK and TOPK gradients come with an INT8_BLOCK delta stream and a full FP32 snapshot every
-     * {@value #SNAPSHOT_EVERY} versions; FP32 is a model without compression settings.
+     * {@value DemoEncoding#SNAPSHOT_EVERY} versions; FP32 is a model without compression settings.
      */
     static void createModel(
             Map<String, Object> client,
@@ -113,7 +113,7 @@ final class BenchLoad {
                         .setMaxStaleness(Integer.MAX_VALUE)
                         .build())
                 .setInit(InitSpec.newBuilder().build())
-                .setOutputEncoding(outputEncoding(encoding))
+                .setOutputEncoding(DemoEncoding.outputEncoding(encoding))
                 .build();
         try (var p = KafkaCopyLoop.producer(client)) {
             p.send(new ProducerRecord<>(
@@ -124,31 +124,10 @@ final class BenchLoad {
                                             .setModelId(model)
                                             .setType(CommandType.CREATE)
                                             .setSpec(spec)
-                                            .setCompression(compression(encoding))
+                                            .setCompression(DemoEncoding.compression(encoding))
                                             .build())))
                     .get();
         }
-    }
-
-    /** Versions between two full snapshots of a model with a delta stream (as the demo's). */
-    static final int SNAPSHOT_EVERY = 50;
-
-    static CompressionSpec compression(GradientEncoding encoding) {
-        Encoding e = encoding.encoding();
-        if (e == Encoding.FP32) {
-            return null;
-        }
-        boolean deltas = e == Encoding.INT8_BLOCK || e == Encoding.TOPK;
-        return CompressionSpec.newBuilder()
-                .setInputEncodings(List.of(e))
-                .setDeltaEncoding(deltas ? Encoding.INT8_BLOCK : null)
-                .setSnapshotEvery(SNAPSHOT_EVERY)
-                .build();
-    }
-
-    static Encoding outputEncoding(GradientEncoding encoding) {
-        Encoding e = encoding.encoding();
-        return e == Encoding.FP16 || e == Encoding.BF16 ? e : Encoding.FP32;
     }
 
     static byte[][] payloads(PipelineBenchmark.Options o) {

@@ -255,34 +255,15 @@ public final class CompressionStudy {
         Digits data = Digits.load();
         List<Trial> trials = trials(o);
         Files.createDirectories(o.out());
-        Path dir = Files.createTempDirectory("gradstream-compression-");
-        AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
-        AtomicReference<LocalGradstream> local = new AtomicReference<>();
-        AtomicBoolean closed = new AtomicBoolean();
-        Runnable close = () -> {
-            if (closed.compareAndSet(false, true)) {
-                try {
-                    if (local.get() != null) {
-                        local.get().close();
-                    }
-                    if (kafka.get() != null) {
-                        kafka.get().close();
-                    }
-                    LocalGradstream.delete(dir);
-                } catch (Exception e) {
-                    // best effort while the JVM exits
-                }
-            }
-        };
-        Thread hook = new Thread(close, "compression-study-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, Map.of()));
+        try (BenchServices services = BenchServices.open("compression")) {
+            Path dir = services.dir();
+            services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, Map.of()));
             Configuration flink = new Configuration(o.flink());
-            flink.setString("gradstream.kafka.bootstrap-servers", kafka.get().bootstrapServers());
+            flink.setString(
+                    "gradstream.kafka.bootstrap-servers", services.kafka().bootstrapServers());
             JobSettings s = JobSettings.from(flink);
             LocalGradstream.createTopics(s, PARTITIONS);
-            local.set(LocalGradstream.start(
+            services.local(LocalGradstream.start(
                     new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, PARTITIONS, dir.resolve("job"), flink)));
             out.printf(
                     Locale.ROOT,
@@ -294,19 +275,12 @@ public final class CompressionStudy {
                     BATCH,
                     o.seed(),
                     s.delivery(),
-                    local.get().webUrl());
+                    services.local().webUrl());
             out.flush();
             long start = System.nanoTime();
             train(o, s, data, trials, out);
             double seconds = (System.nanoTime() - start) / 1e9;
             return report(o, trials, seconds, out);
-        } finally {
-            close.run();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is already running
-            }
         }
     }
 

@@ -10,7 +10,6 @@ import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.ParameterUpdate;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +20,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -149,29 +147,10 @@ public final class PipelineBenchmark {
     }
 
     private static Run runOnce(Options o, PrintWriter out, int runIndex, double load) throws Exception {
-        Path dir = Files.createTempDirectory("gradstream-bench-");
-        AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
-        AtomicReference<LocalGradstream> local = new AtomicReference<>();
-        // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
-        AtomicBoolean closed = new AtomicBoolean();
-        Runnable close = () -> {
-            if (closed.compareAndSet(false, true)) {
-                try {
-                    closeJob(local);
-                    if (kafka.get() != null) {
-                        kafka.get().close();
-                    }
-                    LocalGradstream.delete(dir);
-                } catch (Exception e) {
-                    // best effort while the JVM exits
-                }
-            }
-        };
-        Thread hook = new Thread(close, "bench-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            kafka.set(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
-            String bootstrap = kafka.get().bootstrapServers();
+        try (BenchServices services = BenchServices.open("bench")) {
+            Path dir = services.dir();
+            services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+            String bootstrap = services.kafka().bootstrapServers();
             byte[][] fp32 = BenchLoad.payloads(o);
             int fp32Bytes = BenchLoad.gradientRecord(MODEL, 0, "backlog", 1, fp32[0]).length;
             int records = backlogRecords(o, fp32Bytes);
@@ -255,7 +234,7 @@ public final class PipelineBenchmark {
                 // Sampling starts before the job does: a small backlog can be half drained before start() returns.
                 try (OffsetSampler sampler = new OffsetSampler(client, s.parametersTopic())) {
                     sampler.start();
-                    local.set(LocalGradstream.start(new LocalGradstream.Options(
+                    services.local(LocalGradstream.start(new LocalGradstream.Options(
                             bootstrap,
                             0,
                             EmbeddedKafka.freePort(),
@@ -360,7 +339,7 @@ public final class PipelineBenchmark {
                     printSlowBursts(out, counter.slow);
                     out.flush();
                 }
-                closeJob(local);
+                services.closeJob();
                 LocalGradstream.delete(dir.resolve("job" + suffix));
                 KafkaCopyLoop.deleteTopics(
                         client,
@@ -383,13 +362,6 @@ public final class PipelineBenchmark {
                     percentile(lat, 0.50),
                     percentile(lat, 0.99),
                     lat.length);
-        } finally {
-            close.run();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is already running
-            }
         }
     }
 
@@ -431,13 +403,6 @@ public final class PipelineBenchmark {
                 PipelineReport.P99_TARGET_MS,
                 s.size(),
                 b);
-    }
-
-    private static void closeJob(AtomicReference<LocalGradstream> local) throws Exception {
-        LocalGradstream l = local.getAndSet(null);
-        if (l != null) {
-            l.close();
-        }
     }
 
     /** As many records as the copy loops and the drain use: about 400 per measured second, at most 1 GiB of FP32. */

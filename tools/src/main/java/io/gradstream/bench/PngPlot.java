@@ -72,23 +72,19 @@ public final class PngPlot {
         }
     }
 
-    private static void draw(Graphics2D g, Panel p, int top, String xLabel) {
-        int x0 = LEFT;
-        int x1 = WIDTH - RIGHT;
-        int y0 = top + PAD_TOP;
-        int y1 = top + PANEL_HEIGHT - PAD_BOTTOM;
-        double[] xr = range(p.x());
-        double[] yr = range(p.y());
-        if (yr[0] > 0 && yr[0] < yr[1] * 0.5) {
-            yr[0] = 0; // small positive series read better from zero
-        }
-        double pad = (yr[1] - yr[0]) * 0.08;
-        yr[0] -= yr[0] == 0 ? 0 : pad;
-        yr[1] += pad;
-
+    /**
+     * A panel's title, grid, tick labels and border; {@code box} is {x0, x1, y0, y1}, and with {@code logX} the x range
+     * is in log10 and the labels show the values.
+     */
+    private static void frame(
+            Graphics2D g, String title, int top, int[] box, double[] xr, double[] yr, boolean logX, String xLabel) {
+        int x0 = box[0];
+        int x1 = box[1];
+        int y0 = box[2];
+        int y1 = box[3];
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
         g.setColor(Color.BLACK);
-        g.drawString(p.title(), x0, top + 15);
+        g.drawString(title, x0, top + 15);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         for (int t = 0; t <= 4; t++) {
             double v = yr[0] + (yr[1] - yr[0]) * t / 4;
@@ -104,12 +100,29 @@ public final class PngPlot {
             int x = (int) Math.round(x0 + (x1 - x0) * t / 5.0);
             g.setColor(Color.DARK_GRAY);
             g.drawLine(x, y1, x, y1 + 3);
-            String label = label(v) + (t == 5 ? " " + xLabel : "");
+            String label = label(logX ? Math.pow(10, v) : v) + (t == 5 ? " " + xLabel : "");
             int w = g.getFontMetrics().stringWidth(label);
             g.drawString(label, Math.min(x - w / 2, x1 - w), y1 + 15);
         }
         g.setColor(Color.GRAY);
         g.drawRect(x0, y0, x1 - x0, y1 - y0);
+    }
+
+    private static void draw(Graphics2D g, Panel p, int top, String xLabel) {
+        int x0 = LEFT;
+        int x1 = WIDTH - RIGHT;
+        int y0 = top + PAD_TOP;
+        int y1 = top + PANEL_HEIGHT - PAD_BOTTOM;
+        double[] xr = range(p.x());
+        double[] yr = range(p.y());
+        if (yr[0] > 0 && yr[0] < yr[1] * 0.5) {
+            yr[0] = 0; // small positive series read better from zero
+        }
+        double pad = (yr[1] - yr[0]) * 0.08;
+        yr[0] -= yr[0] == 0 ? 0 : pad;
+        yr[1] += pad;
+
+        frame(g, p.title(), top, new int[] {x0, x1, y0, y1}, xr, yr, false, xLabel);
 
         g.setColor(new Color(31, 119, 180));
         g.setStroke(new BasicStroke(1.6f));
@@ -265,30 +278,7 @@ public final class PngPlot {
         yr[0] -= pad;
         yr[1] += pad;
 
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-        g.setColor(Color.BLACK);
-        g.drawString(p.title(), x0, top + 15);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int t = 0; t <= 4; t++) {
-            double v = yr[0] + (yr[1] - yr[0]) * t / 4;
-            int y = (int) Math.round(y1 - (y1 - y0) * t / 4.0);
-            g.setColor(new Color(230, 230, 230));
-            g.drawLine(x0, y, x1, y);
-            g.setColor(Color.DARK_GRAY);
-            String label = label(v);
-            g.drawString(label, x0 - 6 - g.getFontMetrics().stringWidth(label), y + 4);
-        }
-        for (int t = 0; t <= 5; t++) {
-            double v = xr[0] + (xr[1] - xr[0]) * t / 5;
-            int x = (int) Math.round(x0 + (x1 - x0) * t / 5.0);
-            g.setColor(Color.DARK_GRAY);
-            g.drawLine(x, y1, x, y1 + 3);
-            String label = label(p.logX() ? Math.pow(10, v) : v) + (t == 5 ? " " + p.xLabel() : "");
-            int w = g.getFontMetrics().stringWidth(label);
-            g.drawString(label, Math.min(x - w / 2, x1 - w), y1 + 15);
-        }
-        g.setColor(Color.GRAY);
-        g.drawRect(x0, y0, x1 - x0, y1 - y0);
+        frame(g, p.title(), top, new int[] {x0, x1, y0, y1}, xr, yr, p.logX(), p.xLabel());
 
         for (int k = 0; k < p.series().size(); k++) {
             Series s = p.series().get(k);

@@ -23,8 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -91,35 +89,15 @@ public final class SoakBenchmark {
 
     public static Result run(Options o, PrintWriter out) throws Exception {
         Files.createDirectories(o.out());
-        Path dir = Files.createTempDirectory("gradstream-soak-");
-        AtomicReference<EmbeddedKafka> kafka = new AtomicReference<>();
-        AtomicReference<LocalGradstream> local = new AtomicReference<>();
-        // Ctrl-C or SIGTERM mid-run still stops the job and the broker and removes the work folder.
-        AtomicBoolean closed = new AtomicBoolean();
-        Runnable close = () -> {
-            if (closed.compareAndSet(false, true)) {
-                try {
-                    if (local.get() != null) {
-                        local.get().close();
-                    }
-                    if (kafka.get() != null) {
-                        kafka.get().close();
-                    }
-                    LocalGradstream.delete(dir);
-                } catch (Exception e) {
-                    // best effort while the JVM exits
-                }
-            }
-        };
-        Thread hook = new Thread(close, "soak-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        try (BenchServices services = BenchServices.open("soak")) {
+            Path dir = services.dir();
             // Old segments are deleted every 10 s (instead of 5 min): at tens of MB/s a soak would otherwise fill
             // the disk with gradients and updates nobody reads again.
-            kafka.set(EmbeddedKafka.start(
+            services.kafka(EmbeddedKafka.start(
                     dir.resolve("kafka"), 0, false, Map.of("log.retention.check.interval.ms", "10000")));
             Configuration flink = new Configuration(o.flink());
-            flink.setString("gradstream.kafka.bootstrap-servers", kafka.get().bootstrapServers());
+            flink.setString(
+                    "gradstream.kafka.bootstrap-servers", services.kafka().bootstrapServers());
             // Low enough that an oversize hostile record still fits the broker's 16 MiB message limit.
             if (!flink.containsKey("gradstream.limits.record-bytes")) {
                 flink.setString("gradstream.limits.record-bytes", "1 mb");
@@ -139,7 +117,7 @@ public final class SoakBenchmark {
                                                 .build())))
                         .get();
             }
-            local.set(LocalGradstream.start(
+            services.local(LocalGradstream.start(
                     new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, PARTITIONS, dir.resolve("job"), flink)));
             Duration interval = JobConfig.withDefaults(flink).get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
             out.printf(
@@ -152,16 +130,9 @@ public final class SoakBenchmark {
                     flink.getString("state.backend.type", "hashmap"),
                     interval.toSeconds(),
                     s.limits().recordBytes(),
-                    local.get().webUrl());
+                    services.local().webUrl());
             out.flush();
-            return soak(o, s, spec, local.get(), interval, out);
-        } finally {
-            close.run();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is already running
-            }
+            return soak(o, s, spec, services.local(), interval, out);
         }
     }
 

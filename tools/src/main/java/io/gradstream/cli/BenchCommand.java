@@ -244,28 +244,6 @@ final class BenchCommand implements Runnable {
         double maxHeapSlope;
 
         @Option(
-                names = "--runs",
-                defaultValue = "5",
-                description = "Whole measurements, each on a fresh broker and job (default ${DEFAULT-VALUE}).")
-        int runs;
-
-        @Option(
-                names = "--parallelism",
-                defaultValue = "1",
-                description = "The job's parallelism (default ${DEFAULT-VALUE}).")
-        int parallelism;
-
-        @Option(
-                names = "--encoding",
-                split = ",",
-                paramLabel = "ENCODING",
-                defaultValue = "fp32",
-                description = "Gradient encodings whose drain is measured beside FP32's, comma-separated: fp32, fp16, "
-                        + "bf16, int8, topk:FRACTION (default ${DEFAULT-VALUE}). FP16/BF16 models publish parameters in "
-                        + "that encoding; INT8/TOPK ones an INT8 delta stream with an FP32 snapshot every 50 versions.")
-        List<String> encodings = new java.util.ArrayList<>();
-
-        @Option(
                 names = "-D",
                 paramLabel = "KEY=VALUE",
                 description = "Configuration of the job, e.g. -D " + "state.backend.type=rocksdb.")

@@ -8,13 +8,14 @@ import java.util.List;
 /**
  * What {@code --encoding} makes of the demo model: FP16 and BF16 gradients with parameters in that encoding; INT8_BLOCK
  * and TOPK gradients with an INT8_BLOCK delta stream and an FP32 snapshot every {@value #SNAPSHOT_EVERY} versions;
- * FP32 as without compression.
+ * FP32 as without compression. {@code bench pipeline} gives its models the same settings, so that its encodings
+ * measure what the demo runs.
  */
-final class DemoEncoding {
+public final class DemoEncoding {
     private DemoEncoding() {}
 
     /** Versions between two full snapshots of a demo model with a delta stream. */
-    static final int SNAPSHOT_EVERY = 50;
+    public static final int SNAPSHOT_EVERY = 50;
 
     /**
      * The demo model's compression settings: it accepts only {@code encoding}'s gradients and, for INT8_BLOCK and
@@ -23,7 +24,7 @@ final class DemoEncoding {
      * momentum at every step, and a delta with 1 % of them leaves the workers computing gradients on a copy too stale
      * to learn from (200 steps with topk:0.01: accuracy 0.61 with TOPK deltas of 1 %, 0.90 with INT8 deltas).
      */
-    static CompressionSpec compression(GradientEncoding encoding) {
+    public static CompressionSpec compression(GradientEncoding encoding) {
         Encoding e = encoding.encoding();
         if (e == Encoding.FP32) {
             return null;
@@ -37,7 +38,7 @@ final class DemoEncoding {
     }
 
     /** The encoding of the demo model's published parameters (its full snapshots). */
-    static Encoding outputEncoding(GradientEncoding encoding) {
+    public static Encoding outputEncoding(GradientEncoding encoding) {
         Encoding e = encoding.encoding();
         return e == Encoding.FP16 || e == Encoding.BF16 ? e : Encoding.FP32;
     }
