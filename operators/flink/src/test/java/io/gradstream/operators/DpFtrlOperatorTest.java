@@ -190,13 +190,13 @@ class DpFtrlOperatorTest {
         double target = (epsilon(4) + epsilon(5)) / 2;
         var h = harness(null);
         h.processElement2(create(dir, target), 0);
-        feed(h, 1, 6);
+        feed(h, 1, 5);
         List<ParameterUpdate> u = updates(h);
         assertThat(u).hasSize(10); // version 0 and 4 steps of 2 shards
         assertThat(u.get(u.size() - 1).getVersion()).isEqualTo(4);
         assertThat(u).allSatisfy(x -> assertThat(x.getEpsilonSpent()).isLessThanOrEqualTo(target));
         assertThat(rejected(h))
-                .hasSize(4)
+                .hasSize(2)
                 .allSatisfy(r -> assertThat(r.getReason()).isEqualTo(RejectReason.BUDGET_EXHAUSTED));
         List<StatusEvent> events = status(h);
         assertThat(events)
