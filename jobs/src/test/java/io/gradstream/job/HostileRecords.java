@@ -886,7 +886,8 @@ final class HostileRecords {
 
     /**
      * Commands whose privacyAccounting must be refused: settings on a model without privacy, an accountant or
-     * mechanism that does not fit (TREE for DP-SGD, DP-FTRL, which this release does not run), stepsPerRestart for
+     * mechanism that does not fit (TREE for DP-SGD; DP-FTRL without a restart period in bounds, with a sampled
+     * accountant or sample rate, or with another optimizer than SGD), stepsPerRestart for
      * DP-SGD at any value, settings on another command than CREATE, a CREATE of an existing model with other
      * settings, a PRV calibration beyond what a CREATE may cost; and bytes whose privacyAccounting branch, enum index
      * or long is impossible.
@@ -906,11 +907,25 @@ final class HostileRecords {
                 b.setPrivacy(privacy().setSeedEnv("PATH").build());
                 switch (rnd.nextInt(3)) {
                     case 0 -> a.setAccountant(PrivacyAccountant.TREE);
-                    case 1 -> a.setMechanism(PrivacyMechanism.DP_FTRL).setStepsPerRestart(pickOf(1L, 64L, null));
+                    case 1 -> {
+                        // DP-FTRL settings that do not fit: no or an impossible restart period, a sampled
+                        // accountant, a sample rate, an optimizer other than SGD.
+                        a.setMechanism(PrivacyMechanism.DP_FTRL).setStepsPerRestart(64L);
+                        switch (rnd.nextInt(4)) {
+                            case 0 -> a.setStepsPerRestart(pickOf(null, 0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE));
+                            case 1 -> a.setAccountant(pickOf(PrivacyAccountant.RDP, PrivacyAccountant.PRV));
+                            case 2 ->
+                                b.setPrivacy(privacy()
+                                        .setSeedEnv("PATH")
+                                        .setSampleRate(0.001)
+                                        .build());
+                            default -> b.setOptimizer("Adam");
+                        }
+                    }
                     default -> a.setStepsPerRestart(pickOf(0L, -1L, 1L, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 40));
                 }
                 cmd = create(model, b.build());
-                kind = "privacyAccounting that does not fit DP-SGD";
+                kind = "privacyAccounting that does not fit its mechanism";
             }
             case 2 -> {
                 // A PRV calibration for a plan far too long for a CREATE to pay for.

@@ -178,6 +178,11 @@ public final class ShardOptimizerOperator extends AbstractStreamOperator<Paramet
             RawRecord record,
             boolean sampleNorms)
             throws Exception {
+        if (applied.work() == null) { // DP-FTRL: the stepper ran the step on this thread, never batched
+            outputs.stepped(StepBatch.ranAlready(key, state, applied, config, record), -1);
+            store.put(state);
+            return;
+        }
         if (steps.add((String) getCurrentKey(), key, state, applied, config, record, sampleNorms)) {
             flushBatch();
         } else {

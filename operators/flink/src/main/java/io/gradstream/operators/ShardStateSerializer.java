@@ -4,6 +4,8 @@ import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.privacy.Accountant;
 import io.gradstream.core.privacy.PrivacyLedger;
 import io.gradstream.core.privacy.RdpAccountant;
+import io.gradstream.core.privacy.ftrl.FtrlShardState;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
 import io.gradstream.core.shard.PendingStep;
 import io.gradstream.core.shard.ShardState;
 import java.io.IOException;
@@ -32,11 +34,11 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
     private static final long serialVersionUID = 1L;
     /**
      * 2 added the privacy ledger and the earliest publish time of a pending step; 3 the subscribers' copy of a model
-     * with a delta stream ({@link ShardState#published()}); 4 the ledger's accountant. Formats 1 to 3 are still read
-     * (an empty ledger, no earliest time, no copy: the shard's next update is a full snapshot; a ledger of RDP, the only
-     * accountant before 4).
+     * with a delta stream ({@link ShardState#published()}); 4 the ledger's accountant; 5 a DP-FTRL model's tree state
+     * and tree ledger. Formats 1 to 4 are still read (an empty ledger, no earliest time, no copy: the shard's next
+     * update is a full snapshot; a ledger of RDP, the only accountant before 4; no tree before 5).
      */
-    private static final int FORMAT = 4;
+    private static final int FORMAT = 5;
 
     /** The accountants' codes in format 4; fixed, whatever order the enum takes. */
     private static final Accountant[] ACCOUNTANTS = {Accountant.RDP, Accountant.PRV};
@@ -80,6 +82,7 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
                 new HashMap<>(from.workerWatermarks()),
                 from.ledger());
         copy.published(from.published() == null ? null : from.published().clone());
+        copy.ftrl(from.ftrl() == null ? null : from.ftrl().copy(), from.treeLedger());
         return copy;
     }
 
@@ -140,6 +143,19 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
             writeFloats(s.published(), out);
         }
         out.writeByte(accountantCode(s.ledger().accountant()));
+        out.writeBoolean(s.ftrl() != null);
+        if (s.ftrl() != null) {
+            s.ftrl().writeTo(out);
+        }
+        TreeLedger t = s.treeLedger();
+        out.writeInt(t.completed().size());
+        for (TreeLedger.Trees trees : t.completed()) {
+            out.writeDouble(trees.noiseMultiplier());
+            out.writeLong(trees.stepsPerTree());
+            out.writeLong(trees.count());
+        }
+        out.writeDouble(t.currentNoiseMultiplier());
+        out.writeLong(t.currentSteps());
     }
 
     private static int accountantCode(Accountant a) {
@@ -217,6 +233,26 @@ public final class ShardStateSerializer extends TypeSerializer<ShardState> {
                     + params.length + " parameters");
         }
         state.published(published);
+        if (format >= 5) {
+            FtrlShardState ftrl = in.readBoolean() ? FtrlShardState.readFrom(in, params.length) : null;
+            if (ftrl != null && ftrl.size() != params.length) {
+                throw new IOException("corrupt shard state: DP-FTRL state of " + ftrl.size() + " elements for "
+                        + params.length + " parameters");
+            }
+            int n = in.readInt();
+            if (n < 0) {
+                throw new IOException("corrupt shard state: " + n + " tree groups");
+            }
+            List<TreeLedger.Trees> trees = new ArrayList<>(Math.min(n, 1024));
+            try {
+                for (int i = 0; i < n; i++) {
+                    trees.add(new TreeLedger.Trees(in.readDouble(), in.readLong(), in.readLong()));
+                }
+                state.ftrl(ftrl, new TreeLedger(trees, in.readDouble(), in.readLong()));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("corrupt shard state: " + e.getMessage(), e);
+            }
+        }
         return state;
     }
 

@@ -67,7 +67,9 @@ final class ShardStore {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return before == null ? ShardState.initial(values) : ShardState.initial(values, before.ledger());
+        return before == null
+                ? ShardState.initial(values)
+                : ShardState.initial(values, before.ledger(), before.treeLedger());
     }
 
     /** When the SYNC step the shard gathers is due, or null. */
@@ -92,8 +94,8 @@ final class ShardStore {
         // Flink makes each visited key the current one, so the ledger is kept under the same key.
         keyed.applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, SHARD, (key, state) -> {
             ShardState s = key.startsWith(prefix) ? state.value() : null;
-            if (s != null && s.ledger().steps() > 0) {
-                retired.update(ShardState.initial(new float[0], s.ledger()));
+            if (s != null && (s.ledger().steps() > 0 || s.treeLedger().steps() > 0)) {
+                retired.update(ShardState.initial(new float[0], s.ledger(), s.treeLedger()));
             }
             if (s != null) {
                 state.clear();

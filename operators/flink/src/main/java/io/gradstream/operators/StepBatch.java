@@ -153,6 +153,16 @@ final class StepBatch implements AutoCloseable {
         return !batched || entries.size() >= maxShards;
     }
 
+    /**
+     * A step whose update the stepper has run already (DP-FTRL, on the CPU): checked here as a batch's steps are, so
+     * that a non-finite result is taken back the same way.
+     */
+    static Ran ranAlready(
+            ShardKey shardKey, ShardState state, ShardStepper.Applied applied, ModelConfig config, RawRecord record) {
+        Entry e = new Entry(shardKey.toString(), shardKey, state, null, applied, config, record, null, Double.NaN);
+        return new Ran(e, ShardStepper.checkResult(state, applied));
+    }
+
     /** Has {@code run} (the operator's flush) called once the batch delay has passed, unless a call is pending. */
     void runLater(ProcessingTimeService time, ThrowingRunnable<Exception> run) {
         if (!runScheduled) {

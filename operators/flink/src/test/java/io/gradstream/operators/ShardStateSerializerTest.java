@@ -4,9 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.privacy.Accountant;
+import io.gradstream.core.privacy.GaussianMechanism;
+import io.gradstream.core.privacy.NoiseGenerator;
 import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.privacy.PrivacyPolicy;
+import io.gradstream.core.privacy.ftrl.DpFtrl;
+import io.gradstream.core.privacy.ftrl.FtrlConfig;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
+import io.gradstream.core.privacy.ftrl.TreeVariant;
 import io.gradstream.core.shard.AggregationPolicy;
 import io.gradstream.core.shard.Contribution;
+import io.gradstream.core.shard.ShardKey;
+import io.gradstream.core.shard.ShardPrivacy;
 import io.gradstream.core.shard.ShardState;
 import io.gradstream.core.shard.ShardStepper;
 import java.util.Map;
@@ -214,8 +223,125 @@ class ShardStateSerializerTest {
         assertThat(restored.ledger().steps()).isEqualTo(2);
 
         byte[] bad = out.getCopyOfBuffer();
-        bad[bad.length - 1] = 9;
+        // Format 5 appends, after the accountant's byte: no tree (1), no tree groups (4), sigma (8) and steps (8).
+        bad[bad.length - 22] = 9;
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(new DataInputDeserializer(bad)))
                 .hasMessageContaining("accountant code 9");
+    }
+
+    /** A DP-FTRL shard after {@code steps} steps of {@code perTree} steps per tree, with momentum (more state). */
+    private static ShardState ftrlShard(int steps, long perTree, ShardState start) {
+        PrivacyPolicy p = PrivacyPolicy.builder()
+                .clipNorm(1)
+                .noiseMultiplier(0.9)
+                .delta(1e-5)
+                .expectedPerStep(1)
+                .populationSize(100)
+                .build();
+        ShardPrivacy dp = new ShardPrivacy(
+                p,
+                new GaussianMechanism(
+                        new NoiseGenerator(
+                                "serializer-test-seed-0123".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                        0.9),
+                0.5,
+                new ShardKey("m", "w", 0),
+                new ShardPrivacy.ClipCounter(),
+                "c-0@1",
+                new DpFtrl(new FtrlConfig(TreeVariant.HONAKER, 0.9, false, perTree)));
+        SplittableRandom rnd = new SplittableRandom(5);
+        var sgd = Optimizers.create("SGD", Map.of("lr", 0.1));
+        ShardState s = start;
+        long first = s.version();
+        for (int t = 0; t < steps; t++) {
+            float[] g = new float[s.params().length];
+            for (int i = 0; i < g.length; i++) {
+                g[i] = (float) rnd.nextGaussian();
+            }
+            ShardStepper.offer(
+                    s,
+                    new Contribution("a", first + t + 1, first + t, 1, g, Double.NaN, 0),
+                    AggregationPolicy.sync(1),
+                    sgd,
+                    dp);
+        }
+        return s;
+    }
+
+    @Test
+    void aDpFtrlShardRoundTripsMidTreeAndContinuesBitIdentically() throws Exception {
+        ShardState s = ftrlShard(6, 4, ShardState.initial(new float[] {0.5f, -1f, 2f}));
+        assertThat(s.ftrl().stepInTree()).isEqualTo(2);
+        assertThat(s.treeLedger().completed()).hasSize(1);
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ser.serialize(s, out);
+        ShardState back = ser.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.ftrl()).isEqualTo(s.ftrl());
+        assertThat(back.treeLedger()).isEqualTo(s.treeLedger());
+        assertThat(ser.copy(s).ftrl()).isEqualTo(s.ftrl());
+        assertThat(ser.copy(s).treeLedger()).isEqualTo(s.treeLedger());
+
+        ShardState a = ftrlShard(5, 4, s);
+        ShardState b = ftrlShard(5, 4, back);
+        assertThat(b.params()).containsExactly(a.params());
+        assertThat(b.ftrl()).isEqualTo(a.ftrl());
+        assertThat(b.treeLedger().epsilon(1e-5)).isEqualTo(a.treeLedger().epsilon(1e-5));
+
+        ShardState plain = adamShard(3, false);
+        DataOutputSerializer o2 = new DataOutputSerializer(64);
+        ser.serialize(plain, o2);
+        ShardState plainBack = ser.deserialize(new DataInputDeserializer(o2.getCopyOfBuffer()));
+        assertThat(plainBack.ftrl()).isNull();
+        assertThat(plainBack.treeLedger()).isEqualTo(TreeLedger.EMPTY);
+    }
+
+    @Test
+    void formatFourStillReadsWithoutATree() throws Exception {
+        // Format 4, as the serializer before DP-FTRL wrote it: params {1.5, -2} at version 3, a PRV ledger of two
+        // steps at (1.1, 0.01), no subscribers' copy.
+        DataOutputSerializer v4 = new DataOutputSerializer(64);
+        v4.writeInt(4);
+        v4.writeLong(3);
+        v4.writeInt(2);
+        v4.write(new byte[] {0, 0, (byte) 0xC0, 0x3F, 0, 0, 0, (byte) 0xC0});
+        v4.writeLong(3);
+        v4.writeInt(0); // slots
+        v4.writeInt(0); // scalars
+        v4.writeBoolean(false); // no pending sum
+        v4.writeLong(0);
+        v4.writeDouble(0);
+        v4.writeLong(0);
+        v4.writeLong(0);
+        v4.writeLong(0); // earliest
+        v4.writeInt(0); // pending workers
+        v4.writeInt(0); // watermarks
+        v4.writeInt(1); // ledger phases
+        v4.writeDouble(1.1);
+        v4.writeDouble(0.01);
+        v4.writeLong(2);
+        v4.writeBoolean(false); // no published copy
+        v4.writeByte(1); // PRV
+        ShardStateSerializer ser = new ShardStateSerializer();
+        ShardState restored = ser.deserialize(new DataInputDeserializer(v4.getCopyOfBuffer()));
+        assertThat(restored.params()).containsExactly(1.5f, -2f);
+        assertThat(restored.version()).isEqualTo(3);
+        assertThat(restored.ledger().accountant()).isEqualTo(Accountant.PRV);
+        assertThat(restored.ledger().steps()).isEqualTo(2);
+        assertThat(restored.ftrl()).isNull();
+        assertThat(restored.treeLedger()).isEqualTo(TreeLedger.EMPTY);
+    }
+
+    @Test
+    void aCorruptTreeLedgerIsAnIoException() throws Exception {
+        ShardStateSerializer ser = new ShardStateSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ser.serialize(adamShard(2, false), out);
+        byte[] bad = out.getCopyOfBuffer();
+        // current steps 5 with a NaN sigma
+        bad[bad.length - 1] = 5;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ser.deserialize(new DataInputDeserializer(bad)))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("corrupt shard state");
     }
 }

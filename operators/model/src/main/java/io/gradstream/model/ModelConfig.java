@@ -9,6 +9,12 @@ import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.NoiseGenerator;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
+import io.gradstream.core.privacy.ftrl.DpFtrl;
+import io.gradstream.core.privacy.ftrl.FtrlConfig;
+import io.gradstream.core.privacy.ftrl.TreeAggregationAccountant;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
+import io.gradstream.core.privacy.ftrl.TreeNodes;
+import io.gradstream.core.privacy.ftrl.TreeVariant;
 import io.gradstream.core.privacy.prv.PrvPolicyEvaluator;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
@@ -71,6 +77,8 @@ public final class ModelConfig {
     private final Compression compression;
     private final CompressionSpec compressionSpec;
     private final PrivacyAccountingSpec accountingSpec;
+    /** DP-FTRL's step for this model's shards (one instance per ModelConfig, which a subtask owns); null: DP-SGD. */
+    private final DpFtrl ftrl;
 
     private ModelConfig(
             String modelId,
@@ -128,19 +136,23 @@ public final class ModelConfig {
             privacy = null;
             mechanism = null;
             clipThresholds = Map.of();
+            ftrl = null;
         } else {
             if (policy.mode() != AggregationPolicy.Mode.SYNC) {
                 throw new IllegalArgumentException("privacy needs SYNC aggregation: the accountant counts one "
                         + "noised release per version with a fixed expected count, got " + a.getMode());
             }
-            Accountant accountant = accountant(accountingSpec);
+            boolean isFtrl = accountingSpec != null && accountingSpec.getMechanism() == PrivacyMechanism.DP_FTRL;
+            FtrlConfig ftrlConfig = isFtrl ? ftrlConfig(accountingSpec, p, optimizer) : null;
+            Accountant accountant = isFtrl ? Accountant.RDP : accountant(accountingSpec);
             // The secret first: a CREATE that cannot key its noise is refused before any noise calibration runs.
             NoiseGenerator noise = SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment);
             try {
-                privacy = privacyPolicy(p, accountant);
+                privacy = isFtrl ? ftrlPolicy(p, ftrlConfig.stepsPerTree()) : privacyPolicy(p, accountant);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
             }
+            ftrl = isFtrl ? new DpFtrl(ftrlConfig) : null;
             mechanism = new GaussianMechanism(noise, privacy.noiseMultiplier());
             clipThresholds = ShardPrivacy.thresholds(privacy.clipNorm(), tensors.values());
         }
@@ -253,6 +265,96 @@ public final class ModelConfig {
         };
     }
 
+    /**
+     * DP-FTRL's settings (Kairouz et al. 2021, arXiv:2103.00039): accountant TREE (or none), a restart period
+     * {@code stepsPerRestart} >= 1, the Honaker estimator when {@code efficientTree}; the optimizer must be SGD
+     * without weight decay or dampening, whose momentum (and Nesterov form) become DP-FTRLM's and whose (scheduled)
+     * learning rate is FTRL's.
+     */
+    static FtrlConfig ftrlConfig(PrivacyAccountingSpec s, PrivacySpec p, Optimizer optimizer) {
+        if (s.getAccountant() != null && s.getAccountant() != PrivacyAccountant.TREE) {
+            throw new IllegalArgumentException("privacyAccounting.accountant " + s.getAccountant() + " accounts "
+                    + "DP_SGD's sampled steps; DP_FTRL is accounted with TREE (or no accountant)");
+        }
+        Long steps = s.getStepsPerRestart();
+        if (steps == null || steps < 1 || steps > TreeNodes.MAX_STEPS_PER_TREE) {
+            throw new IllegalArgumentException("privacyAccounting.stepsPerRestart must be in [1, "
+                    + TreeNodes.MAX_STEPS_PER_TREE + "] for DP_FTRL (the steps of one tree, an epoch in which "
+                    + "each participant contributes at most once), got " + steps);
+        }
+        if (!"SGD".equalsIgnoreCase(optimizer.name())) {
+            throw new IllegalArgumentException("DP_FTRL replaces the optimizer's update by the FTRL step; use "
+                    + "optimizer SGD (its lr and momentum are FTRL's), got " + optimizer.name());
+        }
+        Hyperparameters hp = optimizer.hyperparameters();
+        if (hp.number("weight_decay", 0) != 0 || hp.number("dampening", 0) != 0) {
+            throw new IllegalArgumentException(
+                    "DP_FTRL takes SGD's lr, momentum and nesterov only; weight_decay " + "and dampening must be 0");
+        }
+        if (p.getSampleRate() != null) {
+            throw new IllegalArgumentException("privacy.sampleRate does not apply to DP_FTRL, which assumes no "
+                    + "sampling; give expectedPerStep (the divisor) and populationSize");
+        }
+        double momentum = hp.number("momentum", 0);
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new IllegalArgumentException("DP_FTRL's momentum must be in [0, 1), got " + momentum);
+        }
+        boolean nesterov = hp.flag("nesterov", false);
+        if (nesterov && momentum == 0) {
+            throw new IllegalArgumentException("DP_FTRL's nesterov needs a momentum > 0");
+        }
+        return new FtrlConfig(
+                s.getEfficientTree() ? TreeVariant.HONAKER : TreeVariant.PLAIN, momentum, nesterov, steps);
+    }
+
+    /**
+     * A DP-FTRL model's policy: clip norm, delta, divisor and population as for DP-SGD, the noise multiplier given or
+     * derived from the target with the tree accountant ({@link TreeAggregationAccountant#noiseMultiplierFor}).
+     */
+    private static PrivacyPolicy ftrlPolicy(PrivacySpec p, long stepsPerTree) {
+        if (p.getExpectedPerStep() == null || p.getPopulationSize() == null) {
+            throw new IllegalArgumentException("DP_FTRL needs expectedPerStep (the divisor of the noisy sum) and "
+                    + "populationSize (delta must be < 1/populationSize)");
+        }
+        Double sigma = p.getNoiseMultiplier();
+        if (sigma != null && p.getPlannedSteps() != null && p.getPlannedSteps() != 0) {
+            throw new IllegalArgumentException("plannedSteps only derives noiseMultiplier from targetEpsilon; give "
+                    + "noiseMultiplier or plannedSteps, not both");
+        }
+        if (sigma == null && p.getTargetEpsilon() != null && p.getPlannedSteps() != null && p.getPlannedSteps() > 0) {
+            double t = p.getTargetEpsilon();
+            if (!(t > 0) || Double.isInfinite(t) || !(p.getDelta() > 0 && p.getDelta() < 1)) {
+                throw new IllegalArgumentException(
+                        "targetEpsilon must be finite and > 0 and delta in (0, 1), got " + t + " and " + p.getDelta());
+            }
+            sigma = TreeAggregationAccountant.noiseMultiplierFor(t, p.getDelta(), p.getPlannedSteps(), stepsPerTree);
+        }
+        PrivacyPolicy policy = PrivacyPolicy.builder()
+                .accountant(Accountant.RDP)
+                .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
+                .clipNorm(p.getClipNorm())
+                .noiseMultiplier(orNaN(sigma))
+                .targetEpsilon(orNaN(p.getTargetEpsilon()))
+                .delta(p.getDelta())
+                .expectedPerStep(p.getExpectedPerStep())
+                .populationSize(p.getPopulationSize())
+                .build();
+        if (policy.hasBudget()) {
+            double first = TreeLedger.EMPTY.plusStep(policy.noiseMultiplier()).epsilon(policy.delta());
+            if (first > policy.targetEpsilon()) {
+                throw new IllegalArgumentException("targetEpsilon " + policy.targetEpsilon() + " is exceeded by the "
+                        + "first step (TREE epsilon " + first + " with noiseMultiplier " + policy.noiseMultiplier()
+                        + ", delta " + policy.delta() + "); raise noiseMultiplier");
+            }
+        }
+        return policy;
+    }
+
+    /** Whether the model is private with mechanism DP-FTRL (its steps run on the CPU, never batched). */
+    public boolean isFtrl() {
+        return ftrl != null;
+    }
+
     /** The private model's mechanism and accountant as the CREATE gave them, or null. */
     public PrivacyAccountingSpec privacyAccounting() {
         return accountingSpec;
@@ -313,7 +415,13 @@ public final class ModelConfig {
         return privacy == null
                 ? null
                 : new ShardPrivacy(
-                        privacy, mechanism, clipThresholds.get(key.tensor())[key.shard()], key, clips, incarnation);
+                        privacy,
+                        mechanism,
+                        clipThresholds.get(key.tensor())[key.shard()],
+                        key,
+                        clips,
+                        incarnation,
+                        ftrl);
     }
 
     /** Contributions clipped so far on this subtask. */

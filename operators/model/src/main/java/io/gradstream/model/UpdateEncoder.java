@@ -66,7 +66,7 @@ public final class UpdateEncoder {
         }
         Double epsilon = null;
         if (config.privacy() != null) {
-            epsilon = step != null ? step.epsilon() : config.privacy().epsilon(state.ledger());
+            epsilon = step != null ? step.epsilon() : config.privacy(key).epsilon(state);
         }
         return ParameterUpdate.newBuilder()
                 .setModelId(key.model())

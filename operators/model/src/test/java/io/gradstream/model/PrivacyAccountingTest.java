@@ -165,4 +165,116 @@ class PrivacyAccountingTest {
                 m);
         assertThat(kept.config().privacy().accountant()).isEqualTo(Accountant.PRV);
     }
+
+    /** The private spec with SGD without weight decay, as DP-FTRL takes it. */
+    private ModelSpec ftrlSpec() {
+        return ModelSpec.newBuilder(privateSpec)
+                .setHyperparameters(Map.of("lr", 0.1))
+                .build();
+    }
+
+    private static PrivacyAccountingSpec ftrl(Long stepsPerRestart, boolean efficient) {
+        return PrivacyAccountingSpec.newBuilder()
+                .setMechanism(PrivacyMechanism.DP_FTRL)
+                .setStepsPerRestart(stepsPerRestart)
+                .setEfficientTree(efficient)
+                .build();
+    }
+
+    @Test
+    void dpFtrlIsAcceptedWithTheTreeAccountantAndItsVariant() throws Exception {
+        for (boolean efficient : new boolean[] {true, false}) {
+            ControlLog.Created c = (ControlLog.Created) create(ftrlSpec(), ftrl(64L, efficient), NONE);
+            assertThat(c.config().isFtrl()).isTrue();
+            var dp = c.config().privacy(new io.gradstream.core.shard.ShardKey("m", "w", 0));
+            assertThat(dp.isFtrl()).isTrue();
+            assertThat(dp.ftrl().config().variant())
+                    .isEqualTo(
+                            efficient
+                                    ? io.gradstream.core.privacy.ftrl.TreeVariant.HONAKER
+                                    : io.gradstream.core.privacy.ftrl.TreeVariant.PLAIN);
+            assertThat(dp.ftrl().config().stepsPerTree()).isEqualTo(64);
+            assertThat(c.config().privacy().noiseMultiplier()).isEqualTo(1.2);
+        }
+        PrivacyAccountingSpec tree = PrivacyAccountingSpec.newBuilder(ftrl(8L, true))
+                .setAccountant(PrivacyAccountant.TREE)
+                .build();
+        assertThat(((ControlLog.Created) create(ftrlSpec(), tree, NONE))
+                        .config()
+                        .isFtrl())
+                .isTrue();
+        assertThat(((ControlLog.Created) create(ftrlSpec(), null, NONE))
+                        .config()
+                        .isFtrl())
+                .isFalse();
+    }
+
+    @Test
+    void dpFtrlDerivesItsNoiseFromTheTreeAccountant() throws Exception {
+        ModelSpec target = ModelSpec.newBuilder(ftrlSpec())
+                .setPrivacy(PrivacySpec.newBuilder(ftrlSpec().getPrivacy())
+                        .setNoiseMultiplier(null)
+                        .setTargetEpsilon(8.0)
+                        .setPlannedSteps(400L)
+                        .build())
+                .build();
+        ControlLog.Created c = (ControlLog.Created) create(target, ftrl(100L, true), NONE);
+        double sigma = c.config().privacy().noiseMultiplier();
+        assertThat(sigma)
+                .isEqualTo(io.gradstream.core.privacy.ftrl.TreeAggregationAccountant.noiseMultiplierFor(
+                        8.0, 1e-5, 400, 100));
+        assertThat(io.gradstream.core.privacy.ftrl.TreeAggregationAccountant.epsilon(sigma, 400, 100, 1e-5)
+                        .epsilon())
+                .isLessThanOrEqualTo(8.0)
+                .isGreaterThan(7.5);
+    }
+
+    @Test
+    void dpFtrlSettingsThatDoNotFitAreRefusedWithTheReason() throws Exception {
+        assertThat(refused(ftrlSpec(), ftrl(null, true), NONE)).contains("stepsPerRestart must be in [1");
+        assertThat(refused(ftrlSpec(), ftrl(0L, true), NONE)).contains("stepsPerRestart must be in [1");
+        assertThat(refused(ftrlSpec(), ftrl(Long.MAX_VALUE, true), NONE)).contains("stepsPerRestart");
+        for (PrivacyAccountant a : new PrivacyAccountant[] {PrivacyAccountant.RDP, PrivacyAccountant.PRV}) {
+            assertThat(refused(
+                            ftrlSpec(),
+                            PrivacyAccountingSpec.newBuilder(ftrl(8L, true))
+                                    .setAccountant(a)
+                                    .build(),
+                            NONE))
+                    .contains("DP_FTRL is accounted with TREE");
+        }
+        ModelSpec adam = ModelSpec.newBuilder(ftrlSpec())
+                .setOptimizer("Adam")
+                .setHyperparameters(Map.of("lr", 0.01))
+                .build();
+        assertThat(refused(adam, ftrl(8L, true), NONE)).contains("use optimizer SGD");
+        ModelSpec decay = ModelSpec.newBuilder(privateSpec).build();
+        assertThat(refused(decay, ftrl(8L, true), NONE)).contains("weight_decay");
+        ModelSpec sampled = ModelSpec.newBuilder(ftrlSpec())
+                .setPrivacy(PrivacySpec.newBuilder(ftrlSpec().getPrivacy())
+                        .setSampleRate(0.002)
+                        .build())
+                .build();
+        assertThat(refused(sampled, ftrl(8L, true), NONE)).contains("sampleRate does not apply to DP_FTRL");
+        ModelSpec noPopulation = ModelSpec.newBuilder(ftrlSpec())
+                .setPrivacy(PrivacySpec.newBuilder(ftrlSpec().getPrivacy())
+                        .setPopulationSize(null)
+                        .setSampleRate(null)
+                        .build())
+                .build();
+        assertThat(refused(noPopulation, ftrl(8L, true), NONE)).contains("populationSize");
+        ModelSpec tight = ModelSpec.newBuilder(ftrlSpec())
+                .setPrivacy(PrivacySpec.newBuilder(ftrlSpec().getPrivacy())
+                        .setTargetEpsilon(0.5)
+                        .build())
+                .build();
+        assertThat(refused(tight, ftrl(8L, true), NONE)).contains("exceeded by the first step (TREE epsilon");
+        ModelSpec both = ModelSpec.newBuilder(ftrlSpec())
+                .setPrivacy(PrivacySpec.newBuilder(ftrlSpec().getPrivacy())
+                        .setPlannedSteps(100L)
+                        .setTargetEpsilon(8.0)
+                        .build())
+                .build();
+        assertThat(refused(both, ftrl(8L, true), NONE)).contains("not both");
+    }
 }

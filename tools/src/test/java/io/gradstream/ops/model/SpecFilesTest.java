@@ -283,4 +283,26 @@ class SpecFilesTest {
         assertThat(ModelStatus.accounting(null)).contains("RDP");
         assertThat(ModelStatus.accounting(prv.privacyAccounting())).isEqualTo("DP_SGD, accountant PRV");
     }
+
+    @Test
+    void aDpFtrlPrivacyBlockPassesTheJobsChecksAndItsMisfitsAreNamed() throws Exception {
+        String base = "modelId: f\ntensors: {w: [3]}\noptimizer: SGD\nhyperparameters: {lr: 0.1}\n"
+                + "privacy: {clipNorm: 1, noiseMultiplier: 1.1, delta: 1.0e-5, expectedPerStep: 10, populationSize: "
+                + "60000, seedEnv: DP_SEED, mechanism: DP_FTRL";
+        ModelDefinition ftrl =
+                SpecFiles.read(Files.writeString(dir.resolve("ftrl.yaml"), base + ", stepsPerRestart: 100}\n"));
+        assertThat(ftrl.privacyAccounting().getAccountant()).isEqualTo(PrivacyAccountant.TREE);
+        assertThat(ftrl.privacyAccounting().getStepsPerRestart()).isEqualTo(100L);
+        SpecCheck.check(ftrl.modelId(), ftrl.spec(), null, null, ftrl.privacyAccounting(), Limits.DEFAULT);
+        ModelDefinition noRestart = SpecFiles.read(Files.writeString(dir.resolve("nr.yaml"), base + "}\n"));
+        assertThatThrownBy(() -> SpecCheck.check(
+                        noRestart.modelId(),
+                        noRestart.spec(),
+                        null,
+                        null,
+                        noRestart.privacyAccounting(),
+                        Limits.DEFAULT))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("stepsPerRestart");
+    }
 }

@@ -34,6 +34,11 @@ public final class GaussianMechanism {
         return noiseMultiplier;
     }
 
+    /** The keyed generator the noise is drawn from (DP-FTRL draws its tree nodes from the same one). */
+    public NoiseGenerator generator() {
+        return noise;
+    }
+
     /** The per-coordinate noise standard deviation sigma C for a contribution clip norm {@code clipNorm}. */
     public double noiseStd(double clipNorm) {
         Clipping.checkClip("clipNorm", clipNorm);

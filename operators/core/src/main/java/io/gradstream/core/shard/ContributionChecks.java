@@ -81,12 +81,12 @@ final class ContributionChecks {
 
     private static Rejected validatePrivate(ShardState s, Contribution c, ShardPrivacy dp) {
         PrivacyPolicy p = dp.policy();
-        if (!p.allowsStep(s.ledger())) {
+        if (!dp.allowsStep(s)) {
             return new Rejected(
                     RejectCode.BUDGET_EXHAUSTED,
                     "model " + dp.key().model() + " has spent epsilon "
-                            + p.epsilon(s.ledger()) + " of its target " + p.targetEpsilon() + " (delta " + p.delta()
-                            + "); another step would reach " + p.epsilon(p.afterStep(s.ledger())));
+                            + dp.epsilon(s) + " of its target " + p.targetEpsilon() + " (delta " + p.delta()
+                            + "); another step would reach " + dp.epsilonAfterStep(s));
         }
         if (p.unit() == PrivacyPolicy.Unit.EXAMPLE
                 && !Clipping.withinBound(c.gradient(), c.numExamples(), dp.threshold())) {

@@ -3,6 +3,9 @@ package io.gradstream.core.shard;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.GaussianMechanism;
 import io.gradstream.core.privacy.PrivacyPolicy;
+import io.gradstream.core.privacy.ftrl.DpFtrl;
+import io.gradstream.core.privacy.ftrl.KeyedNodeNoise;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -13,7 +16,9 @@ import java.util.Objects;
  * What {@link ShardStepper} needs to make one shard's steps differentially private: the model's policy and
  * mechanism, this shard's clip threshold C_s (sum of C_s^2 over the model's shards = C^2), and where to count
  * clipped contributions. The model's {@code incarnation} (null for a model from before incarnations) is part of the
- * noise key, so that a model id deleted and created again never redraws the noise of its earlier releases.
+ * noise key, so that a model id deleted and created again never redraws the noise of its earlier releases. With
+ * {@code ftrl} (null: DP-SGD) the model's mechanism is DP-FTRL (Kairouz et al. 2021, arXiv:2103.00039) and its
+ * epsilon comes from the shard's {@link TreeLedger}.
  */
 public record ShardPrivacy(
         PrivacyPolicy policy,
@@ -21,7 +26,8 @@ public record ShardPrivacy(
         double threshold,
         ShardKey key,
         ClipCounter clips,
-        String incarnation) {
+        String incarnation,
+        DpFtrl ftrl) {
 
     public ShardPrivacy {
         Objects.requireNonNull(policy, "policy must not be null");
@@ -31,6 +37,17 @@ public record ShardPrivacy(
         if (!(threshold > 0) || Double.isInfinite(threshold)) {
             throw new IllegalArgumentException("threshold must be finite and > 0, got " + threshold);
         }
+    }
+
+    /** A shard of a DP-SGD model. */
+    public ShardPrivacy(
+            PrivacyPolicy policy,
+            GaussianMechanism mechanism,
+            double threshold,
+            ShardKey key,
+            ClipCounter clips,
+            String incarnation) {
+        this(policy, mechanism, threshold, key, clips, incarnation, null);
     }
 
     /** A shard of a model without an incarnation. */
@@ -45,6 +62,46 @@ public record ShardPrivacy(
      */
     public String noiseModel() {
         return incarnation == null ? key.model() : key.model() + "/" + incarnation;
+    }
+
+    /** Whether the model's mechanism is DP-FTRL rather than DP-SGD. */
+    public boolean isFtrl() {
+        return ftrl != null;
+    }
+
+    /** The tree-node noise of this shard (DP-FTRL): the model's keyed generator under its noise name. */
+    public KeyedNodeNoise nodeNoise() {
+        return new KeyedNodeNoise(mechanism.generator(), noiseModel(), key.tensor(), key.shard());
+    }
+
+    /** Epsilon spent by the steps {@code state} holds, under the model's mechanism and accountant. */
+    public double epsilon(ShardState state) {
+        return ftrl == null
+                ? policy.epsilon(state.ledger())
+                : state.treeLedger().epsilon(policy.delta());
+    }
+
+    /** Epsilon after one more step of {@code state}. */
+    public double epsilonAfterStep(ShardState state) {
+        return ftrl == null
+                ? policy.epsilon(policy.afterStep(state.ledger()))
+                : treeLedgerAfterStep(state).epsilon(policy.delta());
+    }
+
+    /** Whether one more step keeps epsilon within the budget (always, without a budget). */
+    public boolean allowsStep(ShardState state) {
+        return ftrl == null
+                ? policy.allowsStep(state.ledger())
+                : !policy.hasBudget() || epsilonAfterStep(state) <= policy.targetEpsilon();
+    }
+
+    /** DP-FTRL: the shard's tree ledger after its next step (a restart first when its tree is complete). */
+    TreeLedger treeLedgerAfterStep(ShardState state) {
+        TreeLedger l = state.treeLedger();
+        if (state.ftrl() != null && ftrl.restartDue(state.ftrl())) {
+            l = l.plusRestart();
+        }
+        return l.plusStep(policy.noiseMultiplier());
     }
 
     /**

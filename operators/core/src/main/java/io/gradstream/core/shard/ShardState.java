@@ -2,6 +2,8 @@ package io.gradstream.core.shard;
 
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.privacy.ftrl.FtrlShardState;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -20,6 +22,10 @@ public final class ShardState {
     private PrivacyLedger ledger;
     /** With a delta stream: the parameters as its subscribers hold them at {@link #version}; else null. */
     private float[] published;
+    /** DP-FTRL: the tree's state, null before the shard's first DP-FTRL step. */
+    private FtrlShardState ftrl;
+    /** DP-FTRL: the trees released so far. */
+    private TreeLedger treeLedger = TreeLedger.EMPTY;
 
     public ShardState(
             float[] params,
@@ -47,6 +53,36 @@ public final class ShardState {
      */
     public static ShardState initial(float[] params, PrivacyLedger ledger) {
         return new ShardState(params, new OptimizerState(), 0, new PendingStep(), new HashMap<>(), ledger);
+    }
+
+    /**
+     * A fresh shard at version 0 whose ledgers continue those of an earlier life of the same model id; its tree
+     * ledger's current tree is finished, as the new life starts its own tree.
+     */
+    public static ShardState initial(float[] params, PrivacyLedger ledger, TreeLedger treeLedger) {
+        ShardState s = initial(params, ledger);
+        s.treeLedger = treeLedger.plusRestart();
+        return s;
+    }
+
+    /** DP-FTRL: the tree's state, or null when the shard has taken no DP-FTRL step. */
+    public FtrlShardState ftrl() {
+        return ftrl;
+    }
+
+    /** DP-FTRL: the trees this shard has released (empty for other models). */
+    public TreeLedger treeLedger() {
+        return treeLedger;
+    }
+
+    /** Sets the DP-FTRL state and tree ledger, as read from a checkpoint. */
+    public void ftrl(FtrlShardState state, TreeLedger ledger) {
+        if (state != null && state.size() != params.length) {
+            throw new IllegalArgumentException(
+                    "the DP-FTRL state has " + state.size() + " elements, the shard " + params.length);
+        }
+        this.ftrl = state;
+        this.treeLedger = java.util.Objects.requireNonNull(ledger, "ledger must not be null");
     }
 
     /** The noised steps applied to this shard (empty for a model without privacy). */
@@ -95,9 +131,11 @@ public final class ShardState {
     }
 
     /** Takes back a step (see {@link StepUndo}). */
-    void restore(long version, PrivacyLedger ledger) {
+    void restore(long version, PrivacyLedger ledger, FtrlShardState ftrl, TreeLedger treeLedger) {
         this.version = version;
         this.ledger = ledger;
+        this.ftrl = ftrl;
+        this.treeLedger = treeLedger;
     }
 
     public PendingStep pending() {

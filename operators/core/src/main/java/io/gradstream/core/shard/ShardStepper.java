@@ -4,6 +4,8 @@ import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.ShardStep;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.PrivacyPolicy;
+import io.gradstream.core.privacy.ftrl.FtrlShardState;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
 
 /**
  * The semantics of one shard, free of Flink: validates a contribution, de-duplicates it, aggregates it as the
@@ -17,6 +19,11 @@ import io.gradstream.core.privacy.PrivacyPolicy;
  * sum of {@code numExamples} examples clipped to C_s (EXAMPLE unit), the contributions are summed without weights
  * (a weight would let one participant exceed its bound), Gaussian noise of the model's clip norm is added and the sum
  * is divided by the expected count; a step that would take epsilon past the budget is refused beforehand.
+ *
+ * <p>For a DP-FTRL model ({@link ShardPrivacy#isFtrl()}; Kairouz et al. 2021, arXiv:2103.00039) the contributions are
+ * clipped and summed the same way, and the optimizer update is replaced by {@code DpFtrl.step} on that sum with
+ * tree-aggregated noise; its learning rate is the optimizer's (scheduled) one, its divisor the expected count. The step
+ * runs at once on this thread (never on a batched backend): {@link Applied#work()} is null.
  */
 public final class ShardStepper {
 
@@ -31,7 +38,8 @@ public final class ShardStepper {
 
     /**
      * A step was applied: version, ledger and pending sum have advanced to {@code step.version()}, and {@code work} is
-     * the optimizer loop that moves the parameters and slots there. {@link #offer} has run it; after {@link #prepare}
+     * the optimizer loop that moves the parameters and slots there, or null for a DP-FTRL step, which has run already
+     * (its result is still to be checked, {@link #checkResult}). {@link #offer} has run it; after {@link #prepare}
      * the caller runs it (alone, or batched on a {@code StepBackend}) before anyone reads the shard again, between
      * {@code undo.keep} and a check of the result ({@link #runChecked} does all three).
      */
@@ -160,8 +168,10 @@ public final class ShardStepper {
      * @return null when the step stands, else its refusal (NON_FINITE_RESULT)
      */
     public static Rejected runChecked(ShardState state, Applied a) {
-        a.undo().keep(state, null);
-        run(a.work());
+        if (a.work() != null) {
+            a.undo().keep(state, null);
+            run(a.work());
+        }
         return checkResult(state, a);
     }
 
@@ -226,6 +236,9 @@ public final class ShardStepper {
         PendingStep p = s.pending();
         float[] mean = p.weightedSum;
         int count = p.count();
+        if (dp != null && dp.isFtrl()) {
+            return applyFtrl(s, optimizer, dp);
+        }
         if (dp != null) {
             // The noise of (model incarnation, tensor, shard, version before the step): a replay after a restore
             // redraws it; another life of the model id draws other noise.
@@ -265,15 +278,15 @@ public final class ShardStepper {
         // The loop only moves parameters and slots, so it may run later, batched, as long as it runs before the shard
         // is read again; version and ledger advance now.
         ShardStep work = new ShardStep(optimizer, s.params(), gradient, s.optimizer());
-        StepUndo undo = new StepUndo(s.version(), s.ledger());
+        StepUndo undo = new StepUndo(s.version(), s.ledger(), s.treeLedger());
         s.advanceVersion();
         double epsilon = Double.NaN;
         boolean exhausted = false;
         if (dp != null) {
             PrivacyPolicy p = dp.policy();
             s.recordPrivateStep(p.afterStep(s.ledger()));
-            epsilon = p.epsilon(s.ledger());
-            exhausted = !p.allowsStep(s.ledger());
+            epsilon = dp.epsilon(s);
+            exhausted = !dp.allowsStep(s);
         }
         return new Applied(
                 new StepResult(
@@ -287,5 +300,44 @@ public final class ShardStepper {
                         aggregationWaitMs),
                 work,
                 undo);
+    }
+
+    /**
+     * The DP-FTRL step of the pending (clipped, unweighted) sum: kept for undo, then {@code DpFtrl.step} moves the
+     * parameters and the tree state, and the tree ledger records the released node(s).
+     */
+    private static Applied applyFtrl(ShardState s, Optimizer optimizer, ShardPrivacy dp) {
+        PendingStep p = s.pending();
+        PrivacyPolicy policy = dp.policy();
+        TreeLedger next = dp.treeLedgerAfterStep(s);
+        StepUndo undo = new StepUndo(s.version(), s.ledger(), s.treeLedger());
+        undo.keep(s, null);
+        if (s.ftrl() == null) {
+            s.ftrl(FtrlShardState.initial(s.params()), s.treeLedger());
+        }
+        dp.ftrl()
+                .step(
+                        s.ftrl(),
+                        p.weightedSum,
+                        optimizer.learningRate(),
+                        policy.noiseMultiplier() * policy.clipNorm(),
+                        policy.expectedPerStep(),
+                        dp.nodeNoise(),
+                        s.params());
+        s.advanceVersion();
+        s.ftrl(s.ftrl(), next);
+        double meanLoss = p.lossExamples == 0 ? Double.NaN : p.lossSum / p.lossExamples;
+        long wait = p.earliestPublishedAtMs == 0 ? 0 : p.latestPublishedAtMs - p.earliestPublishedAtMs;
+        StepResult r = new StepResult(
+                s.version(),
+                p.count(),
+                p.examples,
+                meanLoss,
+                p.latestPublishedAtMs,
+                dp.epsilon(s),
+                !dp.allowsStep(s),
+                wait);
+        p.clear();
+        return new Applied(r, null, undo);
     }
 }

@@ -2,6 +2,8 @@ package io.gradstream.core.shard;
 
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.privacy.ftrl.FtrlShardState;
+import io.gradstream.core.privacy.ftrl.TreeLedger;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,7 +14,7 @@ import java.util.Map;
 /**
  * What one step overwrites in its shard, kept so that a step whose result is not finite can be taken back: the version
  * and privacy ledger as they were before the step, and, copied by {@link #keep} right before the optimizer loop runs,
- * the parameters and optimizer slots. Finite inputs can still overflow in the loop (a large learning rate, a squared
+ * the parameters, optimizer slots and DP-FTRL tree state. Finite inputs can still overflow in the loop (a large learning rate, a squared
  * gradient above 3.4e38), and a shard must never store or publish Inf or NaN.
  */
 public final class StepUndo {
@@ -22,10 +24,17 @@ public final class StepUndo {
     private long optimizerStep;
     private final Map<String, float[]> slots = new LinkedHashMap<>();
     private Map<String, Double> scalars;
+    private final TreeLedger treeLedger;
+    private FtrlShardState ftrl;
 
     StepUndo(long version, PrivacyLedger ledger) {
+        this(version, ledger, TreeLedger.EMPTY);
+    }
+
+    StepUndo(long version, PrivacyLedger ledger, TreeLedger treeLedger) {
         this.version = version;
         this.ledger = ledger;
+        this.treeLedger = treeLedger;
     }
 
     /**
@@ -38,6 +47,7 @@ public final class StepUndo {
         optimizerStep = o.step();
         o.tensors().forEach((name, values) -> slots.put(name, copy(values, buffers)));
         scalars = new LinkedHashMap<>(o.scalars());
+        ftrl = state.ftrl() == null ? null : state.ftrl().copy();
     }
 
     private static float[] copy(float[] values, Buffers buffers) {
@@ -47,7 +57,7 @@ public final class StepUndo {
     }
 
     /**
-     * Puts {@code state} back as it was before the step: parameters, slots, version and ledger. The contributions the
+     * Puts {@code state} back as it was before the step: parameters, slots, version, ledgers and tree state. The contributions the
      * step consumed stay consumed (their workers' watermarks too), so they are not applied later either.
      */
     public void restore(ShardState state) {
@@ -56,7 +66,7 @@ public final class StepUndo {
         }
         System.arraycopy(params, 0, state.params(), 0, params.length);
         state.optimizer().restore(optimizerStep, slots, scalars);
-        state.restore(version, ledger);
+        state.restore(version, ledger, ftrl, treeLedger);
     }
 
     /**
@@ -122,6 +132,17 @@ public final class StepUndo {
         for (double v : state.optimizer().scalars().values()) {
             if (!Double.isFinite(v)) {
                 return offset;
+            }
+        }
+        FtrlShardState f = state.ftrl();
+        if (f != null) {
+            for (float[] a : new float[][] {f.prefixSum(), f.momentum()}) {
+                for (int i = 0; i < a.length; i++) {
+                    if (!Float.isFinite(a[i])) {
+                        return offset + i;
+                    }
+                }
+                offset += a.length;
             }
         }
         return -1;
