@@ -23,7 +23,11 @@ final class Int8BlockEncoder {
 
     private static final long LOW_BYTES = 0x0000_00FF_0000_00FFL;
 
-    private final float[] copy = new float[CHUNK];
+    /** The chunk, then padding that {@link #divideAndRoundThenPairs} may read (stale values, never used). */
+    private final float[] copy = new float[CHUNK + 2 * BLOCK_SIZE];
+    /** {@code pairs[i] = max(|x[i]|, |x[i + 128]|)}, then halved in place ({@link #amaxOfPairs}). */
+    private final float[] pairs = new float[CHUNK + 2 * BLOCK_SIZE];
+
     private final float[] shifted = new float[CHUNK];
     private final FloatBits shiftedBits = new FloatBits(CHUNK);
     private final long[] words = new long[CHUNK / 2];
@@ -55,12 +59,13 @@ final class Int8BlockEncoder {
     }
 
     /**
-     * Encodes the 8 blocks in {@code copy}. The max-reduction of the next block runs in the loop that divides the
-     * current one: the reduction is latency-bound and the division throughput-bound, so together they take little
-     * more than the division alone.
+     * Encodes the 8 blocks in {@code copy}. The first level of the next block's max tree runs in the loop that
+     * divides the current one (the division is throughput-bound, so it costs little there). A scalar max-reduction
+     * in that loop (the previous design) took 71 us per 64 Ki floats on an AVX-512 Xeon, against 16 us for the
+     * division loop alone and 46 us for the reduction alone: the fused loop ran at about the scalar division rate.
      */
     private int encodeChunk(int srcBase, byte[] out, int pos) {
-        float amax = amax(copy, 0, BLOCK_SIZE);
+        float amax = amaxTree(copy, pairs, 0);
         for (int start = 0; start < CHUNK; start += BLOCK_SIZE) {
             if (!(amax <= Float.MAX_VALUE)) {
                 throw nonFinite(srcBase, start);
@@ -73,7 +78,8 @@ final class Int8BlockEncoder {
                 if (last) {
                     divideAndRound(copy, shifted, start, BLOCK_SIZE, scale);
                 } else {
-                    amax = divideAndRoundThenAmax(copy, shifted, start, scale);
+                    divideAndRoundThenPairs(copy, shifted, pairs, start, scale);
+                    amax = amaxOfPairs(pairs, start + BLOCK_SIZE);
                 }
                 shiftedBits.load(shifted, start, BLOCK_SIZE);
                 gatherLowBytes(shiftedBits.bytes, words, BLOCK_SIZE / 2);
@@ -81,7 +87,7 @@ final class Int8BlockEncoder {
             } else {
                 perElement(start, BLOCK_SIZE, scale, out, pos);
                 if (!last) {
-                    amax = amax(copy, start + BLOCK_SIZE, BLOCK_SIZE);
+                    amax = amaxTree(copy, pairs, start + BLOCK_SIZE);
                 }
             }
             pos += BLOCK_SIZE;
@@ -145,14 +151,48 @@ final class Int8BlockEncoder {
         }
     }
 
-    /** {@link #divideAndRound} of the block at {@code from}; returns {@link #amax} of the block after it. */
-    private static float divideAndRoundThenAmax(float[] x, float[] y, int from, float scale) {
-        float amax = 0f;
+    /**
+     * {@link #amax} of the block at {@code from} as a tree of vectorised halvings (no loop-carried dependence, unlike
+     * a scalar reduction, which C2 (17) does not vectorise for floats); {@code t} is scratch. Math.max is exact and
+     * propagates NaN, so the result equals {@link #amax}'s.
+     */
+    private static float amaxTree(float[] x, float[] t, int from) {
+        for (int i = from; i < from + BLOCK_SIZE / 2; i++) {
+            t[i] = Math.max(Math.abs(x[i]), Math.abs(x[i + BLOCK_SIZE / 2]));
+        }
+        return amaxOfPairs(t, from);
+    }
+
+    /** Finishes {@link #amaxTree} from {@code t[from, from + 128)}, overwriting it. */
+    private static float amaxOfPairs(float[] t, int from) {
+        for (int i = from; i < from + 64; i++) {
+            t[i] = Math.max(t[i], t[i + 64]);
+        }
+        for (int i = from; i < from + 32; i++) {
+            t[i] = Math.max(t[i], t[i + 32]);
+        }
+        for (int i = from; i < from + 16; i++) {
+            t[i] = Math.max(t[i], t[i + 16]);
+        }
+        float a = Math.max(
+                Math.max(Math.max(t[from], t[from + 8]), Math.max(t[from + 1], t[from + 9])),
+                Math.max(Math.max(t[from + 2], t[from + 10]), Math.max(t[from + 3], t[from + 11])));
+        float b = Math.max(
+                Math.max(Math.max(t[from + 4], t[from + 12]), Math.max(t[from + 5], t[from + 13])),
+                Math.max(Math.max(t[from + 6], t[from + 14]), Math.max(t[from + 7], t[from + 15])));
+        return Math.max(a, b);
+    }
+
+    /**
+     * {@link #divideAndRound} of the block at {@code from}, plus the first level of the next block's max tree:
+     * {@code t[i + 256] = max(|x[i + 256]|, |x[i + 384]|)}. Only {@code t[from + 256, from + 384)} is used; the rest
+     * reads the next-but-one block or the padding, harmlessly.
+     */
+    private static void divideAndRoundThenPairs(float[] x, float[] y, float[] t, int from, float scale) {
         for (int i = from; i < from + BLOCK_SIZE; i++) {
             y[i] = x[i] / scale + ROUNDER;
-            amax = Math.max(amax, Math.abs(x[i + BLOCK_SIZE]));
+            t[i + BLOCK_SIZE] = Math.max(Math.abs(x[i + BLOCK_SIZE]), Math.abs(x[i + BLOCK_SIZE + BLOCK_SIZE / 2]));
         }
-        return amax;
     }
 
     /** Two elements per word: keeps each half's low byte and moves the high one next to the low one. */

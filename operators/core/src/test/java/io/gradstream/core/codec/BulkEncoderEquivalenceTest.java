@@ -173,7 +173,7 @@ class BulkEncoderEquivalenceTest {
     @Test
     void int8RejectsTheSameNonFiniteElementWithTheSameMessage() {
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
-            for (int at : new int[] {0, 255, 256, 2047, 2048, 2999}) {
+            for (int at : new int[] {0, 127, 128, 255, 256, 383, 1700, 2047, 2048, 2999}) {
                 float[] x = gradients(new SplittableRandom(at), 3003, 0);
                 x[3 + at] = bad;
                 x[3 + 2999] = bad; // a later one must not be the one reported
