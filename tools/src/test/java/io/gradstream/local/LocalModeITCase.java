@@ -124,13 +124,13 @@ class LocalModeITCase {
                 "none");
         List<String> lines = local.lines();
         String output = local.output();
-        assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 at delta 1e-05");
+        assertThat(output).contains("demo: DP-SGD per example: target epsilon 4.00 (PRV accountant) at delta 1e-05");
         String eps = lines.stream()
                 .filter(l -> l.startsWith("demo: privacy epsilon"))
                 .findFirst()
                 .orElse("(none)");
         assertThat(eps)
-                .matches("demo: privacy epsilon [0-9.]+ at delta 1e-05 \\(target 4.00, noise multiplier "
+                .matches("demo: privacy epsilon [0-9.]+ \\(PRV\\) at delta 1e-05 \\(target 4.00, noise multiplier "
                         + "[0-9.]+\\)");
         // The noise is calibrated so that the last step lands within Opacus' tolerance below the target.
         assertThat(Double.parseDouble(eps.split(" ")[3])).isBetween(3.99, 4.0);
