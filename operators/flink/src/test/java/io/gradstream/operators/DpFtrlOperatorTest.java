@@ -1,5 +1,9 @@
 package io.gradstream.operators;
 
+import static io.gradstream.operators.HarnessOutputs.rejected;
+import static io.gradstream.operators.HarnessOutputs.shard;
+import static io.gradstream.operators.HarnessOutputs.status;
+import static io.gradstream.operators.HarnessOutputs.updates;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.core.privacy.ftrl.TreeLedger;
@@ -12,7 +16,6 @@ import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
 import io.gradstream.schemas.RejectReason;
-import io.gradstream.schemas.RejectedRecord;
 import io.gradstream.schemas.StatusEvent;
 import io.gradstream.schemas.StatusType;
 import java.nio.ByteBuffer;
@@ -21,10 +24,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -94,44 +94,6 @@ class DpFtrlOperatorTest {
                 h.processElement1(Records.gradient("m", shard, "a", t, t - 1, 5, g), t);
             }
         }
-    }
-
-    private static List<ParameterUpdate> updates(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ParameterUpdate> h) {
-        List<ParameterUpdate> out = new ArrayList<>();
-        for (Object o : h.getOutput()) {
-            if (o instanceof StreamRecord<?> r && r.getValue() instanceof ParameterUpdate u) {
-                out.add(u);
-            }
-        }
-        return out;
-    }
-
-    private static List<RejectedRecord> rejected(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) {
-        List<RejectedRecord> out = new ArrayList<>();
-        var side = h.getSideOutput(Rejections.TAG);
-        if (side != null) {
-            side.forEach(r -> out.add(r.getValue()));
-        }
-        return out;
-    }
-
-    private static List<StatusEvent> status(KeyedTwoInputStreamOperatorTestHarness<?, ?, ?, ?> h) {
-        List<StatusEvent> out = new ArrayList<>();
-        var side = h.getSideOutput(ShardOptimizerOperator.STATUS);
-        if (side != null) {
-            side.forEach(r -> out.add(r.getValue()));
-        }
-        return out;
-    }
-
-    private static ShardState shard(
-            KeyedTwoInputStreamOperatorTestHarness<String, RawRecord, RawRecord, ParameterUpdate> h, String key)
-            throws Exception {
-        var op = (AbstractStreamOperator<?>) h.getOperator();
-        op.setCurrentKey(key);
-        return op.getRuntimeContext()
-                .getState(new ValueStateDescriptor<>("shard", new ShardStateSerializer()))
-                .value();
     }
 
     /** Epsilon of the tree accountant after {@code steps} steps, trees of {@link #PER_TREE}. */
