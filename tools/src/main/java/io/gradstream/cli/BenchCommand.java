@@ -18,13 +18,19 @@ import picocli.CommandLine.Spec;
 /**
  * {@code gradstream bench pipeline}: end-to-end throughput and latency against a same-run Kafka copy loop;
  * {@code gradstream bench soak}: a long steady load with hostile records, checked for growth;
- * {@code gradstream bench compression}: accuracy against bytes for every encoding ({@link CompressionCommand}).
+ * {@code gradstream bench compression}: accuracy against bytes for every encoding ({@link CompressionCommand});
+ * {@code gradstream bench privacy}: accuracy against epsilon for DP-SGD and DP-FTRL ({@link PrivacyStudyCommand}).
  */
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks.",
-        subcommands = {BenchCommand.Pipeline.class, BenchCommand.Soak.class, CompressionCommand.class})
+        subcommands = {
+            BenchCommand.Pipeline.class,
+            BenchCommand.Soak.class,
+            CompressionCommand.class,
+            PrivacyStudyCommand.class
+        })
 final class BenchCommand implements Runnable {
 
     @Spec

@@ -1,6 +1,7 @@
 package io.gradstream.cli;
 
 import io.gradstream.client.GradientEncoding;
+import io.gradstream.demo.DemoPrivacy;
 import io.gradstream.demo.DigitsDemo;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.SecureKafka;
@@ -132,9 +133,15 @@ final class LocalCommand implements Callable<Integer> {
 
     @Option(
             names = "--dp",
-            description = "Train the demo with differential privacy (per-example DP-SGD, noise "
-                    + "calibrated to reach --epsilon after --steps).")
-    boolean dp;
+            arity = "0..1",
+            fallbackValue = "sgd",
+            paramLabel = "MECHANISM",
+            description = "Train the demo with differential privacy per example, the noise calibrated to reach "
+                    + "--epsilon after --steps: sgd (the default: DP-SGD with Adam, workers Poisson-sample at "
+                    + "--sample-rate) or ftrl (DP-FTRL with momentum and tree-aggregated noise: no sampling, workers "
+                    + "shuffle their slice every epoch and take batches of --sample-rate of it, each example at most "
+                    + "once per tree).")
+    String dp;
 
     @Option(
             names = "--epsilon",
@@ -157,7 +164,8 @@ final class LocalCommand implements Callable<Integer> {
     @Option(
             names = "--sample-rate",
             defaultValue = "0.1",
-            description = "With --dp: probability that an example " + "joins a step (default: ${DEFAULT-VALUE}).")
+            description = "With --dp: probability that an example joins a step; with --dp ftrl: the fraction of each "
+                    + "worker's slice in a step's batch (default: ${DEFAULT-VALUE}).")
     double sampleRate;
 
     @Option(
@@ -167,6 +175,13 @@ final class LocalCommand implements Callable<Integer> {
             description = "With --dp: prv (Opacus' default, tighter) or rdp; the noise is calibrated and epsilon "
                     + "accounted with it (default: ${DEFAULT-VALUE}).")
     String dpAccountant;
+
+    @Option(
+            names = "--dp-lr",
+            defaultValue = "" + DemoPrivacy.FTRL_LEARNING_RATE,
+            paramLabel = "RATE",
+            description = "With --dp ftrl: FTRL's learning rate (default: ${DEFAULT-VALUE}).")
+    double dpLearningRate;
 
     @Option(
             names = "--dp-seed-file",
@@ -203,7 +218,18 @@ final class LocalCommand implements Callable<Integer> {
             err.println("gradstream local: --dp-accountant must be prv or rdp, not '" + dpAccountant + "'");
             return 2;
         }
-        if (dp && !demo) {
+        DemoPrivacy.Mechanism mechanism = null;
+        if (dp != null) {
+            switch (dp.strip().toLowerCase(Locale.ROOT)) {
+                case "sgd" -> mechanism = DemoPrivacy.Mechanism.DP_SGD;
+                case "ftrl" -> mechanism = DemoPrivacy.Mechanism.DP_FTRL;
+                default -> {
+                    err.println("gradstream local: --dp takes sgd or ftrl, not '" + dp + "'");
+                    return 2;
+                }
+            }
+        }
+        if (dp != null && !demo) {
             err.println("gradstream local: --dp applies to the demo; add --demo (external workers set privacy in "
                     + "their model's spec)");
             return 2;
@@ -289,15 +315,13 @@ final class LocalCommand implements Callable<Integer> {
                 stopped.await();
                 return 0;
             }
-            DigitsDemo.Privacy privacy = dp
-                    ? new DigitsDemo.Privacy(
-                            epsilon,
-                            delta,
-                            clip,
-                            sampleRate,
-                            dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir()),
-                            accountant)
-                    : null;
+            DemoPrivacy privacy = null;
+            if (mechanism != null) {
+                Path seed = dpSeedFile != null ? dpSeedFile : freshSecret(local.workDir());
+                privacy = mechanism == DemoPrivacy.Mechanism.DP_FTRL
+                        ? DemoPrivacy.dpFtrl(epsilon, delta, clip, sampleRate, seed, dpLearningRate)
+                        : DemoPrivacy.dpSgd(epsilon, delta, clip, sampleRate, seed, accountant);
+            }
             DigitsDemo.Clients clients = local.secure() == null
                     ? DigitsDemo.Clients.of(s)
                     : new DigitsDemo.Clients(
@@ -313,12 +337,12 @@ final class LocalCommand implements Callable<Integer> {
                     r.firstAccuracy(),
                     r.lastAccuracy(),
                     r.gradientsPerSecond());
-            if (dp) {
+            if (privacy != null) {
                 out.printf(
                         Locale.ROOT,
                         "demo: privacy epsilon %.3f (%s) at delta %.0e (target %.2f, noise multiplier " + "%.3f)%n",
                         r.epsilon(),
-                        accountant,
+                        privacy.accountingName(),
                         delta,
                         epsilon,
                         r.noiseMultiplier());

@@ -3,9 +3,6 @@ package io.gradstream.demo;
 import io.gradstream.client.GradientEncoding;
 import io.gradstream.client.GradientPublisher;
 import io.gradstream.client.ParameterSubscriber;
-import io.gradstream.core.privacy.Accountant;
-import io.gradstream.core.privacy.RdpAccountant;
-import io.gradstream.core.privacy.prv.PrvAccountant;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.SecureKafka;
@@ -19,11 +16,7 @@ import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
-import io.gradstream.schemas.PrivacyAccountant;
 import io.gradstream.schemas.PrivacyAccountingSpec;
-import io.gradstream.schemas.PrivacyMechanism;
-import io.gradstream.schemas.PrivacySpec;
-import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.TensorSpec;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -49,12 +42,15 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * of the data, waits for the parameters of step t, computes a minibatch gradient and publishes it; the service
  * averages the K contributions (SYNC) and applies Adam. Loss is measured on the whole dataset before and after.
  *
- * <p>With {@link Privacy} it is DP-SGD (Abadi et al. 2016) with per-example privacy: every worker Poisson-samples its
- * slice at rate q, clips each example's gradient slice of shard s to the service's C_s, and publishes the sum; the
- * service adds the noise, divides by the expected batch q N and accounts epsilon.
+ * <p>With {@link DemoPrivacy} it is private per example: every worker picks its rows (a Poisson sample for DP-SGD, the
+ * next batch of an epoch's shuffle for DP-FTRL), clips each example's gradient slice of shard s to the service's C_s,
+ * and publishes the sum; the service adds the noise, divides by the expected batch and accounts epsilon.
  */
 public final class DigitsDemo {
     private static final int BATCH = 64;
+
+    /** The demo's optimizer settings (DP-SGD keeps them; DP-FTRL replaces them, see {@link DemoPrivacy}). */
+    private static final Map<String, Object> ADAM = Map.of("lr", 0.05);
 
     /** What a run achieved; epsilon and noiseMultiplier are NaN without privacy. */
     public record Result(
@@ -66,40 +62,6 @@ public final class DigitsDemo {
             double gradientsPerSecond,
             double epsilon,
             double noiseMultiplier) {}
-
-    /**
-     * Differential privacy for the demo: per-example DP-SGD with the noise multiplier chosen so that epsilon reaches
-     * {@code targetEpsilon} after the run's steps.
-     *
-     * @param seedFile the secret that keys the noise (the model's spec names the file, never its content)
-     */
-    public record Privacy(
-            double targetEpsilon,
-            double delta,
-            double clipNorm,
-            double sampleRate,
-            Path seedFile,
-            Accountant accountant) {
-        /** Accounted with PRV, the default for new models. */
-        public Privacy(double targetEpsilon, double delta, double clipNorm, double sampleRate, Path seedFile) {
-            this(targetEpsilon, delta, clipNorm, sampleRate, seedFile, Accountant.PRV);
-        }
-
-        /** The CREATE's privacyAccounting for this accountant. */
-        PrivacyAccountingSpec accounting() {
-            return PrivacyAccountingSpec.newBuilder()
-                    .setAccountant(PrivacyAccountant.valueOf(accountant.name()))
-                    .setMechanism(PrivacyMechanism.DP_SGD)
-                    .build();
-        }
-
-        /** The noise multiplier the service derives for {@code steps} steps (the model's accountant). */
-        double noiseMultiplier(int steps) {
-            return accountant == Accountant.PRV
-                    ? PrvAccountant.noiseMultiplier(targetEpsilon, delta, sampleRate, steps)
-                    : RdpAccountant.noiseMultiplierFor(targetEpsilon, delta, sampleRate, steps);
-        }
-    }
 
     /**
      * The Kafka client settings the demo uses: as the operator for its CREATE on the control topic, as a worker for
@@ -125,7 +87,7 @@ public final class DigitsDemo {
     /**
      * The demo model; {@code encoding} also sets how parameters leave (see {@link DemoEncoding}).
      */
-    static ModelSpec spec(int workers, Privacy dp, int steps, GradientEncoding encoding) {
+    static ModelSpec spec(int workers, DemoPrivacy dp, int steps, GradientEncoding encoding) {
         Encoding out = DemoEncoding.outputEncoding(encoding);
         return ModelSpec.newBuilder()
                 .setTensors(List.of(
@@ -138,32 +100,21 @@ public final class DigitsDemo {
                                 .setShape(List.of(Digits.CLASSES))
                                 .build()))
                 .setShardSize(256)
-                .setOptimizer("Adam")
-                .setHyperparameters(Map.of("lr", 0.05))
+                .setOptimizer(dp == null ? "Adam" : dp.optimizer("Adam"))
+                .setHyperparameters(dp == null ? ADAM : dp.hyperparameters(ADAM))
                 .setAggregation(AggregationSpec.newBuilder()
                         .setMode(AggregationMode.SYNC)
                         .setWorkers(workers)
                         .build())
                 .setInit(InitSpec.newBuilder().build())
                 .setOutputEncoding(out)
-                .setPrivacy(
-                        dp == null
-                                ? null
-                                : PrivacySpec.newBuilder()
-                                        .setUnit(PrivacyUnit.EXAMPLE)
-                                        .setClipNorm(dp.clipNorm())
-                                        .setTargetEpsilon(dp.targetEpsilon())
-                                        .setPlannedSteps((long) steps)
-                                        .setDelta(dp.delta())
-                                        .setSampleRate(dp.sampleRate())
-                                        .setPopulationSize((long) Digits.load().size())
-                                        .setSeedFile(dp.seedFile().toString())
-                                        .build())
+                .setPrivacy(dp == null ? null : dp.spec(workers, Digits.load().size(), steps))
                 .build();
     }
 
     /** Runs the demo with {@code clients}' identities; {@code dp} null trains without privacy. */
-    public static Result run(JobSettings settings, Clients clients, int workers, int steps, Privacy dp, PrintWriter out)
+    public static Result run(
+            JobSettings settings, Clients clients, int workers, int steps, DemoPrivacy dp, PrintWriter out)
             throws Exception {
         return run(settings, clients, workers, steps, dp, GradientEncoding.of(Encoding.FP32), out);
     }
@@ -174,7 +125,7 @@ public final class DigitsDemo {
             Clients clients,
             int workers,
             int steps,
-            Privacy dp,
+            DemoPrivacy dp,
             GradientEncoding encoding,
             PrintWriter out)
             throws Exception {
@@ -182,7 +133,7 @@ public final class DigitsDemo {
         String model = "digits-" + UUID.randomUUID().toString().substring(0, 8);
         ModelSpec spec = spec(workers, dp, steps, encoding);
         CompressionSpec compression = DemoEncoding.compression(encoding);
-        PrivacyAccountingSpec accounting = dp == null ? null : dp.accounting();
+        PrivacyAccountingSpec accounting = dp == null ? null : dp.accounting(workers, data.size());
         try {
             // The job's own checks, before anything is sent.
             io.gradstream.model.ModelConfig.of(
@@ -199,7 +150,7 @@ public final class DigitsDemo {
         }
         Map<String, TensorLayout> layouts = ModelLayouts.of(spec);
         Map<String, double[]> thresholds = dp == null ? null : ModelLayouts.clipThresholds(spec);
-        double sigma = dp == null ? Double.NaN : dp.noiseMultiplier(steps);
+        double sigma = dp == null ? Double.NaN : dp.noiseMultiplier(steps, workers, data.size());
         int[] all = java.util.stream.IntStream.range(0, data.size()).toArray();
         WorkerKeys keys = clients.workerKeys() == null ? null : WorkerKeys.create(clients.workerKeys(), workers);
         ControlCommand create = ControlCommand.newBuilder()
@@ -236,18 +187,7 @@ public final class DigitsDemo {
                         String.join(", ", keys.references().keySet()), clients.workerKeys());
             }
             if (dp != null) {
-                out.printf(
-                        Locale.ROOT,
-                        "demo: DP-SGD per example: target epsilon %.2f (%s accountant) at delta %.0e, clip %.2f, "
-                                + "sample rate %.3f (expected batch %.0f of %d), noise multiplier %.3f%n",
-                        dp.targetEpsilon(),
-                        dp.accountant(),
-                        dp.delta(),
-                        dp.clipNorm(),
-                        dp.sampleRate(),
-                        dp.sampleRate() * data.size(),
-                        data.size(),
-                        sigma);
+                out.println("demo: " + dp.describe(workers, data.size(), sigma));
             }
             out.flush();
 
@@ -349,7 +289,7 @@ public final class DigitsDemo {
             double[] lossSum,
             int[] reported,
             LongAdder published,
-            Privacy dp,
+            DemoPrivacy dp,
             Map<String, double[]> thresholds,
             GradientEncoding encoding,
             byte[] signingKey) {
@@ -361,6 +301,7 @@ public final class DigitsDemo {
                 .filter(i -> i % workers == worker)
                 .toArray();
         SplittableRandom rnd = new SplittableRandom(1000 + worker);
+        DemoPrivacy.Rows rows = dp == null ? null : dp.rows(slice, workers, data.size(), rnd);
         float[] gW = new float[Digits.CLASSES * Digits.FEATURES];
         float[] gB = new float[Digits.CLASSES];
         int[] batch = new int[BATCH];
@@ -380,7 +321,7 @@ public final class DigitsDemo {
                 publisher.publish("W", gW, t + 1, s -> version, BATCH, loss);
                 publisher.publish("b", gB, t + 1, s -> version, BATCH, loss);
             } else {
-                int[] sampled = ExampleClipping.poissonSample(slice, dp.sampleRate(), rnd);
+                int[] sampled = rows.of(t);
                 loss = ExampleClipping.clippedExampleSum(
                         params.tensor("W"), params.tensor("b"), data, sampled, layouts, thresholds, gW, gB);
                 publisher.publish("W", gW, t + 1, s -> version, sampled.length, loss);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradstream.cli.GradstreamCli;
+import io.gradstream.demo.DemoPrivacy;
 import io.gradstream.demo.DigitsDemo;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.SecureKafka;
@@ -74,7 +75,7 @@ class AuditITCase {
                     clients,
                     1,
                     5,
-                    new DigitsDemo.Privacy(8, 1e-5, 1.0, 0.05, seed),
+                    DemoPrivacy.dpSgd(8, 1e-5, 1.0, 0.05, seed),
                     new PrintWriter(new StringWriter()));
 
             Run run = audit(
