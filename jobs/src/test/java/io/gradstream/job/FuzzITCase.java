@@ -133,7 +133,10 @@ class FuzzITCase {
                 SEED + 3,
                 "topk:0.25",
                 KafkaRecoveryITCase.deltaStream("topk", 2));
-        List<Workload> valid = List.of(sync, async, signed, compressed);
+        // A private model with DP-FTRL: its tree state and tree ledger in keyed state, hostile traffic all around it.
+        Path secret = Files.writeString(keyDir.resolve("ftrl-seed"), "fuzz-dp-ftrl-secret-0123456789abcdef");
+        Workload ftrl = Workload.dpFtrl("f", 40, 16, 2, 7, 3, secret, SEED + 4);
+        List<Workload> valid = List.of(sync, async, signed, compressed, ftrl);
         HostileRecords hostile =
                 new HostileRecords(SEED, List.of(sync, async), signed, keys).withCompressed(compressed);
 
@@ -161,6 +164,9 @@ class FuzzITCase {
                         "control", producer.send(new ProducerRecord<>("control", w.create.key, w.create.value)), null));
             }
             producer.flush();
+            // The private model's noise is keyed by where its CREATE landed.
+            RecordMetadata ftrlCreate = sent.get(valid.indexOf(ftrl)).at().get();
+            ftrl.expectAt(ftrlCreate.topic() + "-" + ftrlCreate.partition() + "@" + ftrlCreate.offset());
             awaitVersionZero(valid);
             long created = System.currentTimeMillis();
             // Checkpoints triggered while the job's tasks start may be declined; none may fail from here on.

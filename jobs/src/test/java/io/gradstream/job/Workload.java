@@ -8,9 +8,11 @@ import io.gradstream.core.optim.Optimizer;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.optim.Optimizers;
 import io.gradstream.core.privacy.PrivacyLedger;
+import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.PendingStep;
 import io.gradstream.core.shard.ShardKey;
 import io.gradstream.core.shard.ShardState;
+import io.gradstream.core.shard.ShardStepper;
 import io.gradstream.model.Compression;
 import io.gradstream.model.Encodings;
 import io.gradstream.model.Limits;
@@ -25,6 +27,11 @@ import io.gradstream.schemas.ControlCommand;
 import io.gradstream.schemas.GradientBatch;
 import io.gradstream.schemas.ModelSpec;
 import io.gradstream.schemas.ParameterUpdate;
+import io.gradstream.schemas.PrivacyAccountant;
+import io.gradstream.schemas.PrivacyAccountingSpec;
+import io.gradstream.schemas.PrivacyMechanism;
+import io.gradstream.schemas.PrivacySpec;
+import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.TensorPayload;
 import io.gradstream.schemas.WorkerKey;
 import java.io.IOException;
@@ -158,6 +165,129 @@ public final class Workload {
             }
         }
         this.steps = sync ? steps : (long) steps * workers;
+    }
+
+    /** A DP-FTRL workload's spec and settings, and each shard's contributions in publish order; null otherwise. */
+    private ModelSpec privateSpec;
+
+    private PrivacyAccountingSpec accounting;
+    private List<List<Contribution>> contributions;
+
+    /**
+     * A private DP-FTRL model (Kairouz et al. 2021; CONTRIBUTION unit, SGD with momentum, the efficient tree restarting
+     * every {@code stepsPerTree} steps, noise keyed by {@code seedFile}) trained SYNC by K workers over T steps.
+     * Its noise depends on where its CREATE lands: {@link #expectAt} computes the expected parameters then.
+     */
+    public static Workload dpFtrl(
+            String model,
+            int length,
+            int shardSize,
+            int workers,
+            int steps,
+            long stepsPerTree,
+            Path seedFile,
+            long seed) {
+        ModelSpec spec = ModelSpec.newBuilder(Records.spec(
+                        "SGD", Map.of("lr", 0.1, "momentum", 0.9), shardSize, Records.sync(workers), length))
+                .setPrivacy(PrivacySpec.newBuilder()
+                        .setUnit(PrivacyUnit.CONTRIBUTION)
+                        .setClipNorm(3.0)
+                        .setNoiseMultiplier(1.0)
+                        .setDelta(1e-5)
+                        .setExpectedPerStep((double) workers)
+                        .setPopulationSize(1000L)
+                        .setSeedFile(seedFile.toString())
+                        .build())
+                .build();
+        PrivacyAccountingSpec accounting = PrivacyAccountingSpec.newBuilder()
+                .setMechanism(PrivacyMechanism.DP_FTRL)
+                .setAccountant(PrivacyAccountant.TREE)
+                .setStepsPerRestart(stepsPerTree)
+                .setEfficientTree(true)
+                .build();
+        return new Workload(model, spec, accounting, length, shardSize, workers, steps, seed);
+    }
+
+    private Workload(
+            String model,
+            ModelSpec spec,
+            PrivacyAccountingSpec accounting,
+            int length,
+            int shardSize,
+            int workers,
+            int steps,
+            long seed) {
+        this.model = model;
+        this.sync = true;
+        this.steps = steps;
+        this.privateSpec = spec;
+        this.accounting = accounting;
+        create = Records.command(ControlCommand.newBuilder()
+                .setModelId(model)
+                .setType(io.gradstream.schemas.CommandType.CREATE)
+                .setSpec(spec)
+                .setPrivacyAccounting(accounting)
+                .build());
+        int shards = (length + shardSize - 1) / shardSize;
+        expected = new float[shards][];
+        contributions = new ArrayList<>();
+        for (int s = 0; s < shards; s++) {
+            expected[s] = new float[Math.min(shardSize, length - s * shardSize)];
+            contributions.add(new ArrayList<>());
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int t = 0; t < steps; t++) {
+            for (int s = 0; s < shards; s++) {
+                for (int w = 0; w < workers; w++) {
+                    float[] g = new float[expected[s].length];
+                    for (int i = 0; i < g.length; i++) {
+                        // Some contributions above the clip norm, so that the service's clipping takes part.
+                        g[i] = (float) (rnd.nextGaussian() * (rnd.nextInt(4) == 0 ? 3 : 0.2));
+                    }
+                    long n = 1 + rnd.nextInt(64);
+                    gradients.add(Records.gradient(model, s, "w" + w, t + 1, t, n, g));
+                    contributions.get(s).add(new Contribution("w" + w, t + 1, t, n, g, Double.NaN, 0));
+                }
+            }
+        }
+    }
+
+    /**
+     * A DP-FTRL workload's expected parameters once its CREATE was written at {@code incarnation}
+     * ({@code topic-partition@offset}, the model's noise key): the core's {@link ShardStepper} applied to the valid
+     * contributions in publish order, as the operator applies them.
+     */
+    public void expectAt(String incarnation) {
+        ModelConfig config =
+                ModelConfig.of(model, privateSpec, incarnation, Limits.DEFAULT, System::getenv, null, null, accounting);
+        for (int s = 0; s < expected.length; s++) {
+            ShardKey key = key(s);
+            ShardState state = ShardState.initial(new float[expected[s].length]);
+            for (Contribution c : contributions.get(s)) {
+                Contribution copy = new Contribution(
+                        c.workerId(),
+                        c.workerStep(),
+                        c.baseVersion(),
+                        c.numExamples(),
+                        c.gradient().clone(),
+                        c.loss(),
+                        c.publishedAtMs());
+                ShardStepper.Outcome o = ShardStepper.offer(
+                        state, copy, config.policy(), config.optimizerAt(state.version()), config.privacy(key));
+                if (o instanceof ShardStepper.Rejected r) {
+                    throw new IllegalStateException("a valid DP-FTRL contribution was refused: " + r);
+                }
+            }
+            if (state.version() != steps) {
+                throw new IllegalStateException("shard " + s + " reached version " + state.version());
+            }
+            expected[s] = state.params().clone();
+        }
+    }
+
+    /** Whether the expected parameters wait for {@link #expectAt}. */
+    public boolean isPrivate() {
+        return privateSpec != null;
     }
 
     /**

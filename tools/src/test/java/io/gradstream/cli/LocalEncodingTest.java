@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-/** {@code gradstream local --encoding} is checked before anything starts. */
+/** {@code gradstream local --encoding} and {@code --dp} are checked before anything starts. */
 class LocalEncodingTest {
 
     @Test
@@ -21,5 +21,20 @@ class LocalEncodingTest {
         CliRuns.CliRun run = cli("local", "--encoding", "bf16", "--kafka-port", "0");
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains("--encoding applies to the demo");
+    }
+
+    @Test
+    void anUnknownPrivacyMechanismIsRefusedNamingTheChoices() {
+        CliRuns.CliRun run = cli("local", "--demo", "--dp", "dp-sgd", "--kafka-port", "0");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("--dp takes sgd or ftrl, not 'dp-sgd'");
+        assertThat(run.out()).doesNotContain("Flink Web UI");
+    }
+
+    @Test
+    void privacyWithoutTheDemoIsRefused() {
+        CliRuns.CliRun run = cli("local", "--dp", "ftrl", "--kafka-port", "0");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("--dp applies to the demo");
     }
 }

@@ -146,6 +146,47 @@ class LocalModeITCase {
     }
 
     /**
+     * {@code --dp ftrl}: DP-FTRL without sampling; the workers take reshuffled fixed batches (89 of each worker's 898
+     * rows, ten steps to an epoch and a tree), the tree accountant's epsilon lands within the calibration's tolerance
+     * below the target after the planned steps, and the model still learns.
+     */
+    @Test
+    void theFtrlDemoReachesItsEpsilonWithoutSampling() throws Exception {
+        LocalProcess local = runToExit(
+                "--demo",
+                "--dp",
+                "ftrl",
+                "--epsilon",
+                "4",
+                "--steps",
+                "30",
+                "--kafka-port",
+                "0",
+                "--web-port",
+                String.valueOf(freePort()),
+                "--prometheus-port",
+                "none");
+        List<String> lines = local.lines();
+        assertThat(local.output())
+                .contains("demo: DP-FTRL per example (tree aggregation, no sampling): target epsilon 4.00 at delta "
+                        + "1e-05, clip 1.00, 89 examples per worker and step, a tree of 10 steps per epoch");
+        String eps = lines.stream()
+                .filter(l -> l.startsWith("demo: privacy epsilon"))
+                .findFirst()
+                .orElse("(none)");
+        assertThat(eps)
+                .matches("demo: privacy epsilon [0-9.]+ \\(tree\\) at delta 1e-05 \\(target 4.00, noise multiplier "
+                        + "[0-9.]+\\)");
+        assertThat(Double.parseDouble(eps.split(" ")[3])).isBetween(3.99, 4.0);
+        String loss = lines.stream()
+                .filter(l -> l.startsWith("demo: loss"))
+                .findFirst()
+                .orElse("(none)");
+        String[] f = loss.split(" ");
+        assertThat(Double.parseDouble(f[4])).as(loss).isLessThan(Double.parseDouble(f[2]));
+    }
+
+    /**
      * {@code --secure --demo}: the demo trains over SASL_SSL with ACLs (its CREATE as the operator, its gradients as
      * workers, each signing with its own HMAC key, the job as 'job'); the credential and key files are printed and
      * owner-only, and no password they hold, no store password and no worker key appears in the output or the log.
