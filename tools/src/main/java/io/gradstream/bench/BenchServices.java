@@ -1,12 +1,15 @@
 package io.gradstream.bench;
 
+import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.EmbeddedKafka;
 import io.gradstream.local.LocalGradstream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.configuration.Configuration;
 
 /**
  * The embedded broker, the job and the work folder of one benchmark run, stopped and removed when the run ends or the
@@ -50,6 +53,21 @@ final class BenchServices implements AutoCloseable {
 
     LocalGradstream local() {
         return local.get();
+    }
+
+    /**
+     * Starts an embedded broker in the work folder, the job's topics with {@code partitions} partitions, and the job
+     * as {@code gradstream local} runs it (p = 1, Web UI on a free port) against it; returns the job's settings.
+     */
+    JobSettings startBrokerAndJob(Configuration base, int partitions) throws Exception {
+        kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, Map.of()));
+        Configuration flink = new Configuration(base);
+        flink.setString("gradstream.kafka.bootstrap-servers", kafka().bootstrapServers());
+        JobSettings s = JobSettings.from(flink);
+        LocalGradstream.createTopics(s, partitions);
+        local(LocalGradstream.start(
+                new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, partitions, dir.resolve("job"), flink)));
+        return s;
     }
 
     /** Stops the job (the broker stays), e.g. before the next job of the same run starts. */

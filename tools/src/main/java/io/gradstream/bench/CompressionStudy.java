@@ -6,8 +6,6 @@ import io.gradstream.client.ParameterSubscriber;
 import io.gradstream.core.shard.TensorLayout;
 import io.gradstream.demo.Digits;
 import io.gradstream.job.JobSettings;
-import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.local.LocalGradstream;
 import io.gradstream.model.Limits;
 import io.gradstream.model.ModelConfig;
 import io.gradstream.model.ModelLayouts;
@@ -256,15 +254,7 @@ public final class CompressionStudy {
         List<Trial> trials = trials(o);
         Files.createDirectories(o.out());
         try (BenchServices services = BenchServices.open("compression")) {
-            Path dir = services.dir();
-            services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, Map.of()));
-            Configuration flink = new Configuration(o.flink());
-            flink.setString(
-                    "gradstream.kafka.bootstrap-servers", services.kafka().bootstrapServers());
-            JobSettings s = JobSettings.from(flink);
-            LocalGradstream.createTopics(s, PARTITIONS);
-            services.local(LocalGradstream.start(
-                    new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, PARTITIONS, dir.resolve("job"), flink)));
+            JobSettings s = services.startBrokerAndJob(o.flink(), PARTITIONS);
             out.printf(
                     Locale.ROOT,
                     "compression study: %d runs (%s x %s), %d steps each, batch %d, seed %d, delivery %s; web UI %s%n",

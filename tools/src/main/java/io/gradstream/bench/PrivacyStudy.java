@@ -4,8 +4,6 @@ import io.gradstream.core.privacy.Accountant;
 import io.gradstream.demo.DemoPrivacy;
 import io.gradstream.demo.DigitsDemo;
 import io.gradstream.job.JobSettings;
-import io.gradstream.kafka.EmbeddedKafka;
-import io.gradstream.local.LocalGradstream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -16,7 +14,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.flink.configuration.Configuration;
 
@@ -82,14 +79,7 @@ public final class PrivacyStudy {
         List<Run> runs = new ArrayList<>();
         try (BenchServices services = BenchServices.open("privacy")) {
             Path dir = services.dir();
-            services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, Map.of()));
-            Configuration flink = new Configuration(o.flink());
-            flink.setString(
-                    "gradstream.kafka.bootstrap-servers", services.kafka().bootstrapServers());
-            JobSettings s = JobSettings.from(flink);
-            LocalGradstream.createTopics(s, 2);
-            services.local(LocalGradstream.start(
-                    new LocalGradstream.Options(s.bootstrapServers(), 0, 0, 1, 2, dir.resolve("job"), flink)));
+            JobSettings s = services.startBrokerAndJob(o.flink(), 2);
             out.printf(
                     Locale.ROOT,
                     "privacy study: %d steps, %d runs per setting, epsilons %s at delta %.0e, clip %.2f, "
