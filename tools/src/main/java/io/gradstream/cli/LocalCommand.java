@@ -229,6 +229,12 @@ final class LocalCommand implements Callable<Integer> {
                 }
             }
         }
+        if (mechanism != DemoPrivacy.Mechanism.DP_FTRL
+                && spec.commandLine().getParseResult().hasMatchedOption("--dp-lr")) {
+            err.println("gradstream local: --dp-lr is DP-FTRL's learning rate; it applies to --dp ftrl (DP-SGD keeps "
+                    + "the demo's Adam)");
+            return 2;
+        }
         if (dp != null && !demo) {
             err.println("gradstream local: --dp applies to the demo; add --demo (external workers set privacy in "
                     + "their model's spec)");

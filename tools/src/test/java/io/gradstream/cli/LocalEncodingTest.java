@@ -37,4 +37,11 @@ class LocalEncodingTest {
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains("--dp applies to the demo");
     }
+
+    @Test
+    void ftrlsLearningRateWithDpSgdIsRefused() {
+        CliRuns.CliRun run = cli("local", "--demo", "--dp", "--dp-lr", "0.1", "--kafka-port", "0");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("--dp-lr is DP-FTRL's learning rate");
+    }
 }

@@ -128,7 +128,7 @@ final class ShardOutputs {
                 .setEpsilonSpent(step.epsilon())
                 .setTargetEpsilon(
                         config.privacy().hasBudget() ? config.privacy().targetEpsilon() : null)
-                .setDetail(crossing.describe().replace("contributions", unit))
+                .setDetail(crossing.describe(!config.isFtrl()).replace("contributions", unit))
                 .setRaisedAtMs(System.currentTimeMillis())
                 .build();
     }

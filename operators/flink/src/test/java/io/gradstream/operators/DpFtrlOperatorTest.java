@@ -166,4 +166,26 @@ class DpFtrlOperatorTest {
                 .hasSize(1);
         assertThat(shard(h, "m/w/0").version()).isEqualTo(4);
     }
+
+    /** A DP-FTRL model assumes no sampling: a count off its divisor is announced as what it is, not as a broken epsilon. */
+    @Test
+    void aCountOffTheDivisorIsAnnouncedAsBatchDriftNotAsBrokenSampling(@TempDir Path dir) throws Exception {
+        // One contribution per step against 2 expected: outside a band of factor 1.5.
+        var h = BatchedStepsTest.harness(
+                new ShardOptimizerOperator(1_000, 100, BackendSettings.cpu(), io.gradstream.model.Limits.DEFAULT)
+                        .driftFactor(1.5),
+                1,
+                0,
+                null);
+        open.add(h);
+        h.processElement2(create(dir, null), 0);
+        feed(h, 1, 2);
+        assertThat(rejected(h)).isEmpty();
+        List<StatusEvent> events = status(h);
+        assertThat(events).extracting(StatusEvent::getVersion).containsExactly(1L);
+        assertThat(events.get(0).getDetail())
+                .startsWith("batch drift: a step had 1 contributions where the model divides by 2")
+                .contains("DP-FTRL's epsilon does not assume sampling")
+                .doesNotContain("Poisson");
+    }
 }

@@ -144,6 +144,10 @@ public final class ModelConfig {
             }
             boolean isFtrl = accountingSpec != null && accountingSpec.getMechanism() == PrivacyMechanism.DP_FTRL;
             FtrlConfig ftrlConfig = isFtrl ? ftrlConfig(accountingSpec, p, optimizer) : null;
+            if (isFtrl && cyclesMomentum(spec.getLrSchedule())) {
+                throw new IllegalArgumentException("DP_FTRL's momentum is fixed for the model's life (it combines the "
+                        + "tree's releases); its OneCycleLR schedule would cycle it: set cycle_momentum to false");
+            }
             Accountant accountant = isFtrl ? Accountant.RDP : accountant(accountingSpec);
             // The secret first: a CREATE that cannot key its noise is refused before any noise calibration runs.
             NoiseGenerator noise = SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment);
@@ -495,6 +499,24 @@ public final class ModelConfig {
         lastVersion = version;
         lastOptimizer = o;
         return o;
+    }
+
+    /** Whether {@code s} (or one of its children) is a OneCycleLR that cycles momentum (torch's default). */
+    private static boolean cyclesMomentum(ScheduleSpec s) {
+        if (s == null) {
+            return false;
+        }
+        if (s.getName().toString().equals("OneCycleLR")
+                && !Boolean.FALSE.equals(javaValues(s.getHyperparameters()).get("cycle_momentum"))) {
+            return true;
+        }
+        for (ChildSchedule c : s.getChildren()) {
+            if (c.getName().toString().equals("OneCycleLR")
+                    && !Boolean.FALSE.equals(javaValues(c.getHyperparameters()).get("cycle_momentum"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static LrSchedule schedule(ScheduleSpec s) {

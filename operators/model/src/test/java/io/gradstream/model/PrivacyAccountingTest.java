@@ -277,4 +277,36 @@ class PrivacyAccountingTest {
                 .build();
         assertThat(refused(both, ftrl(8L, true), NONE)).contains("not both");
     }
+
+    /** DP-FTRLM's momentum is fixed at CREATE: a OneCycleLR that would cycle it is refused, not silently ignored. */
+    @Test
+    void dpFtrlRefusesAScheduleThatCyclesMomentum() throws Exception {
+        Map<String, Object> oneCycle = new java.util.HashMap<>(Map.of("max_lr", 0.5, "total_steps", 100.0));
+        ModelSpec cycling = ModelSpec.newBuilder(ftrlSpec())
+                .setHyperparameters(Map.of("lr", 0.1, "momentum", 0.9))
+                .setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder()
+                        .setName("OneCycleLR")
+                        .setHyperparameters(oneCycle)
+                        .build())
+                .build();
+        assertThat(refused(cycling, ftrl(8L, true), NONE)).contains("set cycle_momentum to false");
+        oneCycle.put("cycle_momentum", false);
+        ModelSpec fixed = ModelSpec.newBuilder(cycling)
+                .setLrSchedule(io.gradstream.schemas.ScheduleSpec.newBuilder()
+                        .setName("OneCycleLR")
+                        .setHyperparameters(oneCycle)
+                        .build())
+                .build();
+        assertThat(create(fixed, ftrl(8L, true), NONE)).isInstanceOf(ControlLog.Created.class);
+        // The same schedule on a DP-SGD model cycles momentum as torch does.
+        assertThat(create(
+                        ModelSpec.newBuilder(cycling)
+                                .setPrivacy(privateSpec.getPrivacy())
+                                .build(),
+                        PrivacyAccountingSpec.newBuilder()
+                                .setAccountant(PrivacyAccountant.RDP)
+                                .build(),
+                        NONE))
+                .isInstanceOf(ControlLog.Created.class);
+    }
 }

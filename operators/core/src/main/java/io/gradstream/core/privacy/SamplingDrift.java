@@ -27,8 +27,35 @@ public final class SamplingDrift {
 
     /** A crossing of the band: the step's count, the expected one, and whether the count is now outside. */
     public record Crossing(double observed, double expected, double factor, boolean outside) {
-        /** What operators read: the numbers and what they mean for epsilon. */
+        /** What operators read about a DP-SGD model: the numbers and what they mean for epsilon. */
         public String describe() {
+            return describe(true);
+        }
+
+        /**
+         * What operators read: for a sampled mechanism ({@code sampled}, DP-SGD) a count off the band means epsilon's
+         * sampling assumption failed; for DP-FTRL, which assumes no sampling, epsilon still holds (each participant at
+         * most once per tree), but the noisy sum is divided by the expected count, so the steps are scaled wrongly.
+         */
+        public String describe(boolean sampled) {
+            if (!sampled) {
+                return outside
+                        ? String.format(
+                                Locale.ROOT,
+                                "batch drift: a step had %s contributions where the model divides by %s (its expected "
+                                        + "count per step), off by more than a factor %s; DP-FTRL's epsilon does not "
+                                        + "assume sampling, but its steps are scaled by that divisor: check the "
+                                        + "workers' batch size",
+                                num(observed),
+                                num(expected),
+                                num(factor))
+                        : String.format(
+                                Locale.ROOT,
+                                "batch drift over: a step had %s contributions, within a factor %s of the expected %s",
+                                num(observed),
+                                num(factor),
+                                num(expected));
+            }
             return outside
                     ? String.format(
                             Locale.ROOT,

@@ -28,6 +28,12 @@ class SamplingDriftTest {
         SamplingDrift.Crossing back = d.observe(64, 64);
         assertThat(back.outside()).isFalse();
         assertThat(back.describe()).startsWith("sampling drift over");
+        // DP-FTRL assumes no sampling: the message says what the count does change (the divisor), not epsilon.
+        assertThat(out.describe(false))
+                .startsWith("batch drift: a step had 129 contributions where the model divides by 64")
+                .contains("does not assume sampling")
+                .doesNotContain("Poisson");
+        assertThat(back.describe(false)).startsWith("batch drift over");
         // Too few is a drift as well.
         assertThat(d.observe(31, 64).outside()).isTrue();
     }
