@@ -77,6 +77,20 @@ public final class PipelineReport {
                 join(runs, PipelineBenchmark.Run::loadAverage, "%.2f"));
         out.printf(
                 Locale.ROOT,
+                "updates slower than %.0f ms per run: %s%n",
+                P99_TARGET_MS,
+                String.join(
+                        ", ",
+                        runs.stream()
+                                .map(r -> String.format(
+                                        Locale.ROOT,
+                                        "%d of %d (%.2f%%)",
+                                        r.slowSamples(),
+                                        r.latencySamples(),
+                                        100.0 * r.slowSamples() / Math.max(1, r.latencySamples())))
+                                .toList()));
+        out.printf(
+                Locale.ROOT,
                 "per run drain / copy loop: %s; drain / pipelined copy loop: %s%n",
                 join(runs, r -> r.drainMBps() / r.copyMBps(), "%.2f"),
                 join(runs, r -> r.drainMBps() / r.pipelinedCopyMBps(), "%.2f"));

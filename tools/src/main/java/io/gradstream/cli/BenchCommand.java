@@ -50,7 +50,7 @@ final class BenchCommand implements Runnable {
                         + "pipe's limit); the job draining a backlog of as many synthetic ASYNC gradients (consume, step, "
                         + "produce), with the ratio; input and output MB/s with live publishers sending as fast as the "
                         + "job takes them and a reader of the updates; p50/p99 publish-to-visibility latency at half "
-                        + "that live load.",
+                        + "that live load, over a window of --latency-duration seconds.",
                 "Repeats the whole measurement --runs times (each on a fresh broker, topics and job) and prints, "
                         + "for every row, median, min and max over the runs; with --encoding, the drain phase is also "
                         + "measured for each listed gradient encoding beside FP32 in the same run (steps/s, MB/s on the "
@@ -80,6 +80,15 @@ final class BenchCommand implements Runnable {
                 defaultValue = "30",
                 description = "Measured seconds per phase (default " + "${DEFAULT-VALUE}).")
         int duration;
+
+        @Option(
+                names = "--latency-duration",
+                defaultValue = "30",
+                paramLabel = "S",
+                description = "Seconds of the latency phase: publishers paced at half the live rate, every update a "
+                        + "sample of p50/p99 (default ${DEFAULT-VALUE}: three at-least-once checkpoint intervals, so "
+                        + "that p99 is taken over a window that holds several checkpoints, not one or none).")
+        int latencyDuration;
 
         @Option(
                 names = "--runs",
@@ -119,15 +128,17 @@ final class BenchCommand implements Runnable {
                     || duration < 1
                     || duration > 600
                     || warmup > 600
+                    || latencyDuration < 1
+                    || latencyDuration > 600
                     || runs < 1
                     || runs > 100
                     || parallelism < 1
                     || parallelism > 64) {
                 spec.commandLine()
                         .getErr()
-                        .println("gradstream bench pipeline: --shards, --shard-size, --workers, --runs, --parallelism "
-                                + "and --duration must be >= 1; --warmup and --duration at most 600 s, --runs at most "
-                                + "100, --parallelism at most 64");
+                        .println("gradstream bench pipeline: --shards, --shard-size, --workers, --runs, --parallelism, "
+                                + "--duration and --latency-duration must be >= 1; --warmup, --duration and "
+                                + "--latency-duration at most 600 s, --runs at most 100, --parallelism at most 64");
                 return 2;
             }
             List<GradientEncoding> parsed = new java.util.ArrayList<>();
@@ -154,7 +165,8 @@ final class BenchCommand implements Runnable {
                                 flink,
                                 runs,
                                 parallelism,
-                                parsed),
+                                parsed,
+                                Duration.ofSeconds(latencyDuration)),
                         out);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());

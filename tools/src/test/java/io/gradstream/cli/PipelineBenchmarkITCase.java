@@ -37,6 +37,8 @@ class PipelineBenchmarkITCase {
                 "2",
                 "--duration",
                 "2",
+                "--latency-duration",
+                "3",
                 "--runs",
                 "2",
                 "--parallelism",
@@ -90,8 +92,10 @@ class PipelineBenchmarkITCase {
         assertThat(count(text, "(?m)^live: ([0-9]+) steps/s, input [0-9.]+ MB/s, output [0-9.]+ MB/s$"))
                 .hasSize(2)
                 .allMatch(n -> n > 0);
-        assertThat(count(
-                        text, "(?m)^latency at [0-9]+ steps/s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\(([0-9]+) updates\\)$"))
+        assertThat(
+                        count(
+                                text,
+                                "(?m)^latency at [0-9]+ steps/s over 3 s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\(([0-9]+) updates\\)$"))
                 .hasSize(2)
                 .allMatch(n -> n > 0);
 
