@@ -11,11 +11,6 @@ import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.privacy.SecretSeed;
 import io.gradstream.core.privacy.ftrl.DpFtrl;
 import io.gradstream.core.privacy.ftrl.FtrlConfig;
-import io.gradstream.core.privacy.ftrl.TreeAggregationAccountant;
-import io.gradstream.core.privacy.ftrl.TreeLedger;
-import io.gradstream.core.privacy.ftrl.TreeNodes;
-import io.gradstream.core.privacy.ftrl.TreeVariant;
-import io.gradstream.core.privacy.prv.PrvPolicyEvaluator;
 import io.gradstream.core.schedule.LrSchedule;
 import io.gradstream.core.schedule.LrSchedules;
 import io.gradstream.core.schedule.ScheduleTable;
@@ -31,11 +26,9 @@ import io.gradstream.schemas.Encoding;
 import io.gradstream.schemas.InitRule;
 import io.gradstream.schemas.InitSpec;
 import io.gradstream.schemas.ModelSpec;
-import io.gradstream.schemas.PrivacyAccountant;
 import io.gradstream.schemas.PrivacyAccountingSpec;
 import io.gradstream.schemas.PrivacyMechanism;
 import io.gradstream.schemas.PrivacySpec;
-import io.gradstream.schemas.PrivacyUnit;
 import io.gradstream.schemas.ScheduleSpec;
 import io.gradstream.schemas.WorkerKey;
 import java.util.ArrayList;
@@ -143,16 +136,18 @@ public final class ModelConfig {
                         + "noised release per version with a fixed expected count, got " + a.getMode());
             }
             boolean isFtrl = accountingSpec != null && accountingSpec.getMechanism() == PrivacyMechanism.DP_FTRL;
-            FtrlConfig ftrlConfig = isFtrl ? ftrlConfig(accountingSpec, p, optimizer) : null;
-            if (isFtrl && cyclesMomentum(spec.getLrSchedule())) {
+            FtrlConfig ftrlConfig = isFtrl ? PrivacySettings.ftrlConfig(accountingSpec, p, optimizer) : null;
+            if (isFtrl && PrivacySettings.cyclesMomentum(spec.getLrSchedule())) {
                 throw new IllegalArgumentException("DP_FTRL's momentum is fixed for the model's life (it combines the "
                         + "tree's releases); its OneCycleLR schedule would cycle it: set cycle_momentum to false");
             }
-            Accountant accountant = isFtrl ? Accountant.RDP : accountant(accountingSpec);
+            Accountant accountant = isFtrl ? Accountant.RDP : PrivacySettings.accountant(accountingSpec);
             // The secret first: a CREATE that cannot key its noise is refused before any noise calibration runs.
             NoiseGenerator noise = SecretSeed.generator(p.getSeedFile(), p.getSeedEnv(), environment);
             try {
-                privacy = isFtrl ? ftrlPolicy(p, ftrlConfig.stepsPerTree()) : privacyPolicy(p, accountant);
+                privacy = isFtrl
+                        ? PrivacySettings.ftrlPolicy(p, ftrlConfig.stepsPerTree())
+                        : PrivacySettings.privacyPolicy(p, accountant);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("privacy: " + e.getMessage(), e);
             }
@@ -241,119 +236,6 @@ public final class ModelConfig {
         return new ModelConfig(modelId, spec, incarnation, limits, environment, workers, compression, accounting);
     }
 
-    /**
-     * The accountant of a private model's settings: RDP without settings (models created before 0.4.0 keep their
-     * epsilon), PRV when the settings name none.
-     *
-     * @throws IllegalArgumentException for a mechanism or accountant this build does not run for DP-SGD
-     */
-    static Accountant accountant(PrivacyAccountingSpec s) {
-        if (s == null) {
-            return Accountant.RDP;
-        }
-        if (s.getMechanism() != PrivacyMechanism.DP_SGD) {
-            throw new IllegalArgumentException("privacyAccounting.mechanism " + s.getMechanism() + " is not "
-                    + "available in this release; use DP_SGD");
-        }
-        if (s.getStepsPerRestart() != null) {
-            throw new IllegalArgumentException("privacyAccounting.stepsPerRestart applies to DP_FTRL only, got "
-                    + s.getStepsPerRestart() + " for DP_SGD");
-        }
-        PrivacyAccountant a = s.getAccountant() == null ? PrivacyAccountant.PRV : s.getAccountant();
-        return switch (a) {
-            case RDP -> Accountant.RDP;
-            case PRV -> Accountant.PRV;
-            case TREE ->
-                throw new IllegalArgumentException("privacyAccounting.accountant TREE accounts DP_FTRL's "
-                        + "tree aggregation; DP_SGD takes RDP or PRV");
-        };
-    }
-
-    /**
-     * DP-FTRL's settings (Kairouz et al. 2021, arXiv:2103.00039): accountant TREE (or none), a restart period
-     * {@code stepsPerRestart} >= 1, the Honaker estimator when {@code efficientTree}; the optimizer must be SGD
-     * without weight decay or dampening, whose momentum (and Nesterov form) become DP-FTRLM's and whose (scheduled)
-     * learning rate is FTRL's.
-     */
-    static FtrlConfig ftrlConfig(PrivacyAccountingSpec s, PrivacySpec p, Optimizer optimizer) {
-        if (s.getAccountant() != null && s.getAccountant() != PrivacyAccountant.TREE) {
-            throw new IllegalArgumentException("privacyAccounting.accountant " + s.getAccountant() + " accounts "
-                    + "DP_SGD's sampled steps; DP_FTRL is accounted with TREE (or no accountant)");
-        }
-        Long steps = s.getStepsPerRestart();
-        if (steps == null || steps < 1 || steps > TreeNodes.MAX_STEPS_PER_TREE) {
-            throw new IllegalArgumentException("privacyAccounting.stepsPerRestart must be in [1, "
-                    + TreeNodes.MAX_STEPS_PER_TREE + "] for DP_FTRL (the steps of one tree, an epoch in which "
-                    + "each participant contributes at most once), got " + steps);
-        }
-        if (!"SGD".equalsIgnoreCase(optimizer.name())) {
-            throw new IllegalArgumentException("DP_FTRL replaces the optimizer's update by the FTRL step; use "
-                    + "optimizer SGD (its lr and momentum are FTRL's), got " + optimizer.name());
-        }
-        Hyperparameters hp = optimizer.hyperparameters();
-        if (hp.number("weight_decay", 0) != 0 || hp.number("dampening", 0) != 0) {
-            throw new IllegalArgumentException(
-                    "DP_FTRL takes SGD's lr, momentum and nesterov only; weight_decay " + "and dampening must be 0");
-        }
-        if (p.getSampleRate() != null) {
-            throw new IllegalArgumentException("privacy.sampleRate does not apply to DP_FTRL, which assumes no "
-                    + "sampling; give expectedPerStep (the divisor) and populationSize");
-        }
-        double momentum = hp.number("momentum", 0);
-        if (!(momentum >= 0 && momentum < 1)) {
-            throw new IllegalArgumentException("DP_FTRL's momentum must be in [0, 1), got " + momentum);
-        }
-        boolean nesterov = hp.flag("nesterov", false);
-        if (nesterov && momentum == 0) {
-            throw new IllegalArgumentException("DP_FTRL's nesterov needs a momentum > 0");
-        }
-        return new FtrlConfig(
-                s.getEfficientTree() ? TreeVariant.HONAKER : TreeVariant.PLAIN, momentum, nesterov, steps);
-    }
-
-    /**
-     * A DP-FTRL model's policy: clip norm, delta, divisor and population as for DP-SGD, the noise multiplier given or
-     * derived from the target with the tree accountant ({@link TreeAggregationAccountant#noiseMultiplierFor}).
-     */
-    private static PrivacyPolicy ftrlPolicy(PrivacySpec p, long stepsPerTree) {
-        if (p.getExpectedPerStep() == null || p.getPopulationSize() == null) {
-            throw new IllegalArgumentException("DP_FTRL needs expectedPerStep (the divisor of the noisy sum) and "
-                    + "populationSize (delta must be < 1/populationSize)");
-        }
-        Double sigma = p.getNoiseMultiplier();
-        if (sigma != null && p.getPlannedSteps() != null && p.getPlannedSteps() != 0) {
-            throw new IllegalArgumentException("plannedSteps only derives noiseMultiplier from targetEpsilon; give "
-                    + "noiseMultiplier or plannedSteps, not both");
-        }
-        if (sigma == null && p.getTargetEpsilon() != null && p.getPlannedSteps() != null && p.getPlannedSteps() > 0) {
-            double t = p.getTargetEpsilon();
-            if (!(t > 0) || Double.isInfinite(t) || !(p.getDelta() > 0 && p.getDelta() < 1)) {
-                throw new IllegalArgumentException(
-                        "targetEpsilon must be finite and > 0 and delta in (0, 1), got " + t + " and " + p.getDelta());
-            }
-            sigma = TreeAggregationAccountant.noiseMultiplierFor(t, p.getDelta(), p.getPlannedSteps(), stepsPerTree);
-        }
-        PrivacyPolicy policy = PrivacyPolicy.builder()
-                .accountant(Accountant.RDP)
-                .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
-                .clipNorm(p.getClipNorm())
-                .noiseMultiplier(orNaN(sigma))
-                .targetEpsilon(orNaN(p.getTargetEpsilon()))
-                .delta(p.getDelta())
-                .expectedPerStep(p.getExpectedPerStep())
-                .populationSize(p.getPopulationSize())
-                .build();
-        if (policy.hasBudget()) {
-            double first = TreeLedger.EMPTY.plusStep(policy.noiseMultiplier()).epsilon(policy.delta());
-            if (first > policy.targetEpsilon()) {
-                throw new IllegalArgumentException("targetEpsilon " + policy.targetEpsilon() + " is exceeded by the "
-                        + "first step (TREE epsilon " + first + " with noiseMultiplier " + policy.noiseMultiplier()
-                        + ", delta " + policy.delta() + "); raise noiseMultiplier");
-            }
-        }
-        return policy;
-    }
-
     /** Whether the model is private with mechanism DP-FTRL (its steps run on the CPU, never batched). */
     public boolean isFtrl() {
         return ftrl != null;
@@ -387,26 +269,6 @@ public final class ModelConfig {
     /** Where the model's CREATE was read, or null for a model from before incarnations. */
     public String incarnation() {
         return incarnation;
-    }
-
-    private static PrivacyPolicy privacyPolicy(PrivacySpec p, Accountant accountant) {
-        return PrivacyPolicy.builder()
-                .accountant(accountant)
-                .prvEvaluator(PrvPolicyEvaluator.INSTANCE)
-                .unit(p.getUnit() == PrivacyUnit.EXAMPLE ? PrivacyPolicy.Unit.EXAMPLE : PrivacyPolicy.Unit.CONTRIBUTION)
-                .clipNorm(p.getClipNorm())
-                .noiseMultiplier(orNaN(p.getNoiseMultiplier()))
-                .targetEpsilon(orNaN(p.getTargetEpsilon()))
-                .plannedSteps(p.getPlannedSteps() == null ? 0 : p.getPlannedSteps())
-                .delta(p.getDelta())
-                .sampleRate(orNaN(p.getSampleRate()))
-                .expectedPerStep(orNaN(p.getExpectedPerStep()))
-                .populationSize(p.getPopulationSize() == null ? Double.NaN : p.getPopulationSize())
-                .build();
-    }
-
-    private static double orNaN(Double d) {
-        return d == null ? Double.NaN : d;
     }
 
     /** The model's privacy policy, or null when it is not private. */
@@ -499,24 +361,6 @@ public final class ModelConfig {
         lastVersion = version;
         lastOptimizer = o;
         return o;
-    }
-
-    /** Whether {@code s} (or one of its children) is a OneCycleLR that cycles momentum (torch's default). */
-    private static boolean cyclesMomentum(ScheduleSpec s) {
-        if (s == null) {
-            return false;
-        }
-        if (s.getName().toString().equals("OneCycleLR")
-                && !Boolean.FALSE.equals(javaValues(s.getHyperparameters()).get("cycle_momentum"))) {
-            return true;
-        }
-        for (ChildSchedule c : s.getChildren()) {
-            if (c.getName().toString().equals("OneCycleLR")
-                    && !Boolean.FALSE.equals(javaValues(c.getHyperparameters()).get("cycle_momentum"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static LrSchedule schedule(ScheduleSpec s) {
