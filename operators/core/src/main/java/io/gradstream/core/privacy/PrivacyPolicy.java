@@ -137,12 +137,16 @@ public final class PrivacyPolicy {
      */
     public static final long PRV_MAX_PLANNED_STEPS = 10_000;
 
-    /** Up to this many steps PRV's epsilon is the exact upper bound of the steps (a tenth of a second at most). */
-    static final long PRV_EXACT_STEPS = 1024;
+    /**
+     * Up to this many steps PRV's epsilon is the exact upper bound of the steps. An evaluation at 200 steps already
+     * costs tens of milliseconds on the operator's thread, once per version: beyond this, 7 significant bits cut the
+     * evaluations of the first 1,024 steps from 1,024 to 320 (64 per doubling after 128).
+     */
+    static final long PRV_EXACT_STEPS = 128;
 
     /**
-     * PRV's grid grows with the square root of the steps, so one evaluation costs seconds after tens of thousands of
-     * steps, too much for every step of every model. Beyond {@link #PRV_EXACT_STEPS} the last phase is rounded up to
+     * PRV's grid grows with the square root of the steps, so one evaluation costs tens of milliseconds after a few
+     * hundred steps and seconds after tens of thousands, too much for every step of every model. Beyond {@link #PRV_EXACT_STEPS} the last phase is rounded up to
      * a step count with 7 significant bits (at most 1.6% more steps), whose PRV upper bound also bounds the true
      * epsilon of the fewer steps taken: the evaluations are then 64 per doubling of the steps, cached. Where that
      * bound would exceed the budget, the exact bound of the steps is used instead, so the budget stops at the same

@@ -270,12 +270,52 @@ class PrivacyPolicyTest {
         assertThat(PrivacyLedger.of(java.util.List.of())).isSameAs(PrivacyLedger.EMPTY);
     }
 
+    /**
+     * Accounting every version of a PRV model from 1 to 1,024 steps asks the accountant 320 times (exact up to 128, then
+     * 64 per doubling), each answer an upper bound of the steps taken; the other shards' questions hit the cache.
+     */
+    @Test
+    void prvEvaluationsPerVersionAreBoundedAndEachReportBoundsItsSteps() {
+        java.util.List<Long> asked = new java.util.ArrayList<>();
+        PrvEvaluator counting = new PrvEvaluator() {
+            @Override
+            public double epsilon(java.util.List<RdpAccountant.Phase> phases, double delta) {
+                long steps =
+                        phases.stream().mapToLong(RdpAccountant.Phase::steps).sum();
+                asked.add(steps);
+                return Math.sqrt(steps); // any increasing function of the steps
+            }
+
+            @Override
+            public double noiseMultiplier(double targetEpsilon, double delta, double sampleRate, long steps) {
+                throw new AssertionError("not asked");
+            }
+        };
+        PrivacyPolicy p =
+                valid().accountant(Accountant.PRV).prvEvaluator(counting).build();
+        for (long n = 1; n <= 1024; n++) {
+            // Every shard of the model asks about the same ledger: the first asks the accountant, the rest the cache.
+            for (int shard = 0; shard < 3; shard++) {
+                double eps = p.epsilon(PrivacyLedger.of(
+                        java.util.List.of(new RdpAccountant.Phase(1.1, 256.0 / 60000, n)), Accountant.PRV));
+                assertThat(eps).as("steps %d", n).isGreaterThanOrEqualTo(Math.sqrt(n));
+                assertThat(eps).as("steps %d", n).isLessThanOrEqualTo(Math.sqrt(n + n / 64.0));
+                if (n <= 128) {
+                    assertThat(eps).as("exact up to 128 steps").isEqualTo(Math.sqrt(n));
+                }
+            }
+        }
+        assertThat(asked).hasSize(128 + 3 * 64).doesNotHaveDuplicates();
+    }
+
     @Test
     void longPrvLedgersAreBoundedByTheNextRoundedStepCountAndTheBudgetStillStopsExactly() {
+        assertThat(PrivacyPolicy.roundedUp(128)).isEqualTo(128);
+        assertThat(PrivacyPolicy.roundedUp(129)).isEqualTo(130); // 7 significant bits: steps of 2 from 128
         assertThat(PrivacyPolicy.roundedUp(1000)).isEqualTo(1000);
         assertThat(PrivacyPolicy.roundedUp(1024)).isEqualTo(1024);
         assertThat(PrivacyPolicy.roundedUp(1025)).isEqualTo(1040); // 7 significant bits: steps of 16 from 1024
-        for (long n = 1025; n < 100_000; n += 997) {
+        for (long n = 129; n < 100_000; n += 97) {
             long r = PrivacyPolicy.roundedUp(n);
             assertThat(r).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 64);
             assertThat(Long.bitCount(r >>> Long.numberOfTrailingZeros(r))).isLessThanOrEqualTo(7);
