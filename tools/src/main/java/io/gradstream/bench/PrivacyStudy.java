@@ -51,6 +51,7 @@ public final class PrivacyStudy {
                     throw new IllegalArgumentException("every epsilon must be finite and > 0, got " + e);
                 }
             }
+            DemoPrivacy.checkRates(sampleRate, ftrlLearningRate);
         }
     }
 

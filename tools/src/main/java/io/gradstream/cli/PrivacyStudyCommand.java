@@ -88,8 +88,6 @@ final class PrivacyStudyCommand implements Callable<Integer> {
             properties.forEach(flink::setString);
             options = new PrivacyStudy.Options(
                     steps, runs, epsilons, delta, clip, sampleRate, ftrlLearningRate, seed, out, flink);
-            // A valid rate and learning rate before anything starts (the model's own checks come with its first run).
-            DemoPrivacy.dpFtrl(1, delta, clip, sampleRate, out, ftrlLearningRate);
             PrivacyStudy.run(options, spec.commandLine().getOut());
         } catch (IllegalArgumentException e) {
             err.println("gradstream bench privacy: " + e.getMessage());

@@ -51,6 +51,15 @@ public record DemoPrivacy(
     static final double FTRL_MOMENTUM = 0.9;
 
     public DemoPrivacy {
+        checkRates(sampleRate, learningRate);
+    }
+
+    /**
+     * The demo's own bounds on the rates (the model's checks come with its CREATE).
+     *
+     * @throws IllegalArgumentException naming the rate that is out of bounds
+     */
+    public static void checkRates(double sampleRate, double learningRate) {
         if (!(sampleRate > 0 && sampleRate <= 1)) {
             throw new IllegalArgumentException("the sample rate must be in (0, 1], got " + sampleRate);
         }
