@@ -1,6 +1,7 @@
 package io.gradstream.model;
 
 import io.gradstream.core.codec.PayloadCodec;
+import io.gradstream.core.numeric.FloatScan;
 import io.gradstream.core.shard.Contribution;
 import io.gradstream.core.shard.RejectCode;
 import io.gradstream.core.shard.ShardKey;
@@ -187,10 +188,9 @@ public final class GradientAdmission {
             return new Refused(RejectCode.UNDECODABLE, "payload: " + shorten(String.valueOf(e.getMessage())), model);
         }
         if (init) {
-            for (int i = 0; i < values.length; i++) {
-                if (!Float.isFinite(values[i])) {
-                    return new Refused(RejectCode.NON_FINITE, "INIT element " + i + " is " + values[i], model);
-                }
+            int bad = FloatScan.firstNonFinite(values);
+            if (bad >= 0) {
+                return new Refused(RejectCode.NON_FINITE, "INIT element " + bad + " is " + values[bad], model);
             }
             return new Initialize(key, values);
         }

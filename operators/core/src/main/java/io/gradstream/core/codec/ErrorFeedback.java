@@ -1,5 +1,6 @@
 package io.gradstream.core.codec;
 
+import io.gradstream.core.numeric.FloatScan;
 import java.nio.ByteBuffer;
 
 /**
@@ -47,13 +48,14 @@ public final class ErrorFeedback {
         float[] dec = decoded;
         for (int i = 0; i < n; i++) {
             dec[i] = acc[i] - dec[i];
-            if (!Float.isFinite(dec[i])) {
-                // An overflowing codec (FP16 above 65504) would poison every later step through the residual:
-                // refuse the input and leave the residual as it was.
-                dst.position(start);
-                throw new IllegalArgumentException(codec.encoding() + " cannot carry " + acc[i] + " at index " + i
-                        + " with error feedback (the residual would be " + dec[i] + "); use BF16 or FP32");
-            }
+        }
+        int bad = FloatScan.firstNonFinite(dec, 0, n);
+        if (bad >= 0) {
+            // An overflowing codec (FP16 above 65504) would poison every later step through the residual: refuse
+            // the input and leave the residual as it was.
+            dst.position(start);
+            throw new IllegalArgumentException(codec.encoding() + " cannot carry " + acc[bad] + " at index " + bad
+                    + " with error feedback (the residual would be " + dec[bad] + "); use BF16 or FP32");
         }
         System.arraycopy(dec, 0, residual, 0, n);
         return written;

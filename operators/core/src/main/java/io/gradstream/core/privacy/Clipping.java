@@ -1,5 +1,6 @@
 package io.gradstream.core.privacy;
 
+import io.gradstream.core.numeric.FloatScan;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -35,7 +36,7 @@ public final class Clipping {
         double norm = norm(g);
         if (!Double.isFinite(norm)) {
             throw new IllegalArgumentException("g must have finite elements to be clipped, got L2 norm " + norm
-                    + " (first non-finite element at index " + firstNonFinite(g) + ")");
+                    + " (first non-finite element at index " + FloatScan.firstNonFinite(g) + ")");
         }
         if (norm <= threshold) {
             return norm;
@@ -125,15 +126,6 @@ public final class Clipping {
             s += x * x;
         }
         return Math.sqrt(s);
-    }
-
-    private static int firstNonFinite(float[] g) {
-        for (int i = 0; i < g.length; i++) {
-            if (!Float.isFinite(g[i])) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     static void checkClip(String name, double value) {

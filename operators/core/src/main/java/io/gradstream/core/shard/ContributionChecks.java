@@ -1,5 +1,6 @@
 package io.gradstream.core.shard;
 
+import io.gradstream.core.numeric.FloatScan;
 import io.gradstream.core.privacy.Clipping;
 import io.gradstream.core.privacy.PrivacyPolicy;
 import io.gradstream.core.shard.ShardStepper.Rejected;
@@ -26,10 +27,9 @@ final class ContributionChecks {
                     RejectCode.INVALID_EXAMPLE_COUNT,
                     "numExamples must be " + (exampleUnit ? ">= 0" : "> 0") + ", got " + c.numExamples());
         }
-        for (int i = 0; i < g.length; i++) {
-            if (!Float.isFinite(g[i])) {
-                return new Rejected(RejectCode.NON_FINITE, "gradient element " + i + " is " + g[i]);
-            }
+        int bad = FloatScan.firstNonFinite(g);
+        if (bad >= 0) {
+            return new Rejected(RejectCode.NON_FINITE, "gradient element " + bad + " is " + g[bad]);
         }
         if (Double.isInfinite(c.loss())) { // NaN means "no loss reported"
             return new Rejected(RejectCode.NON_FINITE, "loss is " + c.loss());

@@ -1,6 +1,7 @@
 package io.gradstream.core.shard;
 
 import io.gradstream.core.codec.PayloadCodec;
+import io.gradstream.core.numeric.FloatScan;
 import java.nio.ByteBuffer;
 
 /**
@@ -33,12 +34,14 @@ public final class ParameterDeltas {
             decoded = new float[n];
         }
         float[] d = difference;
+        // Compute, then check (two loops that C2 vectorises, where one with an early exit would not be).
         for (int i = 0; i < n; i++) {
             d[i] = params[i] - published[i];
-            if (!Float.isFinite(d[i])) {
-                throw new IllegalArgumentException(
-                        "the change of element " + i + " (" + params[i] + " - " + published[i] + ") is not finite");
-            }
+        }
+        int bad = FloatScan.firstNonFinite(d, 0, n);
+        if (bad >= 0) {
+            throw new IllegalArgumentException(
+                    "the change of element " + bad + " (" + params[bad] + " - " + published[bad] + ") is not finite");
         }
         int start = dst.position();
         int written = codec.encode(d, 0, n, dst);
@@ -47,13 +50,18 @@ public final class ParameterDeltas {
         codec.decode(dst, decoded, 0, n);
         dst.position(start + written);
         float[] dec = decoded;
+        // The new published values, computed apart (the difference is no longer needed) so that an overflow leaves
+        // published as it was; the same float32 additions as apply(published, 0, dec, n).
+        float[] next = difference;
         for (int i = 0; i < n; i++) {
-            if (!Float.isFinite(published[i] + dec[i])) {
-                dst.position(start);
-                throw new IllegalArgumentException("element " + i + " would not be finite after the delta");
-            }
+            next[i] = published[i] + dec[i];
         }
-        apply(published, 0, dec, n);
+        bad = FloatScan.firstNonFinite(next, 0, n);
+        if (bad >= 0) {
+            dst.position(start);
+            throw new IllegalArgumentException("element " + bad + " would not be finite after the delta");
+        }
+        System.arraycopy(next, 0, published, 0, n);
         return written;
     }
 

@@ -1,5 +1,6 @@
 package io.gradstream.core.shard;
 
+import io.gradstream.core.numeric.FloatScan;
 import io.gradstream.core.optim.OptimizerState;
 import io.gradstream.core.privacy.PrivacyLedger;
 import io.gradstream.core.privacy.ftrl.FtrlShardState;
@@ -114,33 +115,28 @@ public final class StepUndo {
      * finite (a slot's index is reported as {@code params.length + i} for its i-th element, in slot order).
      */
     public static long firstNonFinite(ShardState state) {
-        float[] p = state.params();
-        for (int i = 0; i < p.length; i++) {
-            if (!Float.isFinite(p[i])) {
-                return i;
+        List<float[]> arrays = new ArrayList<>();
+        arrays.add(state.params());
+        arrays.addAll(state.optimizer().tensors().values());
+        FtrlShardState f = state.ftrl();
+        long offset = 0;
+        for (float[] a : arrays) {
+            int bad = FloatScan.firstNonFinite(a);
+            if (bad >= 0) {
+                return offset + bad;
             }
-        }
-        long offset = p.length;
-        for (float[] slot : state.optimizer().tensors().values()) {
-            for (int i = 0; i < slot.length; i++) {
-                if (!Float.isFinite(slot[i])) {
-                    return offset + i;
-                }
-            }
-            offset += slot.length;
+            offset += a.length;
         }
         for (double v : state.optimizer().scalars().values()) {
             if (!Double.isFinite(v)) {
                 return offset;
             }
         }
-        FtrlShardState f = state.ftrl();
         if (f != null) {
             for (float[] a : new float[][] {f.prefixSum(), f.momentum()}) {
-                for (int i = 0; i < a.length; i++) {
-                    if (!Float.isFinite(a[i])) {
-                        return offset + i;
-                    }
+                int bad = FloatScan.firstNonFinite(a);
+                if (bad >= 0) {
+                    return offset + bad;
                 }
                 offset += a.length;
             }
