@@ -62,6 +62,8 @@ public final class ModelConfig {
     private ScheduleTable table;
     private long lastVersion = -1;
     private Optimizer lastOptimizer;
+    private double lastLr = Double.NaN;
+    private double lastMomentum = Double.NaN;
     private final PrivacyPolicy privacy;
     private final GaussianMechanism mechanism;
     private final Map<String, double[]> clipThresholds;
@@ -354,13 +356,21 @@ public final class ModelConfig {
         }
         double lr = table.lr(version);
         double momentum = table.momentum(version);
-        Optimizer o = optimizer.withLearningRate(lr);
-        if (!Double.isNaN(momentum) && !Double.isNaN(baseMomentum)) {
-            o = o.withMomentum(momentum);
+        // Shards at different versions alternate here; without a schedule (or on its flat stretches) the values
+        // repeat, and building an optimizer (its hyperparameter map) for every step is not free.
+        if (lastOptimizer == null
+                || Double.doubleToLongBits(lr) != Double.doubleToLongBits(lastLr)
+                || Double.doubleToLongBits(momentum) != Double.doubleToLongBits(lastMomentum)) {
+            Optimizer o = optimizer.withLearningRate(lr);
+            if (!Double.isNaN(momentum) && !Double.isNaN(baseMomentum)) {
+                o = o.withMomentum(momentum);
+            }
+            lastOptimizer = o;
+            lastLr = lr;
+            lastMomentum = momentum;
         }
         lastVersion = version;
-        lastOptimizer = o;
-        return o;
+        return lastOptimizer;
     }
 
     private static LrSchedule schedule(ScheduleSpec s) {
