@@ -2,6 +2,7 @@ package io.gradstream.core.numeric;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -76,6 +77,35 @@ class FloatScanTest {
             assertThat(FloatScan.firstNonFinite(a, from, to))
                     .as("n=%d [%d, %d)", n, from, to)
                     .isEqualTo(reference(a, from, to));
+        }
+    }
+
+    /** Threads that call in turn never share scratch: each keeps finding exactly its own array's first bad element. */
+    @Test
+    void threadsCallingAtOnceEachGetTheirOwnAnswer() throws Exception {
+        int threads = 4;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<Integer>> wrong = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int bad = t * C + 100 + t; // a different chunk and offset per thread
+                wrong.add(pool.submit(() -> {
+                    float[] a = gaussian(4 * C, bad);
+                    float[] clean = a.clone();
+                    a[bad] = Float.NaN;
+                    int errors = 0;
+                    for (int i = 0; i < 3000; i++) {
+                        errors += FloatScan.firstNonFinite(a) == bad ? 0 : 1;
+                        errors += FloatScan.firstNonFinite(clean) == -1 ? 0 : 1;
+                    }
+                    return errors;
+                }));
+            }
+            for (var f : wrong) {
+                assertThat(f.get()).isZero();
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
