@@ -42,7 +42,8 @@ public final class PipelineBenchmark {
      * @param runs whole measurements, each on a fresh broker, topics and job (the JVM, and so the JIT's work, is
      *     shared)
      * @param parallelism the job's parallelism
-     * @param encodings the gradient encodings whose drain is measured; FP32, the baseline, is always measured first
+     * @param encodings the gradient encodings whose drain is measured, FP32 (the baseline) first; run r drains
+     *     them rotated by r ({@link PipelineBenchmark#drainOrder})
      * @param latency how long the paced publishers of the latency phase run; every update they cause is a sample. It is
      *     its own setting, not derived from {@code measure}: at-least-once checkpoints come every 10 s, and a window of
      *     about one interval makes p99 a matter of whether a checkpoint's stall fell into it
@@ -166,16 +167,42 @@ public final class PipelineBenchmark {
             byte[][] fp32 = BenchLoad.payloads(o);
             int fp32Bytes = BenchLoad.gradientRecord(MODEL, 0, "backlog", 1, fp32[0]).length;
             int records = backlogRecords(o, fp32Bytes);
-            Map<String, Object> client = null;
-            double copyMBps = 0;
-            double pipelinedMBps = 0;
-            List<Drain> drains = new ArrayList<>();
+            Configuration clientConf = new Configuration(o.flink());
+            clientConf.setString("gradstream.kafka.bootstrap-servers", bootstrap);
+            Map<String, Object> client = JobSettings.from(clientConf).kafka().clientConfig();
+
+            // 0. The pipe's limit: the same records as the FP32 drain's backlog, copied by the two loops (in
+            // alternating order from run to run) through the same broker, nothing else running.
+            String in = KafkaCopyLoop.createInput(client, MODEL, fp32, records, PARTITIONS);
+            Duration max = o.warmup().plus(o.measure()).plus(Duration.ofMinutes(1));
+            KafkaCopyLoop.Copy single = null;
+            KafkaCopyLoop.Copy pipelined = null;
+            for (int j = 0; j < 2; j++) {
+                if ((j + runIndex) % 2 == 0) {
+                    single = KafkaCopyLoop.copyLoop(client, in, records, PARTITIONS, max);
+                } else {
+                    pipelined = KafkaCopyLoop.pipelinedCopyLoop(client, in, records, PARTITIONS, max);
+                }
+            }
+            KafkaCopyLoop.deleteTopics(client, in);
+            double copyMBps = single.megabytesPerSecond();
+            double pipelinedMBps = pipelined.megabytesPerSecond();
+            out.printf(
+                    Locale.ROOT,
+                    "copy loop: %.1f MB/s (%d records)%npipelined copy loop: %.1f MB/s (%d records)%n",
+                    copyMBps,
+                    single.records(),
+                    pipelinedMBps,
+                    pipelined.records());
+            out.flush();
+
+            Drain[] drains = new Drain[o.encodings().size()];
             double updatesPerSecond = 0;
             double inputMBps = 0;
             double outputMBps = 0;
             double rate = 0;
             long[] lat = new long[0];
-            for (int k = 0; k < o.encodings().size(); k++) {
+            for (int k : drainOrder(o.encodings().size(), runIndex)) {
                 GradientEncoding encoding = o.encodings().get(k);
                 // Every encoding on topics, a consumer group and a job of its own: nothing of the previous one (its
                 // backlog, committed offsets, state) is read or replayed by the next.
@@ -203,39 +230,11 @@ public final class PipelineBenchmark {
                 }
                 flink.setString("gradstream.kafka.transactional-id-prefix", "gradstream-bench" + suffix);
                 JobSettings s = JobSettings.from(flink);
-                client = s.kafka().clientConfig();
                 LocalGradstream.createTopics(s, PARTITIONS);
                 byte[][] payloads = BenchLoad.payloads(o, encoding);
                 int recordBytes = BenchLoad.gradientRecord(
                                 MODEL, 0, "backlog", 1, encoding.encoding(), o.shardSize(), payloads[0])
                         .length;
-
-                if (k == 0) {
-                    // 0. The pipe's limit: the same records as the drain's backlog, copied by the two loops (in
-                    // alternating order from run to run) through the same broker, nothing else running.
-                    String in = KafkaCopyLoop.createInput(client, MODEL, payloads, records, PARTITIONS);
-                    Duration max = o.warmup().plus(o.measure()).plus(Duration.ofMinutes(1));
-                    KafkaCopyLoop.Copy single = null;
-                    KafkaCopyLoop.Copy pipelined = null;
-                    for (int j = 0; j < 2; j++) {
-                        if ((j + runIndex) % 2 == 0) {
-                            single = KafkaCopyLoop.copyLoop(client, in, records, PARTITIONS, max);
-                        } else {
-                            pipelined = KafkaCopyLoop.pipelinedCopyLoop(client, in, records, PARTITIONS, max);
-                        }
-                    }
-                    KafkaCopyLoop.deleteTopics(client, in);
-                    copyMBps = single.megabytesPerSecond();
-                    pipelinedMBps = pipelined.megabytesPerSecond();
-                    out.printf(
-                            Locale.ROOT,
-                            "copy loop: %.1f MB/s (%d records)%npipelined copy loop: %.1f MB/s (%d records)%n",
-                            copyMBps,
-                            single.records(),
-                            pipelinedMBps,
-                            pipelined.records());
-                    out.flush();
-                }
 
                 // 1. The pipeline under the same conditions: the same number of gradient records written before the
                 // job starts, then drained by the job (consume, step, produce) with nothing else reading or writing.
@@ -265,7 +264,7 @@ public final class PipelineBenchmark {
                             records,
                             o.warmup().plus(o.measure()).plus(Duration.ofMinutes(2)));
                 }
-                drains.add(d);
+                drains[k] = d;
                 if (k == 0) {
                     out.printf(
                             Locale.ROOT,
@@ -280,15 +279,13 @@ public final class PipelineBenchmark {
                 } else {
                     out.printf(
                             Locale.ROOT,
-                            "drain %s: %.0f steps/s, in %.1f MB/s, out %.1f MB/s, %d of %d gradients applied "
-                                    + "(steps/s / fp32's = %.2f)%n",
+                            "drain %s: %.0f steps/s, in %.1f MB/s, out %.1f MB/s, %d of %d gradients applied%n",
                             d.encoding(),
                             d.stepsPerSecond(),
                             d.inMBps(),
                             d.outMBps(),
                             d.steps(),
-                            records,
-                            d.stepsPerSecond() / drains.get(0).stepsPerSecond());
+                            records);
                 }
                 out.flush();
 
@@ -362,12 +359,20 @@ public final class PipelineBenchmark {
                         s.rejectedTopic(),
                         s.statusTopic());
             }
+            for (int k = 1; k < drains.length; k++) {
+                out.printf(
+                        Locale.ROOT,
+                        "drain %s steps/s / fp32's (same run) = %.2f%n",
+                        drains[k].encoding(),
+                        drains[k].stepsPerSecond() / drains[0].stepsPerSecond());
+            }
+            out.flush();
             return new Run(
                     load,
                     records,
                     copyMBps,
                     pipelinedMBps,
-                    List.copyOf(drains),
+                    List.of(drains),
                     updatesPerSecond,
                     inputMBps,
                     outputMBps,
@@ -417,6 +422,19 @@ public final class PipelineBenchmark {
                 PipelineReport.P99_TARGET_MS,
                 s.size(),
                 b);
+    }
+
+    /**
+     * The order in which run {@code runIndex} drains the encodings: their list rotated by the run's index, so that each
+     * takes every place in turn. The first drain of a JVM runs on the coldest JIT, and FP32 always first (as until
+     * build `09af84a`) favoured the others' ratios to it.
+     */
+    static int[] drainOrder(int encodings, int runIndex) {
+        int[] order = new int[encodings];
+        for (int j = 0; j < encodings; j++) {
+            order[j] = (runIndex + j) % encodings;
+        }
+        return order;
     }
 
     /** As many records as the copy loops and the drain use: about 400 per measured second, at most 1 GiB of FP32. */

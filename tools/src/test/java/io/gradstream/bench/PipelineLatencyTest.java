@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-/** The latency phase's statistics: percentile rank and the count of updates above the target. */
+/** The latency phase's statistics (percentile rank, the count of updates above the target) and the drain order. */
 class PipelineLatencyTest {
 
     @Test
@@ -26,6 +26,22 @@ class PipelineLatencyTest {
         assertThat(PipelineBenchmark.percentile(window(6900, 75), 0.99)).isEqualTo(100_000);
         assertThat(PipelineBenchmark.percentile(window(6900, 50), 0.99)).isEqualTo(20_000);
         assertThat(PipelineBenchmark.countAbove(window(6900, 50), 50_000)).isEqualTo(50);
+    }
+
+    @Test
+    void eachRunDrainsTheEncodingsRotatedSoEveryEncodingTakesEveryPlace() {
+        assertThat(PipelineBenchmark.drainOrder(1, 3)).containsExactly(0);
+        assertThat(PipelineBenchmark.drainOrder(2, 0)).containsExactly(0, 1);
+        assertThat(PipelineBenchmark.drainOrder(2, 1)).containsExactly(1, 0);
+        assertThat(PipelineBenchmark.drainOrder(3, 4)).containsExactly(1, 2, 0);
+        // Over as many runs as encodings, FP32 (0) is drained first once and in every other place once.
+        int[] firstPlaces = new int[5];
+        for (int run = 0; run < 5; run++) {
+            int[] order = PipelineBenchmark.drainOrder(5, run);
+            assertThat(order).containsExactlyInAnyOrder(0, 1, 2, 3, 4);
+            firstPlaces[order[0]]++;
+        }
+        assertThat(firstPlaces).containsOnly(1);
     }
 
     /** {@code n} sorted samples, the slowest {@code slow} of them 100 ms and the rest 20 ms. */
