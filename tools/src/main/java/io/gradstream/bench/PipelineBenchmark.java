@@ -19,7 +19,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -290,64 +289,14 @@ public final class PipelineBenchmark {
                 out.flush();
 
                 if (k == 0) {
-                    // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same
-                    // machine.
-                    AtomicBoolean stop = new AtomicBoolean();
-                    List<Thread> publishers =
-                            BenchLoad.startPublishers(client, s.gradientsTopic(), MODEL, o, payloads, stop, 0);
-                    ParameterCounter counter = new ParameterCounter(client, s.parametersTopic(), MODEL);
-                    counter.start();
-                    Thread.sleep(o.warmup().toMillis());
-                    long n0 = counter.updates.sum();
-                    long b0 = counter.bytes.sum();
-                    long t0 = System.nanoTime();
-                    Thread.sleep(o.measure().toMillis());
-                    long n1 = counter.updates.sum();
-                    long b1 = counter.bytes.sum();
-                    double seconds = (System.nanoTime() - t0) / 1e9;
-                    stop.set(true);
-                    for (Thread t : publishers) {
-                        t.join();
-                    }
-                    updatesPerSecond = (n1 - n0) / seconds;
-                    inputMBps = updatesPerSecond * recordBytes / 1e6;
-                    outputMBps = (b1 - b0) / seconds / 1e6;
-                    out.printf(
-                            Locale.ROOT,
-                            "live: %.0f steps/s, input %.1f MB/s, output %.1f MB/s%n",
-                            updatesPerSecond,
-                            inputMBps,
-                            outputMBps);
-                    out.flush();
-                    // Let the backlog drain before measuring latency.
-                    counter.awaitQuiet(Duration.ofSeconds(2), Duration.ofMinutes(3));
-
-                    // 3. Latency at half the live load.
-                    rate = updatesPerSecond / 2;
-                    stop.set(false);
-                    counter.latencies.clear();
-                    counter.slow.clear();
-                    counter.slowMicros = (long) (PipelineReport.P99_TARGET_MS * 1000);
-                    counter.recordLatency = true;
-                    List<Thread> paced =
-                            BenchLoad.startPublishers(client, s.gradientsTopic(), MODEL, o, payloads, stop, rate);
-                    Thread.sleep(o.latency().toMillis());
-                    stop.set(true);
-                    for (Thread t : paced) {
-                        t.join();
-                    }
-                    counter.close();
-                    lat = counter.latencySnapshot();
-                    out.printf(
-                            Locale.ROOT,
-                            "latency at %.0f steps/s over %d s: p50 %.1f ms, p99 %.1f ms (%d updates)%n",
-                            rate,
-                            o.latency().toSeconds(),
-                            percentile(lat, 0.50) / 1000.0,
-                            percentile(lat, 0.99) / 1000.0,
-                            lat.length);
-                    printSlowBursts(out, counter.slow);
-                    out.flush();
+                    // 2. and 3. Live load, then latency at half of it.
+                    LivePhases.Result live = LivePhases.run(
+                            client, s.gradientsTopic(), s.parametersTopic(), MODEL, o, payloads, recordBytes, out);
+                    updatesPerSecond = live.updatesPerSecond();
+                    inputMBps = live.inputMBps();
+                    outputMBps = live.outputMBps();
+                    rate = live.pacedPerSecond();
+                    lat = live.latencies();
                 }
                 services.closeJob();
                 LocalGradstream.delete(dir.resolve("job" + suffix));
@@ -377,51 +326,11 @@ public final class PipelineBenchmark {
                     inputMBps,
                     outputMBps,
                     rate,
-                    percentile(lat, 0.50),
-                    percentile(lat, 0.99),
+                    LivePhases.percentile(lat, 0.50),
+                    LivePhases.percentile(lat, 0.99),
                     lat.length,
-                    countAbove(lat, (long) (PipelineReport.P99_TARGET_MS * 1000)));
+                    LivePhases.countAbove(lat, (long) (PipelineReport.P99_TARGET_MS * 1000)));
         }
-    }
-
-    /**
-     * When the updates slower than the latency target arrived, grouped into bursts (gaps under 500 ms), as wall-clock
-     * times that can be matched with the job's checkpoint log and a GC log ({@code -Xlog:gc:...:time}).
-     */
-    private static void printSlowBursts(PrintWriter out, List<long[]> slow) {
-        List<long[]> s;
-        synchronized (slow) {
-            s = new ArrayList<>(slow);
-        }
-        if (s.isEmpty()) {
-            return;
-        }
-        s.sort(java.util.Comparator.comparingLong(x -> x[0]));
-        StringBuilder b = new StringBuilder();
-        int i = 0;
-        while (i < s.size()) {
-            long start = s.get(i)[0];
-            long max = 0;
-            int n = 0;
-            long last = start;
-            while (i < s.size() && s.get(i)[0] - last < 500) {
-                last = s.get(i)[0];
-                max = Math.max(max, s.get(i)[1]);
-                n++;
-                i++;
-            }
-            b.append(b.length() == 0 ? "" : ", ")
-                    .append(java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS")
-                            .withZone(java.time.ZoneOffset.UTC)
-                            .format(java.time.Instant.ofEpochMilli(start)))
-                    .append(String.format(Locale.ROOT, " (%d, max %.0f ms)", n, max / 1000.0));
-        }
-        out.printf(
-                Locale.ROOT,
-                "updates slower than %.0f ms: %d, arriving in bursts at (UTC) %s%n",
-                PipelineReport.P99_TARGET_MS,
-                s.size(),
-                b);
     }
 
     /**
@@ -625,30 +534,5 @@ public final class PipelineBenchmark {
             }
         }
         throw new IllegalStateException("drain: the updates never reached offset " + target);
-    }
-
-    /**
-     * How many of the sorted latencies exceed {@code micros}: the share of slow updates does not depend on the
-     * window's length the way a percentile of a short window does.
-     */
-    static int countAbove(long[] sorted, long micros) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] <= micros) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return sorted.length - lo;
-    }
-
-    static long percentile(long[] sorted, double q) {
-        if (sorted.length == 0) {
-            return -1;
-        }
-        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
     }
 }

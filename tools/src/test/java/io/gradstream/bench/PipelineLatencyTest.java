@@ -10,22 +10,22 @@ class PipelineLatencyTest {
     @Test
     void countAboveCountsOnlyStrictlySlowerSamples() {
         long[] sorted = {1_000, 20_000, 50_000, 50_000, 50_001, 91_000};
-        assertThat(PipelineBenchmark.countAbove(sorted, 50_000)).isEqualTo(2);
-        assertThat(PipelineBenchmark.countAbove(sorted, 0)).isEqualTo(6);
-        assertThat(PipelineBenchmark.countAbove(sorted, 91_000)).isZero();
-        assertThat(PipelineBenchmark.countAbove(new long[0], 50_000)).isZero();
+        assertThat(LivePhases.countAbove(sorted, 50_000)).isEqualTo(2);
+        assertThat(LivePhases.countAbove(sorted, 0)).isEqualTo(6);
+        assertThat(LivePhases.countAbove(sorted, 91_000)).isZero();
+        assertThat(LivePhases.countAbove(new long[0], 50_000)).isZero();
     }
 
     @Test
     void p99OfAWindowIsItsHundredthSlowestShareSoOneBurstDecidesAShortWindow() {
         // 2300 updates (a 10 s phase at ~230/s) with one burst of 25 slow ones: p99 is the 24th slowest, in the burst.
         long[] shortWindow = window(2300, 25);
-        assertThat(PipelineBenchmark.percentile(shortWindow, 0.99)).isEqualTo(100_000);
+        assertThat(LivePhases.percentile(shortWindow, 0.99)).isEqualTo(100_000);
         // The same burst rate over 30 s (three bursts in 6900 updates, 1.09 %) still misses; two bursts (0.72 %) do
         // not.
-        assertThat(PipelineBenchmark.percentile(window(6900, 75), 0.99)).isEqualTo(100_000);
-        assertThat(PipelineBenchmark.percentile(window(6900, 50), 0.99)).isEqualTo(20_000);
-        assertThat(PipelineBenchmark.countAbove(window(6900, 50), 50_000)).isEqualTo(50);
+        assertThat(LivePhases.percentile(window(6900, 75), 0.99)).isEqualTo(100_000);
+        assertThat(LivePhases.percentile(window(6900, 50), 0.99)).isEqualTo(20_000);
+        assertThat(LivePhases.countAbove(window(6900, 50), 50_000)).isEqualTo(50);
     }
 
     @Test
