@@ -1,8 +1,6 @@
 package io.gradstream.core.privacy;
 
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,17 +41,11 @@ public final class PrivacyPolicy {
     private final double targetEpsilon;
     private final Accountant accountant;
     private final PrvEvaluator prv;
+    /** PRV's epsilons of this policy's ledgers (null for RDP). */
+    private final PrvEpsilons prvEpsilons;
+
     private final double[] orders = RdpAccountant.defaultOrders();
     private final Map<Long, double[]> stepCurves = new HashMap<>();
-    /** PRV epsilons of the last ledgers asked about: a step asks about the same two ledgers on every shard. */
-    private final Map<List<RdpAccountant.Phase>, Double> prvEpsilons = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<List<RdpAccountant.Phase>, Double> eldest) {
-            return size() > PRV_CACHE;
-        }
-    };
-
-    private static final int PRV_CACHE = 8;
 
     private PrivacyPolicy(
             Builder b, double noiseMultiplier, double sampleRate, double expectedPerStep, double populationSize) {
@@ -67,6 +59,7 @@ public final class PrivacyPolicy {
         this.targetEpsilon = b.targetEpsilon;
         this.accountant = b.accountant;
         this.prv = b.prv;
+        this.prvEpsilons = b.prv == null ? null : new PrvEpsilons(b.prv, b.delta);
     }
 
     public static Builder builder() {
@@ -138,68 +131,16 @@ public final class PrivacyPolicy {
     public static final long PRV_MAX_PLANNED_STEPS = 10_000;
 
     /**
-     * Up to this many steps PRV's epsilon is the exact upper bound of the steps. An evaluation at 200 steps already
-     * costs tens of milliseconds on the operator's thread, once per version: beyond this, 7 significant bits cut the
-     * evaluations of the first 1,024 steps from 1,024 to 320 (64 per doubling after 128).
-     */
-    static final long PRV_EXACT_STEPS = 128;
-
-    /**
-     * PRV's grid grows with the square root of the steps, so one evaluation costs tens of milliseconds after a few
-     * hundred steps and seconds after tens of thousands, too much for every step of every model. Beyond {@link #PRV_EXACT_STEPS} the last phase is rounded up to
-     * a step count with 7 significant bits (at most 1.6% more steps), whose PRV upper bound also bounds the true
-     * epsilon of the fewer steps taken: the evaluations are then 64 per doubling of the steps, cached. Where that
-     * bound would exceed the budget, the exact bound of the steps is used instead, so the budget stops at the same
-     * step as with exact evaluation and no reported epsilon of an applied step exceeds the target.
+     * PRV's upper bound, at the step count rounded up as {@link PrvEpsilons} describes; where that bound would exceed
+     * the budget, the exact bound of the steps is used instead, so the budget stops at the same step as with exact
+     * evaluation and no reported epsilon of an applied step exceeds the target.
      */
     private double prvEpsilon(List<RdpAccountant.Phase> phases) {
-        double bound = prvCached(roundedUp(phases));
+        double bound = prvEpsilons.atRoundedSteps(phases);
         if (!hasBudget() || bound <= targetEpsilon) {
             return bound;
         }
-        return prvCached(phases);
-    }
-
-    /** {@code phases} with the last phase's steps raised so that the total has at most 7 significant bits. */
-    static List<RdpAccountant.Phase> roundedUp(List<RdpAccountant.Phase> phases) {
-        long total = 0;
-        for (RdpAccountant.Phase p : phases) {
-            total += p.steps();
-        }
-        long rounded = roundedUp(total);
-        if (rounded == total) {
-            return phases;
-        }
-        List<RdpAccountant.Phase> out = new ArrayList<>(phases);
-        RdpAccountant.Phase last = out.get(out.size() - 1);
-        out.set(
-                out.size() - 1,
-                new RdpAccountant.Phase(last.noiseMultiplier(), last.sampleRate(), last.steps() + rounded - total));
-        return out;
-    }
-
-    /** {@code n}, or beyond {@link #PRV_EXACT_STEPS} the next count with at most 7 significant bits. */
-    static long roundedUp(long n) {
-        if (n <= PRV_EXACT_STEPS || n > (1L << 61)) {
-            return n;
-        }
-        long unit = 1L << (63 - Long.numberOfLeadingZeros(n) - 6);
-        return (n + unit - 1) / unit * unit;
-    }
-
-    private double prvCached(List<RdpAccountant.Phase> phases) {
-        Double cached = prvEpsilons.get(phases);
-        if (cached != null) {
-            return cached;
-        }
-        double eps;
-        try {
-            eps = prv.epsilon(phases, delta);
-        } catch (IllegalArgumentException e) {
-            eps = Double.POSITIVE_INFINITY;
-        }
-        prvEpsilons.put(List.copyOf(phases), eps);
-        return eps;
+        return prvEpsilons.exact(phases);
     }
 
     private double rdpEpsilon(List<RdpAccountant.Phase> phases) {

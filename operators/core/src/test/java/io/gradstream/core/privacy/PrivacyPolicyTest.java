@@ -310,13 +310,13 @@ class PrivacyPolicyTest {
 
     @Test
     void longPrvLedgersAreBoundedByTheNextRoundedStepCountAndTheBudgetStillStopsExactly() {
-        assertThat(PrivacyPolicy.roundedUp(128)).isEqualTo(128);
-        assertThat(PrivacyPolicy.roundedUp(129)).isEqualTo(130); // 7 significant bits: steps of 2 from 128
-        assertThat(PrivacyPolicy.roundedUp(1000)).isEqualTo(1000);
-        assertThat(PrivacyPolicy.roundedUp(1024)).isEqualTo(1024);
-        assertThat(PrivacyPolicy.roundedUp(1025)).isEqualTo(1040); // 7 significant bits: steps of 16 from 1024
+        assertThat(PrvEpsilons.roundedUp(128)).isEqualTo(128);
+        assertThat(PrvEpsilons.roundedUp(129)).isEqualTo(130); // 7 significant bits: steps of 2 from 128
+        assertThat(PrvEpsilons.roundedUp(1000)).isEqualTo(1000);
+        assertThat(PrvEpsilons.roundedUp(1024)).isEqualTo(1024);
+        assertThat(PrvEpsilons.roundedUp(1025)).isEqualTo(1040); // 7 significant bits: steps of 16 from 1024
         for (long n = 129; n < 100_000; n += 97) {
-            long r = PrivacyPolicy.roundedUp(n);
+            long r = PrvEpsilons.roundedUp(n);
             assertThat(r).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 64);
             assertThat(Long.bitCount(r >>> Long.numberOfTrailingZeros(r))).isLessThanOrEqualTo(7);
         }
@@ -326,7 +326,7 @@ class PrivacyPolicyTest {
         PrivacyLedger two = PrivacyLedger.of(java.util.List.of(
                 new RdpAccountant.Phase(2.0, 0.01, 10), new RdpAccountant.Phase(1.1, 256.0 / 60000, 1985)));
         // 1995 steps are bounded by 2000 (steps of 16 from 1024), the rounding landing on the last phase.
-        assertThat(PrivacyPolicy.roundedUp(1995)).isEqualTo(2000);
+        assertThat(PrvEpsilons.roundedUp(1995)).isEqualTo(2000);
         double bound = io.gradstream.core.privacy.prv.PrvAccountant.epsilon(
                 java.util.List.of(
                         new io.gradstream.core.privacy.prv.PrvAccountant.Phase(2.0, 0.01, 10),
