@@ -28,7 +28,7 @@ final class LocalCertificates {
 
     /** Generates the CA, the broker's key and certificate (SAN ip:127.0.0.1, dns:localhost) and a trust store. */
     static Stores generate(Path tls) throws IOException {
-        EmbeddedKafka.deleteTree(tls); // stores and passwords of an earlier start
+        Folders.deleteTree(tls); // stores and passwords of an earlier start
         EmbeddedKafka.ownerOnlyDirectory(tls);
         Path caStore = tls.resolve("ca.p12");
         Path caPassword = password(tls.resolve("ca.password"));

@@ -2,7 +2,7 @@ package io.gradstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.Folders;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.SecureKafka;
 import io.gradstream.operators.RawRecord;
@@ -117,7 +117,7 @@ class SecureRecoveryITCase {
         if (kafka != null) {
             kafka.close();
         }
-        EmbeddedKafka.deleteTree(dir);
+        Folders.deleteTree(dir);
     }
 
     @Test

@@ -55,7 +55,7 @@ class SecureKafkaITCase {
         if (kafka != null) {
             kafka.close();
         }
-        EmbeddedKafka.deleteTree(dir);
+        Folders.deleteTree(dir);
     }
 
     private static Map<String, Object> config(String principal) {

@@ -4,6 +4,7 @@ import io.gradstream.job.GradstreamJob;
 import io.gradstream.job.JobConfig;
 import io.gradstream.job.JobSettings;
 import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.Folders;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.SecureKafka;
@@ -281,6 +282,6 @@ public final class LocalGradstream implements AutoCloseable {
 
     /** Removes {@code dir} and everything in it; nothing if it does not exist. */
     public static void delete(Path dir) throws IOException {
-        EmbeddedKafka.deleteTree(dir);
+        Folders.deleteTree(dir);
     }
 }

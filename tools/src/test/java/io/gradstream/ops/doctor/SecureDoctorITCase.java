@@ -3,7 +3,7 @@ package io.gradstream.ops.doctor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradstream.cli.GradstreamCli;
-import io.gradstream.kafka.EmbeddedKafka;
+import io.gradstream.kafka.Folders;
 import io.gradstream.kafka.KafkaClients;
 import io.gradstream.kafka.KafkaIo;
 import io.gradstream.kafka.SecureKafka;
@@ -66,7 +66,7 @@ class SecureDoctorITCase {
                     .containsPattern(
                             "FAIL  kafka +" + java.util.regex.Pattern.quote(bs) + " did not answer within 10 s");
         } finally {
-            EmbeddedKafka.deleteTree(dir);
+            Folders.deleteTree(dir);
         }
     }
 }

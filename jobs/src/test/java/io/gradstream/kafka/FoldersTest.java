@@ -12,16 +12,16 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DeleteTreeTest {
+class FoldersTest {
     @TempDir
     Path tmp;
 
     @Test
     void deletesATreeAndIgnoresAFolderThatIsNotThere() throws Exception {
         Path root = tree(tmp.resolve("a"), new ArrayList<>());
-        EmbeddedKafka.deleteTree(root);
+        Folders.deleteTree(root);
         assertThat(root).doesNotExist();
-        EmbeddedKafka.deleteTree(root); // no longer there: nothing to do
+        Folders.deleteTree(root); // no longer there: nothing to do
     }
 
     /** Another thread deleting parts of the tree during the walk (as Flink does with its temporary folders). */
@@ -45,9 +45,9 @@ class DeleteTreeTest {
             });
             other.start();
             go.countDown();
-            EmbeddedKafka.deleteTree(root);
+            Folders.deleteTree(root);
             other.join();
-            EmbeddedKafka.deleteTree(root); // whatever the race left (a folder emptied after its visit)
+            Folders.deleteTree(root); // whatever the race left (a folder emptied after its visit)
             assertThat(root).doesNotExist();
         }
     }
