@@ -118,7 +118,6 @@ public final class StepUndo {
         List<float[]> arrays = new ArrayList<>();
         arrays.add(state.params());
         arrays.addAll(state.optimizer().tensors().values());
-        FtrlShardState f = state.ftrl();
         long offset = 0;
         for (float[] a : arrays) {
             int bad = FloatScan.firstNonFinite(a);
@@ -132,6 +131,7 @@ public final class StepUndo {
                 return offset;
             }
         }
+        FtrlShardState f = state.ftrl();
         if (f != null) {
             for (float[] a : new float[][] {f.prefixSum(), f.momentum()}) {
                 int bad = FloatScan.firstNonFinite(a);
