@@ -117,6 +117,15 @@ class OpsConfigTest {
     }
 
     @Test
+    void theImagePreloadsTheJdksSignalChaining() {
+        // Without it every JVM of the image refuses OpenCL (docs/opencl.md, "Signal chaining"); the build fails
+        // when the base image's JDK has no libjsig.so.
+        String dockerfile = OpsFiles.text("docker/Dockerfile");
+        assertThat(dockerfile)
+                .contains("\nENV LD_PRELOAD=${JAVA_HOME}/lib/libjsig.so\n", "\nRUN test -f \"$LD_PRELOAD\"\n");
+    }
+
+    @Test
     void kubernetesLogConfigurationIsFlinkConfsWithoutComments() {
         String inline = OpsFiles.yaml("docker/k8s/flinkdeployment.yaml")
                 .path("spec")

@@ -69,7 +69,8 @@ public final class ClContext implements AutoCloseable {
     /**
      * Opens the device {@code config} selects.
      *
-     * @throws OpenClException when there is no OpenCL runtime, platform or matching device, naming what was found
+     * @throws OpenClException when there is no OpenCL runtime, platform or matching device, naming what was found,
+     *     or when this JVM runs without signal chaining ({@link SignalChaining})
      */
     public static ClContext open(ClConfig config) {
         return open(config, ClContext::resource);
@@ -77,6 +78,7 @@ public final class ClContext implements AutoCloseable {
 
     /** As {@link #open(ClConfig)}, with kernel sources from {@code sources} (program name to source): a test hook. */
     static ClContext open(ClConfig config, Function<String, String> sources) {
+        SignalChaining.require();
         try {
             CL.setExceptionsEnabled(true);
             cl_platform_id platform = ClPlatforms.selectPlatform(config);

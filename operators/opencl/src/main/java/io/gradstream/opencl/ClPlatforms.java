@@ -34,6 +34,7 @@ final class ClPlatforms {
 
     /** See {@link ClContext#devices()}. */
     static List<ClDevice> devices() {
+        SignalChaining.require();
         try {
             CL.setExceptionsEnabled(true);
             int[] count = new int[1];

@@ -52,7 +52,8 @@ public final class Checks {
             try {
                 found = devices.get();
             } catch (RuntimeException e) {
-                String why = "no OpenCL runtime (" + e.getMessage() + ")";
+                // No runtime, no loader, or refused here (no signal chaining): the exception says which.
+                String why = "OpenCL unavailable (" + e.getMessage() + ")";
                 return wanted
                         ? Check.Result.fail(why + " but gradstream.backend is opencl")
                         : Check.Result.warn(why + "; steps run on the CPU");
