@@ -17,7 +17,8 @@ import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 
 /**
- * End-to-end pipeline benchmark on an embedded broker and {@code gradstream local}, synthetic gradients for M shards
+ * End-to-end pipeline benchmark on an embedded broker (or the Kafka that {@code gradstream.kafka.bootstrap-servers}
+ * names) and {@code gradstream local}, synthetic gradients for M shards
  * (ASYNC, every contribution applied), repeated {@code runs} times. Each run: two Kafka copy loops (one thread, and a
  * consumer thread feeding a producer thread) drain a backlog of the drain phase's own gradient records (the pipe's
  * limit); the job drains a backlog of as many gradients under the same conditions, once per encoding under test; then,
@@ -123,10 +124,11 @@ public final class PipelineBenchmark {
 
     public static Result run(Options o, PrintWriter out) throws Exception {
         JobSettings defaults = JobSettings.from(o.flink());
+        String external = externalBroker(o);
         out.printf(
                 Locale.ROOT,
                 "bench: %d shards x %d floats, %d publishers, parallelism %d, delivery %s, state backend %s, %d runs, "
-                        + "encodings %s, latency phase %d s%n",
+                        + "encodings %s, latency phase %d s, %s%n",
                 o.shards(),
                 o.shardSize(),
                 o.workers(),
@@ -135,25 +137,37 @@ public final class PipelineBenchmark {
                 o.flink().getString("state.backend.type", "hashmap"),
                 o.runs(),
                 o.encodings(),
-                o.latency().toSeconds());
+                o.latency().toSeconds(),
+                external == null ? "embedded broker per run" : "broker " + external);
         out.flush();
+        // On an external broker, topics of this invocation's runs are named apart: a topic deleted at the end of one
+        // run may still be in deletion when the next creates its own.
+        String invocation = Long.toString(System.nanoTime() & 0xFFFFFFFL, 36);
         List<Run> runs = new ArrayList<>();
         for (int i = 0; i < o.runs(); i++) {
             double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
             out.printf(Locale.ROOT, "run %d of %d (load average %.2f)%n", i + 1, o.runs(), load);
             out.flush();
-            runs.add(runOnce(o, out, i, load));
+            runs.add(runOnce(o, out, i, load, external == null ? "" : "-" + invocation + "r" + i));
             // What one run left on the heap is not the next run's garbage to collect.
             System.gc();
         }
         return new Result(o, runs);
     }
 
-    private static Run runOnce(Options o, PrintWriter out, int runIndex, double load) throws Exception {
+    /** The Kafka that {@code -D gradstream.kafka.bootstrap-servers} names, or null: an embedded broker per run. */
+    static String externalBroker(Options o) {
+        return o.flink().getString("gradstream.kafka.bootstrap-servers", null);
+    }
+
+    private static Run runOnce(Options o, PrintWriter out, int runIndex, double load, String runTag) throws Exception {
         try (BenchServices services = BenchServices.open("bench")) {
             Path dir = services.dir();
-            services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
-            String bootstrap = services.kafka().bootstrapServers();
+            String bootstrap = externalBroker(o);
+            if (bootstrap == null) {
+                services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+                bootstrap = services.kafka().bootstrapServers();
+            }
             byte[][] fp32 = BenchLoad.payloads(o);
             int fp32Bytes = BenchLoad.gradientRecord(MODEL, 0, "backlog", 1, fp32[0]).length;
             int records = backlogRecords(o, fp32Bytes);
@@ -198,7 +212,7 @@ public final class PipelineBenchmark {
                 // backlog, committed offsets, state) is read or replayed by the next.
                 Configuration flink = new Configuration(o.flink());
                 flink.setString("gradstream.kafka.bootstrap-servers", bootstrap);
-                String suffix = "-" + k;
+                String suffix = runTag + "-" + k;
                 JobSettings base = JobSettings.from(o.flink());
                 flink.set(GradstreamOptions.CONTROL_TOPIC, base.controlTopic() + suffix);
                 flink.set(GradstreamOptions.GRADIENTS_TOPIC, base.gradientsTopic() + suffix);

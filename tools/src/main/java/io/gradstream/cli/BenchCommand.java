@@ -119,6 +119,15 @@ final class BenchCommand implements Runnable {
                         "Configuration, e.g. -D gradstream.delivery=" + "EXACTLY_ONCE -D state.backend.type=rocksdb.")
         Map<String, String> properties = new java.util.LinkedHashMap<>();
 
+        @Option(
+                names = "--bootstrap-servers",
+                paramLabel = "HOST:PORT",
+                description = "Measure against this Kafka instead of an embedded broker per run (e.g. one in a process "
+                        + "of its own, as in production); the job runs here as gradstream local. Every run creates its "
+                        + "own topics there and deletes them afterwards. Client settings such as security go in -D "
+                        + "gradstream.kafka.*.")
+        String bootstrapServers;
+
         @Override
         public Integer call() throws Exception {
             if (shards < 1
@@ -152,6 +161,9 @@ final class BenchCommand implements Runnable {
             }
             Configuration flink = new Configuration();
             properties.forEach(flink::setString);
+            if (bootstrapServers != null) {
+                flink.setString("gradstream.kafka.bootstrap-servers", bootstrapServers);
+            }
             var out = spec.commandLine().getOut();
             PipelineBenchmark.Result r;
             try {

@@ -2,12 +2,16 @@ package io.gradstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradstream.kafka.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -145,6 +149,52 @@ class PipelineBenchmarkITCase {
         }
         assertThat(recordBytes).hasSize(2);
         assertThat((double) recordBytes.get(1) / recordBytes.get(0)).isBetween(0.45, 0.55);
+    }
+
+    /** --bootstrap-servers: the runs use that broker (no embedded one) and leave none of their topics behind. */
+    @Test
+    void anExternalBrokerIsUsedAndLeftWithoutTheRunsTopics() throws Exception {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int exit = GradstreamCli.execute(
+                    new PrintWriter(out),
+                    new PrintWriter(err),
+                    "bench",
+                    "pipeline",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--shards",
+                    "2",
+                    "--shard-size",
+                    "1024",
+                    "--workers",
+                    "1",
+                    "--warmup",
+                    "1",
+                    "--duration",
+                    "1",
+                    "--latency-duration",
+                    "2",
+                    "--runs",
+                    "2");
+            String text = out.toString();
+            assertThat(exit).as(text + err).isZero();
+            assertThat(text).contains("broker " + kafka.bootstrapServers());
+            Matcher drain = Pattern.compile("(?m)^drain: .* ([0-9]+) of ([0-9]+) gradients applied")
+                    .matcher(text);
+            int drains = 0;
+            while (drain.find()) {
+                drains++;
+                assertThat(drain.group(1)).isEqualTo(drain.group(2));
+            }
+            assertThat(drains).isEqualTo(2);
+            try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+                assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS))
+                        .as("topics the runs left behind")
+                        .isEmpty();
+            }
+        }
     }
 
     @Test
