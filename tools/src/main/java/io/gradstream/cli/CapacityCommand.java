@@ -95,13 +95,13 @@ final class CapacityCommand implements Callable<Integer> {
     @Option(
             names = "--drain-mbps",
             description = "Your own FP32 Adam `bench pipeline` drain rate at p = 1, MB/s (default: this project's, "
-                    + "288).")
+                    + "548.5).")
     Double drainMbps;
 
     @Option(
             names = "--bf16-speed-up",
             description = "Your own `bench pipeline --encoding fp32,bf16` ratio of BF16 to FP32 steps/s (default: this "
-                    + "project's, 1.53).")
+                    + "project's, 1.63).")
     Double bf16SpeedUp;
 
     @Option(
