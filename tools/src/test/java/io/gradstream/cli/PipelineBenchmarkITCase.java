@@ -22,35 +22,32 @@ class PipelineBenchmarkITCase {
 
     private static final String NUMBER = "([0-9]+(?:\\.[0-9]+)?)";
 
-    @Test
-    void repeatedRunsAtParallelismTwoWithEncodingsReportEveryRowAndDrainEveryRecord() {
+    /** {@code bench pipeline} on 2 shards of 1024 floats with one publisher, then {@code more}; returns its output. */
+    private static String smallBench(String... more) {
+        List<String> args = new ArrayList<>(
+                List.of("bench", "pipeline", "--shards", "2", "--shard-size", "1024", "--workers", "1", "--runs", "2"));
+        args.addAll(List.of(more));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = GradstreamCli.execute(
-                new PrintWriter(out),
-                new PrintWriter(err),
-                "bench",
-                "pipeline",
-                "--shards",
-                "2",
-                "--shard-size",
-                "1024",
-                "--workers",
-                "1",
+        int exit = GradstreamCli.execute(new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new));
+        String text = out.toString();
+        assertThat(exit).as(text + err).isZero();
+        return text;
+    }
+
+    @Test
+    void repeatedRunsAtParallelismTwoWithEncodingsReportEveryRowAndDrainEveryRecord() {
+        String text = smallBench(
                 "--warmup",
                 "2",
                 "--duration",
                 "2",
                 "--latency-duration",
                 "3",
-                "--runs",
-                "2",
                 "--parallelism",
                 "2",
                 "--encoding",
                 "bf16,topk:0.1");
-        String text = out.toString();
-        assertThat(exit).as(text + err).isZero();
         assertThat(text).doesNotContain("NaN").doesNotContain("Infinity");
         assertThat(text).contains("parallelism 2").contains("encodings [fp32, bf16, topk:0.1]");
 
@@ -155,31 +152,15 @@ class PipelineBenchmarkITCase {
     @Test
     void anExternalBrokerIsUsedAndLeftWithoutTheRunsTopics() throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            int exit = GradstreamCli.execute(
-                    new PrintWriter(out),
-                    new PrintWriter(err),
-                    "bench",
-                    "pipeline",
+            String text = smallBench(
                     "--bootstrap-servers",
                     kafka.bootstrapServers(),
-                    "--shards",
-                    "2",
-                    "--shard-size",
-                    "1024",
-                    "--workers",
-                    "1",
                     "--warmup",
                     "1",
                     "--duration",
                     "1",
                     "--latency-duration",
-                    "2",
-                    "--runs",
                     "2");
-            String text = out.toString();
-            assertThat(exit).as(text + err).isZero();
             assertThat(text).contains("broker " + kafka.bootstrapServers());
             Matcher drain = Pattern.compile("(?m)^drain: .* ([0-9]+) of ([0-9]+) gradients applied")
                     .matcher(text);
