@@ -75,7 +75,7 @@ class CapacityValidationITCase {
             long measured = completed.path("state_size").asLong();
             long durationMs = completed.path("end_to_end_duration").asLong();
 
-            Plan plan = new CapacityModel(CapacityModel.Rates.measured())
+            Plan plan = new CapacityModel(io.gradstream.ops.capacity.Rates.measured())
                     .plan(Workload.plain(PARAMETERS, 1, "Adam"), Deployment.standard());
             System.out.printf(
                     "p = %d: checkpointed %,d B, predicted %,.0f B (%.3f); %d ms end to end (%.0f MB/s)%n",

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.within;
 import io.gradstream.core.codec.Encoding;
 import io.gradstream.ops.capacity.CapacityModel.Deployment;
 import io.gradstream.ops.capacity.CapacityModel.Plan;
-import io.gradstream.ops.capacity.CapacityModel.Rates;
 import io.gradstream.ops.capacity.CapacityModel.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
