@@ -14,25 +14,31 @@ public final class FloatScan {
     /** Elements folded per pass: 16 KiB of scratch, which stays in the L1 cache. */
     static final int CHUNK = 4096;
 
-    /** Scratch of the thread that called last; no other thread ever uses its array. */
+    /** Scratch of one thread; no other thread ever uses its array. */
     private record Scratch(Thread owner, float[] values) {}
 
-    private static volatile Scratch last = new Scratch(null, new float[0]);
+    /**
+     * One slot per thread-id residue: a TaskManager runs one optimizer thread per slot, and a single shared slot made
+     * them take it from each other on every call. A slot is written without synchronisation: a thread that reads a
+     * stale one sees another owner (its fields are final) and starts its own array.
+     */
+    private static final Scratch[] SLOTS = new Scratch[16];
 
     private FloatScan() {}
 
     /**
-     * The calling thread's scratch: the last caller's when that is this thread (one optimizer thread per subtask calls
-     * this for every step), else a new one. Not a ThreadLocal: on a Flink task thread, whose many thread-locals make
-     * the lookup miss and probe, that cost as much as the scan (JFR); and a new array per call costs ~1.5 us of
-     * zeroing and garbage per 64 Ki elements (FiniteCheckBenchmark).
+     * The calling thread's scratch, kept in its slot while no other thread of the same residue calls. Not a
+     * ThreadLocal: on a Flink task thread, whose many thread-locals make the lookup miss and probe, that cost as much
+     * as the scan (JFR); and a new array per call costs ~1.5 us of zeroing and garbage per 64 Ki elements
+     * (FiniteCheckBenchmark).
      */
     private static float[] scratch() {
-        Scratch s = last;
         Thread me = Thread.currentThread();
-        if (s.owner() != me) {
+        int slot = (int) me.getId() & (SLOTS.length - 1);
+        Scratch s = SLOTS[slot];
+        if (s == null || s.owner() != me) {
             s = new Scratch(me, new float[CHUNK]);
-            last = s;
+            SLOTS[slot] = s;
         }
         return s.values();
     }
