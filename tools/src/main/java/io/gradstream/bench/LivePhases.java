@@ -20,9 +20,16 @@ final class LivePhases {
      *
      * @param pacedPerSecond the latency phase's publishing rate, half of {@code updatesPerSecond}
      * @param latencies publish-to-visibility latency of every update of the latency phase, in µs, sorted
+     * @param toJobSend the part of each of those latencies up to the job's hand-over of the update to its Kafka
+     *     producer, in µs, sorted
      */
     record Result(
-            double updatesPerSecond, double inputMBps, double outputMBps, double pacedPerSecond, long[] latencies) {}
+            double updatesPerSecond,
+            double inputMBps,
+            double outputMBps,
+            double pacedPerSecond,
+            long[] latencies,
+            long[] toJobSend) {}
 
     private LivePhases() {}
 
@@ -70,8 +77,7 @@ final class LivePhases {
         // 3. Latency at half the live load.
         double rate = updatesPerSecond / 2;
         stop.set(false);
-        counter.latencies.clear();
-        counter.slow.clear();
+        counter.clearLatencies();
         counter.slowMicros = (long) (PipelineReport.P99_TARGET_MS * 1000);
         counter.recordLatency = true;
         List<Thread> paced = BenchLoad.startPublishers(client, gradientsTopic, model, o, payloads, stop, rate);
@@ -82,22 +88,28 @@ final class LivePhases {
         }
         counter.close();
         long[] lat = counter.latencySnapshot();
+        long[] toSend = counter.toJobSendSnapshot();
         out.printf(
                 Locale.ROOT,
-                "latency at %.0f steps/s over %d s: p50 %.1f ms, p99 %.1f ms (%d updates)%n",
+                "latency at %.0f steps/s over %d s: p50 %.1f ms, p99 %.1f ms (%d updates); up to the job's send: p50"
+                        + " %.1f ms, p99 %.1f ms%n",
                 rate,
                 o.latency().toSeconds(),
                 percentile(lat, 0.50) / 1000.0,
                 percentile(lat, 0.99) / 1000.0,
-                lat.length);
+                lat.length,
+                percentile(toSend, 0.50) / 1000.0,
+                percentile(toSend, 0.99) / 1000.0);
         printSlowBursts(out, counter.slow);
         out.flush();
-        return new Result(updatesPerSecond, inputMBps, outputMBps, rate, lat);
+        return new Result(updatesPerSecond, inputMBps, outputMBps, rate, lat, toSend);
     }
 
     /**
      * When the updates slower than the latency target arrived, grouped into bursts (gaps under 500 ms), as wall-clock
-     * times that can be matched with the job's checkpoint log and a GC log ({@code -Xlog:gc:...:time}).
+     * times that can be matched with the job's checkpoint log and a GC log ({@code -Xlog:gc:...:time}), each with its
+     * largest latency and the largest part of one up to the job's send (which tells a stall before or in the job from
+     * one after it).
      */
     private static void printSlowBursts(PrintWriter out, List<long[]> slow) {
         List<long[]> s;
@@ -113,11 +125,13 @@ final class LivePhases {
         while (i < s.size()) {
             long start = s.get(i)[0];
             long max = 0;
+            long maxToSend = 0;
             int n = 0;
             long last = start;
             while (i < s.size() && s.get(i)[0] - last < 500) {
                 last = s.get(i)[0];
                 max = Math.max(max, s.get(i)[1]);
+                maxToSend = Math.max(maxToSend, s.get(i)[2]);
                 n++;
                 i++;
             }
@@ -125,7 +139,12 @@ final class LivePhases {
                     .append(java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS")
                             .withZone(java.time.ZoneOffset.UTC)
                             .format(java.time.Instant.ofEpochMilli(start)))
-                    .append(String.format(Locale.ROOT, " (%d, max %.0f ms)", n, max / 1000.0));
+                    .append(String.format(
+                            Locale.ROOT,
+                            " (%d, max %.0f ms, up to the job's send %.0f)",
+                            n,
+                            max / 1000.0,
+                            maxToSend / 1000.0));
         }
         out.printf(
                 Locale.ROOT,

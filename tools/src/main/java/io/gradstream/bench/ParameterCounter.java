@@ -17,7 +17,16 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     final LongAdder updates = new LongAdder();
     final LongAdder bytes = new LongAdder();
     final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
-    /** {receive time in ms since the epoch, latency in µs} of updates slower than {@link #slowMicros}. */
+    /**
+     * The first part of each latency, in µs: from the publisher's {@code publishedAtMs} to the job's hand-over of the
+     * update to its Kafka producer (the record's CreateTime, which the job's sink leaves to the producer). The rest
+     * is the job's producer, the broker and this reader.
+     */
+    final List<Long> toJobSend = java.util.Collections.synchronizedList(new ArrayList<>());
+    /**
+     * {receive time in ms since the epoch, latency in µs, the part up to the job's send in µs} of updates slower than
+     * {@link #slowMicros}.
+     */
     final List<long[]> slow = java.util.Collections.synchronizedList(new ArrayList<>());
 
     volatile long slowMicros = Long.MAX_VALUE;
@@ -58,9 +67,11 @@ final class ParameterCounter extends Thread implements AutoCloseable {
                     lastUpdateNanos = System.nanoTime();
                     if (recordLatency) {
                         long micros = (now - u.getLatestPublishedAtMs()) * 1000;
+                        long sendMicros = (r.timestamp() - u.getLatestPublishedAtMs()) * 1000;
                         latencies.add(micros);
+                        toJobSend.add(sendMicros);
                         if (micros > slowMicros) {
-                            slow.add(new long[] {now, micros});
+                            slow.add(new long[] {now, micros, sendMicros});
                         }
                     }
                 } catch (java.io.IOException e) {
@@ -79,8 +90,22 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     }
 
     long[] latencySnapshot() {
-        synchronized (latencies) {
-            return latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        return sorted(latencies);
+    }
+
+    long[] toJobSendSnapshot() {
+        return sorted(toJobSend);
+    }
+
+    void clearLatencies() {
+        latencies.clear();
+        toJobSend.clear();
+        slow.clear();
+    }
+
+    private static long[] sorted(List<Long> values) {
+        synchronized (values) {
+            return values.stream().mapToLong(Long::longValue).sorted().toArray();
         }
     }
 

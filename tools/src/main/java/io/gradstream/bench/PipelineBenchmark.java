@@ -106,6 +106,7 @@ public final class PipelineBenchmark {
             double latencyLoadPerSecond,
             long p50Micros,
             long p99Micros,
+            long p99ToJobSendMicros,
             int latencySamples,
             int slowSamples) {
 
@@ -206,6 +207,7 @@ public final class PipelineBenchmark {
             double outputMBps = 0;
             double rate = 0;
             long[] lat = new long[0];
+            long[] toSend = new long[0];
             for (int k : drainOrder(o.encodings().size(), runIndex)) {
                 GradientEncoding encoding = o.encodings().get(k);
                 // Every encoding on topics, a consumer group and a job of its own: nothing of the previous one (its
@@ -302,6 +304,7 @@ public final class PipelineBenchmark {
                     outputMBps = live.outputMBps();
                     rate = live.pacedPerSecond();
                     lat = live.latencies();
+                    toSend = live.toJobSend();
                 }
                 services.closeJob();
                 LocalGradstream.delete(dir.resolve("job" + suffix));
@@ -333,6 +336,7 @@ public final class PipelineBenchmark {
                     rate,
                     LivePhases.percentile(lat, 0.50),
                     LivePhases.percentile(lat, 0.99),
+                    LivePhases.percentile(toSend, 0.99),
                     lat.length,
                     LivePhases.countAbove(lat, (long) (PipelineReport.P99_TARGET_MS * 1000)));
         }

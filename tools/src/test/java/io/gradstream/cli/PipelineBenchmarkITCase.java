@@ -103,12 +103,18 @@ class PipelineBenchmarkITCase {
         assertThat(count(text, "(?m)^live: ([0-9]+) steps/s, input [0-9.]+ MB/s, output [0-9.]+ MB/s$"))
                 .hasSize(2)
                 .allMatch(n -> n > 0);
-        assertThat(
-                        count(
-                                text,
-                                "(?m)^latency at [0-9]+ steps/s over 3 s: p50 [0-9.]+ ms, p99 [0-9.]+ ms \\(([0-9]+) updates\\)$"))
-                .hasSize(2)
-                .allMatch(n -> n > 0);
+        Matcher latency = Pattern.compile("(?m)^latency at [0-9]+ steps/s over 3 s: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms"
+                        + " \\(([0-9]+) updates\\); up to the job's send: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms$")
+                .matcher(text);
+        int latencyLines = 0;
+        while (latency.find()) {
+            latencyLines++;
+            assertThat(Long.parseLong(latency.group(3))).isPositive();
+            // Each update's part up to the job's send is at most its whole latency, so each percentile is too.
+            assertThat(Double.parseDouble(latency.group(4))).isBetween(0.0, Double.parseDouble(latency.group(1)));
+            assertThat(Double.parseDouble(latency.group(5))).isBetween(0.0, Double.parseDouble(latency.group(2)));
+        }
+        assertThat(latencyLines).isEqualTo(2);
 
         // The summary: median, min and max of every row, and one row per encoding.
         assertThat(text).contains("summary: 2 runs, parallelism 2");
@@ -123,13 +129,17 @@ class PipelineBenchmarkITCase {
                 "live in MB/s",
                 "live out MB/s",
                 "p50 ms at half the live load",
-                "p99 ms at half the live load")) {
+                "p99 ms at half the live load",
+                "p99 ms of its part up to the job's send")) {
             assertThat(text)
                     .as(row)
                     .containsPattern("(?m)^\\| " + Pattern.quote(row) + " \\| " + NUMBER + " \\| " + NUMBER + " \\| "
                             + NUMBER + " \\|$");
         }
         assertThat(text).containsPattern("p99 <= 50 ms in [0-2] of 2 runs");
+        assertThat(text)
+                .containsPattern(
+                        "p99 of the part up to the job's send \\(publisher, broker, job\\) <= 50 ms in [0-2] of 2 runs");
         for (String encoding : List.of("fp32", "bf16", "topk:0.1")) {
             String cell = NUMBER + " \\[" + NUMBER + ", " + NUMBER + "\\]";
             assertThat(text)
