@@ -6,7 +6,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 
 /**
  * Phases 2 and 3 of a pipeline benchmark run, on the FP32 job: live publishers as fast as the job takes their
@@ -20,8 +26,8 @@ final class LivePhases {
      *
      * @param pacedPerSecond the latency phase's publishing rate, half of {@code updatesPerSecond}
      * @param latencies publish-to-visibility latency of every update of the latency phase, in µs, sorted
-     * @param toJobSend the part of each of those latencies up to the job's hand-over of the update to its Kafka
-     *     producer, in µs, sorted
+     * @param beforeSplit the part of each of those latencies up to the update record's timestamp (the job's send, or
+     *     the broker's append: {@link PipelineBenchmark.LatencySplit}), in µs, sorted
      */
     record Result(
             double updatesPerSecond,
@@ -29,7 +35,7 @@ final class LivePhases {
             double outputMBps,
             double pacedPerSecond,
             long[] latencies,
-            long[] toJobSend) {}
+            long[] beforeSplit) {}
 
     private LivePhases() {}
 
@@ -47,7 +53,8 @@ final class LivePhases {
         // machine.
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> publishers = BenchLoad.startPublishers(client, gradientsTopic, model, o, payloads, stop, 0);
-        ParameterCounter counter = new ParameterCounter(client, parametersTopic, model);
+        ParameterCounter counter =
+                new ParameterCounter(client, parametersTopic, model, o.split().timestampType());
         counter.start();
         Thread.sleep(o.warmup().toMillis());
         long n0 = counter.updates.sum();
@@ -88,30 +95,55 @@ final class LivePhases {
         }
         counter.close();
         long[] lat = counter.latencySnapshot();
-        long[] toSend = counter.toJobSendSnapshot();
+        long[] beforeSplit = counter.beforeSplitSnapshot();
         out.printf(
                 Locale.ROOT,
-                "latency at %.0f steps/s over %d s: p50 %.1f ms, p99 %.1f ms (%d updates); up to the job's send: p50"
-                        + " %.1f ms, p99 %.1f ms%n",
+                "latency at %.0f steps/s over %d s: p50 %.1f ms, p99 %.1f ms (%d updates); up to %s: p50 %.1f ms,"
+                        + " p99 %.1f ms%n",
                 rate,
                 o.latency().toSeconds(),
                 percentile(lat, 0.50) / 1000.0,
                 percentile(lat, 0.99) / 1000.0,
                 lat.length,
-                percentile(toSend, 0.50) / 1000.0,
-                percentile(toSend, 0.99) / 1000.0);
-        printSlowBursts(out, counter.slow);
+                o.split().point(),
+                percentile(beforeSplit, 0.50) / 1000.0,
+                percentile(beforeSplit, 0.99) / 1000.0);
+        if (counter.unsplit.sum() > 0) {
+            // The split is then over the other updates only: say so rather than let it pass for all of them.
+            out.printf(
+                    Locale.ROOT,
+                    "%d updates not split: their record timestamp is not %s's%n",
+                    counter.unsplit.sum(),
+                    o.split().point());
+        }
+        printSlowBursts(out, counter.slow, o.split());
         out.flush();
-        return new Result(updatesPerSecond, inputMBps, outputMBps, rate, lat, toSend);
+        return new Result(updatesPerSecond, inputMBps, outputMBps, rate, lat, beforeSplit);
+    }
+
+    /**
+     * Switches {@code topic} to LogAppendTime: the broker then stamps each record with the time of its append, so that
+     * a reader can tell the time before the broker stored an update from the time after it.
+     */
+    static void stampOnAppend(Map<String, Object> client, String topic) throws Exception {
+        try (Admin admin = Admin.create(client)) {
+            admin.incrementalAlterConfigs(Map.of(
+                            new ConfigResource(ConfigResource.Type.TOPIC, topic),
+                            List.of(new AlterConfigOp(
+                                    new ConfigEntry(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"),
+                                    AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
+        }
     }
 
     /**
      * When the updates slower than the latency target arrived, grouped into bursts (gaps under 500 ms), as wall-clock
      * times that can be matched with the job's checkpoint log and a GC log ({@code -Xlog:gc:...:time}), each with its
-     * largest latency and the largest part of one up to the job's send (which tells a stall before or in the job from
-     * one after it).
+     * largest latency and the largest part of one up to the split (which tells a stall before or in the job from one
+     * after it).
      */
-    private static void printSlowBursts(PrintWriter out, List<long[]> slow) {
+    private static void printSlowBursts(PrintWriter out, List<long[]> slow, PipelineBenchmark.LatencySplit split) {
         List<long[]> s;
         synchronized (slow) {
             s = new ArrayList<>(slow);
@@ -141,9 +173,10 @@ final class LivePhases {
                             .format(java.time.Instant.ofEpochMilli(start)))
                     .append(String.format(
                             Locale.ROOT,
-                            " (%d, max %.0f ms, up to the job's send %.0f)",
+                            " (%d, max %.0f ms, up to %s %.0f)",
                             n,
                             max / 1000.0,
+                            split.point(),
                             maxToSend / 1000.0));
         }
         out.printf(

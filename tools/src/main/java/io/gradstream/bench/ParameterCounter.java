@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Reads the parameters topic of a benchmark: counts updates and bytes, and optionally publish-to-visibility latency. */
@@ -18,18 +19,22 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     final LongAdder bytes = new LongAdder();
     final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
     /**
-     * The first part of each latency, in µs: from the publisher's {@code publishedAtMs} to the job's hand-over of the
-     * update to its Kafka producer (the record's CreateTime, which the job's sink leaves to the producer). The rest
-     * is the job's producer, the broker and this reader.
+     * The first part of each latency, in µs: from the publisher's {@code publishedAtMs} to the update record's
+     * timestamp, which is the job's hand-over of the update to its Kafka producer (CreateTime, which the job's sink
+     * leaves to the producer) or, on a topic set to LogAppendTime, the broker's append of it.
      */
-    final List<Long> toJobSend = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<Long> beforeSplit = java.util.Collections.synchronizedList(new ArrayList<>());
     /**
-     * {receive time in ms since the epoch, latency in µs, the part up to the job's send in µs} of updates slower than
+     * {receive time in ms since the epoch, latency in µs, the part before the split in µs} of updates slower than
      * {@link #slowMicros}.
      */
     final List<long[]> slow = java.util.Collections.synchronizedList(new ArrayList<>());
 
+    /** Latency-phase updates whose record timestamp is not of {@link #splitAt}'s type (so not split). */
+    final LongAdder unsplit = new LongAdder();
+
     volatile long slowMicros = Long.MAX_VALUE;
+    private final TimestampType splitAt;
     volatile boolean recordLatency;
     volatile long lastUpdateNanos = System.nanoTime();
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -37,8 +42,10 @@ final class ParameterCounter extends Thread implements AutoCloseable {
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AvroRecords<ParameterUpdate> avro = new AvroRecords<>(ParameterUpdate.class);
 
-    ParameterCounter(java.util.Map<String, Object> client, String topic, String model) {
+    /** {@code splitAt}: the timestamp type that the latency phase's updates are expected to carry. */
+    ParameterCounter(java.util.Map<String, Object> client, String topic, String model, TimestampType splitAt) {
         super("bench-counter");
+        this.splitAt = splitAt;
         setDaemon(true);
         Properties p = new Properties();
         p.putAll(client);
@@ -67,11 +74,16 @@ final class ParameterCounter extends Thread implements AutoCloseable {
                     lastUpdateNanos = System.nanoTime();
                     if (recordLatency) {
                         long micros = (now - u.getLatestPublishedAtMs()) * 1000;
-                        long sendMicros = (r.timestamp() - u.getLatestPublishedAtMs()) * 1000;
+                        long splitMicros = (r.timestamp() - u.getLatestPublishedAtMs()) * 1000;
                         latencies.add(micros);
-                        toJobSend.add(sendMicros);
+                        if (r.timestampType() == splitAt) {
+                            beforeSplit.add(splitMicros);
+                        } else {
+                            unsplit.increment();
+                            splitMicros = -1;
+                        }
                         if (micros > slowMicros) {
-                            slow.add(new long[] {now, micros, sendMicros});
+                            slow.add(new long[] {now, micros, splitMicros});
                         }
                     }
                 } catch (java.io.IOException e) {
@@ -93,13 +105,14 @@ final class ParameterCounter extends Thread implements AutoCloseable {
         return sorted(latencies);
     }
 
-    long[] toJobSendSnapshot() {
-        return sorted(toJobSend);
+    long[] beforeSplitSnapshot() {
+        return sorted(beforeSplit);
     }
 
     void clearLatencies() {
         latencies.clear();
-        toJobSend.clear();
+        beforeSplit.clear();
+        unsplit.reset();
         slow.clear();
     }
 

@@ -91,6 +91,16 @@ final class BenchCommand implements Runnable {
         int latencyDuration;
 
         @Option(
+                names = "--split-at",
+                defaultValue = "send",
+                paramLabel = "send|append",
+                description = "Where the latency phase splits each update's latency, to tell a stall before or in the "
+                        + "job from one after it: at the job's hand-over of the update to its Kafka producer (send, "
+                        + "default: the update record's CreateTime) or at the broker's append of it (append: the "
+                        + "parameters topic is switched to LogAppendTime for the phase).")
+        String splitAt;
+
+        @Option(
                 names = "--runs",
                 defaultValue = "5",
                 description = "Whole measurements, each on a fresh broker and job (default ${DEFAULT-VALUE}).")
@@ -159,6 +169,17 @@ final class BenchCommand implements Runnable {
                 spec.commandLine().getErr().println("gradstream bench pipeline: --encoding: " + e.getMessage());
                 return 2;
             }
+            PipelineBenchmark.LatencySplit split;
+            switch (splitAt) {
+                case "send" -> split = PipelineBenchmark.LatencySplit.SEND;
+                case "append" -> split = PipelineBenchmark.LatencySplit.APPEND;
+                default -> {
+                    spec.commandLine()
+                            .getErr()
+                            .println("gradstream bench pipeline: --split-at must be send or append, not " + splitAt);
+                    return 2;
+                }
+            }
             Configuration flink = new Configuration();
             properties.forEach(flink::setString);
             if (bootstrapServers != null) {
@@ -178,7 +199,8 @@ final class BenchCommand implements Runnable {
                                 runs,
                                 parallelism,
                                 parsed,
-                                Duration.ofSeconds(latencyDuration)),
+                                Duration.ofSeconds(latencyDuration),
+                                split),
                         out);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());

@@ -103,18 +103,7 @@ class PipelineBenchmarkITCase {
         assertThat(count(text, "(?m)^live: ([0-9]+) steps/s, input [0-9.]+ MB/s, output [0-9.]+ MB/s$"))
                 .hasSize(2)
                 .allMatch(n -> n > 0);
-        Matcher latency = Pattern.compile("(?m)^latency at [0-9]+ steps/s over 3 s: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms"
-                        + " \\(([0-9]+) updates\\); up to the job's send: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms$")
-                .matcher(text);
-        int latencyLines = 0;
-        while (latency.find()) {
-            latencyLines++;
-            assertThat(Long.parseLong(latency.group(3))).isPositive();
-            // Each update's part up to the job's send is at most its whole latency, so each percentile is too.
-            assertThat(Double.parseDouble(latency.group(4))).isBetween(0.0, Double.parseDouble(latency.group(1)));
-            assertThat(Double.parseDouble(latency.group(5))).isBetween(0.0, Double.parseDouble(latency.group(2)));
-        }
-        assertThat(latencyLines).isEqualTo(2);
+        assertEachLatencySplitWithinItsWhole(text, 3, "the job's send");
 
         // The summary: median, min and max of every row, and one row per encoding.
         assertThat(text).contains("summary: 2 runs, parallelism 2");
@@ -137,9 +126,6 @@ class PipelineBenchmarkITCase {
                             + NUMBER + " \\|$");
         }
         assertThat(text).containsPattern("p99 <= 50 ms in [0-2] of 2 runs");
-        assertThat(text)
-                .containsPattern(
-                        "p99 of the part up to the job's send \\(publisher, broker, job\\) <= 50 ms in [0-2] of 2 runs");
         for (String encoding : List.of("fp32", "bf16", "topk:0.1")) {
             String cell = NUMBER + " \\[" + NUMBER + ", " + NUMBER + "\\]";
             assertThat(text)
@@ -170,8 +156,11 @@ class PipelineBenchmarkITCase {
                     "--duration",
                     "1",
                     "--latency-duration",
-                    "2");
+                    "2",
+                    "--split-at",
+                    "append");
             assertThat(text).contains("broker " + kafka.bootstrapServers());
+            assertEachLatencySplitWithinItsWhole(text, 2, "the broker's append");
             Matcher drain = Pattern.compile("(?m)^drain: .* ([0-9]+) of ([0-9]+) gradients applied")
                     .matcher(text);
             int drains = 0;
@@ -194,7 +183,8 @@ class PipelineBenchmarkITCase {
                 new String[] {"--shards", "0"},
                 new String[] {"--runs", "0"},
                 new String[] {"--parallelism", "0"},
-                new String[] {"--encoding", "fp33"})) {
+                new String[] {"--encoding", "fp33"},
+                new String[] {"--split-at", "middle"})) {
             StringWriter err = new StringWriter();
             String[] argv = new String[args.length + 2];
             argv[0] = "bench";
@@ -204,6 +194,26 @@ class PipelineBenchmarkITCase {
             assertThat(exit).as(String.join(" ", args)).isEqualTo(2);
             assertThat(err.toString()).contains(args[0]);
         }
+    }
+
+    /** Both runs split every update's latency at {@code point}, and each part's percentiles are within the whole's. */
+    private static void assertEachLatencySplitWithinItsWhole(String text, int seconds, String point) {
+        Matcher latency = Pattern.compile("(?m)^latency at [0-9]+ steps/s over " + seconds
+                        + " s: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms \\(([0-9]+) updates\\); up to " + Pattern.quote(point)
+                        + ": p50 ([0-9.]+) ms, p99 ([0-9.]+) ms$")
+                .matcher(text);
+        int latencyLines = 0;
+        while (latency.find()) {
+            latencyLines++;
+            assertThat(Long.parseLong(latency.group(3))).isPositive();
+            // Each update's part up to the split is at most its whole latency, so each percentile is too.
+            assertThat(Double.parseDouble(latency.group(4))).isBetween(0.0, Double.parseDouble(latency.group(1)));
+            assertThat(Double.parseDouble(latency.group(5))).isBetween(0.0, Double.parseDouble(latency.group(2)));
+        }
+        assertThat(latencyLines).isEqualTo(2);
+        assertThat(text).as("every update carried the split's timestamp").doesNotContain("not split");
+        assertThat(text)
+                .containsPattern("p99 of the part up to " + Pattern.quote(point) + " <= 50 ms in [0-2] of 2 runs");
     }
 
     private static List<Long> count(String text, String regex) {
