@@ -73,18 +73,8 @@ public final class PipelineBenchmark {
             encodings = List.copyOf(list);
         }
 
-        /** Latencies split at the job's send. */
-        public Options(
-                int shards,
-                int shardSize,
-                int workers,
-                Duration warmup,
-                Duration measure,
-                Configuration flink,
-                int runs,
-                int parallelism,
-                List<GradientEncoding> encodings,
-                Duration latency) {
+        /** One run at parallelism 1, FP32 only. */
+        public Options(int shards, int shardSize, int workers, Duration warmup, Duration measure, Configuration flink) {
             this(
                     shards,
                     shardSize,
@@ -92,16 +82,11 @@ public final class PipelineBenchmark {
                     warmup,
                     measure,
                     flink,
-                    runs,
-                    parallelism,
-                    encodings,
-                    latency,
+                    1,
+                    1,
+                    List.of(),
+                    DEFAULT_LATENCY,
                     LatencySplit.SEND);
-        }
-
-        /** One run at parallelism 1, FP32 only. */
-        public Options(int shards, int shardSize, int workers, Duration warmup, Duration measure, Configuration flink) {
-            this(shards, shardSize, workers, warmup, measure, flink, 1, 1, List.of(), DEFAULT_LATENCY);
         }
     }
 

@@ -8,6 +8,7 @@ import io.gradstream.bench.PipelineBenchmark;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,13 +49,17 @@ class PipelineOptionsTest {
                 10,
                 1,
                 List.of(),
-                Duration.ofSeconds(45));
+                Duration.ofSeconds(45),
+                PipelineBenchmark.LatencySplit.APPEND);
         assertThat(o.latency()).isEqualTo(Duration.ofSeconds(45));
-        assertThat(new PipelineBenchmark.Options(
-                                16, 1024, 2, Duration.ofSeconds(5), Duration.ofSeconds(8), new Configuration())
-                        .latency())
+        assertThat(o.split().timestampType()).isEqualTo(TimestampType.LOG_APPEND_TIME);
+        var defaults = new PipelineBenchmark.Options(
+                16, 1024, 2, Duration.ofSeconds(5), Duration.ofSeconds(8), new Configuration());
+        assertThat(defaults.latency())
                 .isEqualTo(PipelineBenchmark.Options.DEFAULT_LATENCY)
                 .isEqualTo(Duration.ofSeconds(30));
+        assertThat(defaults.split()).isEqualTo(PipelineBenchmark.LatencySplit.SEND);
+        assertThat(defaults.split().timestampType()).isEqualTo(TimestampType.CREATE_TIME);
         assertThatThrownBy(() -> new PipelineBenchmark.Options(
                         16,
                         1024,
@@ -65,7 +70,8 @@ class PipelineOptionsTest {
                         1,
                         1,
                         List.of(),
-                        Duration.ofMillis(999)))
+                        Duration.ofMillis(999),
+                        PipelineBenchmark.LatencySplit.SEND))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--latency-duration must be >= 1 s");
     }
