@@ -27,7 +27,7 @@ final class LivePhases {
      * @param pacedPerSecond the latency phase's publishing rate, half of {@code updatesPerSecond}
      * @param latencies publish-to-visibility latency of every update of the latency phase, in µs, sorted
      * @param beforeSplit the part of each of those latencies up to the update record's timestamp (the job's send, or
-     *     the broker's append: {@link PipelineBenchmark.LatencySplit}), in µs, sorted
+     *     the broker's append: {@link LatencySplit}), in µs, sorted
      */
     record Result(
             double updatesPerSecond,
@@ -143,7 +143,7 @@ final class LivePhases {
      * largest latency and the largest part of one up to the split (which tells a stall before or in the job from one
      * after it).
      */
-    private static void printSlowBursts(PrintWriter out, List<long[]> slow, PipelineBenchmark.LatencySplit split) {
+    private static void printSlowBursts(PrintWriter out, List<long[]> slow, LatencySplit split) {
         List<long[]> s;
         synchronized (slow) {
             s = new ArrayList<>(slow);

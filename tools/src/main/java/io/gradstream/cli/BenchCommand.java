@@ -1,5 +1,6 @@
 package io.gradstream.cli;
 
+import io.gradstream.bench.LatencySplit;
 import io.gradstream.bench.PipelineBenchmark;
 import io.gradstream.bench.PipelineReport;
 import io.gradstream.bench.SoakBenchmark;
@@ -169,10 +170,10 @@ final class BenchCommand implements Runnable {
                 spec.commandLine().getErr().println("gradstream bench pipeline: --encoding: " + e.getMessage());
                 return 2;
             }
-            PipelineBenchmark.LatencySplit split;
+            LatencySplit split;
             switch (splitAt) {
-                case "send" -> split = PipelineBenchmark.LatencySplit.SEND;
-                case "append" -> split = PipelineBenchmark.LatencySplit.APPEND;
+                case "send" -> split = LatencySplit.SEND;
+                case "append" -> split = LatencySplit.APPEND;
                 default -> {
                     spec.commandLine()
                             .getErr()

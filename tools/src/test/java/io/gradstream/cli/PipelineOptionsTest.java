@@ -4,6 +4,7 @@ import static io.gradstream.cli.CliRuns.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradstream.bench.LatencySplit;
 import io.gradstream.bench.PipelineBenchmark;
 import java.time.Duration;
 import java.util.List;
@@ -50,7 +51,7 @@ class PipelineOptionsTest {
                 1,
                 List.of(),
                 Duration.ofSeconds(45),
-                PipelineBenchmark.LatencySplit.APPEND);
+                LatencySplit.APPEND);
         assertThat(o.latency()).isEqualTo(Duration.ofSeconds(45));
         assertThat(o.split().timestampType()).isEqualTo(TimestampType.LOG_APPEND_TIME);
         var defaults = new PipelineBenchmark.Options(
@@ -58,7 +59,7 @@ class PipelineOptionsTest {
         assertThat(defaults.latency())
                 .isEqualTo(PipelineBenchmark.Options.DEFAULT_LATENCY)
                 .isEqualTo(Duration.ofSeconds(30));
-        assertThat(defaults.split()).isEqualTo(PipelineBenchmark.LatencySplit.SEND);
+        assertThat(defaults.split()).isEqualTo(LatencySplit.SEND);
         assertThat(defaults.split().timestampType()).isEqualTo(TimestampType.CREATE_TIME);
         assertThatThrownBy(() -> new PipelineBenchmark.Options(
                         16,
@@ -71,7 +72,7 @@ class PipelineOptionsTest {
                         1,
                         List.of(),
                         Duration.ofMillis(999),
-                        PipelineBenchmark.LatencySplit.SEND))
+                        LatencySplit.SEND))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--latency-duration must be >= 1 s");
     }
