@@ -48,7 +48,10 @@ final class LivePhases {
             byte[][] payloads,
             int recordBytes,
             PrintWriter out)
-            throws InterruptedException {
+            throws Exception {
+        if (o.split() == LatencySplit.APPEND) {
+            stampOnAppend(client, parametersTopic);
+        }
         // 2. Live: publishers as fast as the job takes them and a reader of the updates, all on the same
         // machine.
         AtomicBoolean stop = new AtomicBoolean();
@@ -108,12 +111,13 @@ final class LivePhases {
                 o.split().point(),
                 percentile(beforeSplit, 0.50) / 1000.0,
                 percentile(beforeSplit, 0.99) / 1000.0);
-        if (counter.unsplit.sum() > 0) {
+        long unsplit = counter.unsplit.sum();
+        if (unsplit > 0) {
             // The split is then over the other updates only: say so rather than let it pass for all of them.
             out.printf(
                     Locale.ROOT,
                     "%d updates not split: their record timestamp is not %s's%n",
-                    counter.unsplit.sum(),
+                    unsplit,
                     o.split().point());
         }
         printSlowBursts(out, counter.slow, o.split());
@@ -125,7 +129,7 @@ final class LivePhases {
      * Switches {@code topic} to LogAppendTime: the broker then stamps each record with the time of its append, so that
      * a reader can tell the time before the broker stored an update from the time after it.
      */
-    static void stampOnAppend(Map<String, Object> client, String topic) throws Exception {
+    private static void stampOnAppend(Map<String, Object> client, String topic) throws Exception {
         try (Admin admin = Admin.create(client)) {
             admin.incrementalAlterConfigs(Map.of(
                             new ConfigResource(ConfigResource.Type.TOPIC, topic),
@@ -157,13 +161,13 @@ final class LivePhases {
         while (i < s.size()) {
             long start = s.get(i)[0];
             long max = 0;
-            long maxToSend = 0;
+            long maxBeforeSplit = 0;
             int n = 0;
             long last = start;
             while (i < s.size() && s.get(i)[0] - last < 500) {
                 last = s.get(i)[0];
                 max = Math.max(max, s.get(i)[1]);
-                maxToSend = Math.max(maxToSend, s.get(i)[2]);
+                maxBeforeSplit = Math.max(maxBeforeSplit, s.get(i)[2]);
                 n++;
                 i++;
             }
@@ -177,7 +181,7 @@ final class LivePhases {
                             n,
                             max / 1000.0,
                             split.point(),
-                            maxToSend / 1000.0));
+                            maxBeforeSplit / 1000.0));
         }
         out.printf(
                 Locale.ROOT,

@@ -309,9 +309,6 @@ public final class PipelineBenchmark {
 
                 if (k == 0) {
                     // 2. and 3. Live load, then latency at half of it.
-                    if (o.split() == LatencySplit.APPEND) {
-                        LivePhases.stampOnAppend(client, s.parametersTopic());
-                    }
                     LivePhases.Result live = LivePhases.run(
                             client, s.gradientsTopic(), s.parametersTopic(), MODEL, o, payloads, recordBytes, out);
                     updatesPerSecond = live.updatesPerSecond();

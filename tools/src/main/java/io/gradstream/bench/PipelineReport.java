@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * Prints the pipeline benchmark's runs as the Markdown tables of docs/benchmarks.md: median, min and max over the runs
@@ -40,6 +41,15 @@ public final class PipelineReport {
                 .toArray();
     }
 
+    /** Runs whose {@code p99Micros} was measured (not -1: no samples) and is within {@link #P99_TARGET_MS}. */
+    private static long withinTarget(
+            List<PipelineBenchmark.Run> runs, ToLongFunction<PipelineBenchmark.Run> p99Micros) {
+        return runs.stream()
+                .mapToLong(p99Micros)
+                .filter(us -> us >= 0 && us / 1000.0 <= P99_TARGET_MS)
+                .count();
+    }
+
     public static void print(PipelineBenchmark.Result result, PrintWriter out) {
         List<PipelineBenchmark.Run> runs = result.runs();
         var o = result.options();
@@ -69,14 +79,11 @@ public final class PipelineReport {
                 "p99 ms of its part up to " + o.split().point(),
                 spread(runs, r -> r.p99BeforeSplitMicros() / 1000.0),
                 "%.1f");
-        long met = runs.stream()
-                .filter(r -> r.p99Micros() >= 0 && r.p99Micros() / 1000.0 <= P99_TARGET_MS)
-                .count();
         out.printf(
                 Locale.ROOT,
                 "p99 <= %.0f ms in %d of %d runs; per run p99 ms: %s; load average at each run's start: %s%n",
                 P99_TARGET_MS,
-                met,
+                withinTarget(runs, PipelineBenchmark.Run::p99Micros),
                 runs.size(),
                 join(runs, r -> r.p99Micros() / 1000.0, "%.0f"),
                 join(runs, PipelineBenchmark.Run::loadAverage, "%.2f"));
@@ -85,10 +92,7 @@ public final class PipelineReport {
                 "p99 of the part up to %s <= %.0f ms in %d of %d runs; per run: %s%n",
                 o.split().point(),
                 P99_TARGET_MS,
-                runs.stream()
-                        .filter(r ->
-                                r.p99BeforeSplitMicros() >= 0 && r.p99BeforeSplitMicros() / 1000.0 <= P99_TARGET_MS)
-                        .count(),
+                withinTarget(runs, PipelineBenchmark.Run::p99BeforeSplitMicros),
                 runs.size(),
                 join(runs, r -> r.p99BeforeSplitMicros() / 1000.0, "%.0f"));
         out.printf(
