@@ -282,11 +282,10 @@ public final class CompressionStudy {
                 default -> throw new IllegalArgumentException("unknown model '" + m + "': use digits or mlp");
             };
             for (String opt : o.optimizers()) {
-                if (!opt.equals("adam") && !opt.equals("sgd")) {
-                    throw new IllegalArgumentException("unknown optimizer '" + opt + "': use adam or sgd");
+                if (!opt.equals("adam") && !opt.equals("amsgrad") && !opt.equals("sgd")) {
+                    throw new IllegalArgumentException("unknown optimizer '" + opt + "': use adam, amsgrad or sgd");
                 }
-                List<String> runs =
-                        !o.encodings().isEmpty() ? o.encodings() : opt.equals("adam") ? ADAM_RUNS : SGD_RUNS;
+                List<String> runs = !o.encodings().isEmpty() ? o.encodings() : opt.equals("sgd") ? SGD_RUNS : ADAM_RUNS;
                 for (String r : runs) {
                     Run run = Run.parse(r);
                     // Ids of one length, so that every run's records carry the same key and id overhead.
@@ -309,8 +308,11 @@ public final class CompressionStudy {
      */
     static ModelSpec spec(StudyNet net, String optimizer, Options o) {
         Map<String, Object> hp = new HashMap<>();
-        if (optimizer.equals("adam")) {
+        if (!optimizer.equals("sgd")) {
             hp.put("lr", net == StudyNet.DIGITS ? 0.05 : 0.01);
+            if (optimizer.equals("amsgrad")) {
+                hp.put("amsgrad", true);
+            }
         } else {
             hp.put("lr", 0.05);
             hp.put("momentum", 0.9);
@@ -318,7 +320,7 @@ public final class CompressionStudy {
         return ModelSpec.newBuilder()
                 .setTensors(net.tensors())
                 .setShardSize(net.shardSize())
-                .setOptimizer(optimizer.equals("adam") ? "Adam" : "SGD")
+                .setOptimizer(optimizer.equals("sgd") ? "SGD" : "Adam")
                 .setHyperparameters(hp)
                 .setAggregation(AggregationSpec.newBuilder()
                         .setMode(AggregationMode.SYNC)

@@ -7,6 +7,7 @@ import io.gradstream.demo.Digits;
 import io.gradstream.schemas.Encoding;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,22 @@ class CompressionStudyTest {
         assertThatThrownBy(() -> CompressionStudy.Run.parse("fp32/zstd")).hasMessageContaining("zstd");
         assertThatThrownBy(() -> CompressionStudy.Run.parse("fp32/fp32/fp32")).hasMessageContaining("GRADIENTS");
         assertThatThrownBy(() -> CompressionStudy.Run.parse("topk:x")).hasMessageContaining("topk");
+    }
+
+    @Test
+    void amsgradIsAdamWithItsMaximumAndTheSameLearningRate() {
+        var o = new CompressionStudy.Options(
+                10, null, List.of("digits"), List.of("amsgrad", "adam"), List.of(), 5, 100, 16, 1, null);
+        var adam = CompressionStudy.spec(StudyNet.DIGITS, "adam", o);
+        var amsgrad = CompressionStudy.spec(StudyNet.DIGITS, "amsgrad", o);
+        assertThat(amsgrad.getOptimizer()).isEqualTo("Adam").isEqualTo(adam.getOptimizer());
+        assertThat(amsgrad.getHyperparameters()).containsEntry("amsgrad", true).containsEntry("lr", 0.05);
+        assertThat(adam.getHyperparameters()).doesNotContainKey("amsgrad").containsEntry("lr", 0.05);
+        // With no runs named, AMSGrad gets Adam's runs.
+        assertThat(CompressionStudy.trials(o)).hasSize(2 * CompressionStudy.ADAM_RUNS.size());
+        var sgd = new CompressionStudy.Options(
+                10, null, List.of("digits"), List.of("sgdm"), List.of(), 5, 100, 16, 1, null);
+        assertThatThrownBy(() -> CompressionStudy.trials(sgd)).hasMessageContaining("use adam, amsgrad or sgd");
     }
 
     @Test
