@@ -23,6 +23,9 @@ import org.apache.kafka.common.utils.Time;
  * that {@link #close()} deletes. For {@code gradstream local} and the integration tests.
  */
 public final class EmbeddedKafka implements AutoCloseable {
+    /** How often the embedded broker writes its log to disk (its {@code log.flush.interval.ms}). */
+    public static final long FLUSH_INTERVAL_MS = 500;
+
     private final KafkaRaftServer server;
     private final Path dir;
     private final int port;
@@ -89,6 +92,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         // gradstream's records are shards of up to a few MiB.
         p.put("message.max.bytes", String.valueOf(16 << 20));
         p.put("replica.fetch.max.bytes", String.valueOf(16 << 20));
+        // Write the log to disk every half second instead of leaving it to the kernel. This broker shares its machine
+        // with the job; at ~100 MB/s the kernel lets a gigabyte or more of it sit dirty in the page cache and then
+        // writes it back at once, and updates published during such a write-back arrived in bursts 60-500 ms late
+        // (docs/benchmarks.md, "Page-cache write-back"). Kafka's own flusher, on a thread of its own and outside the
+        // log's lock, keeps what is dirty to about half a second of traffic.
+        p.put("log.flush.interval.ms", String.valueOf(FLUSH_INTERVAL_MS));
+        p.put("log.flush.scheduler.interval.ms", String.valueOf(FLUSH_INTERVAL_MS / 5));
         p.putAll(overrides);
         Path config = ownerOnlyFile(dir.resolve("server.properties"));
         try (var out = Files.newBufferedWriter(config)) {

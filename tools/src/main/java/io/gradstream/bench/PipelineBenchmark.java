@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -38,6 +39,8 @@ public final class PipelineBenchmark {
      * @param latency how long the paced publishers of the latency phase run; every update they cause is a sample. It is
      *     its own setting, not derived from {@code measure}: at-least-once checkpoints come every 10 s, and a window of
      *     about one interval makes p99 a matter of whether a checkpoint's stall fell into it
+     * @param broker settings of the embedded broker that add to or replace its own ({@link EmbeddedKafka}), e.g.
+     *     Kafka's defaults for flushing; refused with an external broker, which has its own configuration
      */
     public record Options(
             int shards,
@@ -50,7 +53,8 @@ public final class PipelineBenchmark {
             int parallelism,
             List<GradientEncoding> encodings,
             Duration latency,
-            LatencySplit split) {
+            LatencySplit split,
+            Map<String, String> broker) {
 
         /** The latency phase's default length: three at-least-once checkpoint intervals (10 s each). */
         public static final Duration DEFAULT_LATENCY = Duration.ofSeconds(30);
@@ -70,6 +74,11 @@ public final class PipelineBenchmark {
                 }
             }
             encodings = List.copyOf(list);
+            broker = Map.copyOf(broker);
+            if (!broker.isEmpty() && flink.getString("gradstream.kafka.bootstrap-servers", null) != null) {
+                throw new IllegalArgumentException("--broker sets the embedded broker; with --bootstrap-servers there "
+                        + "is none (configure that broker itself)");
+            }
         }
 
         /** One run at parallelism 1, FP32 only. */
@@ -85,7 +94,8 @@ public final class PipelineBenchmark {
                     1,
                     List.of(),
                     DEFAULT_LATENCY,
-                    LatencySplit.SEND);
+                    LatencySplit.SEND,
+                    Map.of());
         }
     }
 
@@ -151,7 +161,11 @@ public final class PipelineBenchmark {
                 o.runs(),
                 o.encodings(),
                 o.latency().toSeconds(),
-                external == null ? "embedded broker per run" : "broker " + external);
+                external != null
+                        ? "broker " + external
+                        : o.broker().isEmpty()
+                                ? "embedded broker per run"
+                                : "embedded broker per run with " + new TreeMap<>(o.broker()));
         out.flush();
         // On an external broker, topics of this invocation's runs are named apart: a topic deleted at the end of one
         // run may still be in deletion when the next creates its own.
@@ -178,7 +192,7 @@ public final class PipelineBenchmark {
             Path dir = services.dir();
             String bootstrap = externalBroker(o);
             if (bootstrap == null) {
-                services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false));
+                services.kafka(EmbeddedKafka.start(dir.resolve("kafka"), 0, false, o.broker()));
                 bootstrap = services.kafka().bootstrapServers();
             }
             byte[][] fp32 = BenchLoad.payloads(o);

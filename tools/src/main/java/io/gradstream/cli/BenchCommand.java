@@ -5,6 +5,7 @@ import io.gradstream.bench.PipelineBenchmark;
 import io.gradstream.bench.PipelineReport;
 import io.gradstream.bench.SoakBenchmark;
 import io.gradstream.client.GradientEncoding;
+import io.gradstream.kafka.EmbeddedKafka;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -139,6 +140,17 @@ final class BenchCommand implements Runnable {
                         + "gradstream.kafka.*.")
         String bootstrapServers;
 
+        @Option(
+                names = "--broker",
+                paramLabel = "KEY=VALUE",
+                description = "A setting of each run's embedded broker, added to or replacing gradstream's own, e.g. "
+                        + "--broker log.flush.interval.ms=9223372036854775807 for Kafka's default of leaving the "
+                        + "writing of its log to the kernel (the embedded broker flushes every "
+                        + EmbeddedKafka.FLUSH_INTERVAL_MS
+                        + " ms). Not with "
+                        + "--bootstrap-servers.")
+        Map<String, String> broker = new java.util.LinkedHashMap<>();
+
         @Override
         public Integer call() throws Exception {
             if (shards < 1
@@ -201,7 +213,8 @@ final class BenchCommand implements Runnable {
                                 parallelism,
                                 parsed,
                                 Duration.ofSeconds(latencyDuration),
-                                split),
+                                split,
+                                broker),
                         out);
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("gradstream bench pipeline: " + e.getMessage());
