@@ -26,6 +26,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** How often the embedded broker writes its log to disk (its {@code log.flush.interval.ms}). */
     public static final long FLUSH_INTERVAL_MS = 500;
 
+    /** The embedded broker's log cleaner's read plus write rate (its {@code log.cleaner.io.max.bytes.per.second}). */
+    public static final long CLEANER_BYTES_PER_SECOND = 50L << 20;
+
     private final KafkaRaftServer server;
     private final Path dir;
     private final int port;
@@ -99,6 +102,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         // log's lock, keeps what is dirty to about half a second of traffic.
         p.put("log.flush.interval.ms", String.valueOf(FLUSH_INTERVAL_MS));
         p.put("log.flush.scheduler.interval.ms", String.valueOf(FLUSH_INTERVAL_MS / 5));
+        // Compact the parameters topic at a steady pace rather than in bursts of a whole vCPU: unthrottled, the log
+        // cleaner was among the busiest threads at the bursts of late updates that remained (same section). A cleaner
+        // that falls behind costs disk space until it catches up; readers see the latest value of every key either way.
+        p.put("log.cleaner.io.max.bytes.per.second", String.valueOf(CLEANER_BYTES_PER_SECOND));
         p.putAll(overrides);
         Path config = ownerOnlyFile(dir.resolve("server.properties"));
         try (var out = Files.newBufferedWriter(config)) {

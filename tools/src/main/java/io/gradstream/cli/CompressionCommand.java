@@ -51,7 +51,9 @@ final class CompressionCommand implements Callable<Integer> {
             names = "--optimizers",
             split = ",",
             defaultValue = "adam,sgd",
-            description = "adam (Adam) and/or sgd (SGD with momentum 0.9) (default ${DEFAULT-VALUE}).")
+            description =
+                    "adam (Adam), amsgrad (Adam with amsgrad, Adam's learning rate and runs) and/or sgd (SGD with "
+                            + "momentum 0.9) (default ${DEFAULT-VALUE}).")
     List<String> optimizers;
 
     @Option(
