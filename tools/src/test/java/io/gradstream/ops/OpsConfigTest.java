@@ -5,13 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradstream.job.GradstreamOptions;
 import io.gradstream.job.JobConfig;
-import io.gradstream.kafka.EmbeddedKafka;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -153,20 +150,6 @@ class OpsConfigTest {
         services.fields().forEachRemaining(s -> s.getValue().path("ports").forEach(p -> published.add(p.asText())));
         assertThat(published).isNotEmpty().allSatisfy(p -> assertThat(p).startsWith("127.0.0.1:"));
         assertThat(published).contains("127.0.0.1:8081:8081", "127.0.0.1:9090:9090", "127.0.0.1:3000:3000");
-    }
-
-    @Test
-    void theComposeBrokerFlushesAndCleansItsLogAsTheEmbeddedOneDoes() throws Exception {
-        var props = new Properties();
-        try (var in = Files.newBufferedReader(OpsFiles.path("docker/kafka/server.properties"))) {
-            props.load(in);
-        }
-        assertThat(props.getProperty("log.flush.interval.ms"))
-                .isEqualTo(String.valueOf(EmbeddedKafka.FLUSH_INTERVAL_MS));
-        assertThat(props.getProperty("log.flush.scheduler.interval.ms"))
-                .isEqualTo(String.valueOf(EmbeddedKafka.FLUSH_INTERVAL_MS / 5));
-        assertThat(props.getProperty("log.cleaner.io.max.bytes.per.second"))
-                .isEqualTo(String.valueOf(EmbeddedKafka.CLEANER_BYTES_PER_SECOND));
     }
 
     @Test
